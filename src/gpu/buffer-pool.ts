@@ -1,0 +1,109 @@
+/**
+ * Deterministic GPU buffer pool. Buffers come back through explicit release, never the GC.
+ * A released buffer becomes reusable only after the commands that may still reference it have been
+ * submitted (`onSubmit`), so an upload into a recycled buffer can never race a pending read of it.
+ * Byte counters are public so tests can prove a long job does not leak.
+ */
+
+export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
+
+export interface PoolStats {
+  /** Bytes held by tensors the caller has not released. */
+  liveBytes: number;
+  /** Bytes in buffers waiting for reuse (free or pending submit). */
+  pooledBytes: number;
+  /** Peak of liveBytes since the last resetPeak(). */
+  peakLiveBytes: number;
+  /** GPU buffers created so far, and requests served from the pool. */
+  createdBuffers: number;
+  reusedBuffers: number;
+  liveBuffers: number;
+}
+
+/**
+ * Size classes bound the waste at 1/8 of a power of two, so reuse is common while a 100 MiB
+ * weight does not become a 128 MiB allocation.
+ */
+export function sizeClass(bytes: number): number {
+  const min = 256;
+  if (bytes <= min) return min;
+  const pow = 2 ** Math.floor(Math.log2(bytes - 1));
+  const step = Math.max(min, pow / 8);
+  return Math.ceil(bytes / step) * step;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private pending: GPUBuffer[] = [];
+  private readonly live = new Set<GPUBuffer>();
+  private readonly stats_: PoolStats = {
+    liveBytes: 0,
+    pooledBytes: 0,
+    peakLiveBytes: 0,
+    createdBuffers: 0,
+    reusedBuffers: 0,
+    liveBuffers: 0,
+  };
+
+  constructor(private readonly device: GPUDevice) {}
+
+  acquire(bytes: number, label: string): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buffer = list?.pop();
+    if (buffer) {
+      this.stats_.reusedBuffers++;
+      this.stats_.pooledBytes -= size;
+      buffer.label = label;
+    } else {
+      buffer = this.device.createBuffer({ size, usage: TENSOR_USAGE, label });
+      this.stats_.createdBuffers++;
+    }
+    this.live.add(buffer);
+    this.stats_.liveBytes += size;
+    this.stats_.liveBuffers++;
+    this.stats_.peakLiveBytes = Math.max(this.stats_.peakLiveBytes, this.stats_.liveBytes);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    if (!this.live.delete(buffer)) throw new Error(`buffer "${buffer.label}" released twice or not from this pool`);
+    this.stats_.liveBytes -= buffer.size;
+    this.stats_.liveBuffers--;
+    this.stats_.pooledBytes += buffer.size;
+    this.pending.push(buffer);
+  }
+
+  /** Called after a submit: everything released before it may now be reused. */
+  onSubmit(): void {
+    for (const b of this.pending) {
+      const list = this.free.get(b.size);
+      if (list) list.push(b);
+      else this.free.set(b.size, [b]);
+    }
+    this.pending = [];
+  }
+
+  /** Destroys every pooled (not live) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const b of this.pending) b.destroy();
+    this.free.clear();
+    this.pending = [];
+    this.stats_.pooledBytes = 0;
+  }
+
+  destroyAll(): void {
+    this.trim();
+    for (const b of this.live) b.destroy();
+    this.live.clear();
+  }
+
+  resetPeak(): void {
+    this.stats_.peakLiveBytes = this.stats_.liveBytes;
+  }
+
+  get stats(): Readonly<PoolStats> {
+    return { ...this.stats_ };
+  }
+}

@@ -1,0 +1,446 @@
+import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, KernelCompileError, KernelInputError } from './errors.js';
+import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
+import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
+import type { BindingDecl } from './wgsl-reflect.js';
+
+export interface EngineOptions {
+  /** Dispatches encoded before an automatic submit. Readback submits earlier. */
+  maxDispatchesPerSubmit?: number;
+  /** Print every WGSL module (with its kernel name) to stderr when it is compiled. */
+  dumpShaders?: boolean;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isSoftware: boolean;
+  features: string[];
+}
+
+export interface EngineStats {
+  dispatches: number;
+  submits: number;
+  pipelines: number;
+  pool: PoolStats;
+}
+
+export interface DispatchRequest {
+  kernel: Kernel;
+  entry: string;
+  /** Storage bindings by their WGSL variable name. */
+  bindings: Record<string, Tensor>;
+  /** Values for the shader's `struct Params`, by field name. */
+  params?: ParamValues;
+  workgroups: Workgroups;
+  /** Override constants (compile-time specialisation). */
+  constants?: ConstantValues;
+}
+
+const UNIFORM_SLOT = 256;
+
+interface BatchError {
+  message: string;
+  labels: string[];
+  kind: 'compile' | 'validation' | 'out-of-memory';
+}
+
+/**
+ * The runtime: one device, a pipeline cache, a buffer pool, and a command recorder that encodes many
+ * dispatches into one command encoder and submits at readback or every `maxDispatchesPerSubmit`.
+ * Dispatch is synchronous; errors from a batch surface as exceptions at the next `read`/`finish`.
+ */
+export class Engine {
+  readonly pool: BufferPool;
+  readonly limits: GPUSupportedLimits;
+  private readonly maxDispatches: number;
+  private readonly dumpShaders: boolean;
+  private readonly modules = new Map<string, { module: GPUShaderModule; source: string }>();
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: BindingDecl[] }>();
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly uniformStaging: ArrayBuffer;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchDispatches = 0;
+  private batchLabels: string[] = [];
+  private pendingErrors: Promise<BatchError | null>[] = [];
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private readonly lostPromise: Promise<GPUDeviceLostInfo>;
+  private destroyed = false;
+  private readonly counters = { dispatches: 0, submits: 0 };
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    options: EngineOptions = {},
+    /** Keeps platform objects (dawn.node's GPU) alive as long as the engine. */
+    private readonly keepAlive: unknown = null,
+  ) {
+    this.limits = device.limits;
+    this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
+    this.dumpShaders = options.dumpShaders ?? false;
+    this.pool = new BufferPool(device);
+    this.uniformBuffer = device.createBuffer({
+      size: this.maxDispatches * UNIFORM_SLOT,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'engine.uniforms',
+    });
+    this.uniformStaging = new ArrayBuffer(this.maxDispatches * UNIFORM_SLOT);
+    this.lostPromise = device.lost.then((info) => (this.lostInfo = info));
+  }
+
+  // ---------------------------------------------------------------- tensors
+
+  /** An uninitialised tensor from the pool. */
+  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    this.assertUsable();
+    const size = shapeSize(shape);
+    if (!Number.isSafeInteger(size) || size <= 0 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new KernelInputError(`${label}: cannot allocate a tensor of shape ${formatShape(shape)}; every dimension must be a positive integer`);
+    }
+    const bytes = size * 4;
+    if (bytes > this.limits.maxBufferSize) {
+      throw new GpuLimitError(`${label}: tensor ${formatShape(shape)} needs ${formatBytes(bytes)}, over this adapter's maxBufferSize ${formatBytes(this.limits.maxBufferSize)}; use a smaller batch or split the tensor`);
+    }
+    const buffer = this.pool.acquire(bytes, `${label} ${formatShape(shape)}`);
+    return new Tensor(this, { buffer, released: false }, [...shape], dtype);
+  }
+
+  upload(data: HostArray | readonly number[], shape: readonly number[], label = 'upload'): Tensor {
+    const array = Array.isArray(data) ? Float32Array.from(data) : (data as HostArray);
+    const dtype: DType = array instanceof Uint32Array ? 'u32' : array instanceof Int32Array ? 'i32' : 'f32';
+    if (array.length !== shapeSize(shape)) {
+      throw new KernelInputError(`${label}: ${array.length} values do not fill shape ${formatShape(shape)} (${shapeSize(shape)} elements)`);
+    }
+    const t = this.empty(shape, dtype, label);
+    // A fresh pool buffer is never referenced by unsubmitted commands, so the write cannot race.
+    this.device.queue.writeBuffer(t.buffer, 0, array.buffer, array.byteOffset, array.byteLength);
+    return t;
+  }
+
+  /** Overwrites an existing tensor. Submits pending work first so earlier commands see the old data. */
+  write(t: Tensor, data: HostArray): void {
+    if (data.length !== t.size) {
+      throw new KernelInputError(`write: ${data.length} values for tensor ${formatShape(t.shape)}`);
+    }
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
+    const t = this.empty(shape, dtype, label);
+    this.endPass();
+    this.currentEncoder().clearBuffer(t.buffer, 0, alignTo4(t.byteLength));
+    return t;
+  }
+
+  release(t: Tensor): void {
+    if (t.storage.released) return;
+    t.storage.released = true;
+    this.pool.release(t.storage.buffer);
+  }
+
+  /** Releases every tensor given, skipping undefined; convenient at the end of a method. */
+  releaseAll(...tensors: (Tensor | undefined | null)[]): void {
+    for (const t of tensors) if (t) this.release(t);
+  }
+
+  /** Device-side copy of a tensor (same shape). */
+  clone(t: Tensor, label = 'clone'): Tensor {
+    const out = this.empty(t.shape, t.dtype, label);
+    this.endPass();
+    this.currentEncoder().copyBufferToBuffer(t.buffer, 0, out.buffer, 0, alignTo4(t.byteLength));
+    return out;
+  }
+
+  /** Copies `count` elements between tensors at element offsets (e.g. one image of a batch). */
+  copy(src: Tensor, srcOffset: number, dst: Tensor, dstOffset: number, count: number): void {
+    if (srcOffset + count > src.size || dstOffset + count > dst.size || count < 0) {
+      throw new KernelInputError(`copy: ${count} elements from ${src}@${srcOffset} to ${dst}@${dstOffset} is out of range`);
+    }
+    if (count === 0) return;
+    this.endPass();
+    this.currentEncoder().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  dispatch(req: DispatchRequest): void {
+    this.assertUsable();
+    const { kernel, entry } = req;
+    const { pipeline, layout, bindings } = this.pipelineFor(kernel, entry, req.constants ?? {});
+    const label = `${kernel.name}.${entry}`;
+    const [x, y, z] = normaliseWorkgroups(req.workgroups, label, this.limits.maxComputeWorkgroupsPerDimension);
+    const entries: GPUBindGroupEntry[] = [];
+    let uniformSlot = -1;
+    for (const b of bindings) {
+      if (b.kind === 'uniform') {
+        uniformSlot = this.batchDispatches;
+        this.packParams(kernel, req.params ?? {}, uniformSlot);
+        entries.push({ binding: b.binding, resource: { buffer: this.uniformBuffer, offset: uniformSlot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
+        continue;
+      }
+      const t = req.bindings[b.name];
+      if (!t) {
+        const expected = bindings.filter((d) => d.kind !== 'uniform').map((d) => d.name);
+        throw new KernelInputError(`${label}: missing binding "${b.name}"; this entry point binds ${expected.join(', ')}`);
+      }
+      if (t.byteLength > this.limits.maxStorageBufferBindingSize) {
+        throw new GpuLimitError(
+          `${label}: binding "${b.name}" is ${formatBytes(t.byteLength)} (${formatShape(t.shape)}), over this adapter's maxStorageBufferBindingSize ${formatBytes(this.limits.maxStorageBufferBindingSize)}; split the tensor across bindings`,
+        );
+      }
+      entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size: alignTo4(t.byteLength) } });
+    }
+    for (const name of Object.keys(req.bindings)) {
+      if (!bindings.some((b) => b.name === name)) {
+        const known = bindings.filter((d) => d.kind !== 'uniform').map((d) => d.name);
+        throw new KernelInputError(`${label}: unknown binding "${name}"; this entry point binds ${known.join(', ')}`);
+      }
+    }
+    if (uniformSlot < 0 && req.params && Object.keys(req.params).length) {
+      throw new KernelInputError(`${label}: params given but the entry point does not read struct Params`);
+    }
+    const shapes = Object.entries(req.bindings).map(([n, t]) => `${n}${formatShape(t.shape)}`).join(' ');
+    const bindGroup = this.device.createBindGroup({ layout, entries, label: `${label} ${shapes}` });
+    const pass = this.currentPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.batchDispatches++;
+    this.batchLabels.push(`${label} ${shapes}`);
+    this.counters.dispatches++;
+    if (this.batchDispatches >= this.maxDispatches) this.flush();
+  }
+
+  private packParams(kernel: Kernel, params: ParamValues, slot: number): void {
+    const fields = kernel.reflection.params;
+    const view = new DataView(this.uniformStaging, slot * UNIFORM_SLOT, UNIFORM_SLOT);
+    if (fields.length * 4 > UNIFORM_SLOT) throw new KernelInputError(`${kernel.name}: struct Params has more than ${UNIFORM_SLOT / 4} fields`);
+    for (const name of Object.keys(params)) {
+      if (!fields.some((f) => f.name === name)) {
+        throw new KernelInputError(`${kernel.name}: unknown param "${name}"; struct Params has ${fields.map((f) => f.name).join(', ')}`);
+      }
+    }
+    fields.forEach((f, i) => {
+      const v = params[f.name];
+      if (v === undefined) throw new KernelInputError(`${kernel.name}: param "${f.name}" is missing`);
+      if (f.type === 'f32') {
+        view.setFloat32(i * 4, v, true);
+      } else if (f.type === 'u32') {
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not a u32`);
+        view.setUint32(i * 4, v, true);
+      } else {
+        if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not an i32`);
+        view.setInt32(i * 4, v, true);
+      }
+    });
+  }
+
+  private pipelineFor(kernel: Kernel, entry: string, constants: ConstantValues) {
+    const constKey = Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',');
+    const key = `${kernel.name}|${entry}|${constKey}`;
+    const cached = this.pipelines.get(key);
+    if (cached) return cached;
+
+    const info = kernel.reflection.entryPoints.get(entry);
+    if (!info) {
+      throw new KernelInputError(`${kernel.name}: no entry point "${entry}"; it has ${[...kernel.reflection.entryPoints.keys()].join(', ')}`);
+    }
+    for (const c of Object.keys(constants)) {
+      if (!kernel.reflection.overrides.includes(c)) {
+        throw new KernelInputError(`${kernel.name}: unknown override constant "${c}"; the shader declares ${kernel.reflection.overrides.join(', ') || 'none'}`);
+      }
+    }
+    const module = this.moduleFor(kernel);
+    this.ensureBatchScopes();
+    const layout = this.device.createBindGroupLayout({
+      label: `${kernel.name}.${entry}.layout`,
+      entries: info.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.kind === 'uniform' ? 'uniform' : b.kind === 'read' ? 'read-only-storage' : 'storage' },
+      })),
+    });
+    const pipeline = this.device.createComputePipeline({
+      label: `${kernel.name}.${entry}${constKey ? `<${constKey}>` : ''}`,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: `${kernel.name}.${entry}.pipelineLayout` }),
+      compute: { module, entryPoint: entry, constants },
+    });
+    const result = { pipeline, layout, bindings: info.bindings };
+    this.pipelines.set(key, result);
+    return result;
+  }
+
+  private moduleFor(kernel: Kernel): GPUShaderModule {
+    const cached = this.modules.get(kernel.name);
+    if (cached) {
+      if (cached.source !== kernel.source) throw new KernelCompileError(`two different kernels are named "${kernel.name}"`);
+      return cached.module;
+    }
+    if (this.dumpShaders) console.error(`// ---- WGSL for kernel ${kernel.name}\n${kernel.source}`);
+    this.ensureBatchScopes();
+    const module = this.device.createShaderModule({ code: kernel.source, label: kernel.name });
+    this.modules.set(kernel.name, { module, source: kernel.source });
+    // Compilation messages name the kernel and the line; they are raised at the next sync point.
+    this.pendingErrors.push(
+      module.getCompilationInfo().then((info) => {
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (!errors.length) return null;
+        const text = errors.map((m) => `  ${kernel.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+        return { message: `WGSL compilation failed for kernel ${kernel.name}:\n${text}`, labels: [], kind: 'compile' } satisfies BatchError;
+      }),
+    );
+    return module;
+  }
+
+  // ---------------------------------------------------------------- command recording
+
+  private scopesOpen = false;
+
+  /** One validation and one out-of-memory scope per batch: cheap, and errors carry the batch's labels. */
+  private ensureBatchScopes(): void {
+    if (this.scopesOpen) return;
+    this.device.pushErrorScope('validation');
+    this.device.pushErrorScope('out-of-memory');
+    this.scopesOpen = true;
+  }
+
+  private currentEncoder(): GPUCommandEncoder {
+    this.ensureBatchScopes();
+    return (this.encoder ??= this.device.createCommandEncoder({ label: 'engine.batch' }));
+  }
+
+  private currentPass(): GPUComputePassEncoder {
+    return (this.pass ??= this.currentEncoder().beginComputePass({ label: 'engine.pass' }));
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits everything encoded so far. Cheap when nothing is pending. */
+  flush(): void {
+    if (!this.encoder && !this.scopesOpen) return;
+    this.endPass();
+    if (this.batchDispatches > 0) {
+      this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging, 0, this.batchDispatches * UNIFORM_SLOT);
+    }
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.counters.submits++;
+    }
+    this.encoder = null;
+    this.pool.onSubmit();
+    if (this.scopesOpen) {
+      const labels = this.batchLabels;
+      const oom = this.device.popErrorScope();
+      const validation = this.device.popErrorScope();
+      this.pendingErrors.push(
+        Promise.all([oom, validation]).then(([o, v]): BatchError | null => {
+          if (v) return { message: v.message, labels, kind: 'validation' };
+          if (o) return { message: o.message, labels, kind: 'out-of-memory' };
+          return null;
+        }),
+      );
+      this.scopesOpen = false;
+    }
+    this.batchDispatches = 0;
+    this.batchLabels = [];
+  }
+
+  /** Raises the first GPU error reported since the last check. */
+  async checkErrors(): Promise<void> {
+    this.flush();
+    const results = await Promise.all(this.pendingErrors);
+    this.pendingErrors = [];
+    const first = results.find((r) => r !== null);
+    if (!first) return;
+    const { message, kind } = first;
+    if (kind === 'compile') throw new KernelCompileError(message);
+    const where = first.labels.length ? `\n  in a batch of (last 8 shown):\n    ${first.labels.slice(-8).join('\n    ')}` : '';
+    if (kind === 'out-of-memory') {
+      throw new GpuLimitError(`GPU out of memory: ${message}${where}\n  use a smaller batch or release tensors sooner`);
+    }
+    throw new GpuError(`GPU validation error: ${message}${where}`);
+  }
+
+  /** Waits until the GPU has finished all submitted work; raises GPU errors. */
+  async finish(): Promise<void> {
+    this.flush();
+    await this.raceLost(this.device.queue.onSubmittedWorkDone(), 'finish');
+    await this.checkErrors();
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    this.assertUsable();
+    const bytes = alignTo4(t.byteLength);
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `readback ${t}` });
+    try {
+      this.endPass();
+      this.currentEncoder().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+      this.flush();
+      await this.raceLost(staging.mapAsync(GPUMapMode.READ), `read ${t}`);
+      await this.checkErrors();
+      const copy = staging.getMappedRange().slice(0, t.byteLength);
+      staging.unmap();
+      return t.dtype === 'u32' ? new Uint32Array(copy) : t.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  private async raceLost<T>(p: Promise<T>, what: string): Promise<T> {
+    const lost = this.lostPromise.then((info) => {
+      throw new DeviceLostError(`GPU device lost during ${what}: ${info.message || info.reason}`);
+    });
+    return Promise.race([p, lost]);
+  }
+
+  private assertUsable(): void {
+    if (this.destroyed) throw new GpuError('engine used after destroy()');
+    if (this.lostInfo) throw new DeviceLostError(`GPU device was lost: ${this.lostInfo.message || this.lostInfo.reason}; create a new engine`);
+  }
+
+  get stats(): EngineStats {
+    return { ...this.counters, pipelines: this.pipelines.size, pool: this.pool.stats };
+  }
+
+  /** Frees every GPU buffer and the device, so a Node process can exit. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    try {
+      this.endPass();
+      this.encoder = null;
+      this.pool.destroyAll();
+      this.uniformBuffer.destroy();
+    } finally {
+      this.device.destroy();
+    }
+    void this.keepAlive;
+  }
+}
+
+function alignTo4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+function normaliseWorkgroups(w: Workgroups, label: string, max: number): [number, number, number] {
+  const [x, y = 1, z = 1] = typeof w === 'number' ? [w] : w;
+  for (const d of [x, y, z]) {
+    if (!Number.isInteger(d) || d < 1) throw new KernelInputError(`${label}: workgroup count ${d} must be a positive integer`);
+    if (d > max) throw new GpuLimitError(`${label}: ${d} workgroups in one dimension exceeds maxComputeWorkgroupsPerDimension ${max}`);
+  }
+  return [x, y, z];
+}
+
+/** Workgroups for n threads of size wg, folding into y past the per-dimension limit. */
+export function grid1d(n: number, wg: number, maxPerDim = 65535): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(n / wg));
+  if (groups <= maxPerDim) return [groups, 1, 1];
+  return [maxPerDim, Math.ceil(groups / maxPerDim), 1];
+}
