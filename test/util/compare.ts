@@ -36,7 +36,8 @@ export function compareClose(
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i];
     const b = expected[i];
-    const diff = Math.abs(a - b);
+    // Equal values (including equal infinities, whose difference is NaN) always match.
+    const diff = a === b ? 0 : Math.abs(a - b);
     const excess = Number.isNaN(diff) ? Infinity : diff - (atol + rtol * Math.abs(b));
     if (excess > 0) bad++;
     if (excess > worstExcess || Number.isNaN(a) !== Number.isNaN(b)) {

@@ -1,0 +1,135 @@
+/**
+ * Browser side of the kernel tests: runs every case table in test/kernels/*.cases.ts against an
+ * engine acquired through navigator.gpu, with the same acquireEngine() the library uses.
+ * test/browser/run.mjs bundles this file, serves it and drives headless Chromium.
+ *
+ * Reporting: one console line per case (`[case] {json}`) for live progress, and at the end
+ * window.__results = [{ name, ok, message, ms }], window.__adapter and window.__done = true.
+ * The URL parameter `grep` (a regular expression) selects cases by name.
+ */
+import caseFiles from 'virtual:kernel-case-files';
+import { acquireEngine } from '../../src/gpu/acquire.js';
+import type { Engine } from '../../src/gpu/engine.js';
+import type { KernelCase } from '../kernels/kernel-case.js';
+
+export interface CaseResult {
+  name: string;
+  file: string;
+  ok: boolean;
+  message: string;
+  ms: number;
+}
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isSoftware: boolean;
+  features: string[];
+  userAgent: string;
+}
+
+declare global {
+  interface Window {
+    __results?: CaseResult[];
+    __adapter?: AdapterReport | null;
+    __fatal?: string;
+    __done?: boolean;
+  }
+}
+
+function isKernelCase(v: unknown): v is KernelCase {
+  return typeof v === 'object' && v !== null && typeof (v as KernelCase).name === 'string' && typeof (v as KernelCase).run === 'function';
+}
+
+/** Every exported array of KernelCase in every case file, so new tables need no registration. */
+function collectCases(): { file: string; c: KernelCase }[] {
+  const out: { file: string; c: KernelCase }[] = [];
+  for (const { file, module } of caseFiles) {
+    let found = 0;
+    for (const value of Object.values(module)) {
+      if (Array.isArray(value) && value.length > 0 && value.every(isKernelCase)) {
+        for (const c of value) out.push({ file, c });
+        found += value.length;
+      }
+    }
+    // A case file that exports nothing runnable is a mistake worth failing on, not a silent pass.
+    if (found === 0) {
+      out.push({
+        file,
+        c: {
+          name: `${file}: exports no KernelCase[]`,
+          run: () => Promise.reject(new Error(`${file} exports no array of KernelCase`)),
+        },
+      });
+    }
+  }
+  return out;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
+  return String(err);
+}
+
+function describeAdapter(engine: Engine): AdapterReport {
+  return { ...engine.adapter, userAgent: navigator.userAgent };
+}
+
+async function main(): Promise<void> {
+  const grep = new URLSearchParams(location.search).get('grep');
+  const filter = grep ? new RegExp(grep) : null;
+  const cases = collectCases().filter(({ c }) => !filter || filter.test(c.name));
+  const results: CaseResult[] = [];
+  window.__results = results;
+
+  let engine: Engine;
+  try {
+    engine = await acquireEngine();
+  } catch (err) {
+    window.__adapter = null;
+    throw err;
+  }
+  window.__adapter = describeAdapter(engine);
+  console.log(`[adapter] ${JSON.stringify(window.__adapter)}`);
+
+  for (const { file, c } of cases) {
+    const t0 = performance.now();
+    let ok = true;
+    let message = '';
+    try {
+      await c.run(engine);
+      // Errors from the case's last batch surface here rather than leaking into the next case.
+      await engine.finish();
+    } catch (err) {
+      ok = false;
+      message = errorText(err);
+    }
+    const result: CaseResult = { name: c.name, file, ok, message, ms: Math.round(performance.now() - t0) };
+    results.push(result);
+    console.log(`[case] ${JSON.stringify(result)}`);
+    if (!ok) {
+      // A failed case may leave an open batch, a lost device or unreleased tensors: start the next one clean.
+      try {
+        engine.destroy();
+      } catch {
+        // already unusable; the fresh engine below is what matters
+      }
+      engine = await acquireEngine();
+    }
+  }
+  engine.destroy();
+}
+
+window.addEventListener('unhandledrejection', (e) => {
+  window.__fatal ??= `unhandled rejection: ${errorText(e.reason)}`;
+});
+
+main()
+  .catch((err) => {
+    window.__fatal = errorText(err);
+  })
+  .finally(() => {
+    window.__done = true;
+  });

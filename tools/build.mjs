@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Builds every bundle with esbuild:
+//   dist/node/index.js             the library for Node (ESM; webgpu, pngjs, jpeg-js stay external)
+//   dist/browser/layertracer.js    the library for browsers (ESM; never reaches webgpu or node:*)
+//   dist/cli.js                    the CLI, from src/cli/main.ts when it exists
+//   dist/bench/main.js             the benchmark, from bench/main.ts when it exists
+//   dist/smoke-demo.js             tools/smoke-demo.ts
+//
+//   node tools/build.mjs [--quiet] [target...]     targets: node browser cli bench smoke-demo (default: all)
+//
+// Scripts that need one bundle build only that one (`npm run demo` builds smoke-demo), so a
+// half-written module elsewhere does not stop them.
+// Until src/index.ts exists the library bundles are built from src/gpu/index.ts. A browser-only
+// entry (src/browser.ts) wins over src/index.ts for the browser bundle when someone adds one.
+// Other scripts import the plugins and option sets from here (test/browser/run.mjs does).
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Node packages the Node bundles load at run time instead of inlining (native or CommonJS). */
+export const NODE_EXTERNALS = ['webgpu', 'pngjs', 'jpeg-js'];
+
+/** `import source from './x.wgsl?raw'` gives the file's text, as Vite/vitest do natively. */
+export const rawTextPlugin = {
+  name: 'raw-text',
+  setup(build) {
+    build.onResolve({ filter: /\?raw$/ }, (args) => ({
+      path: resolve(args.resolveDir, args.path.slice(0, -'?raw'.length)),
+      namespace: 'raw-text',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'raw-text' }, async (args) => ({
+      contents: await readFile(args.path, 'utf8'),
+      loader: 'text',
+      watchFiles: [args.path],
+    }));
+  },
+};
+
+/**
+ * Keeps Node-only code out of browser bundles. The runtime imports src/gpu/node-gpu.ts dynamically
+ * and only when navigator.gpu is missing; here that import becomes a stub that says so. Anything else
+ * that reaches `webgpu`, pngjs, jpeg-js or a node: builtin fails the build and names the importer,
+ * rather than producing a bundle that breaks in the browser.
+ */
+export const browserGuardPlugin = {
+  name: 'browser-guard',
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)node-gpu(\.js|\.ts)?$/ }, () => ({ path: 'node-gpu', namespace: 'browser-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'browser-stub' }, () => ({
+      contents:
+        'export async function nodeGpu() {\n' +
+        "  throw new Error('WebGPU is not available: this browser has no navigator.gpu (Chromium: --enable-unsafe-webgpu; Firefox: dom.webgpu.enabled)');\n" +
+        '}\n',
+      loader: 'js',
+    }));
+    const nodeOnly = new RegExp(`^(node:|(${NODE_EXTERNALS.map((p) => p.replace(/[-.]/g, '\\$&')).join('|')})($|/))`);
+    build.onResolve({ filter: nodeOnly }, (args) => ({
+      errors: [
+        {
+          text:
+            `browser bundle reaches Node-only "${args.path}" (imported by ${relative(ROOT, args.importer)}); ` +
+            `the browser entry ${[build.initialOptions.entryPoints].flat().map((e) => relative(ROOT, resolve(ROOT, String(e)))).join(', ')} must not pull in Node-only modules ` +
+            '(a browser-only entry src/browser.ts, exporting the browser-safe API, takes precedence over src/index.ts)',
+        },
+      ],
+    }));
+  },
+};
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  legalComments: 'none',
+  absWorkingDir: ROOT,
+};
+
+/** Options for a Node bundle (library, CLI, bench, demo). */
+export function nodeOptions(entry, outfile) {
+  return {
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    platform: 'node',
+    target: 'node20',
+    external: NODE_EXTERNALS,
+    plugins: [rawTextPlugin],
+    // esbuild's ESM output for Node has no `require`; CommonJS code paths inside bundled deps need one.
+    banner: { js: "import { createRequire as __ltCreateRequire } from 'node:module'; const require = __ltCreateRequire(import.meta.url);" },
+  };
+}
+
+/** Options for a browser bundle (library, browser tests). */
+export function browserOptions(entry, outfile) {
+  return {
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    platform: 'browser',
+    // WebGPU shipped in Chrome 113; ES2022 is well inside what those browsers run.
+    target: 'es2022',
+    plugins: [rawTextPlugin, browserGuardPlugin],
+  };
+}
+
+function firstExisting(...paths) {
+  return paths.find((p) => existsSync(resolve(ROOT, p)));
+}
+
+export const TARGETS = ['node', 'browser', 'cli', 'bench', 'smoke-demo'];
+
+export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
+  const log = quiet ? () => {} : (msg) => console.log(`build: ${msg}`);
+  const unknown = targets.filter((t) => !TARGETS.includes(t));
+  if (unknown.length) throw new Error(`unknown target ${unknown.join(', ')}; targets are ${TARGETS.join(', ')}`);
+  const want = new Set(targets);
+  const started = performance.now();
+  const libEntry = firstExisting('src/index.ts', 'src/gpu/index.ts');
+  const browserEntry = firstExisting('src/browser.ts', 'src/index.ts', 'src/gpu/index.ts');
+
+  const jobs = [];
+  if (want.has('node') || want.has('browser')) {
+    if (libEntry !== 'src/index.ts') log(`note: src/index.ts is missing; library bundles built from ${libEntry}`);
+  }
+  if (want.has('node')) jobs.push(['dist/node/index.js', nodeOptions(libEntry, 'dist/node/index.js')]);
+  if (want.has('browser')) jobs.push(['dist/browser/layertracer.js', browserOptions(browserEntry, 'dist/browser/layertracer.js')]);
+  if (want.has('smoke-demo')) jobs.push(['dist/smoke-demo.js', nodeOptions('tools/smoke-demo.ts', 'dist/smoke-demo.js')]);
+  if (want.has('cli')) {
+    if (existsSync(resolve(ROOT, 'src/cli/main.ts'))) jobs.push(['dist/cli.js', nodeOptions('src/cli/main.ts', 'dist/cli.js')]);
+    else log('note: src/cli/main.ts does not exist yet; dist/cli.js skipped');
+  }
+  if (want.has('bench')) {
+    if (existsSync(resolve(ROOT, 'bench/main.ts'))) jobs.push(['dist/bench/main.js', nodeOptions('bench/main.ts', 'dist/bench/main.js')]);
+    else if (targets.length === 1) throw new Error('bench/main.ts does not exist yet');
+    else log('note: bench/main.ts does not exist yet; dist/bench/main.js skipped');
+  }
+
+  const results = await Promise.allSettled(jobs.map(([, options]) => esbuild.build({ ...options, metafile: true })));
+  const failed = [];
+  results.forEach((r, i) => {
+    const [out, options] = jobs[i];
+    if (r.status === 'fulfilled') {
+      const bytes = r.value.metafile.outputs[out]?.bytes ?? 0;
+      log(`${out} (${(bytes / 1024).toFixed(0)} KiB) from ${options.entryPoints[0]}`);
+    } else {
+      // esbuild has already printed the errors with file and line.
+      failed.push(out);
+    }
+  });
+  if (failed.length) throw new Error(`build failed: ${failed.join(', ')}`);
+  log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const args = process.argv.slice(2);
+    const targets = args.filter((a) => !a.startsWith('--'));
+    await buildAll({ quiet: args.includes('--quiet'), targets: targets.length ? targets : TARGETS });
+  } catch (err) {
+    console.error(`build: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  }
+}
