@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate test/references/methods/resnet20.safetensors: PyTorch references for every attribution method.
 
-Run from the repository root with Debian's torch (CPU, 2 threads, deterministic, a few seconds):
+Run from the repository root with Debian's torch (CPU, 2 threads, deterministic; about a minute of CPU, most of it
+the pure-Python noise stream):
 
     /usr/bin/python3 tools/make_method_references.py
     /usr/bin/python3 tools/make_method_references.py --out /tmp/r.safetensors --check test/references/methods/resnet20.safetensors

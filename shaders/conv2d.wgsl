@@ -1,0 +1,128 @@
+// conv2d, direct formulation: forward, backward to the input (gather), backward to the weights.
+// PyTorch semantics: cross-correlation, zero padding, floor output size, dilation, groups.
+//   x: (N, C, H, W), w: (O, Cg, KH, KW) with Cg = C / G, Og = O / G, y/dy: (N, O, Ho, Wo)
+// These kernels serve every shape the implicit-GEMM kernels (conv2d_gemm*.wgsl) do not suit
+// (depthwise and other thin groups) and are the cross-check for them. One invocation per output
+// element keeps them simple and obviously correct; they are not the hot path.
+
+struct Params {
+  N: u32, C: u32, H: u32, W: u32,
+  O: u32, Ho: u32, Wo: u32,
+  KH: u32, KW: u32,
+  SH: u32, SW: u32, PH: u32, PW: u32, DH: u32, DW: u32,
+  Cg: u32, Og: u32,
+  total: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;          // forward / backward-weight input
+@group(0) @binding(2) var<storage, read> w: array<f32>;          // weights (O, Cg, KH, KW)
+@group(0) @binding(3) var<storage, read> bias: array<f32>;       // (O); bound to w when HAS_BIAS == 0
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;    // forward output
+@group(0) @binding(5) var<storage, read> dy: array<f32>;         // upstream gradient (N, O, Ho, Wo)
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;   // gradient w.r.t. x (N, C, H, W)
+@group(0) @binding(7) var<storage, read_write> dw: array<f32>;   // gradient w.r.t. w (O, Cg, KH, KW)
+
+override WG: u32 = 256;
+override HAS_BIAS: u32 = 0;
+override ACT: u32 = 0;  // 0: none, 1: relu
+
+fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+// y[n, o, i, j] = bias[o] + sum_{c, p, q} x[n, g*Cg + c, i*SH - PH + p*DH, j*SW - PW + q*DW] * w[o, c, p, q]
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let H = i32(params.H); let W = i32(params.W);
+  let Ho = params.Ho; let Wo = params.Wo; let KH = params.KH; let KW = params.KW;
+  let Cg = params.Cg; let O = params.O;
+  let j = idx % Wo; let i = (idx / Wo) % Ho; let o = (idx / (Wo * Ho)) % O; let n = idx / (Wo * Ho * O);
+  let g = o / params.Og;
+  let ih0 = i32(i * params.SH) - i32(params.PH);
+  let iw0 = i32(j * params.SW) - i32(params.PW);
+  var s = 0.0;
+  if (HAS_BIAS != 0u) { s = bias[o]; }
+  for (var c = 0u; c < Cg; c++) {
+    let xplane = (n * params.C + g * Cg + c) * params.H;
+    let wbase = (o * Cg + c) * KH;
+    for (var p = 0u; p < KH; p++) {
+      let ih = ih0 + i32(p * params.DH);
+      if (ih < 0 || ih >= H) { continue; }
+      let xrow = (xplane + u32(ih)) * params.W;
+      let wrow = (wbase + p) * KW;
+      for (var q = 0u; q < KW; q++) {
+        let iw = iw0 + i32(q * params.DW);
+        if (iw < 0 || iw >= W) { continue; }
+        s += x[xrow + u32(iw)] * w[wrow + q];
+      }
+    }
+  }
+  if (ACT == 1u) { s = max(s, 0.0); }
+  y[idx] = s;
+}
+
+// Gather form: each input pixel sums the contributions of the outputs whose window covered it, so
+// no two invocations write the same element (no atomics). Output i covers input ih through tap p
+// when ih + PH - p*DH = i*SH for an integer 0 <= i < Ho.
+@compute @workgroup_size(WG)
+fn backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let H = params.H; let W = params.W; let C = params.C;
+  let Ho = i32(params.Ho); let Wo = i32(params.Wo); let KH = params.KH; let KW = params.KW;
+  let SH = i32(params.SH); let SW = i32(params.SW);
+  let Cg = params.Cg; let Og = params.Og;
+  let iw = idx % W; let ih = (idx / W) % H; let c = (idx / (W * H)) % C; let n = idx / (W * H * C);
+  let g = c / Cg; let cg = c % Cg;
+  var s = 0.0;
+  for (var p = 0u; p < KH; p++) {
+    let th = i32(ih + params.PH) - i32(p * params.DH);
+    if (th < 0 || th % SH != 0 || th / SH >= Ho) { continue; }
+    let i = u32(th / SH);
+    for (var q = 0u; q < KW; q++) {
+      let tw = i32(iw + params.PW) - i32(q * params.DW);
+      if (tw < 0 || tw % SW != 0 || tw / SW >= Wo) { continue; }
+      let j = u32(tw / SW);
+      for (var og = 0u; og < Og; og++) {
+        let o = g * Og + og;
+        s += dy[((n * params.O + o) * params.Ho + i) * params.Wo + j] * w[((o * Cg + cg) * KH + p) * KW + q];
+      }
+    }
+  }
+  dx[idx] = s;
+}
+
+// dw[o, c, p, q] = sum_{n, i, j} dy[n, o, i, j] * x[n, g*Cg + c, i*SH - PH + p*DH, j*SW - PW + q*DW]
+// One invocation per weight; the valid (i, j) range is computed up front so the loop has no tests.
+@compute @workgroup_size(WG)
+fn backward_weight(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let KH = params.KH; let KW = params.KW; let Cg = params.Cg;
+  let q = idx % KW; let p = (idx / KW) % KH; let c = (idx / (KW * KH)) % Cg; let o = idx / (KW * KH * Cg);
+  let g = o / params.Og;
+  // ih = i*SH + oh0 must lie in [0, H): i in [i_lo, i_hi)
+  let oh0 = i32(p * params.DH) - i32(params.PH);
+  let ow0 = i32(q * params.DW) - i32(params.PW);
+  let SH = i32(params.SH); let SW = i32(params.SW);
+  let i_lo = u32(max(0, (-oh0 + SH - 1) / SH));
+  let j_lo = u32(max(0, (-ow0 + SW - 1) / SW));
+  let i_hi = u32(clamp((i32(params.H) - oh0 + SH - 1) / SH, 0, i32(params.Ho)));
+  let j_hi = u32(clamp((i32(params.W) - ow0 + SW - 1) / SW, 0, i32(params.Wo)));
+  var s = 0.0;
+  for (var n = 0u; n < params.N; n++) {
+    let xplane = (n * params.C + g * Cg + c) * params.H;
+    let dplane = (n * params.O + o) * params.Ho;
+    for (var i = i_lo; i < i_hi; i++) {
+      let xrow = (xplane + u32(i32(i) * SH + oh0)) * params.W;
+      let drow = (dplane + i) * params.Wo;
+      for (var j = j_lo; j < j_hi; j++) {
+        s += dy[drow + j] * x[xrow + u32(i32(j) * SW + ow0)];
+      }
+    }
+  }
+  dw[idx] = s;
+}

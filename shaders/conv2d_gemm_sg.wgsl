@@ -1,0 +1,366 @@
+enable subgroups;
+
+// Implicit-GEMM conv2d for adapters where subgroup broadcasts are cheap and memory loads are dear.
+// Written for Mesa lavapipe (../shared/PERF.md): there every loaded float costs roughly eight scalar
+// instructions per lane whatever its width or uniformity, while subgroupBroadcast is one shuffle, so
+// the kernel is organised to load each value once per subgroup and to reuse it as often as registers
+// allow. A faster shape on a real GPU is conv2d_gemm.wgsl's shared-memory kernel.
+//
+// GEMM view of a conv: rows = output pixels, columns = output channels, K = (kh, c, kw). The input is
+// read straight from NCHW: on lavapipe a vec4 load costs as much as four scalar loads, so packing it
+// channels-last would buy nothing and cost a pass. Weights are packed (conv2d_pack.wgsl, cached by the
+// caller): one k-step = 4 input channels x TN output channels = TN vec4s.
+// A workgroup is one subgroup of 8 lanes. A lane owns TM consecutive output pixels of one row; the
+// 8 lanes share the same TN output channels, whose weights they load cooperatively (one vec4 per lane
+// per TN/8 channels) and exchange with subgroupBroadcast:
+//   wide   TM = 4, TN = 32: 32 vec4 accumulators per lane; per k-step 4 + 4 vec4 loads for 512 FMAs.
+//   narrow TM = 8, TN = 4:  for GEMMs with few output channels (backward of the RGB stem).
+// Entry points by geometry:
+//   *_1x1: a single loop over channels (1x1 kernels; any stride).
+//   *_s1:  stride 1 and dilation 1 along W: the lane's input window slides one pixel per kw, so each
+//          tap after the first costs one new pixel load instead of TM (3x3 convs load ~3x less).
+//   *_any: any stride and dilation.
+// Zero padding and channel counts that are not multiples of 4 are handled by masking loads to zero.
+// Lanes whose pixels run past the output row end compute values that are never stored.
+// Requires a subgroup of at least 8 invocations (the workgroup is exactly 8).
+
+struct Params {
+  tiles: u32, WT: u32,          // lane tiles = N * Ho * WT, WT = ceil(Wo / TM) tiles per output row
+  Ho: u32, Wo: u32,             // GEMM output grid (one phase of dx for strided backward)
+  G: u32, NT: u32,              // groups, output-channel tiles per group
+  Ci: u32, C4: u32,             // input channels per group, and that rounded up to vec4s
+  KH: u32, KW: u32,
+  SH: u32, SW: u32, DH: u32, DW: u32,
+  XC: u32, XH: u32, XW: u32,    // input tensor (N, XC, XH, XW)
+  OH0: i32, OW0: i32,           // input position read by grid pixel (0, 0) at tap (0, 0): -padding forward
+  Og: u32,                      // output channels per group
+  YH: u32, YW: u32,             // spatial size of the output tensor
+  YSH: u32, YSW: u32, YRH: u32, YRW: u32,  // grid pixel (i, j) is stored at (i*YSH + YRH, j*YSW + YRW)
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;        // (N, XC, XH, XW)
+@group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>; // packed weights
+@group(0) @binding(3) var<storage, read> bias: array<f32>;     // (G * Og); bound to wt when HAS_BIAS == 0
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;  // (N, G * Og, YH, YW)
+
+override HAS_BIAS: u32 = 0;
+override ACT: u32 = 0;  // 0: none, 1: relu
+
+struct Tile {
+  n: u32, g: u32, nt: u32,
+  oc: u32,      // first output channel of the tile within its group
+  oh: u32, ow0: u32,
+  valid: bool,  // false for the padding lanes of the last workgroup
+  plane: u32,   // x index of (n, first channel of the group, 0, 0)
+  ih0: i32,     // input row of the tile at tap row 0
+  iw0: i32,     // input column of the tile's first pixel at tap column 0
+  w0: u32,      // wt vec4 index of the tile's first k-step
+}
+
+// Workgroups: x (folded into z past 65535) walks 8-tile groups, y = g * NT + nt.
+fn tile_of(wid: vec3u, nwg: vec3u, lane: u32, TM: u32, TN: u32) -> Tile {
+  var t: Tile;
+  let t0 = (wid.x + wid.z * nwg.x) * 8u + lane;
+  t.valid = t0 < params.tiles;
+  let ti = min(t0, params.tiles - 1u);
+  let owt = ti % params.WT; let rest = ti / params.WT;
+  t.oh = rest % params.Ho; t.n = rest / params.Ho;
+  t.g = wid.y / params.NT; t.nt = wid.y % params.NT;
+  t.oc = t.nt * TN;
+  t.ow0 = owt * TM;
+  t.plane = (t.n * params.XC + t.g * params.Ci) * params.XH * params.XW;
+  t.ih0 = i32(t.oh * params.SH) + params.OH0;
+  t.iw0 = i32(t.ow0 * params.SW) + params.OW0;
+  t.w0 = (t.g * params.NT + t.nt) * params.KH * params.C4 * params.KW * TN;
+  return t;
+}
+
+// Geometry the inner loops need, read from the uniform buffer once (uniform loads are not cheap either).
+struct Geo { XH: i32, XW: i32, HW: u32, Ci: u32 }
+
+fn geo() -> Geo {
+  return Geo(i32(params.XH), i32(params.XW), params.XH * params.XW, params.Ci);
+}
+
+// Input channels c0..c0+3 at (ih, iw) of the lane's image and group: 0 outside the image (zero padding)
+// and past the group's channels. Masked lanes read a safe index and discard it.
+fn ld4(gm: Geo, plane: u32, c0: u32, ih: i32, iw: i32) -> vec4f {
+  let ok = ih >= 0 && ih < gm.XH && iw >= 0 && iw < gm.XW;
+  let p = plane + select(0u, u32(ih * gm.XW + iw), ok);
+  let v = vec4f(x[p], x[p + gm.HW], x[p + 2u * gm.HW], x[p + 3u * gm.HW]);
+  let keep = vec4<bool>(ok && c0 < gm.Ci, ok && c0 + 1u < gm.Ci, ok && c0 + 2u < gm.Ci, ok && c0 + 3u < gm.Ci);
+  return select(vec4f(0.0), v, keep);
+}
+
+struct Out { plane: u32, chs: u32, pix: u32 }
+
+fn out_map(t: Tile) -> Out {
+  var o: Out;
+  o.plane = (t.n * params.G + t.g) * params.Og;
+  o.chs = params.YH * params.YW;
+  o.pix = (t.oh * params.YSH + params.YRH) * params.YW + t.ow0 * params.YSW + params.YRW;
+  return o;
+}
+
+// Stores output channels c0..c0+3 (within the group) of one pixel.
+fn put4(v: vec4f, o: Out, c0: u32, pix: u32, ok: bool) {
+  if (!ok) { return; }
+  var r = v;
+  if (ACT == 1u) { r = max(r, vec4f(0.0)); }
+  let Og = params.Og;
+  for (var c = 0u; c < 4u; c++) {
+    if (c0 + c < Og) { y[(o.plane + c0 + c) * o.chs + pix] = r[c]; }
+  }
+}
+
+fn load_bias(t: Tile, ch: u32) -> f32 {
+  let o = t.oc + ch;
+  if (o < params.Og) { return bias[t.g * params.Og + o]; }
+  return 0.0;
+}
+
+// ---------------------------------------------------------------- wide: 4 pixels x 32 channels per lane
+// acc[8 i + j]: pixel i, channels 4j..4j+3 of the tile.
+// One k-step: w_k (lane j) holds the weights of input channel k for output channels 4j..4j+3.
+fn init_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile, lane: u32) {
+  if (HAS_BIAS == 0u) { return; }
+  // lane l fetches the bias of channels oc + l + 8r; channel group j is lanes 4(j%2)..+3 of register j/2
+  let b0 = load_bias(t, lane); let b1 = load_bias(t, lane + 8u); let b2 = load_bias(t, lane + 16u); let b3 = load_bias(t, lane + 24u);
+  let g0 = vec4f(subgroupBroadcast(b0, 0u), subgroupBroadcast(b0, 1u), subgroupBroadcast(b0, 2u), subgroupBroadcast(b0, 3u));
+  let g1 = vec4f(subgroupBroadcast(b0, 4u), subgroupBroadcast(b0, 5u), subgroupBroadcast(b0, 6u), subgroupBroadcast(b0, 7u));
+  let g2 = vec4f(subgroupBroadcast(b1, 0u), subgroupBroadcast(b1, 1u), subgroupBroadcast(b1, 2u), subgroupBroadcast(b1, 3u));
+  let g3 = vec4f(subgroupBroadcast(b1, 4u), subgroupBroadcast(b1, 5u), subgroupBroadcast(b1, 6u), subgroupBroadcast(b1, 7u));
+  let g4 = vec4f(subgroupBroadcast(b2, 0u), subgroupBroadcast(b2, 1u), subgroupBroadcast(b2, 2u), subgroupBroadcast(b2, 3u));
+  let g5 = vec4f(subgroupBroadcast(b2, 4u), subgroupBroadcast(b2, 5u), subgroupBroadcast(b2, 6u), subgroupBroadcast(b2, 7u));
+  let g6 = vec4f(subgroupBroadcast(b3, 0u), subgroupBroadcast(b3, 1u), subgroupBroadcast(b3, 2u), subgroupBroadcast(b3, 3u));
+  let g7 = vec4f(subgroupBroadcast(b3, 4u), subgroupBroadcast(b3, 5u), subgroupBroadcast(b3, 6u), subgroupBroadcast(b3, 7u));
+  (*acc)[0] = g0; (*acc)[1] = g1; (*acc)[2] = g2; (*acc)[3] = g3; (*acc)[4] = g4; (*acc)[5] = g5; (*acc)[6] = g6; (*acc)[7] = g7; (*acc)[8] = g0; (*acc)[9] = g1; (*acc)[10] = g2; (*acc)[11] = g3; (*acc)[12] = g4; (*acc)[13] = g5; (*acc)[14] = g6; (*acc)[15] = g7;
+  (*acc)[16] = g0; (*acc)[17] = g1; (*acc)[18] = g2; (*acc)[19] = g3; (*acc)[20] = g4; (*acc)[21] = g5; (*acc)[22] = g6; (*acc)[23] = g7; (*acc)[24] = g0; (*acc)[25] = g1; (*acc)[26] = g2; (*acc)[27] = g3; (*acc)[28] = g4; (*acc)[29] = g5; (*acc)[30] = g6; (*acc)[31] = g7;
+}
+
+fn step_wide(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
+             w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f) {
+  { let b0 = subgroupBroadcast(w0, 0u); let b1 = subgroupBroadcast(w1, 0u); let b2 = subgroupBroadcast(w2, 0u); let b3 = subgroupBroadcast(w3, 0u);
+    (*acc)[0] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[8] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[16] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[24] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 1u); let b1 = subgroupBroadcast(w1, 1u); let b2 = subgroupBroadcast(w2, 1u); let b3 = subgroupBroadcast(w3, 1u);
+    (*acc)[1] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[9] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[17] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[25] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 2u); let b1 = subgroupBroadcast(w1, 2u); let b2 = subgroupBroadcast(w2, 2u); let b3 = subgroupBroadcast(w3, 2u);
+    (*acc)[2] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[10] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[18] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[26] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 3u); let b1 = subgroupBroadcast(w1, 3u); let b2 = subgroupBroadcast(w2, 3u); let b3 = subgroupBroadcast(w3, 3u);
+    (*acc)[3] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[11] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[19] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[27] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 4u); let b1 = subgroupBroadcast(w1, 4u); let b2 = subgroupBroadcast(w2, 4u); let b3 = subgroupBroadcast(w3, 4u);
+    (*acc)[4] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[12] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[20] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[28] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 5u); let b1 = subgroupBroadcast(w1, 5u); let b2 = subgroupBroadcast(w2, 5u); let b3 = subgroupBroadcast(w3, 5u);
+    (*acc)[5] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[13] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[21] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[29] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 6u); let b1 = subgroupBroadcast(w1, 6u); let b2 = subgroupBroadcast(w2, 6u); let b3 = subgroupBroadcast(w3, 6u);
+    (*acc)[6] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[14] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[22] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[30] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+  { let b0 = subgroupBroadcast(w0, 7u); let b1 = subgroupBroadcast(w1, 7u); let b2 = subgroupBroadcast(w2, 7u); let b3 = subgroupBroadcast(w3, 7u);
+    (*acc)[7] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+    (*acc)[15] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+    (*acc)[23] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+    (*acc)[31] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+}
+
+fn store_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile) {
+  let o = out_map(t);
+  let pix0 = o.pix + 0u * params.YSW; let ok0 = t.valid && t.ow0 + 0u < params.Wo;
+  let pix1 = o.pix + 1u * params.YSW; let ok1 = t.valid && t.ow0 + 1u < params.Wo;
+  let pix2 = o.pix + 2u * params.YSW; let ok2 = t.valid && t.ow0 + 2u < params.Wo;
+  let pix3 = o.pix + 3u * params.YSW; let ok3 = t.valid && t.ow0 + 3u < params.Wo;
+  put4((*acc)[0], o, t.oc + 0u, pix0, ok0); put4((*acc)[1], o, t.oc + 4u, pix0, ok0); put4((*acc)[2], o, t.oc + 8u, pix0, ok0); put4((*acc)[3], o, t.oc + 12u, pix0, ok0); put4((*acc)[4], o, t.oc + 16u, pix0, ok0); put4((*acc)[5], o, t.oc + 20u, pix0, ok0); put4((*acc)[6], o, t.oc + 24u, pix0, ok0); put4((*acc)[7], o, t.oc + 28u, pix0, ok0);
+  put4((*acc)[8], o, t.oc + 0u, pix1, ok1); put4((*acc)[9], o, t.oc + 4u, pix1, ok1); put4((*acc)[10], o, t.oc + 8u, pix1, ok1); put4((*acc)[11], o, t.oc + 12u, pix1, ok1); put4((*acc)[12], o, t.oc + 16u, pix1, ok1); put4((*acc)[13], o, t.oc + 20u, pix1, ok1); put4((*acc)[14], o, t.oc + 24u, pix1, ok1); put4((*acc)[15], o, t.oc + 28u, pix1, ok1);
+  put4((*acc)[16], o, t.oc + 0u, pix2, ok2); put4((*acc)[17], o, t.oc + 4u, pix2, ok2); put4((*acc)[18], o, t.oc + 8u, pix2, ok2); put4((*acc)[19], o, t.oc + 12u, pix2, ok2); put4((*acc)[20], o, t.oc + 16u, pix2, ok2); put4((*acc)[21], o, t.oc + 20u, pix2, ok2); put4((*acc)[22], o, t.oc + 24u, pix2, ok2); put4((*acc)[23], o, t.oc + 28u, pix2, ok2);
+  put4((*acc)[24], o, t.oc + 0u, pix3, ok3); put4((*acc)[25], o, t.oc + 4u, pix3, ok3); put4((*acc)[26], o, t.oc + 8u, pix3, ok3); put4((*acc)[27], o, t.oc + 12u, pix3, ok3); put4((*acc)[28], o, t.oc + 16u, pix3, ok3); put4((*acc)[29], o, t.oc + 20u, pix3, ok3); put4((*acc)[30], o, t.oc + 24u, pix3, ok3); put4((*acc)[31], o, t.oc + 28u, pix3, ok3);
+}
+
+@compute @workgroup_size(8)
+fn wide_1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 4u, 32u);
+  var acc: array<vec4f, 32>;
+  init_wide(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4;
+  let SW = i32(params.SW);
+  let ih = t.ih0;
+  var plane = t.plane;
+  var wi = t.w0 + lane;
+  for (var c = 0u; c < C4; c++) {
+    let c0 = 4u * c;
+    let p0 = ld4(gm, plane, c0, ih, t.iw0); let p1 = ld4(gm, plane, c0, ih, t.iw0 + SW);
+    let p2 = ld4(gm, plane, c0, ih, t.iw0 + 2 * SW); let p3 = ld4(gm, plane, c0, ih, t.iw0 + 3 * SW);
+    let w0 = wt[wi]; let w1 = wt[wi + 8u]; let w2 = wt[wi + 16u]; let w3 = wt[wi + 24u];
+    step_wide(&acc, p0, p1, p2, p3, w0, w1, w2, w3);
+    plane += 4u * gm.HW; wi += 32u;
+  }
+  store_wide(&acc, t);
+}
+
+@compute @workgroup_size(8)
+fn wide_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 4u, 32u);
+  var acc: array<vec4f, 32>;
+  init_wide(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4; let KH = params.KH; let KW = params.KW; let DH = i32(params.DH);
+  let iw = t.iw0;
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    var plane = t.plane;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      var p0 = ld4(gm, plane, c0, ih, iw); var p1 = ld4(gm, plane, c0, ih, iw + 1);
+      var p2 = ld4(gm, plane, c0, ih, iw + 2); var p3 = ld4(gm, plane, c0, ih, iw + 3);
+      for (var kw = 0u; kw < KW; kw++) {
+        let w0 = wt[wi]; let w1 = wt[wi + 8u]; let w2 = wt[wi + 16u]; let w3 = wt[wi + 24u];
+        step_wide(&acc, p0, p1, p2, p3, w0, w1, w2, w3);
+        wi += 32u;
+        if (kw + 1u < KW) { p0 = p1; p1 = p2; p2 = p3; p3 = ld4(gm, plane, c0, ih, iw + 4 + i32(kw)); }
+      }
+      plane += 4u * gm.HW;
+    }
+  }
+  store_wide(&acc, t);
+}
+
+@compute @workgroup_size(8)
+fn wide_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 4u, 32u);
+  var acc: array<vec4f, 32>;
+  init_wide(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4; let KH = params.KH; let KW = params.KW;
+  let SW = i32(params.SW); let DH = i32(params.DH); let DW = i32(params.DW);
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    var plane = t.plane;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      var iw = t.iw0;
+      for (var kw = 0u; kw < KW; kw++) {
+        let p0 = ld4(gm, plane, c0, ih, iw); let p1 = ld4(gm, plane, c0, ih, iw + SW);
+        let p2 = ld4(gm, plane, c0, ih, iw + 2 * SW); let p3 = ld4(gm, plane, c0, ih, iw + 3 * SW);
+        let w0 = wt[wi]; let w1 = wt[wi + 8u]; let w2 = wt[wi + 16u]; let w3 = wt[wi + 24u];
+        step_wide(&acc, p0, p1, p2, p3, w0, w1, w2, w3);
+        iw += DW; wi += 32u;
+      }
+      plane += 4u * gm.HW;
+    }
+  }
+  store_wide(&acc, t);
+}
+
+// ---------------------------------------------------------------- narrow: 8 pixels x 4 channels per lane
+// acc[i]: pixel i, the tile's 4 channels. One k-step is 4 vec4s (input channel k -> 4 outputs);
+// lanes 4..7 load duplicates of lanes 0..3 rather than idle.
+fn step_narrow(acc: ptr<function, array<vec4f, 8>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
+               p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f, w: vec4f) {
+  let b0 = subgroupBroadcast(w, 0u); let b1 = subgroupBroadcast(w, 1u); let b2 = subgroupBroadcast(w, 2u); let b3 = subgroupBroadcast(w, 3u);
+  (*acc)[0] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
+  (*acc)[1] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
+  (*acc)[2] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
+  (*acc)[3] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3;
+  (*acc)[4] += p4.x * b0 + p4.y * b1 + p4.z * b2 + p4.w * b3;
+  (*acc)[5] += p5.x * b0 + p5.y * b1 + p5.z * b2 + p5.w * b3;
+  (*acc)[6] += p6.x * b0 + p6.y * b1 + p6.z * b2 + p6.w * b3;
+  (*acc)[7] += p7.x * b0 + p7.y * b1 + p7.z * b2 + p7.w * b3;
+}
+
+
+fn init_narrow(acc: ptr<function, array<vec4f, 8>>, t: Tile, lane: u32) {
+  if (HAS_BIAS == 0u) { return; }
+  let b = load_bias(t, lane & 3u);
+  let v = vec4f(subgroupBroadcast(b, 0u), subgroupBroadcast(b, 1u), subgroupBroadcast(b, 2u), subgroupBroadcast(b, 3u));
+  for (var i = 0u; i < 8u; i++) { (*acc)[i] = v; }
+}
+
+fn store_narrow(acc: ptr<function, array<vec4f, 8>>, t: Tile) {
+  let o = out_map(t);
+  for (var i = 0u; i < 8u; i++) {
+    put4((*acc)[i], o, t.oc, o.pix + i * params.YSW, t.valid && t.ow0 + i < params.Wo);
+  }
+}
+
+@compute @workgroup_size(8)
+fn narrow_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 4u);
+  var acc: array<vec4f, 8>;
+  init_narrow(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4; let KH = params.KH; let KW = params.KW; let DH = i32(params.DH);
+  let iw = t.iw0;
+  var wi = t.w0 + (lane & 3u);
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    var plane = t.plane;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      var p0 = ld4(gm, plane, c0, ih, iw); var p1 = ld4(gm, plane, c0, ih, iw + 1);
+      var p2 = ld4(gm, plane, c0, ih, iw + 2); var p3 = ld4(gm, plane, c0, ih, iw + 3);
+      var p4 = ld4(gm, plane, c0, ih, iw + 4); var p5 = ld4(gm, plane, c0, ih, iw + 5);
+      var p6 = ld4(gm, plane, c0, ih, iw + 6); var p7 = ld4(gm, plane, c0, ih, iw + 7);
+      for (var kw = 0u; kw < KW; kw++) {
+        step_narrow(&acc, p0, p1, p2, p3, p4, p5, p6, p7, wt[wi]);
+        wi += 4u;
+        if (kw + 1u < KW) {
+          p0 = p1; p1 = p2; p2 = p3; p3 = p4; p4 = p5; p5 = p6; p6 = p7;
+          p7 = ld4(gm, plane, c0, ih, iw + 8 + i32(kw));
+        }
+      }
+      plane += 4u * gm.HW;
+    }
+  }
+  store_narrow(&acc, t);
+}
+
+@compute @workgroup_size(8)
+fn narrow_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 4u);
+  var acc: array<vec4f, 8>;
+  init_narrow(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4; let KH = params.KH; let KW = params.KW;
+  let SW = i32(params.SW); let DH = i32(params.DH); let DW = i32(params.DW);
+  var wi = t.w0 + (lane & 3u);
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    var plane = t.plane;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      var iw = t.iw0;
+      for (var kw = 0u; kw < KW; kw++) {
+        let p0 = ld4(gm, plane, c0, ih, iw); let p1 = ld4(gm, plane, c0, ih, iw + SW);
+        let p2 = ld4(gm, plane, c0, ih, iw + 2 * SW); let p3 = ld4(gm, plane, c0, ih, iw + 3 * SW);
+        let p4 = ld4(gm, plane, c0, ih, iw + 4 * SW); let p5 = ld4(gm, plane, c0, ih, iw + 5 * SW);
+        let p6 = ld4(gm, plane, c0, ih, iw + 6 * SW); let p7 = ld4(gm, plane, c0, ih, iw + 7 * SW);
+        step_narrow(&acc, p0, p1, p2, p3, p4, p5, p6, p7, wt[wi]);
+        iw += DW; wi += 4u;
+      }
+      plane += 4u * gm.HW;
+    }
+  }
+  store_narrow(&acc, t);
+}

@@ -1,0 +1,139 @@
+// Elementwise ops over flat fp32 arrays.
+//   binary_flat   c = op(a, b), same shapes             (OP: 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min)
+//   binary_bcast  c = op(a, b), NumPy broadcasting      (output shape s0..s5, input strides; 0 on broadcast axes)
+//   add_inplace   acc += b                              (gradient accumulation at branch points)
+//   map           y = f(x)                              (MAP: see map_value; f0, f1 are its scalar operands)
+//   fill          t = f0
+//   fill_at       t[pairs[2j]] = bitcast<f32>(pairs[2j+1]) for j < n
+// RELU_OUT fuses max(0, .) into the binary ops: the residual join relu(a + b) in one pass.
+
+struct Params {
+  n: u32,
+  s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32,
+  sa0: u32, sa1: u32, sa2: u32, sa3: u32, sa4: u32, sa5: u32,
+  sb0: u32, sb1: u32, sb2: u32, sb3: u32, sb4: u32, sb5: u32,
+  f0: f32,
+  f1: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> x: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read> pairs: array<u32>;
+
+override WG: u32 = 256;
+override OP: u32 = 0;
+override MAP: u32 = 0;
+override RELU_OUT: bool = false;
+
+fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+fn apply_binary(u: f32, v: f32) -> f32 {
+  var r: f32;
+  switch OP {
+    case 0u: { r = u + v; }
+    case 1u: { r = u - v; }
+    case 2u: { r = u * v; }
+    case 3u: { r = u / v; }
+    case 4u: { r = max(u, v); }
+    default: { r = min(u, v); }
+  }
+  if (RELU_OUT) { r = max(r, 0.0); }
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn binary_flat(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  c[i] = apply_binary(a[i], b[i]);
+}
+
+// Peels one axis off the flat output index; axes of size 1 (the padding of lower ranks) cost nothing.
+struct Peel { rest: u32, ia: u32, ib: u32, }
+
+fn peel(p: Peel, size: u32, sa: u32, sb: u32) -> Peel {
+  if (size == 1u) { return p; }
+  let q = p.rest / size;
+  let coord = p.rest - q * size;
+  return Peel(q, p.ia + coord * sa, p.ib + coord * sb);
+}
+
+@compute @workgroup_size(WG)
+fn binary_bcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  var p = Peel(i, 0u, 0u);
+  p = peel(p, params.s5, params.sa5, params.sb5);
+  p = peel(p, params.s4, params.sa4, params.sb4);
+  p = peel(p, params.s3, params.sa3, params.sb3);
+  p = peel(p, params.s2, params.sa2, params.sb2);
+  p = peel(p, params.s1, params.sa1, params.sb1);
+  p = peel(p, params.s0, params.sa0, params.sb0);
+  c[i] = apply_binary(a[p.ia], b[p.ib]);
+}
+
+@compute @workgroup_size(WG)
+fn add_inplace(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  c[i] = c[i] + b[i];
+}
+
+// MAP: 0 abs, 1 relu, 2 exp, 3 log, 4 sqrt, 5 tanh, 6 neg, 7 affine v*f0 + f1, 8 pow v^f0, 9 clamp to [f0, f1]
+fn map_value(v: f32) -> f32 {
+  switch MAP {
+    case 0u: { return abs(v); }
+    case 1u: { return max(v, 0.0); }
+    case 2u: { return exp(v); }
+    case 3u: { return log(v); }
+    case 4u: { return sqrt(v); }
+    // tanh saturates to +-1 in fp32 long before 15; clamping keeps exp-based implementations from inf/inf.
+    case 5u: { return tanh(clamp(v, -15.0, 15.0)); }
+    case 6u: { return -v; }
+    case 7u: { return v * params.f0 + params.f1; }
+    case 8u: { return pow_torch(v, params.f0); }
+    default: { return min(max(v, params.f0), params.f1); }
+  }
+}
+
+// WGSL pow is exp2(p * log2(v)): undefined for v < 0 and NaN for 0^0. PyTorch: 0^0 = 1, 0^p = 0 for p > 0,
+// inf for p < 0; a negative base works for integer exponents and is NaN otherwise.
+fn pow_torch(v: f32, p: f32) -> f32 {
+  // `let`, not `const`: a constant inf or NaN is a WGSL compile error.
+  let inf_bits = 0x7f800000u;
+  let nan_bits = 0x7fc00000u;
+  if (p == 0.0) { return 1.0; }
+  if (v == 0.0) { return select(0.0, bitcast<f32>(inf_bits), p < 0.0); }
+  let m = exp2(p * log2(abs(v)));
+  if (v > 0.0) { return m; }
+  if (floor(p) != p) { return bitcast<f32>(nan_bits); }
+  let odd = abs(p - 2.0 * floor(p * 0.5)) == 1.0;
+  return select(m, -m, odd);
+}
+
+@compute @workgroup_size(WG)
+fn map(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  y[i] = map_value(x[i]);
+}
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  y[i] = params.f0;
+}
+
+@compute @workgroup_size(WG)
+fn fill_at(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let j = flat_index(gid, nwg);
+  if (j >= params.n) { return; }
+  y[pairs[2u * j]] = bitcast<f32>(pairs[2u * j + 1u]);
+}

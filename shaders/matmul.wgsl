@@ -1,0 +1,249 @@
+// Matmul without subgroups: C = A @ B (+ bias over columns) (+ old C) (then ReLU), batched over
+// workgroup_id.z. A is the logical (M, K) matrix at a_off + batch*a_bs + m*a_rs + k*a_cs, B the logical
+// (K, N) matrix at b_off + batch*b_bs + k*b_rs + n*b_cs, so transposes and column blocks of a larger
+// matrix are only strides. C is (M, N) at c_off + batch*c_bs + m*c_rs + n (unit column stride).
+//   reg      any strides, scalar loads; each invocation a 4x4 block, a workgroup 32x32. The fallback
+//            for layouts the vectorised entries cannot read, on every adapter.
+//   reg_nn4  A read as vec4 along k, B and C as vec4 along n (all offsets and strides multiples of 4):
+//            4 rows x 4 columns per invocation from 4 A loads + 4 B loads per 4 k steps.
+//   reg_nt4  A and B both read as vec4 along k (B stored (N, K): a PyTorch linear weight); each
+//            invocation 4 rows x 1 column.
+//   tiled    classic 64x64 shared-memory tiles, 16x16 invocations of 4x4 (real GPUs, where workgroup
+//            memory is fast; on lavapipe it is the slowest of these, see PERF.md).
+// The `_4` entries need 16-byte aligned views, which the TypeScript side checks before choosing them.
+
+struct Params {
+  M: u32, N: u32, K: u32,
+  a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32,
+  b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32,
+  c_off: u32, c_rs: u32, c_bs: u32,
+  bias_off: u32,
+  flags: u32,  // epilogue: 1 add bias, 2 accumulate into C, 4 ReLU
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> c: array<f32>;
+@group(0) @binding(7) var<storage, read_write> c4: array<vec4f>;
+
+// Epilogue switches travel in the uniforms rather than as override constants: a uniform branch per
+// output costs nothing, while each extra pipeline costs seconds of LLVM time on lavapipe.
+const HAS_BIAS = 1u;
+const ACCUMULATE = 2u;
+const RELU = 4u;
+
+fn flag(f: u32) -> bool {
+  return (params.flags & f) != 0u;
+}
+
+fn finish1(v: f32, n: u32, i: u32) -> f32 {
+  var r = v;
+  if (flag(HAS_BIAS)) { r += bias[params.bias_off + n]; }
+  if (flag(ACCUMULATE)) { r += c[i]; }
+  if (flag(RELU)) { r = max(r, 0.0); }
+  return r;
+}
+
+fn store1(bz: u32, m: u32, n: u32, v: f32) {
+  let i = params.c_off + bz * params.c_bs + m * params.c_rs + n;
+  c[i] = finish1(v, n, i);
+}
+
+// Row m, columns n0 + j * step for j = 0..3 (those inside N).
+fn store_row(bz: u32, m: u32, n0: u32, step: u32, v: vec4f) {
+  if (m >= params.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j * step;
+    if (n < params.N) { store1(bz, m, n, v[j]); }
+  }
+}
+
+fn store4(bz: u32, m: u32, n4: u32, v: vec4f) {
+  let i = (params.c_off + bz * params.c_bs + m * params.c_rs) / 4u + n4;
+  var r = v;
+  if (flag(HAS_BIAS)) {
+    let o = params.bias_off + 4u * n4;
+    r += vec4f(bias[o], bias[o + 1u], bias[o + 2u], bias[o + 3u]);
+  }
+  if (flag(ACCUMULATE)) { r += c4[i]; }
+  if (flag(RELU)) { r = max(r, vec4f(0.0)); }
+  c4[i] = r;
+}
+
+fn hsum(v: vec4f) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+@compute @workgroup_size(8, 8)
+fn reg(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let bz = wid.z;
+  let M = params.M;
+  let N = params.N;
+  let m0 = wid.y * 32u + lid.y * 4u;
+  let n0 = wid.x * 32u + lid.x * 4u;
+  let abase = params.a_off + bz * params.a_bs;
+  let bbase = params.b_off + bz * params.b_bs;
+  // Clamped rows and columns keep every load in bounds; their results are never stored.
+  let ar0 = abase + min(m0, M - 1u) * params.a_rs;
+  let ar1 = abase + min(m0 + 1u, M - 1u) * params.a_rs;
+  let ar2 = abase + min(m0 + 2u, M - 1u) * params.a_rs;
+  let ar3 = abase + min(m0 + 3u, M - 1u) * params.a_rs;
+  let bc0 = bbase + min(n0, N - 1u) * params.b_cs;
+  let bc1 = bbase + min(n0 + 1u, N - 1u) * params.b_cs;
+  let bc2 = bbase + min(n0 + 2u, N - 1u) * params.b_cs;
+  let bc3 = bbase + min(n0 + 3u, N - 1u) * params.b_cs;
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  for (var k = 0u; k < params.K; k++) {
+    let ka = k * params.a_cs;
+    let kb = k * params.b_rs;
+    let bv = vec4f(b[bc0 + kb], b[bc1 + kb], b[bc2 + kb], b[bc3 + kb]);
+    c0 += a[ar0 + ka] * bv;
+    c1 += a[ar1 + ka] * bv;
+    c2 += a[ar2 + ka] * bv;
+    c3 += a[ar3 + ka] * bv;
+  }
+  store_row(bz, m0, n0, 1u, c0);
+  store_row(bz, m0 + 1u, n0, 1u, c1);
+  store_row(bz, m0 + 2u, n0, 1u, c2);
+  store_row(bz, m0 + 3u, n0, 1u, c3);
+}
+
+@compute @workgroup_size(8, 8)
+fn reg_nn4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let bz = wid.z;
+  let M = params.M;
+  let m0 = wid.y * 32u + lid.y * 4u;
+  let n4 = wid.x * 8u + lid.x;
+  let N4 = params.N / 4u;
+  let lda4 = params.a_rs / 4u;
+  let ldb4 = params.b_rs / 4u;
+  let abase = (params.a_off + bz * params.a_bs) / 4u;
+  let ar0 = abase + min(m0, M - 1u) * lda4;
+  let ar1 = abase + min(m0 + 1u, M - 1u) * lda4;
+  let ar2 = abase + min(m0 + 2u, M - 1u) * lda4;
+  let ar3 = abase + min(m0 + 3u, M - 1u) * lda4;
+  let bcol = (params.b_off + bz * params.b_bs) / 4u + min(n4, N4 - 1u);
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  let K4 = params.K / 4u;
+  for (var k4 = 0u; k4 < K4; k4++) {
+    let bi = bcol + k4 * 4u * ldb4;
+    let b0 = b4[bi];
+    let b1 = b4[bi + ldb4];
+    let b2 = b4[bi + 2u * ldb4];
+    let b3 = b4[bi + 3u * ldb4];
+    var t = a4[ar0 + k4];
+    c0 += t.x * b0 + t.y * b1 + t.z * b2 + t.w * b3;
+    t = a4[ar1 + k4];
+    c1 += t.x * b0 + t.y * b1 + t.z * b2 + t.w * b3;
+    t = a4[ar2 + k4];
+    c2 += t.x * b0 + t.y * b1 + t.z * b2 + t.w * b3;
+    t = a4[ar3 + k4];
+    c3 += t.x * b0 + t.y * b1 + t.z * b2 + t.w * b3;
+  }
+  if (n4 >= N4) { return; }
+  if (m0 < M) { store4(bz, m0, n4, c0); }
+  if (m0 + 1u < M) { store4(bz, m0 + 1u, n4, c1); }
+  if (m0 + 2u < M) { store4(bz, m0 + 2u, n4, c2); }
+  if (m0 + 3u < M) { store4(bz, m0 + 3u, n4, c3); }
+}
+
+@compute @workgroup_size(8, 8)
+fn reg_nt4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let bz = wid.z;
+  let M = params.M;
+  let N = params.N;
+  let m0 = wid.y * 32u + lid.y * 4u;
+  let n = wid.x * 8u + lid.x;
+  let lda4 = params.a_rs / 4u;
+  let abase = (params.a_off + bz * params.a_bs) / 4u;
+  let ar0 = abase + min(m0, M - 1u) * lda4;
+  let ar1 = abase + min(m0 + 1u, M - 1u) * lda4;
+  let ar2 = abase + min(m0 + 2u, M - 1u) * lda4;
+  let ar3 = abase + min(m0 + 3u, M - 1u) * lda4;
+  let brow = (params.b_off + bz * params.b_bs + min(n, N - 1u) * params.b_cs) / 4u;
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  let K4 = params.K / 4u;
+  for (var k4 = 0u; k4 < K4; k4++) {
+    let w = b4[brow + k4];
+    c0 += a4[ar0 + k4] * w;
+    c1 += a4[ar1 + k4] * w;
+    c2 += a4[ar2 + k4] * w;
+    c3 += a4[ar3 + k4] * w;
+  }
+  if (n >= N) { return; }
+  if (m0 < M) { store1(bz, m0, n, hsum(c0)); }
+  if (m0 + 1u < M) { store1(bz, m0 + 1u, n, hsum(c1)); }
+  if (m0 + 2u < M) { store1(bz, m0 + 2u, n, hsum(c2)); }
+  if (m0 + 3u < M) { store1(bz, m0 + 3u, n, hsum(c3)); }
+}
+
+const TS = 64u;  // tile edge (rows of A, columns of B)
+const TK = 16u;  // tile depth
+
+// [k][m] and [k][n]. Invocation (x, y) owns rows y + 16i and columns x + 16j, so neighbouring
+// invocations read neighbouring words (no bank conflicts) and store neighbouring columns.
+var<workgroup> tile_a: array<f32, 1024>;
+var<workgroup> tile_b: array<f32, 1024>;
+
+@compute @workgroup_size(16, 16)
+fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let bz = wid.z;
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  let mt = wid.y * TS;
+  let nt = wid.x * TS;
+  let abase = params.a_off + bz * params.a_bs;
+  let bbase = params.b_off + bz * params.b_bs;
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  for (var k0 = 0u; k0 < K; k0 += TK) {
+    for (var j = 0u; j < 4u; j++) {
+      let e = li + j * 256u;
+      // A: neighbouring invocations walk k (contiguous for a row-major A).
+      let ak = e % TK;
+      let am = e / TK;
+      var av = 0.0;
+      if (mt + am < M && k0 + ak < K) { av = a[abase + (mt + am) * params.a_rs + (k0 + ak) * params.a_cs]; }
+      tile_a[ak * TS + am] = av;
+      // B: neighbouring invocations walk n (contiguous for a row-major B).
+      let bn = e % TS;
+      let bk = e / TS;
+      var bv = 0.0;
+      if (nt + bn < N && k0 + bk < K) { bv = b[bbase + (k0 + bk) * params.b_rs + (nt + bn) * params.b_cs]; }
+      tile_b[bk * TS + bn] = bv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let ai = kk * TS + lid.y;
+      let bi = kk * TS + lid.x;
+      let bv = vec4f(tile_b[bi], tile_b[bi + 16u], tile_b[bi + 32u], tile_b[bi + 48u]);
+      c0 += tile_a[ai] * bv;
+      c1 += tile_a[ai + 16u] * bv;
+      c2 += tile_a[ai + 32u] * bv;
+      c3 += tile_a[ai + 48u] * bv;
+    }
+    workgroupBarrier();
+  }
+  let m0 = mt + lid.y;
+  let n0 = nt + lid.x;
+  store_row(bz, m0, n0, 16u, c0);
+  store_row(bz, m0 + 16u, n0, 16u, c1);
+  store_row(bz, m0 + 32u, n0, 16u, c2);
+  store_row(bz, m0 + 48u, n0, 16u, c3);
+}

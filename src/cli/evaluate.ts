@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openLabelledSet } from '../data/labelled-source.js';
+import { acquireEngine } from '../gpu/acquire.js';
+import type { Model } from '../graph/model.js';
+import { causalMetrics } from '../metrics/insertion-deletion.js';
+import { toHeatmap } from '../methods/heatmap.js';
+import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
+import { rise } from '../methods/rise.js';
+import { parseRange } from './data-range.js';
+import { UsageError } from './errors.js';
+import { loadModelFile } from './load-model.js';
+import { Progress } from './progress.js';
+
+export const EVALUATE_HELP = `layertracer evaluate --weights FILE --data FILE|DIR [options]
+
+Scores attribution methods with RISE's causal metrics: insertion AUC (higher is better: revealing the
+most salient pixels first over a blurred copy recovers the class quickly) and deletion AUC (lower is
+better: deleting them first destroys it quickly), on the softmax probability of each image's clean
+top-1 class. Prints a table and writes evaluate.csv and evaluate.json.
+
+  --weights FILE         model weights
+  --data FILE|DIR        labelled images (safetensors or a folder per class)
+  --range A:B            images A..B-1 (default 0:100)
+  --methods LIST|all     comma-separated method names, or all (default); rise is included with all
+  --pixels-per-step N    pixels changed per step (default ceil(H*W/224): 224 steps)
+  --rise-masks N         masks for RISE when evaluated (default 4000)
+  --batch N              step images per forward pass (default 32)
+  --out DIR              default out/evaluate
+  --force                overwrite existing outputs
+`;
+
+export interface MethodScore {
+  method: string;
+  images: number;
+  insertion: number;
+  deletion: number;
+  seconds: number;
+}
+
+export async function evaluateCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      weights: { type: 'string' },
+      data: { type: 'string' },
+      range: { type: 'string', default: '0:100' },
+      methods: { type: 'string', default: 'all' },
+      'pixels-per-step': { type: 'string' },
+      'rise-masks': { type: 'string', default: '4000' },
+      batch: { type: 'string', default: '32' },
+      out: { type: 'string', default: join('out', 'evaluate') },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(EVALUATE_HELP);
+  if (!values.weights || !values.data) throw new UsageError('evaluate needs --weights and --data (see --help)');
+  const names = values.methods === 'all' ? [...METHODS.map((m) => m.name), 'rise'] : values.methods!.split(',');
+  const outputs = [join(values.out!, 'evaluate.csv'), join(values.out!, 'evaluate.json')];
+  if (!values.force && outputs.some(existsSync)) throw new UsageError(`${values.out}/evaluate.* exist; pass --force to overwrite`);
+  const engine = await acquireEngine();
+  try {
+    const model = await loadModelFile(engine, values.weights);
+    const set = await openLabelledSet(values.data);
+    const range = parseRange(values.range, set.count);
+    const scores = await evaluateMethods(model, set.batches(model.info, range), names, {
+      pixelsPerStep: values['pixels-per-step'] ? Number(values['pixels-per-step']) : undefined,
+      riseMasks: Number(values['rise-masks']),
+      batchSize: Number(values.batch),
+    });
+    const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
+    console.log(scoreTable(scores, note));
+    await mkdir(values.out!, { recursive: true });
+    const flag = values.force ? 'w' : 'wx';
+    await writeFile(outputs[0], ['method,images,insertion_auc,deletion_auc,seconds', ...scores.map((s) => `${s.method},${s.images},${s.insertion},${s.deletion},${s.seconds}`)].join('\n') + '\n', { flag });
+    await writeFile(outputs[1], JSON.stringify({ note, scores }, null, 2), { flag });
+    console.log(`wrote ${outputs.join(', ')}`);
+    model.release();
+  } finally {
+    engine.destroy();
+  }
+}
+
+type RiseEntry = Pick<MethodEntry, 'name' | 'run' | 'supports'>;
+
+export async function evaluateMethods(
+  model: Model,
+  data: import('../e2cm/class-means.js').LabelledBatches,
+  names: string[],
+  opts: { pixelsPerStep?: number; riseMasks: number; batchSize: number },
+): Promise<MethodScore[]> {
+  const e = model.engine;
+  const entries: RiseEntry[] = names.map((n) =>
+    n === 'rise' ? { name: 'rise', run: (m, x, o) => rise(m, x, { ...o, masks: opts.riseMasks }) } : findMethod(n),
+  );
+  const usable = entries.filter((m) => !m.supports || m.supports(model));
+  const scores: MethodScore[] = usable.map((m) => ({ method: m.name, images: 0, insertion: 0, deletion: 0, seconds: 0 }));
+  const progress = new Progress('evaluate', data.count * usable.length);
+  for (let i = 0; i < data.count; i++) {
+    const x = e.upload(data.batch(i, 1).data, [1, ...data.shape], 'evaluate.image');
+    for (const [k, method] of usable.entries()) {
+      const t0 = performance.now();
+      const attribution = await method.run(model, x, {});
+      const heat = toHeatmap(e, attribution);
+      const saliency = await heat.readF32();
+      e.releaseAll(heat, attribution.maps);
+      const r = await causalMetrics(model, x, saliency, { pixelsPerStep: opts.pixelsPerStep, batchSize: opts.batchSize });
+      const s = scores[k];
+      s.images++;
+      s.insertion += (r.insertion.auc - s.insertion) / s.images;
+      s.deletion += (r.deletion.auc - s.deletion) / s.images;
+      s.seconds += (performance.now() - t0) / 1000;
+      progress.update(i * usable.length + k + 1, method.name);
+    }
+    e.release(x);
+  }
+  return scores;
+}
+
+export function scoreTable(scores: MethodScore[], note: string): string {
+  return [
+    `Insertion / deletion AUC (${note}; mean over images)`,
+    '',
+    '| method | insertion AUC (higher better) | deletion AUC (lower better) | seconds |',
+    '|---|---|---|---|',
+    ...scores.map((s) => `| ${s.method} | ${s.insertion.toFixed(4)} | ${s.deletion.toFixed(4)} | ${s.seconds.toFixed(1)} |`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { GpuError } from '../gpu/errors.js';
+import { UsageError } from './errors.js';
+import { CLASS_MEANS_HELP, classMeansCommand } from './class-means.js';
+import { EARLY_EXIT_HELP, earlyExitCommand } from './early-exit.js';
+import { EVALUATE_HELP, evaluateCommand } from './evaluate.js';
+import { EXPLAIN_HELP, explainCommand } from './explain.js';
+import { TRACE_HELP, traceCommand } from './trace.js';
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void>; help: string }> = {
+  explain: { summary: 'explain images with attribution methods; PNG overlays, raw maps, HTML report', run: explainCommand, help: EXPLAIN_HELP },
+  evaluate: { summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)', run: evaluateCommand, help: EVALUATE_HELP },
+  'class-means': { summary: 'E2CM class means at every exit from a labelled set', run: classMeansCommand, help: CLASS_MEANS_HELP },
+  'early-exit': { summary: 'E2CM early-exit accuracy against compute over a threshold sweep', run: earlyExitCommand, help: EARLY_EXIT_HELP },
+  trace: { summary: 'LayerTracer: layer-wise RISE maps from class-mean confidences, with the E2CM exit', run: traceCommand, help: TRACE_HELP },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `LayerTracer: CNN attribution and feature visualisation on a WebGPU engine.
+
+usage: layertracer <command> [options]     (layertracer <command> --help for its options)
+
+commands:
+${lines.join('\n')}
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(usage());
+    return command ? 0 : 2;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    process.stderr.write(`unknown command "${command}"; valid commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    await entry.run(rest);
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    if (process.env.LAYERTRACER_DEBUG) console.error(e);
+    const known = e instanceof UsageError || e instanceof GpuError || /Error$/.test(e.name);
+    process.stderr.write(`layertracer ${command}: ${known ? e.message : e.stack}\n`);
+    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      process.stderr.write(`see: layertracer ${command} --help\n`);
+    }
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,138 @@
+/**
+ * Maximally activating patches (SPEC 2.15): for chosen channels of a layer, the K images whose strongest
+ * activation in that channel is highest, each cropped to the receptive field of the unit where it peaks.
+ */
+import type { Model } from '../graph/model.js';
+import { tileGrid, vstack } from '../image/grid.js';
+import { blit, createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
+import { FeatureInputError } from './errors.js';
+import type { ImageSource } from './image-source.js';
+import { receptiveField, receptiveFieldBox, type Box, type ReceptiveField } from './receptive-field.js';
+import { scanSource, type ScanOptions } from './scan.js';
+
+export interface PatchOptions extends Omit<ScanOptions, 'indices'> {
+  layer: string;
+  channels: readonly number[];
+  /** Images kept per channel; default 9. */
+  top?: number;
+}
+
+export interface TopActivation {
+  /** Index into the source. */
+  image: number;
+  /** The channel's maximum over positions in that image. */
+  value: number;
+  /** Unit (row, column) of the maximum (first one in row-major order on ties). */
+  unit: [number, number];
+  /** Its receptive field in input pixels, clipped to the image. */
+  box: Box;
+}
+
+export interface ChannelPatches {
+  channel: number;
+  /** Strongest first. */
+  top: TopActivation[];
+}
+
+export interface PatchScan {
+  layer: string;
+  receptiveField: ReceptiveField;
+  /** Channels of the layer. */
+  layerChannels: number;
+  images: number;
+  channels: ChannelPatches[];
+}
+
+/** Inserts into a list kept sorted by descending value, at most `k` long; earlier images win ties. */
+function offer(list: TopActivation[], item: TopActivation, k: number): void {
+  if (list.length === k && item.value <= list[k - 1].value) return;
+  let i = list.length;
+  while (i > 0 && list[i - 1].value < item.value) i--;
+  list.splice(i, 0, item);
+  if (list.length > k) list.pop();
+}
+
+export async function maxActivatingPatches(model: Model, source: ImageSource, opts: PatchOptions): Promise<PatchScan> {
+  const { layer, channels } = opts;
+  const k = opts.top ?? 9;
+  if (!Number.isInteger(k) || k < 1) throw new FeatureInputError(`top must be a positive integer, got ${k}`);
+  if (!channels.length) throw new FeatureInputError('no channels given');
+  model.assertLayer(layer);
+  const rf = receptiveField(model, layer, [source.height, source.width]);
+  if (rf.global) throw new FeatureInputError(`layer "${layer}" is a vector (after global pooling or flatten); patches need a convolutional map; try ${model.defaultCamLayer}`);
+  const lists = channels.map(() => [] as TopActivation[]);
+  let layerChannels = -1;
+  await scanSource(
+    model,
+    source,
+    [layer],
+    async (trace, indices) => {
+      const A = trace.activation(layer);
+      if (A.rank !== 4) throw new FeatureInputError(`layer "${layer}" has shape [${A.shape.join(', ')}]; patches need (N, C, H, W)`);
+      const [, C, H, W] = A.shape;
+      if (layerChannels < 0) {
+        layerChannels = C;
+        const bad = channels.find((c) => !Number.isInteger(c) || c < 0 || c >= C);
+        if (bad !== undefined) throw new FeatureInputError(`channel ${bad} is out of range: layer "${layer}" has ${C} channels (0..${C - 1})`);
+        if (H !== rf.outputSize[0] || W !== rf.outputSize[1]) {
+          throw new FeatureInputError(`internal: receptive-field arithmetic predicts a ${rf.outputSize.join('x')} map at "${layer}", the engine made ${H}x${W}`);
+        }
+      }
+      const a = await A.readF32();
+      const plane = H * W;
+      indices.forEach((image, n) => {
+        channels.forEach((c, ci) => {
+          const base = (n * C + c) * plane;
+          let best = 0;
+          for (let p = 1; p < plane; p++) if (a[base + p] > a[base + best]) best = p;
+          const unit: [number, number] = [Math.floor(best / W), best % W];
+          offer(lists[ci], { image, value: a[base + best], unit, box: receptiveFieldBox(rf, unit[0], unit[1]) }, k);
+        });
+      });
+    },
+    opts,
+  );
+  return { layer, receptiveField: rf, layerChannels, images: source.count, channels: channels.map((channel, i) => ({ channel, top: lists[i] })) };
+}
+
+/** Pixels of `img` inside `box`. */
+export function cropBox(img: RgbImage, box: Box): RgbImage {
+  const out = createRgbImage(box.x1 - box.x0, box.y1 - box.y0);
+  blit(out, img, -box.x0, -box.y0);
+  return out;
+}
+
+export interface PatchGridOptions {
+  /** Integer upscale of each crop; default: crops of at least ~64 pixels. */
+  scale?: number;
+  /** Tiles per row of a channel's grid; default a roughly square sheet. */
+  columns?: number;
+  padding?: number;
+  background?: Rgb;
+}
+
+export interface PatchPictures {
+  /** One grid per channel, in `scan.channels` order. */
+  perChannel: RgbImage[];
+  /** Every channel as one row of its top-K crops, channels top to bottom. */
+  sheet: RgbImage;
+}
+
+/** Crops every kept activation's field out of the picture the model saw and lays them out. */
+export async function renderPatches(source: ImageSource, scan: PatchScan, opts: PatchGridOptions = {}): Promise<PatchPictures> {
+  const cache = new Map<number, RgbImage>();
+  const picture = async (i: number) => {
+    let p = cache.get(i);
+    if (!p) cache.set(i, (p = await source.picture(i)));
+    return p;
+  };
+  const side = Math.min(Math.max(scan.receptiveField.size[0], scan.receptiveField.size[1]), Math.max(source.height, source.width));
+  const scale = opts.scale ?? Math.max(1, Math.ceil(64 / side));
+  const padding = opts.padding ?? 2;
+  const background = opts.background ?? [255, 255, 255];
+  const crops: RgbImage[][] = [];
+  for (const ch of scan.channels) crops.push(await Promise.all(ch.top.map(async (t) => cropBox(await picture(t.image), t.box))));
+  const perChannel = crops.map((row) => tileGrid(row, { columns: opts.columns, scale, padding, background }));
+  const rows = crops.map((row) => tileGrid(row, { columns: row.length, scale, padding, background }));
+  return { perChannel, sheet: vstack(rows, { background }) };
+}

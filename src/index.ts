@@ -1,0 +1,36 @@
+/**
+ * LayerTracer's library API: the same in Node (Dawn) and in a browser (navigator.gpu).
+ * Node-only helpers (file reading/writing) live in their own modules: io/safetensors-node.ts,
+ * image/decode-node.ts, image/encode-node.ts.
+ */
+export * from './gpu/index.js';
+
+// Models
+export { Model, modelFromFile, seededModel } from './graph/model.js';
+export type { ModelInfo } from './graph/model-info.js';
+export { Trace, type ForwardOptions, type BackwardOptions, type BackwardSeed, type BackwardResult } from './graph/executor.js';
+export { KNOWN_ARCHITECTURES } from './graph/architectures/detect.js';
+export { WeightsError } from './graph/weights.js';
+export { parseSafetensors, fetchSafetensors, writeSafetensors, SafetensorsError, type SafetensorsFile } from './io/safetensors.js';
+export { datasetFromFile, normalizedBatch, type ImageDataset } from './data/image-dataset.js';
+
+// Kernels (for building new methods)
+export { reluForward, reluBackward, type ReluRule } from './kernels/relu.js';
+
+// Attribution methods
+export type { Attribution, MethodOptions, Target } from './methods/common.js';
+export { saliency } from './methods/saliency.js';
+export { guidedBackprop, deconvnet, type NeuronTarget } from './methods/guided-backprop.js';
+export { cam } from './methods/cam.js';
+export { gradCam } from './methods/grad-cam.js';
+export { guidedGradCam } from './methods/guided-grad-cam.js';
+export { layerCam, layerCamFused } from './methods/layer-cam.js';
+export { hybridGradLayerCam } from './methods/hybrid.js';
+export { gradCamPlusPlus, xGradCam, hiResCam } from './methods/cam-variants.js';
+export { smoothGrad } from './methods/smooth-grad.js';
+export { integratedGradients } from './methods/integrated-gradients.js';
+export { toHeatmap } from './methods/heatmap.js';
+export { METHODS, findMethod } from './methods/registry.js';
+
+// Pictures (browser-safe)
+export * from './image/index.js';

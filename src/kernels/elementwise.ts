@@ -1,0 +1,221 @@
+import source from '../../shaders/elementwise.wgsl?raw';
+import { grid1d, type Engine } from '../gpu/engine.js';
+import { formatShape, KernelInputError } from '../gpu/errors.js';
+import { defineKernel, type ParamValues } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { assertDType, assertSameShape } from './shape-checks.js';
+
+const elementwise = defineKernel('elementwise', source);
+const WG = 256;
+const MAX_RANK = 6;
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
+const BINARY_ID: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5 };
+
+export type UnaryOp = 'abs' | 'relu' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'neg';
+const UNARY_ID: Record<UnaryOp, number> = { abs: 0, relu: 1, exp: 2, log: 3, sqrt: 4, tanh: 5, neg: 6 };
+const MAP_AFFINE = 7;
+const MAP_POW = 8;
+const MAP_CLAMP = 9;
+
+/**
+ * Every dispatch of this file passes the whole `struct Params`; the fields an entry point does not
+ * read are neutral (size-1 axes, zero strides).
+ */
+function params(n: number, extra: { shape?: number[]; sa?: number[]; sb?: number[]; f0?: number; f1?: number } = {}): ParamValues {
+  const p: ParamValues = { n, f0: extra.f0 ?? 0, f1: extra.f1 ?? 0 };
+  for (let d = 0; d < MAX_RANK; d++) {
+    p[`s${d}`] = extra.shape?.[d] ?? 1;
+    p[`sa${d}`] = extra.sa?.[d] ?? 0;
+    p[`sb${d}`] = extra.sb?.[d] ?? 0;
+  }
+  return p;
+}
+
+function assertF32Pair(kernel: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== 'f32' || b.dtype !== 'f32') {
+    throw new KernelInputError(`${kernel}: dtype mismatch, a is ${a.dtype} ${formatShape(a.shape)} and b is ${b.dtype} ${formatShape(b.shape)}; both must be f32`);
+  }
+}
+
+/** NumPy broadcasting: align trailing axes; each pair of sizes must match or one of them be 1. */
+export function broadcastShapes(kernel: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new KernelInputError(
+        `${kernel}: shapes ${formatShape(a)} and ${formatShape(b)} cannot broadcast (axis ${i - rank}: ${da} vs ${db}; sizes must match or one be 1)`,
+      );
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Row-major strides of `shape` read against `out` (right-aligned), 0 on broadcast axes. */
+function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const strides = new Array<number>(out.length).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const o = out.length - shape.length + i;
+    strides[o] = shape[i] === 1 ? 0 : s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/**
+ * Drops size-1 axes and merges neighbours that are contiguous for both inputs, so most broadcasts
+ * reach the shader as rank 1-3 (each axis costs an integer division per element).
+ */
+function collapse(shape: number[], sa: number[], sb: number[]): { shape: number[]; sa: number[]; sb: number[] } {
+  const s: number[] = [];
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = s.length - 1;
+    if (last >= 0 && a[last] === sa[i] * shape[i] && b[last] === sb[i] * shape[i]) {
+      s[last] *= shape[i];
+      a[last] = sa[i];
+      b[last] = sb[i];
+    } else {
+      s.push(shape[i]);
+      a.push(sa[i]);
+      b.push(sb[i]);
+    }
+  }
+  // Pad at the front: the shader peels axis 5 (fastest) first.
+  while (s.length < MAX_RANK) {
+    s.unshift(1);
+    a.unshift(0);
+    b.unshift(0);
+  }
+  return { shape: s, sa: a, sb: b };
+}
+
+// a: broadcastable with b -> c: the broadcast shape
+export function binary(e: Engine, op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  return binaryImpl(e, op, a, b, false);
+}
+
+function binaryImpl(e: Engine, op: BinaryOp, a: Tensor, b: Tensor, reluOut: boolean): Tensor {
+  const kernel = reluOut ? 'elementwise.addRelu' : `elementwise.${op}`;
+  assertF32Pair(kernel, a, b);
+  if (a.rank > MAX_RANK || b.rank > MAX_RANK) {
+    throw new KernelInputError(`${kernel}: ranks above ${MAX_RANK} are not supported, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+  const outShape = broadcastShapes(kernel, a.shape, b.shape);
+  const c = e.empty(outShape, 'f32', `${kernel}.out`);
+  const constants = { OP: BINARY_ID[op], RELU_OUT: reluOut ? 1 : 0 };
+  const n = c.size;
+  if (a.size === n && b.size === n) {
+    e.dispatch({ kernel: elementwise, entry: 'binary_flat', bindings: { a, b, c }, params: params(n), workgroups: grid1d(n, WG), constants });
+  } else {
+    const g = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+    e.dispatch({ kernel: elementwise, entry: 'binary_bcast', bindings: { a, b, c }, params: params(n, g), workgroups: grid1d(n, WG), constants });
+  }
+  return c;
+}
+
+export const add = (e: Engine, a: Tensor, b: Tensor): Tensor => binary(e, 'add', a, b);
+export const sub = (e: Engine, a: Tensor, b: Tensor): Tensor => binary(e, 'sub', a, b);
+export const mul = (e: Engine, a: Tensor, b: Tensor): Tensor => binary(e, 'mul', a, b);
+export const div = (e: Engine, a: Tensor, b: Tensor): Tensor => binary(e, 'div', a, b);
+export const maximum = (e: Engine, a: Tensor, b: Tensor): Tensor => binary(e, 'max', a, b);
+export const minimum = (e: Engine, a: Tensor, b: Tensor): Tensor => binary(e, 'min', a, b);
+
+// a, b: same shape -> relu(a + b): the residual join, one pass instead of two
+export function addRelu(e: Engine, a: Tensor, b: Tensor): Tensor {
+  assertSameShape('elementwise.addRelu', ['a', a], ['b', b]);
+  return binaryImpl(e, 'add', a, b, true);
+}
+
+// acc += b, same shape; acc is overwritten (gradient accumulation where a branch joins)
+export function addInPlace(e: Engine, acc: Tensor, b: Tensor): void {
+  assertF32Pair('elementwise.addInPlace', acc, b);
+  assertSameShape('elementwise.addInPlace', ['acc', acc], ['b', b]);
+  if (acc.storage === b.storage) throw new KernelInputError(`elementwise.addInPlace: acc and b ${formatShape(b.shape)} share storage; use affine(x, 2)`);
+  e.dispatch({ kernel: elementwise, entry: 'add_inplace', bindings: { c: acc, b }, params: params(acc.size), workgroups: grid1d(acc.size, WG) });
+}
+
+function map(e: Engine, kernel: string, x: Tensor, mapId: number, f0 = 0, f1 = 0): Tensor {
+  assertDType(kernel, 'x', x, 'f32');
+  const y = e.empty(x.shape, 'f32', `${kernel}.out`);
+  e.dispatch({ kernel: elementwise, entry: 'map', bindings: { x, y }, params: params(x.size, { f0, f1 }), workgroups: grid1d(x.size, WG), constants: { MAP: mapId } });
+  return y;
+}
+
+function assertFinite(kernel: string, what: Record<string, number>): void {
+  for (const [k, v] of Object.entries(what)) {
+    if (!Number.isFinite(v)) throw new KernelInputError(`${kernel}: ${k} must be a finite number, got ${v}`);
+  }
+}
+
+// x -> y = f(x), same shape
+export function unary(e: Engine, op: UnaryOp, x: Tensor): Tensor {
+  if (!(op in UNARY_ID)) throw new KernelInputError(`elementwise.unary: unknown op "${op}"; one of ${Object.keys(UNARY_ID).join(', ')}`);
+  return map(e, `elementwise.${op}`, x, UNARY_ID[op]);
+}
+
+// x -> x * scale + shift
+export function affine(e: Engine, x: Tensor, scale: number, shift = 0): Tensor {
+  assertFinite('elementwise.affine', { scale, shift });
+  return map(e, 'elementwise.affine', x, MAP_AFFINE, scale, shift);
+}
+
+// x -> x^p (PyTorch semantics: 0^0 = 1; a negative base only for integer p)
+export function pow(e: Engine, x: Tensor, p: number): Tensor {
+  assertFinite('elementwise.pow', { p });
+  return map(e, 'elementwise.pow', x, MAP_POW, p);
+}
+
+// x -> min(max(x, lo), hi)
+export function clamp(e: Engine, x: Tensor, lo: number, hi: number): Tensor {
+  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new KernelInputError(`elementwise.clamp: need lo <= hi, got lo=${lo} hi=${hi}`);
+  return map(e, 'elementwise.clamp', x, MAP_CLAMP, Math.max(lo, -3.4028234663852886e38), Math.min(hi, 3.4028234663852886e38));
+}
+
+// t := value everywhere (in place)
+export function fill(e: Engine, t: Tensor, value: number): void {
+  assertDType('elementwise.fill', 't', t, 'f32');
+  e.dispatch({ kernel: elementwise, entry: 'fill', bindings: { y: t }, params: params(t.size, { f0: value }), workgroups: grid1d(t.size, WG) });
+}
+
+/**
+ * t[indices[j]] := values[j] (flat indices, in place), e.g. injecting a gradient at one neuron.
+ * A scatter kernel rather than `engine.write`, so it queues behind earlier work without a submit.
+ * A repeated index takes its last value.
+ */
+export function fillAt(e: Engine, t: Tensor, indices: number[], values: number[]): void {
+  const kernel = 'elementwise.fillAt';
+  assertDType(kernel, 't', t, 'f32');
+  if (indices.length !== values.length) {
+    throw new KernelInputError(`${kernel}: ${indices.length} indices but ${values.length} values for tensor ${formatShape(t.shape)}`);
+  }
+  const last = new Map<number, number>();
+  indices.forEach((i, j) => {
+    if (!Number.isInteger(i) || i < 0 || i >= t.size) {
+      throw new KernelInputError(`${kernel}: index ${i} is outside tensor ${formatShape(t.shape)} (${t.size} elements, flat indices)`);
+    }
+    last.set(i, values[j]);
+  });
+  if (last.size === 0) return;
+  const packed = new Uint32Array(2 * last.size);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  let j = 0;
+  for (const [i, v] of last) {
+    f[0] = v;
+    packed[2 * j] = i;
+    packed[2 * j + 1] = u[0];
+    j++;
+  }
+  const pairs = e.upload(packed, [packed.length], 'elementwise.fillAt.pairs');
+  e.dispatch({ kernel: elementwise, entry: 'fill_at', bindings: { y: t, pairs }, params: params(last.size), workgroups: grid1d(last.size, WG) });
+  // Safe before the dispatch runs: the pool recycles a buffer only after the submit that uses it.
+  e.release(pairs);
+}

@@ -1,0 +1,55 @@
+import { KernelInputError } from '../gpu/errors.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Model } from '../graph/model.js';
+import type { LinearNode } from '../graph/graph.js';
+import { assertImageBatch, finishCam, inputSize, resolveTargets, weightedChannelSum, type Attribution, type MethodOptions } from './common.js';
+
+/**
+ * Class Activation Mapping (Zhou et al. 2016): M = sum_k w_{c,k} A_k with A the input of the global
+ * average pool and w the weights of the linear layer after it. Only for GAP + FC heads.
+ */
+export async function cam(model: Model, x: Tensor, opts: Omit<MethodOptions, 'layer'> = {}): Promise<Attribution> {
+  const raw = await camRaw(model, x, opts);
+  const maps = finishCam(model.engine, raw.cam, inputSize(x));
+  model.engine.release(raw.cam);
+  return { method: 'cam', kind: 'heatmap', maps, targets: raw.targets, layer: raw.layer };
+}
+
+/** The GAP input layer and the FC node after it, or a refusal naming why. */
+export function camHead(model: Model): { layer: string; fc: LinearNode } {
+  const nodes = model.graph.nodes;
+  const gap = nodes.findIndex((n) => n.op === 'adaptiveavgpool' && n.size[0] === 1 && n.size[1] === 1);
+  const fc = nodes[gap + 2];
+  if (gap < 0 || nodes[gap + 1]?.op !== 'flatten' || fc?.op !== 'linear' || gap + 3 !== nodes.length) {
+    throw new KernelInputError(
+      `CAM needs a global-average-pool + linear head; ${model.info.architecture} has none (torchvision VGG ends in a 7x7 pool and three linear layers). Use grad-cam instead.`,
+    );
+  }
+  const producer = model.graph.nodes[gap].inputs[0];
+  const layer = [...model.graph.names.entries()].find(([name, v]) => v === producer && !name.includes('#'))![0];
+  return { layer, fc: fc as LinearNode };
+}
+
+/** sum_k w_{c,k} A_k at the layer's resolution, before ReLU: (N, 1, h, w). */
+export async function camRaw(model: Model, x: Tensor, opts: Omit<MethodOptions, 'layer'> = {}): Promise<{ cam: Tensor; targets: number[]; layer: string }> {
+  assertImageBatch(model, x);
+  const e = model.engine;
+  const { layer, fc } = camHead(model);
+  const trace = model.forward(x, { keep: [layer], forBackward: false });
+  try {
+    const targets = await resolveTargets(model, trace, opts.target);
+    const A = trace.activation(layer);
+    const K = A.shape[1];
+    // Gather w[target_n, :] for each image from the (row-chunked) FC weight.
+    const w = e.empty([targets.length, K, 1, 1], 'f32', 'cam.weights');
+    targets.forEach((t, n) => {
+      const chunk = fc.weight.chunks[Math.floor(t / fc.weight.rowsPerChunk)];
+      e.copy(chunk, (t % fc.weight.rowsPerChunk) * K, w, n * K, K);
+    });
+    const camMap = weightedChannelSum(e, w, A);
+    e.release(w);
+    return { cam: camMap, targets, layer };
+  } finally {
+    trace.release();
+  }
+}

@@ -1,0 +1,132 @@
+import type { Engine } from '../gpu/engine.js';
+import { KernelInputError } from '../gpu/errors.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Trace } from '../graph/executor.js';
+import type { Model } from '../graph/model.js';
+import { binary, unary } from '../kernels/elementwise.js';
+import { minmaxNormalize, reduce } from '../kernels/reduce.js';
+import { bilinearResize } from '../kernels/resize.js';
+
+/** Which class to explain: one index for every image, one per image, or each image's top-1 class. */
+export type Target = number | readonly number[] | 'top1';
+
+export interface MethodOptions {
+  target?: Target;
+  /** Layer for CAM-family methods; the model's last conv stage by default. */
+  layer?: string;
+}
+
+/**
+ * A batch of attribution maps on the GPU, owned by the caller.
+ * `heatmap`: (N, 1, H, W) in [0, 1]; `signed`: (N, 3, H, W) raw input-space gradients (rendered as RGB).
+ */
+export interface Attribution {
+  method: string;
+  kind: 'heatmap' | 'signed';
+  maps: Tensor;
+  targets: number[];
+  layer?: string;
+}
+
+export function releaseAttribution(e: Engine, a: Attribution): void {
+  e.release(a.maps);
+}
+
+export function assertImageBatch(model: Model, x: Tensor): void {
+  const [h, w] = model.info.inputSize;
+  if (x.rank !== 4 || x.shape[1] !== 3) {
+    throw new KernelInputError(`expected a normalised image batch (N, 3, H, W), got [${x.shape.join(', ')}]`);
+  }
+  if (model.arch.kind === 'plain_cnn' && (x.shape[2] !== h || x.shape[3] !== w)) {
+    throw new KernelInputError(`${model.info.architecture} takes ${h}x${w} images (its classifier has a fixed input size), got ${x.shape[2]}x${x.shape[3]}`);
+  }
+}
+
+/** Resolves the target of each image; 'top1' reads the logits of a trace that has already run. */
+export async function resolveTargets(model: Model, trace: Trace, target: Target | undefined): Promise<number[]> {
+  const n = trace.logits.shape[0];
+  const classes = model.numClasses;
+  const check = (t: number) => {
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new KernelInputError(`target class ${t} is out of range: ${model.info.architecture} has classes 0..${classes - 1}`);
+    }
+    return t;
+  };
+  if (target === undefined || target === 'top1') {
+    const logits = await trace.logits.readF32();
+    return Array.from({ length: n }, (_, i) => argmaxRow(logits, i, classes));
+  }
+  if (typeof target === 'number') return Array(n).fill(check(target));
+  if (target.length !== n) throw new KernelInputError(`${target.length} targets given for a batch of ${n} images`);
+  return target.map(check);
+}
+
+export function argmaxRow(values: Float32Array, row: number, width: number): number {
+  let best = 0;
+  for (let j = 1; j < width; j++) if (values[row * width + j] > values[row * width + best]) best = j;
+  return best;
+}
+
+/** dObjective/dlogits for the objective sum_n y[n, target_n]. */
+export function oneHotSeed(e: Engine, targets: readonly number[], classes: number): Tensor {
+  const seed = new Float32Array(targets.length * classes);
+  targets.forEach((t, n) => (seed[n * classes + t] = 1));
+  return e.upload(seed, [targets.length, classes], 'seed.onehot');
+}
+
+/**
+ * The activation A at `layer` and the gradient g = dy_c/dA, from one forward and one backward pass that
+ * stops at the layer. Both (N, K, h, w); owned by the caller.
+ */
+export async function activationAndGradient(
+  model: Model,
+  x: Tensor,
+  layer: string,
+  target: Target | undefined,
+): Promise<{ A: Tensor; g: Tensor; targets: number[] }> {
+  const e = model.engine;
+  model.assertLayer(layer);
+  const trace = model.forward(x, { keep: [layer] });
+  try {
+    const targets = await resolveTargets(model, trace, target);
+    const seed = oneHotSeed(e, targets, model.numClasses);
+    const back = model.backward(trace, { grad: seed }, { gradsAt: [layer], toInput: false });
+    e.release(seed);
+    const g = back.grads.get(layer)!;
+    const A = e.clone(trace.activation(layer), `${layer}.activation`);
+    if (A.rank !== 4) {
+      e.releaseAll(A, g);
+      throw new KernelInputError(`layer "${layer}" has shape [${A.shape.join(', ')}]; CAM methods need a spatial (N, C, H, W) layer`);
+    }
+    return { A, g, targets };
+  } finally {
+    trace.release();
+  }
+}
+
+/** sum_k w[n, k] * A[n, k, i, j] -> (N, 1, h, w); w is (N, K, 1, 1) or (N, K, h, w). */
+export function weightedChannelSum(e: Engine, w: Tensor, A: Tensor): Tensor {
+  const prod = binary(e, 'mul', A, w);
+  const sum = reduce(e, 'sum', prod, [1], true);
+  e.release(prod);
+  return sum;
+}
+
+/** ReLU, min-max per image, then bilinear upsampling to the input size: the CAM family's last steps. */
+export function finishCam(e: Engine, cam: Tensor, size: [number, number], { relu = true, normalizeFirst = true } = {}): Tensor {
+  const positive = relu ? unary(e, 'relu', cam) : e.clone(cam);
+  if (normalizeFirst) {
+    const norm = minmaxNormalize(e, positive, [1, 2, 3]);
+    const up = bilinearResize(e, norm, size);
+    e.releaseAll(positive, norm);
+    return up;
+  }
+  const up = bilinearResize(e, positive, size);
+  const norm = minmaxNormalize(e, up, [1, 2, 3]);
+  e.releaseAll(positive, up);
+  return norm;
+}
+
+export function inputSize(x: Tensor): [number, number] {
+  return [x.shape[2], x.shape[3]];
+}

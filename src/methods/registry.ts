@@ -1,0 +1,52 @@
+import { KernelInputError } from '../gpu/errors.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Model } from '../graph/model.js';
+import { cam } from './cam.js';
+import { gradCamPlusPlus, hiResCam, xGradCam } from './cam-variants.js';
+import type { Attribution, MethodOptions } from './common.js';
+import { gradCam } from './grad-cam.js';
+import { guidedGradCam } from './guided-grad-cam.js';
+import { deconvnet, guidedBackprop } from './guided-backprop.js';
+import { hybridGradLayerCam } from './hybrid.js';
+import { integratedGradients } from './integrated-gradients.js';
+import { layerCam } from './layer-cam.js';
+import { saliency } from './saliency.js';
+import { smoothGrad } from './smooth-grad.js';
+
+export interface MethodEntry {
+  name: string;
+  title: string;
+  /** Uses a layer (the CAM family). */
+  usesLayer: boolean;
+  run(model: Model, x: Tensor, opts: MethodOptions & { onProgress?: (done: number, total: number) => void }): Promise<Attribution>;
+  /** Whether it applies to this model (CAM needs a GAP + FC head). */
+  supports?(model: Model): boolean;
+}
+
+export const METHODS: MethodEntry[] = [
+  { name: 'saliency', title: 'Vanilla saliency', usesLayer: false, run: saliency },
+  { name: 'deconvnet', title: 'DeconvNet', usesLayer: false, run: deconvnet },
+  { name: 'guided-backprop', title: 'Guided backprop', usesLayer: false, run: guidedBackprop },
+  {
+    name: 'cam',
+    title: 'CAM',
+    usesLayer: false,
+    run: cam,
+    supports: (m) => m.arch.kind === 'resnet' || m.arch.kind === 'cifar_resnet',
+  },
+  { name: 'grad-cam', title: 'Grad-CAM', usesLayer: true, run: gradCam },
+  { name: 'guided-grad-cam', title: 'Guided Grad-CAM', usesLayer: true, run: guidedGradCam },
+  { name: 'layer-cam', title: 'LayerCAM', usesLayer: true, run: layerCam },
+  { name: 'hybrid', title: 'Hybrid Grad-LayerCAM (alpha 0.7)', usesLayer: true, run: hybridGradLayerCam },
+  { name: 'grad-cam++', title: 'Grad-CAM++', usesLayer: true, run: gradCamPlusPlus },
+  { name: 'xgrad-cam', title: 'XGrad-CAM', usesLayer: true, run: xGradCam },
+  { name: 'hires-cam', title: 'HiResCAM', usesLayer: true, run: hiResCam },
+  { name: 'smoothgrad', title: 'SmoothGrad (50 samples)', usesLayer: false, run: smoothGrad },
+  { name: 'integrated-gradients', title: 'Integrated Gradients (50 steps)', usesLayer: false, run: integratedGradients },
+];
+
+export function findMethod(name: string): MethodEntry {
+  const m = METHODS.find((x) => x.name === name);
+  if (!m) throw new KernelInputError(`unknown method "${name}"; valid methods: ${METHODS.map((x) => x.name).join(', ')}, all`);
+  return m;
+}

@@ -1,0 +1,104 @@
+import { KernelInputError } from '../gpu/errors.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Model } from '../graph/model.js';
+import { addInPlace, affine, binary } from '../kernels/elementwise.js';
+import { matmul } from '../kernels/matmul.js';
+import { generateRiseMasks, validateRiseMaskSpec } from '../kernels/rise-masks.js';
+import { softmax } from '../kernels/softmax.js';
+import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
+
+export interface RiseOptions extends MethodOptions {
+  /** Number of masks N (default 4000). */
+  masks?: number;
+  /** Grid cells per side s (default 7). */
+  s?: number;
+  /** Keep probability p (default 0.5). */
+  p?: number;
+  seed?: number;
+  /** Masked images per forward pass (default 64). Memory is flat in N: masks stream batch by batch. */
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RiseSettings {
+  masks: number;
+  s: number;
+  p: number;
+  seed: number;
+  batchSize: number;
+}
+
+export function riseSettings(opts: RiseOptions): RiseSettings {
+  const settings = { masks: opts.masks ?? 4000, s: opts.s ?? 7, p: opts.p ?? 0.5, seed: opts.seed ?? 0, batchSize: opts.batchSize ?? 64 };
+  if (!Number.isInteger(settings.masks) || settings.masks < 1) throw new KernelInputError(`rise: masks must be a positive integer, got ${settings.masks}`);
+  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1) throw new KernelInputError(`rise: batchSize must be a positive integer, got ${settings.batchSize}`);
+  validateRiseMaskSpec(settings);
+  return settings;
+}
+
+/**
+ * RISE (Petsiuk et al. 2018): S_c = 1/(N p) sum_i softmax(f(x * M_i))_c M_i with seeded GPU masks
+ * (kernels/rise-masks.ts). Batched forward passes; nothing is read back until the end.
+ * Returns (N_images, 1, H, W), not min-maxed (the SPEC's normalisation is exactly 1/(N p)).
+ */
+export async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Promise<Attribution> {
+  assertImageBatch(model, x);
+  const e = model.engine;
+  const settings = riseSettings(opts);
+  const trace = model.forward(x, { forBackward: false });
+  const targets = await resolveTargets(model, trace, opts.target);
+  trace.release();
+  const [n, c, h, w] = x.shape;
+  const maps = e.empty([n, 1, h, w], 'f32', 'rise.maps');
+  for (let i = 0; i < n; i++) {
+    const image = e.empty([1, c, h, w], 'f32', 'rise.image');
+    e.copy(x, i * c * h * w, image, 0, c * h * w);
+    const selector = classSelector(model, targets[i]);
+    const sum = e.zeros([1, h * w], 'f32', 'rise.sum');
+    await forEachMaskBatch(model, settings, [h, w], async (masks, count) => {
+      const masked = binary(e, 'mul', masks, image);
+      const t = model.forward(masked, { forBackward: false });
+      const probs = softmax(e, t.logits);
+      t.release();
+      const score = matmul(e, probs, selector); // (B, 1): probability of the target class
+      const contribution = matmul(e, score, masks.reshape([count, h * w]), { transposeA: true }); // (1, H*W)
+      addInPlace(e, sum, contribution);
+      e.releaseAll(masked, probs, score, contribution);
+    }, (done) => opts.onProgress?.(i * settings.masks + done, n * settings.masks));
+    const scaled = affine(e, sum, 1 / (settings.masks * settings.p), 0);
+    e.copy(scaled, 0, maps, i * h * w, h * w);
+    e.releaseAll(image, selector, sum, scaled);
+  }
+  return { method: 'rise', kind: 'heatmap', maps, targets };
+}
+
+/** A (classes, 1) one-hot column: probs (B, classes) @ selector = the target's probability per mask. */
+export function classSelector(model: Model, target: number): Tensor {
+  const column = new Float32Array(model.numClasses);
+  column[target] = 1;
+  return model.engine.upload(column, [model.numClasses, 1], 'rise.selector');
+}
+
+/**
+ * Generates the masks batch by batch and hands each to `body`, releasing it afterwards, so GPU memory
+ * stays flat whatever N is. Waits for the GPU once per batch only when progress is reported.
+ */
+export async function forEachMaskBatch(
+  model: Model,
+  settings: RiseSettings,
+  size: [number, number],
+  body: (masks: Tensor, count: number) => Promise<void>,
+  onProgress?: (done: number) => void,
+): Promise<void> {
+  const e = model.engine;
+  for (let first = 0; first < settings.masks; first += settings.batchSize) {
+    const count = Math.min(settings.batchSize, settings.masks - first);
+    const masks = generateRiseMasks(e, settings, first, count, size);
+    await body(masks, count);
+    e.release(masks);
+    if (onProgress) {
+      await e.finish();
+      onProgress(first + count);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { tensorSet } from '../../src/data/labelled-source.js';
+import { datasetFromFile } from '../../src/data/image-dataset.js';
+import { computeClassMeans } from '../../src/e2cm/class-means.js';
+import { observeExits, simulateEarlyExit } from '../../src/e2cm/early-exit.js';
+import { exitFeature } from '../../src/e2cm/features.js';
+import { classMeansFromFile, classMeansToTensors } from '../../src/e2cm/means-file.js';
+import { modelFromFile } from '../../src/graph/model.js';
+import { parseSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
+import { expectClose } from '../util/compare.js';
+import { testEngine } from '../util/gpu.js';
+import { cifarFile } from '../util/shared-data.js';
+
+const engine = await testEngine();
+const model = modelFromFile(engine, await readSafetensorsFile(cifarFile('resnet20.safetensors')));
+const set = tensorSet(datasetFromFile(await readSafetensorsFile(cifarFile('test1000.safetensors'))));
+const TRAIN = { start: 0, count: 60 };
+
+describe('E2CM class means and early exits (ResNet-20, real CIFAR-10 images)', () => {
+  it('exits are the stem and every residual block', () => {
+    expect(model.exitLayers).toEqual(['relu', ...[1, 2, 3].flatMap((s) => [0, 1, 2].map((b) => `layer${s}.${b}`))]);
+  });
+
+  it('class means equal means computed image by image on the CPU', async () => {
+    const means = await computeClassMeans(model, set.batches(model.info, TRAIN), { batchSize: 25 });
+    const data = set.batches(model.info, TRAIN);
+    for (const layer of ['relu', 'layer2.1', 'layer3.2']) {
+      const dim = means.dims.get(layer)!;
+      const sums = new Float64Array(10 * dim);
+      const counts = new Array(10).fill(0);
+      for (let i = 0; i < TRAIN.count; i++) {
+        const { data: host, labels } = data.batch(i, 1);
+        const x = engine.upload(host, [1, 3, 32, 32], 'x');
+        const trace = model.forward(x, { keep: [layer], forBackward: false });
+        const f = exitFeature(engine, trace, layer, 'gap');
+        const v = await f.readF32();
+        engine.releaseAll(f, x);
+        trace.release();
+        counts[labels[0]]++;
+        for (let d = 0; d < dim; d++) sums[labels[0] * dim + d] += v[d];
+      }
+      const cpu = Float32Array.from(sums, (s, i) => s / counts[Math.floor(i / dim)]);
+      expectClose(means.means.get(layer)!, cpu, { atol: 1e-5, rtol: 1e-4, shape: [10, dim], what: `class means at ${layer}` });
+      expect(means.counts).toEqual(counts);
+    }
+    for (const t of means.temperatures.values()) expect(t).toBeGreaterThan(0);
+  });
+
+  it('round-trips through a safetensors file', async () => {
+    const means = await computeClassMeans(model, set.batches(model.info, { start: 0, count: 30 }), { exits: ['layer1.0', 'layer3.2'] });
+    const { tensors, metadata } = classMeansToTensors(means);
+    const back = classMeansFromFile(parseSafetensors(writeSafetensors(tensors, metadata), 'means'));
+    expect(back.exits).toEqual(means.exits);
+    expect(back.temperatures.get('layer3.2')).toBeCloseTo(means.temperatures.get('layer3.2')!, 5);
+    expect(Array.from(back.means.get('layer1.0')!)).toEqual(Array.from(means.means.get('layer1.0')!));
+  });
+
+  it('early exit with thresholds that never fire reproduces the final classifier exactly', async () => {
+    const means = await computeClassMeans(model, set.batches(model.info, TRAIN));
+    const obs = await observeExits(model, means, set.batches(model.info, { start: 60, count: 40 }));
+    const never = simulateEarlyExit(obs, 1.01);
+    expect(never.predictions).toEqual(obs.finalPrediction);
+    expect(never.computeUsed).toBe(1);
+    expect(never.exitCounts[never.exitCounts.length - 1]).toBe(40);
+    const eager = simulateEarlyExit(obs, 0);
+    expect(eager.exitCounts[0], 'threshold 0: every image leaves at the first exit').toBe(40);
+    expect(eager.computeUsed).toBeLessThan(0.2);
+  });
+
+  it('refuses class means that do not fit the model', async () => {
+    const means = await computeClassMeans(model, set.batches(model.info, { start: 0, count: 20 }), { exits: ['layer1.0'] });
+    means.exits = ['layer9.9'];
+    await expect(observeExits(model, means, set.batches(model.info, { start: 0, count: 5 }))).rejects.toThrow(/layer9.9/);
+  });
+});

@@ -1,0 +1,249 @@
+import type { Engine } from '../../src/gpu/engine.js';
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+  releaseConv2dWeightCache,
+  selectConv2dVariant,
+  type Conv2dOptions,
+  type Conv2dVariant,
+} from '../../src/kernels/conv2d.js';
+import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef, convGeometry, convOutSize } from '../reference/conv2d.js';
+import { compareClose, expectClose, randomArray } from '../util/compare.js';
+import type { KernelCase } from './kernel-case.js';
+
+/** One conv geometry: x (N, C, H, W), w (O, C/groups, KH, KW). */
+export interface ConvSpec {
+  name: string;
+  x: [number, number, number, number];
+  O: number;
+  k: [number, number];
+  opts: Conv2dOptions;
+  bias?: boolean;
+}
+
+// Odd sizes; C and K not multiples of 4; O not a multiple of any tile (32, 4); 1x1 .. 7x7; stride 2
+// and 3; padding, including more than the kernel reach; dilation 2; groups 2 and depthwise; batch 3;
+// grids past one workgroup and past one 32-channel tile.
+export const CONV_SPECS: ConvSpec[] = [
+  { name: '3x3 pad 1, C=3 O=5, odd 7x9', x: [1, 3, 7, 9], O: 5, k: [3, 3], opts: { padding: 1 }, bias: true },
+  { name: '1x1, batch 2, C=8 O=16', x: [2, 8, 12, 10], O: 16, k: [1, 1], opts: {} },
+  { name: '3x3 stride 2 pad 1, batch 3, O=40, relu', x: [3, 6, 11, 13], O: 40, k: [3, 3], opts: { stride: 2, padding: 1, activation: 'relu' }, bias: true },
+  { name: '5x5 pad 2 dilation 2', x: [1, 4, 17, 15], O: 9, k: [5, 5], opts: { padding: 2, dilation: 2 } },
+  { name: '7x7 stride 2 pad 3 (stem), C=3', x: [2, 3, 23, 21], O: 12, k: [7, 7], opts: { stride: 2, padding: 3 }, bias: true },
+  { name: '3x3 groups 2, bias', x: [1, 8, 9, 9], O: 12, k: [3, 3], opts: { padding: 1, groups: 2 }, bias: true },
+  { name: 'depthwise 3x3, relu', x: [2, 6, 10, 8], O: 6, k: [3, 3], opts: { padding: 1, groups: 6, activation: 'relu' }, bias: true },
+  { name: 'depthwise x2 multiplier, stride 2', x: [1, 4, 9, 11], O: 8, k: [3, 3], opts: { stride: 2, padding: 1, groups: 4 } },
+  { name: 'asymmetric 3x2 kernel, stride [2,1], pad [1,0], dilation [1,2]', x: [1, 5, 9, 7], O: 10, k: [3, 2], opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2] } },
+  { name: '3x3 pad 1 past one workgroup, O=70', x: [2, 16, 40, 36], O: 70, k: [3, 3], opts: { padding: 1 }, bias: true },
+  { name: '1x1 stride 2 (downsample)', x: [2, 12, 15, 15], O: 36, k: [1, 1], opts: { stride: 2 } },
+  { name: 'C=1 3x3', x: [1, 1, 8, 8], O: 4, k: [3, 3], opts: {} },
+  { name: '3x3 pad 1 on a 2x2 input', x: [1, 2, 2, 2], O: 3, k: [3, 3], opts: { padding: 1 } },
+  { name: '1x1 pad 1 (padding beyond the kernel reach)', x: [1, 4, 5, 6], O: 33, k: [1, 1], opts: { padding: 1 }, bias: true },
+  { name: '2x2 stride 3 (taps miss some inputs)', x: [2, 5, 10, 11], O: 7, k: [2, 2], opts: { stride: 3 } },
+  { name: '5x5 stride 2 dilation 3 pad 4', x: [1, 3, 19, 17], O: 6, k: [5, 5], opts: { stride: 2, dilation: 3, padding: 4 } },
+  { name: '3x3 C=32 O=64 28x28 (ResNet-like)', x: [1, 32, 28, 28], O: 64, k: [3, 3], opts: { padding: 1 }, bias: true },
+  { name: '3x3 stride 2 C=20 O=36 batch 2', x: [2, 20, 14, 14], O: 36, k: [3, 3], opts: { stride: 2, padding: 1 } },
+];
+
+function specShapes(s: ConvSpec) {
+  const g = convGeometry(s.opts);
+  const [N, C, H, W] = s.x;
+  const wShape = [s.O, C / g.groups, s.k[0], s.k[1]];
+  const Ho = convOutSize(H, s.k[0], g.stride[0], g.padding[0], g.dilation[0]);
+  const Wo = convOutSize(W, s.k[1], g.stride[1], g.padding[1], g.dilation[1]);
+  const K = (C / g.groups) * s.k[0] * s.k[1];
+  return { g, wShape, yShape: [N, s.O, Ho, Wo], K };
+}
+
+/** Variants this engine can run; 'subgroup' only where the adapter supports it. */
+export function runnableVariants(e: Engine): Conv2dVariant[] {
+  const all: Conv2dVariant[] = ['direct', 'tiled', 'shared'];
+  if (e.device.features.has('subgroups') && selectConv2dVariant(e) !== 'tiled') all.push('subgroup');
+  return all;
+}
+
+/** fp32 sums of K terms of size ~1: tolerance grows like sqrt(K). */
+function tol(K: number) {
+  return { atol: 2e-6 * Math.sqrt(K) + 1e-6, rtol: 1e-4 };
+}
+
+function close(actual: Float32Array, expected: ArrayLike<number>, K: number, shape: readonly number[], what: string) {
+  expectClose(actual, expected, { ...tol(K), shape, what });
+}
+
+function forwardCase(s: ConvSpec, si: number): KernelCase {
+  return {
+    name: `conv2d forward ${s.name}`,
+    async run(e) {
+      const { g, wShape, yShape, K } = specShapes(s);
+      const x = randomArray(s.x.reduce((a, b) => a * b), 100 + si);
+      const w = randomArray(wShape.reduce((a, b) => a * b), 200 + si);
+      const b = s.bias ? randomArray(s.O, 300 + si) : null;
+      const relu = s.opts.activation === 'relu';
+      const ref = conv2dRef(x, s.x, w, wShape, b, g, relu).y;
+      const xt = e.upload(x, s.x);
+      const wt = e.upload(w, wShape);
+      const bt = b ? e.upload(b, [s.O]) : null;
+      const results = new Map<Conv2dVariant, Float32Array>();
+      for (const variant of runnableVariants(e)) {
+        const y = conv2dForward(e, xt, wt, bt, { ...s.opts, variant });
+        if (y.shape.join() !== yShape.join()) throw new Error(`${variant}: output shape [${y.shape}] != expected [${yShape}]`);
+        const out = await y.readF32();
+        close(out, ref, K, yShape, `forward ${variant} vs CPU reference`);
+        results.set(variant, out);
+        y.release();
+      }
+      // Variants against each other (tiled vs naive), at the same tolerance.
+      const direct = results.get('direct')!;
+      for (const [variant, out] of results) {
+        if (variant !== 'direct') close(out, direct, K, yShape, `forward ${variant} vs direct`);
+      }
+      e.releaseAll(xt, wt, bt);
+    },
+  };
+}
+
+function backwardInputCase(s: ConvSpec, si: number): KernelCase {
+  return {
+    name: `conv2d backward-input ${s.name}`,
+    async run(e) {
+      const { g, wShape, yShape } = specShapes(s);
+      const dy = randomArray(yShape.reduce((a, b) => a * b), 400 + si);
+      const w = randomArray(wShape.reduce((a, b) => a * b), 500 + si);
+      const ref = conv2dBackwardInputRef(dy, yShape, w, wShape, s.x, g);
+      const Kb = (s.O / g.groups) * s.k[0] * s.k[1];
+      const dyt = e.upload(dy, yShape);
+      const wt = e.upload(w, wShape);
+      const opts = { ...s.opts, activation: undefined };
+      for (const variant of runnableVariants(e)) {
+        const dx = conv2dBackwardInput(e, dyt, wt, s.x, { ...opts, variant });
+        close(await dx.readF32(), ref, Kb, s.x, `backward-input ${variant} vs CPU reference`);
+        dx.release();
+      }
+      e.releaseAll(dyt, wt);
+    },
+  };
+}
+
+function backwardWeightCase(s: ConvSpec, si: number): KernelCase {
+  return {
+    name: `conv2d backward-weight ${s.name}`,
+    async run(e) {
+      const { g, wShape, yShape } = specShapes(s);
+      const x = randomArray(s.x.reduce((a, b) => a * b), 600 + si);
+      const dy = randomArray(yShape.reduce((a, b) => a * b), 700 + si);
+      const ref = conv2dBackwardWeightRef(x, s.x, dy, yShape, wShape, g);
+      const xt = e.upload(x, s.x);
+      const dyt = e.upload(dy, yShape);
+      const dw = conv2dBackwardWeight(e, xt, dyt, wShape, { ...s.opts, activation: undefined });
+      close(await dw.readF32(), ref, s.x[0] * yShape[2] * yShape[3], wShape, 'backward-weight vs CPU reference');
+      e.releaseAll(xt, dyt, dw);
+    },
+  };
+}
+
+/**
+ * Finite differences on a tiny conv: with L = sum(r * conv(x, w)), dL/dx and dL/dw by central
+ * differences of the CPU forward (float64 sums; L is linear, so a large step is exact) against the
+ * GPU backward kernels fed dy = r.
+ */
+function finiteDifferenceCase(s: ConvSpec, si: number): KernelCase {
+  return {
+    name: `conv2d finite differences ${s.name}`,
+    async run(e) {
+      const { g, wShape, yShape } = specShapes(s);
+      const x = randomArray(s.x.reduce((a, b) => a * b), 800 + si);
+      const w = randomArray(wShape.reduce((a, b) => a * b), 900 + si);
+      const r = randomArray(yShape.reduce((a, b) => a * b), 1000 + si);
+      const loss = (xv: Float32Array, wv: Float32Array) => {
+        const y = conv2dRef(xv, s.x, wv, wShape, null, g).y;
+        let sum = 0;
+        for (let i = 0; i < y.length; i++) sum += y[i] * r[i];
+        return sum;
+      };
+      const h = 0.5;
+      const fd = (v: Float32Array, f: (p: Float32Array) => number) => {
+        const out = new Float64Array(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const p = Float32Array.from(v);
+          p[i] = v[i] + h;
+          const up = f(p);
+          p[i] = v[i] - h;
+          out[i] = (up - f(p)) / (2 * h);
+        }
+        return out;
+      };
+      const gx = fd(x, (p) => loss(p, w));
+      const gw = fd(w, (p) => loss(x, p));
+      const xt = e.upload(x, s.x);
+      const wt = e.upload(w, wShape);
+      const rt = e.upload(r, yShape);
+      for (const variant of runnableVariants(e)) {
+        const dx = conv2dBackwardInput(e, rt, wt, s.x, { ...s.opts, variant });
+        expectClose(await dx.readF32(), gx, { atol: 1e-4, rtol: 1e-3, shape: s.x, what: `dL/dx ${variant} vs finite differences` });
+        dx.release();
+      }
+      const dw = conv2dBackwardWeight(e, xt, rt, wShape, s.opts);
+      expectClose(await dw.readF32(), gw, { atol: 1e-4, rtol: 1e-3, shape: wShape, what: 'dL/dw vs finite differences' });
+      e.releaseAll(xt, wt, rt, dw);
+    },
+  };
+}
+
+const FD_SPECS: ConvSpec[] = [
+  { name: 'tiny 3x3 stride 2 pad 1', x: [1, 2, 5, 6], O: 3, k: [3, 3], opts: { stride: 2, padding: 1 } },
+  { name: 'tiny dilation 2 groups 2', x: [2, 4, 6, 5], O: 4, k: [2, 3], opts: { dilation: 2, padding: [1, 2], groups: 2 } },
+];
+
+/** The packed-weight cache is freed when the weight is released (no pool growth across calls). */
+const cacheCase: KernelCase = {
+  name: 'conv2d packed-weight cache is released with the weight',
+  async run(e) {
+    const xShape = [1, 8, 12, 12];
+    const wShape = [40, 8, 3, 3];
+    const x = e.upload(randomArray(8 * 144, 1), xShape);
+    releaseConv2dWeightCache(e); // packed weights of earlier cases
+    const before = e.pool.stats.liveBytes;
+    for (let i = 0; i < 3; i++) {
+      const w = e.upload(randomArray(40 * 72, 2 + i), wShape);
+      const y = conv2dForward(e, x, w, null, { padding: 1 });
+      const dx = conv2dBackwardInput(e, y, w, xShape, { padding: 1 });
+      e.releaseAll(y, dx, w);
+    }
+    // A call after the releases sweeps the cache of released weights.
+    const w = e.upload(randomArray(40 * 72, 9), wShape);
+    const y = conv2dForward(e, x, w, null, { padding: 1 });
+    await e.finish();
+    e.releaseAll(y, w);
+    releaseConv2dWeightCache(e);
+    const after = e.pool.stats.liveBytes;
+    if (after !== before) throw new Error(`live bytes ${before} before, ${after} after: packed weights leaked`);
+    x.release();
+  },
+};
+
+/** A second run of the same weight reuses the packed copy and gives the same answer. */
+const consistencyCase: KernelCase = {
+  name: 'conv2d repeated calls agree (packed-weight cache hit)',
+  async run(e) {
+    const s = CONV_SPECS[9];
+    const { wShape, yShape } = specShapes(s);
+    const xt = e.upload(randomArray(s.x.reduce((a, b) => a * b), 1), s.x);
+    const wt = e.upload(randomArray(wShape.reduce((a, b) => a * b), 2), wShape);
+    const a = conv2dForward(e, xt, wt, null, s.opts);
+    const b = conv2dForward(e, xt, wt, null, s.opts);
+    const r = compareClose(await a.readF32(), await b.readF32(), { atol: 0, rtol: 0, shape: yShape, what: 'second call' });
+    if (!r.ok) throw new Error(r.message);
+    e.releaseAll(xt, wt, a, b);
+  },
+};
+
+export const conv2dCases: KernelCase[] = [
+  ...CONV_SPECS.map(forwardCase),
+  ...CONV_SPECS.map(backwardInputCase),
+  ...CONV_SPECS.map(backwardWeightCase),
+  ...FD_SPECS.map(finiteDifferenceCase),
+  cacheCase,
+  consistencyCase,
+];

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Train LayerTracer's two default models on the synthetic shapes dataset and export them.
+
+What it writes
+    weights/default-resnet.safetensors   CIFAR ResNet (akamaster layout, option-A shortcuts), depth 8
+    weights/default-vgg.safetensors      plain conv stack: features.N conv3x3/ReLU/MaxPool + `classifier`
+Both use PyTorch state_dict key names, so the engine loads them through the same code paths as the
+CIFAR ResNets and plain conv stacks (src/graph/architectures/cifar-resnet.ts, plain-cnn.ts). Metadata:
+architecture, input_size [64,64], normalize {mean,std} (per channel of x/255, from the train split),
+classes, accuracy (test top-1), val_accuracy, dataset (splits, seeds, counts, generator), trained_by,
+source, epochs, parameters, train_seconds (and depth for the ResNet).
+
+How to run (from the repository root)
+    # 1. generate the data (TypeScript generator, src/data/synthetic; ~1 ms per image)
+    npx esbuild tools/generate-dataset.ts --bundle --platform=node --format=esm --outfile=dist/gen.mjs \
+        --external:pngjs --external:jpeg-js --external:webgpu
+    mkdir -p /tmp/synth
+    node dist/gen.mjs --split train --count 12000 --out /tmp/synth/synth-train.safetensors
+    node dist/gen.mjs --split val   --count 2000  --out /tmp/synth/synth-val.safetensors
+    node dist/gen.mjs --split test  --count 2000  --out /tmp/synth/synth-test.safetensors
+    # 2. train and export (Debian's python3-torch; numpy; nothing downloaded)
+    /usr/bin/python3 tools/train_default_models.py --data /tmp/synth [--force] [--models resnet,vgg]
+
+How long
+    CPU only, 2 threads by default (--threads). On the 2-core development machine, shared with other
+    jobs, see weights/README.md for the measured times (a few minutes per model). The defaults (epochs,
+    train count) were chosen to stay under ~15 minutes for both models there.
+
+Determinism
+    torch.manual_seed plus a seeded torch.Generator for shuffling and augmentation; deterministic
+    algorithms on CPU. The same data, thread count and torch build give the same weights.
+
+Refuses to overwrite an existing weights file unless --force is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import load_file, save_file  # noqa: E402
+from torch_models import build  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_FILE_BYTES = 5 * 1024 * 1024
+TARGET_ACCURACY = 0.97
+
+# VGG-style stack: channels per conv, 'M' = 2x2 max-pool. Every conv is followed by a ReLU; the
+# engine's plain-CNN loader wants a pool after the last conv. 64x64 -> 4x4x128 -> classifier.
+VGG_CFG: List[object] = [16, "M", 32, "M", 64, 64, "M", 128, "M"]
+
+
+class PlainVGG(nn.Module):
+    """features = nn.Sequential(conv3x3 pad 1, ReLU, [MaxPool2d(2, 2)], ...), classifier = Linear(CHW).
+
+    This is the exported (and the engine's) form. Training uses TrainVGG, the same stack with a batch
+    norm after every conv, folded into the conv at export (fold_vgg): without it this plain stack
+    learns far too slowly for the CPU budget.
+    """
+
+    def __init__(self, cfg: List[object], num_classes: int, input_size: Tuple[int, int], batch_norm: bool = False):
+        super().__init__()
+        layers: List[nn.Module] = []
+        cin, h, w = 3, input_size[0], input_size[1]
+        for v in cfg:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+                h, w = h // 2, w // 2
+            else:
+                layers.append(nn.Conv2d(cin, int(v), 3, padding=1, bias=not batch_norm))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(int(v)))
+                layers.append(nn.ReLU())
+                cin = int(v)
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(cin * h * w, num_classes)
+        for mod in self.modules():
+            if isinstance(mod, nn.Conv2d):
+                nn.init.kaiming_normal_(mod.weight, mode="fan_out", nonlinearity="relu")
+                if mod.bias is not None:
+                    nn.init.zeros_(mod.bias)
+            elif isinstance(mod, nn.Linear):
+                nn.init.normal_(mod.weight, 0, 0.01)
+                nn.init.zeros_(mod.bias)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+@torch.no_grad()
+def fold_vgg(trained: PlainVGG, cfg: List[object], input_size: Tuple[int, int]) -> PlainVGG:
+    """The batch-norm-free PlainVGG computing the same function in eval mode: each BN folded into its conv,
+    w' = w * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps)."""
+    plain = PlainVGG(cfg, trained.classifier.out_features, input_size)
+    src = [m for m in trained.features if not isinstance(m, nn.ReLU)]
+    dst = [m for m in plain.features if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
+    i = 0
+    for d in dst:
+        if isinstance(d, nn.MaxPool2d):
+            assert isinstance(src[i], nn.MaxPool2d)
+            i += 1
+            continue
+        conv, bn = src[i], src[i + 1]
+        assert isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        d.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+        d.bias.copy_(bn.bias - bn.running_mean * scale)
+        i += 2
+    plain.classifier.load_state_dict(trained.classifier.state_dict())
+    return plain.eval()
+
+
+# ------------------------------------------------------------------------------------------- data
+def load_split(path: str) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, str]]:
+    tensors, meta = load_file(path)
+    images = tensors["images"]
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3:
+        raise SystemExit(f"{path}: images must be U8 [N,H,W,3], got {images.dtype} {images.shape}")
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, H, W)
+    y = torch.from_numpy(tensors["labels"].astype(np.int64))
+    return x, y, meta
+
+
+def channel_stats(x_u8: torch.Tensor) -> Tuple[List[float], List[float]]:
+    """Per-channel mean and std of x/255 over a uint8 (N, 3, H, W) set, in float64."""
+    mean = torch.zeros(3, dtype=torch.float64)
+    sq = torch.zeros(3, dtype=torch.float64)
+    for i in range(0, len(x_u8), 1000):
+        b = x_u8[i:i + 1000].to(torch.float64) / 255.0
+        mean += b.sum(dim=(0, 2, 3))
+        sq += (b * b).sum(dim=(0, 2, 3))
+    n = x_u8.shape[0] * x_u8.shape[2] * x_u8.shape[3]
+    mean /= n
+    std = (sq / n - mean * mean).sqrt()
+    return [round(float(v), 6) for v in mean], [round(float(v), 6) for v in std]
+
+
+class Normalizer:
+    def __init__(self, mean: List[float], std: List[float]):
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def __call__(self, x_u8: torch.Tensor) -> torch.Tensor:
+        return (x_u8.float() / 255.0 - self.mean) / self.std
+
+
+def dihedral(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A random one of the 8 rotations/reflections per image. Every class silhouette has a mirror
+    axis and the data already has random rotations, so labels do not change."""
+    k = torch.randint(0, 8, (x.shape[0],), generator=gen)
+    out = x.clone()
+    for t in range(1, 8):
+        idx = (k == t).nonzero().flatten()
+        if len(idx) == 0:
+            continue
+        v = x[idx]
+        if t >= 4:
+            v = v.flip(3)
+        out[idx] = torch.rot90(v, t % 4, dims=(2, 3))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- train
+@torch.no_grad()
+def evaluate(model: nn.Module, x_u8: torch.Tensor, y: torch.Tensor, norm: Normalizer, batch: int = 250) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(x_u8), batch):
+        pred = model(norm(x_u8[i:i + batch])).argmax(1)
+        correct += int((pred == y[i:i + batch]).sum())
+    return correct / len(y)
+
+
+def train(model: nn.Module, name: str, data, norm: Normalizer, epochs: int, lr: float, batch: int, seed: int,
+          log_every: int) -> Dict[str, float]:
+    (xtr, ytr), (xva, yva) = data
+    gen = torch.Generator().manual_seed(seed)
+    steps_per_epoch = len(xtr) // batch
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                pct_start=0.25, anneal_strategy="cos")
+    t0 = time.time()
+    step = 0
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        running_loss, running_correct, seen = 0.0, 0, 0
+        for s in range(steps_per_epoch):
+            idx = perm[s * batch:(s + 1) * batch]
+            xb = norm(dihedral(xtr[idx], gen))
+            yb = ytr[idx]
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            running_loss += float(loss) * len(yb)
+            running_correct += int((logits.argmax(1) == yb).sum())
+            seen += len(yb)
+            if log_every and step % log_every == 0:
+                print(f"  [{name}] epoch {epoch + 1}/{epochs} step {s + 1}/{steps_per_epoch}: loss "
+                      f"{running_loss / seen:.4f}, train acc {100 * running_correct / seen:.1f} %, "
+                      f"{time.time() - t0:.0f} s", flush=True)
+        val = evaluate(model, xva, yva, norm)
+        print(f"  [{name}] epoch {epoch + 1}/{epochs}: train loss {running_loss / max(seen, 1):.4f}, "
+              f"val acc {100 * val:.2f} %, {time.time() - t0:.0f} s", flush=True)
+    return {"val": val, "seconds": time.time() - t0}
+
+
+# ------------------------------------------------------------------------------------------- export
+def export(model: nn.Module, path: str, metadata: Dict[str, str], force: bool) -> int:
+    if os.path.exists(path) and not force:
+        raise SystemExit(f"{path} already exists; refusing to overwrite it (pass --force to replace it)")
+    tensors = {k: v.detach().cpu().numpy().astype(np.float32)
+               for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    tmp = f"{path}.tmp"
+    size = save_file(tensors, tmp, metadata=metadata)
+    if size > MAX_FILE_BYTES:
+        os.remove(tmp)
+        raise SystemExit(f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit")
+    os.replace(tmp, path)
+    return size
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="/tmp/synth",
+                   help="folder with synth-{train,val,test}.safetensors from tools/generate-dataset.ts")
+    p.add_argument("--out-dir", default=os.path.join(ROOT, "weights"))
+    p.add_argument("--models", default="resnet,vgg", help="comma list: resnet, vgg")
+    p.add_argument("--depth", type=int, default=8, help="CIFAR ResNet depth 6n+2 (default 8)")
+    p.add_argument("--train-count", type=int, default=0, help="use only the first N training images (0 = all)")
+    p.add_argument("--epochs-resnet", type=int, default=2)
+    p.add_argument("--epochs-vgg", type=int, default=3)
+    p.add_argument("--lr-resnet", type=float, default=4e-3)
+    p.add_argument("--lr-vgg", type=float, default=3e-3)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--log-every", type=int, default=25, help="progress line every N steps (0 = per epoch only)")
+    p.add_argument("--force", action="store_true", help="replace existing weights files")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        if m not in ("resnet", "vgg"):
+            raise SystemExit(f"unknown model {m!r}; use resnet and/or vgg")
+    outputs = {"resnet": os.path.join(args.out_dir, "default-resnet.safetensors"),
+               "vgg": os.path.join(args.out_dir, "default-vgg.safetensors")}
+    for m in models:  # fail before hours of training, not after
+        if os.path.exists(outputs[m]) and not args.force:
+            raise SystemExit(f"{outputs[m]} already exists; refusing to overwrite it (pass --force to replace it)")
+
+    splits = {}
+    for split in ("train", "val", "test"):
+        path = os.path.join(args.data, f"synth-{split}.safetensors")
+        if not os.path.exists(path):
+            raise SystemExit(f"{path} is missing; generate it first (see the top of {__file__})")
+        splits[split] = load_split(path)
+    xtr, ytr, mtr = splits["train"]
+    if args.train_count:
+        xtr, ytr = xtr[:args.train_count], ytr[:args.train_count]
+    xva, yva, mva = splits["val"]
+    xte, yte, mte = splits["test"]
+    classes = json.loads(mtr["classes"])
+    for split, (_, _, meta) in splits.items():
+        if json.loads(meta["classes"]) != classes or meta.get("generator") != mtr.get("generator"):
+            raise SystemExit(f"{split} split was made by another generator version or class list than train")
+    input_size = [int(xtr.shape[2]), int(xtr.shape[3])]
+    mean, std = channel_stats(xtr)
+    norm = Normalizer(mean, std)
+    print(f"data: train {len(xtr)}, val {len(xva)}, test {len(xte)} images {input_size}, "
+          f"{len(classes)} classes; mean {mean}, std {std}", flush=True)
+    dataset = {
+        "generator": mtr.get("generator"),
+        "train": {"seed": int(mtr["seed"]), "count": len(xtr)},
+        "val": {"seed": int(mva["seed"]), "count": len(xva)},
+        "test": {"seed": int(mte["seed"]), "count": len(xte)},
+    }
+    common = {
+        "input_size": json.dumps(input_size),
+        "normalize": json.dumps({"mean": mean, "std": std}),
+        "classes": json.dumps(classes),
+        "dataset": json.dumps(dataset),
+        "trained_by": "tools/train_default_models.py",
+        "format": "pt",
+    }
+
+    report = []
+    for m in models:
+        torch.manual_seed(args.seed)
+        if m == "resnet":
+            model = build("cifar_resnet", depth=args.depth, num_classes=len(classes))
+            epochs, lr = args.epochs_resnet, args.lr_resnet
+            meta = {"architecture": "cifar_resnet", "depth": str(args.depth),
+                    "source": f"CIFAR ResNet-{args.depth} (option-A shortcuts) trained on the LayerTracer "
+                              "synthetic shapes dataset"}
+        else:
+            model = PlainVGG(VGG_CFG, len(classes), tuple(input_size), batch_norm=True)
+            epochs, lr = args.epochs_vgg, args.lr_vgg
+            meta = {"architecture": "plain_cnn", "vgg_cfg": json.dumps(VGG_CFG),
+                    "source": "VGG-style plain conv stack trained on the LayerTracer synthetic shapes dataset"}
+        params = sum(t.numel() for t in model.parameters())
+        print(f"{m}: {params} parameters, {epochs} epochs, AdamW one-cycle lr {lr}, batch {args.batch}", flush=True)
+        result = train(model, m, ((xtr, ytr), (xva, yva)), norm, epochs, lr, args.batch, args.seed, args.log_every)
+        test_acc = evaluate(model, xte, yte, norm)
+        print(f"{m}: test accuracy {100 * test_acc:.2f} % on {len(yte)} images (val {100 * result['val']:.2f} %), "
+              f"trained in {result['seconds']:.0f} s", flush=True)
+        if test_acc < TARGET_ACCURACY:
+            print(f"WARNING: {m} test accuracy {100 * test_acc:.2f} % is below the {100 * TARGET_ACCURACY:.0f} % target",
+                  flush=True)
+        if m == "vgg":
+            folded = fold_vgg(model.eval(), VGG_CFG, tuple(input_size))
+            check_plain_layout(folded)
+            folded_acc = evaluate(folded, xte, yte, norm)
+            print(f"vgg: batch norm folded into the convs: test accuracy {100 * folded_acc:.2f} %", flush=True)
+            if abs(folded_acc - test_acc) > 0.002:
+                raise SystemExit("folding batch norm changed the predictions; not exporting")
+            model, test_acc = folded, folded_acc
+            params = sum(t.numel() for t in model.parameters())
+        meta.update(common)
+        meta.update({
+            "accuracy": f"{test_acc:.4f}",
+            "val_accuracy": f"{result['val']:.4f}",
+            "epochs": str(epochs),
+            "parameters": str(params),
+            "train_seconds": f"{result['seconds']:.0f}",
+            "seed": str(args.seed),
+        })
+        os.makedirs(args.out_dir, exist_ok=True)
+        size = export(model.eval(), outputs[m], meta, args.force)
+        print(f"wrote {outputs[m]} ({size} bytes)", flush=True)
+        report.append((m, params, test_acc, result["seconds"], size))
+
+    for m, params, acc, secs, size in report:
+        print(f"{m:7s} params {params:7d}  test {100 * acc:.2f} %  train {secs:.0f} s  file {size} bytes")
+    return 0 if all(acc >= TARGET_ACCURACY for _, _, acc, _, _ in report) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
