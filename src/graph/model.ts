@@ -1,5 +1,6 @@
 import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { releaseConv2dWeightCache } from '../kernels/conv2d.js';
 import { buildCifarResNet } from './architectures/cifar-resnet.js';
 import { architectureFromName, detectArchitecture, type Architecture } from './architectures/detect.js';
 import { buildPlainCnn } from './architectures/plain-cnn.js';
@@ -88,8 +89,9 @@ export class Model {
     }
   }
 
-  /** Frees every weight on the GPU. */
+  /** Frees every weight on the GPU, including the packed copies the conv kernels cache. */
   release(): void {
+    for (const n of this.graph.nodes) if (n.op === 'conv') releaseConv2dWeightCache(this.engine, n.weight);
     for (const t of this.graph.parameters()) this.engine.release(t);
   }
 }
