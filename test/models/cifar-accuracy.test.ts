@@ -18,7 +18,7 @@ const dataset = datasetFromFile(await readSafetensorsFile(cifarFile('test1000.sa
 
 describe('real trained CIFAR-10 models reproduce their measured accuracy', () => {
   for (const c of CASES) {
-    it(c.file, async () => {
+    it(c.file, { timeout: 600_000 }, async () => {
       const model = modelFromFile(engine, await readSafetensorsFile(cifarFile(c.file)));
       const batch = 100;
       let correct = 0;
