@@ -32,5 +32,18 @@ export { integratedGradients } from './methods/integrated-gradients.js';
 export { toHeatmap } from './methods/heatmap.js';
 export { METHODS, findMethod } from './methods/registry.js';
 
+// E2CM, LayerTracer, L2-CAF, RISE and metrics
+export { rise, type RiseOptions } from './methods/rise.js';
+export { layerTracer, type LayerTracerResult, type LayerTracerOptions } from './methods/layertracer.js';
+export { l2caf, type L2CafOptions } from './methods/l2caf.js';
+export { computeClassMeans, type ClassMeans, type LabelledBatches } from './e2cm/class-means.js';
+export { classMeansFromFile, classMeansToTensors } from './e2cm/means-file.js';
+export { observeExits, simulateEarlyExit, type EarlyExitResult } from './e2cm/early-exit.js';
+export { causalMetrics, trapezoidAuc, type CausalResult } from './metrics/insertion-deletion.js';
+export { localisationScore } from './metrics/localisation.js';
+
+// Feature visualisation
+export * from './features/index.js';
+
 // Pictures (browser-safe)
 export * from './image/index.js';

@@ -4,7 +4,11 @@ import { UsageError } from './errors.js';
 import { CLASS_MEANS_HELP, classMeansCommand } from './class-means.js';
 import { EARLY_EXIT_HELP, earlyExitCommand } from './early-exit.js';
 import { EVALUATE_HELP, evaluateCommand } from './evaluate.js';
+import { EMBED_HELP, embedCommand } from './embed.js';
 import { EXPLAIN_HELP, explainCommand } from './explain.js';
+import { FILTERS_HELP, filtersCommand } from './filters.js';
+import { NEIGHBOURS_HELP, neighboursCommand } from './neighbours.js';
+import { PATCHES_HELP, patchesCommand } from './patches.js';
 import { TRACE_HELP, traceCommand } from './trace.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void>; help: string }> = {
@@ -12,6 +16,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   evaluate: { summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)', run: evaluateCommand, help: EVALUATE_HELP },
   'class-means': { summary: 'E2CM class means at every exit from a labelled set', run: classMeansCommand, help: CLASS_MEANS_HELP },
   'early-exit': { summary: 'E2CM early-exit accuracy against compute over a threshold sweep', run: earlyExitCommand, help: EARLY_EXIT_HELP },
+  filters: { summary: 'draw a conv layer\'s filters as a PNG grid (first layer as RGB tiles)', run: filtersCommand, help: FILTERS_HELP },
+  patches: { summary: 'maximally activating patches of chosen channels over a dataset', run: patchesCommand, help: PATCHES_HELP },
+  neighbours: { summary: 'nearest neighbours in representation space, as PNG strips', run: neighboursCommand, help: NEIGHBOURS_HELP },
+  embed: { summary: 'PCA and t-SNE maps of representation space (PNG, SVG)', run: embedCommand, help: EMBED_HELP },
   trace: { summary: 'LayerTracer: layer-wise RISE maps from class-mean confidences, with the E2CM exit', run: traceCommand, help: TRACE_HELP },
 };
 

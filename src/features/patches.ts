@@ -3,7 +3,7 @@
  * activation in that channel is highest, each cropped to the receptive field of the unit where it peaks.
  */
 import type { Model } from '../graph/model.js';
-import { tileGrid, vstack } from '../image/grid.js';
+import { tileGrid } from '../image/grid.js';
 import { blit, createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
 import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
@@ -103,19 +103,34 @@ export function cropBox(img: RgbImage, box: Box): RgbImage {
 }
 
 export interface PatchGridOptions {
-  /** Integer upscale of each crop; default: crops of at least ~64 pixels. */
+  /** Integer upscale of each tile; default: tiles of at least ~64 pixels. */
   scale?: number;
   /** Tiles per row of a channel's grid; default a roughly square sheet. */
   columns?: number;
   padding?: number;
   background?: Rgb;
+  /**
+   * 'field' (default): every tile is the whole receptive field with the argmax unit's centre in the middle;
+   * the part outside the image is filled with `outside`. 'crop': the clipped crop alone.
+   * Fields more than twice the image size are always drawn as crops.
+   */
+  mode?: 'field' | 'crop';
+  outside?: Rgb;
 }
 
 export interface PatchPictures {
   /** One grid per channel, in `scan.channels` order. */
   perChannel: RgbImage[];
-  /** Every channel as one row of its top-K crops, channels top to bottom. */
+  /** Every channel as one row of its top-K tiles, channels top to bottom. */
   sheet: RgbImage;
+}
+
+/** The crop placed where it lies within the unit's unclipped field. */
+function fieldTile(crop: RgbImage, rf: ReceptiveField, t: TopActivation, outside: Rgb): RgbImage {
+  const full = receptiveFieldBox(rf, t.unit[0], t.unit[1], false);
+  const tile = createRgbImage(full.x1 - full.x0, full.y1 - full.y0, outside);
+  blit(tile, crop, t.box.x0 - full.x0, t.box.y0 - full.y0);
+  return tile;
 }
 
 /** Crops every kept activation's field out of the picture the model saw and lays them out. */
@@ -126,13 +141,28 @@ export async function renderPatches(source: ImageSource, scan: PatchScan, opts: 
     if (!p) cache.set(i, (p = await source.picture(i)));
     return p;
   };
-  const side = Math.min(Math.max(scan.receptiveField.size[0], scan.receptiveField.size[1]), Math.max(source.height, source.width));
+  const rf = scan.receptiveField;
+  const field = (opts.mode ?? 'field') === 'field' && rf.size[0] <= 2 * source.height && rf.size[1] <= 2 * source.width;
+  const side = field ? Math.max(...rf.size) : Math.min(Math.max(...rf.size), Math.max(source.height, source.width));
   const scale = opts.scale ?? Math.max(1, Math.ceil(64 / side));
   const padding = opts.padding ?? 2;
   const background = opts.background ?? [255, 255, 255];
-  const crops: RgbImage[][] = [];
-  for (const ch of scan.channels) crops.push(await Promise.all(ch.top.map(async (t) => cropBox(await picture(t.image), t.box))));
-  const perChannel = crops.map((row) => tileGrid(row, { columns: opts.columns, scale, padding, background }));
-  const rows = crops.map((row) => tileGrid(row, { columns: row.length, scale, padding, background }));
-  return { perChannel, sheet: vstack(rows, { background }) };
+  const outside = opts.outside ?? [225, 225, 225];
+  const tiles: RgbImage[][] = [];
+  for (const ch of scan.channels) {
+    const row: RgbImage[] = [];
+    for (const t of ch.top) {
+      const crop = cropBox(await picture(t.image), t.box);
+      row.push(field ? fieldTile(crop, rf, t, outside) : crop);
+    }
+    tiles.push(row);
+  }
+  const perChannel = tiles.map((row) => tileGrid(row, { columns: opts.columns, scale, padding, background }));
+  const columns = Math.max(...tiles.map((row) => row.length));
+  // One grid for the sheet so every row has the same cells, even when a channel kept fewer images.
+  const sheet = tileGrid(
+    tiles.flatMap((row) => [...row, ...Array.from({ length: columns - row.length }, () => createRgbImage(1, 1, background))]),
+    { columns, scale, padding, background },
+  );
+  return { perChannel, sheet };
 }

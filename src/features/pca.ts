@@ -189,8 +189,52 @@ export function topEigen(A: Float64Array, n: number, k: number, opts: { maxItera
   return { values: ritz.values.slice(0, k), vectors };
 }
 
+/** scale * M M^T for M (rows, cols) row-major: four rows at a time so each loaded row of M is used four times. */
+export function gramMatrix(M: Float64Array, rows: number, cols: number, scale = 1): Float64Array {
+  const G = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    const a = i * cols;
+    let j = i;
+    for (; j + 3 < rows; j += 4) {
+      const b0 = j * cols;
+      const b1 = b0 + cols;
+      const b2 = b1 + cols;
+      const b3 = b2 + cols;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < cols; t++) {
+        const x = M[a + t];
+        s0 += x * M[b0 + t];
+        s1 += x * M[b1 + t];
+        s2 += x * M[b2 + t];
+        s3 += x * M[b3 + t];
+      }
+      G[i * rows + j] = G[j * rows + i] = s0 * scale;
+      G[i * rows + j + 1] = G[(j + 1) * rows + i] = s1 * scale;
+      G[i * rows + j + 2] = G[(j + 2) * rows + i] = s2 * scale;
+      G[i * rows + j + 3] = G[(j + 3) * rows + i] = s3 * scale;
+    }
+    for (; j < rows; j++) {
+      let s0 = 0;
+      for (let t = 0; t < cols; t++) s0 += M[a + t] * M[j * cols + t];
+      G[i * rows + j] = G[j * rows + i] = s0 * scale;
+    }
+  }
+  return G;
+}
+
+export interface PcaOptions {
+  /**
+   * Cap on subspace iterations for large matrices (default 300, to convergence). A handful (8) gives the
+   * randomized-SVD approximation of the leading subspace that t-SNE's preprocessing needs.
+   */
+  maxIterations?: number;
+}
+
 /** PCA of `data` (count, dim) to k components. */
-export function pca(data: ArrayLike<number>, count: number, dim: number, k = 2): PcaResult {
+export function pca(data: ArrayLike<number>, count: number, dim: number, k = 2, opts: PcaOptions = {}): PcaResult {
   if (data.length !== count * dim) throw new FeatureInputError(`pca: ${data.length} values are not ${count} x ${dim}`);
   if (count < 2) throw new FeatureInputError(`pca needs at least 2 samples, got ${count}`);
   k = Math.min(k, dim, count);
@@ -205,33 +249,17 @@ export function pca(data: ArrayLike<number>, count: number, dim: number, k = 2):
 
   const components = new Float64Array(k * dim);
   let values: Float64Array;
+  const eigOpts = { maxIterations: opts.maxIterations };
   if (dim <= count) {
-    // Covariance (dim x dim): sum over samples of outer products, upper triangle then mirrored.
-    const C = new Float64Array(dim * dim);
-    for (let i = 0; i < count; i++) {
-      const x = X.subarray(i * dim, (i + 1) * dim);
-      for (let a = 0; a < dim; a++) {
-        const xa = x[a];
-        if (xa === 0) continue;
-        const row = a * dim;
-        for (let b = a; b < dim; b++) C[row + b] += xa * x[b];
-      }
-    }
-    for (let a = 0; a < dim; a++) for (let b = a; b < dim; b++) C[b * dim + a] = C[a * dim + b] /= count - 1;
-    const eig = topEigen(C, dim, k);
+    // Covariance (dim x dim) = Xt Xt^T / (count - 1) with Xt the transposed data, so rows are contiguous.
+    const Xt = new Float64Array(dim * count);
+    for (let i = 0; i < count; i++) for (let d = 0; d < dim; d++) Xt[d * count + i] = X[i * dim + d];
+    const eig = topEigen(gramMatrix(Xt, dim, count, 1 / (count - 1)), dim, k, eigOpts);
     values = eig.values;
     components.set(eig.vectors);
   } else {
     // Gram (count x count): components v = X^T u / sqrt((count - 1) lambda).
-    const G = new Float64Array(count * count);
-    for (let i = 0; i < count; i++) {
-      for (let j = i; j < count; j++) {
-        let d = 0;
-        for (let t = 0; t < dim; t++) d += X[i * dim + t] * X[j * dim + t];
-        G[i * count + j] = G[j * count + i] = d / (count - 1);
-      }
-    }
-    const eig = topEigen(G, count, k);
+    const eig = topEigen(gramMatrix(X, count, dim, 1 / (count - 1)), count, k, eigOpts);
     values = eig.values;
     for (let c = 0; c < k; c++) {
       const comp = components.subarray(c * dim, (c + 1) * dim);

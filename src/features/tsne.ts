@@ -1,7 +1,7 @@
 /**
  * t-SNE (van der Maaten & Hinton 2008), exact O(N^2) gradient, on the host in float64; fine up to a few
  * thousand points. Follows the reference implementation (tsne.py) and scikit-learn's exact method:
- *   - optional PCA to 50 dimensions first;
+ *   - PCA to 50 dimensions first when wider (approximate leading subspace: 8 subspace iterations);
  *   - per point, a binary search on beta = 1 / (2 sigma^2) so the conditional distribution over squared
  *     Euclidean distances has entropy log(perplexity) (nats), tolerance 1e-5, at most 100 steps;
  *   - P = (P + P^T) / sum, floored at 1e-12;
@@ -30,7 +30,7 @@ export interface TsneOptions {
   /** 'random' (default, seeded N(0, 1e-4^2)) or 'pca' (first two components scaled to std 1e-4). */
   init?: 'random' | 'pca';
   seed?: number;
-  /** Called every `progressEvery` iterations and at the end, with the current KL divergence. */
+  /** Called every `progressEvery` iterations and at the end, with the current KL(P || Q) (unexaggerated P). */
   onProgress?: (iteration: number, total: number, kl: number) => void;
   progressEvery?: number;
 }
@@ -152,7 +152,8 @@ function klGradient(P: Float64Array, y: Float64Array, n: number, exaggeration: n
     for (let j = i + 1; j < n; j++) {
       const w = W[i * n + j];
       const q = Math.max(w * invQ, EPS);
-      const p = P[i * n + j] * exaggeration;
+      const p0 = P[i * n + j];
+      const p = p0 * exaggeration;
       const f = (p - q) * w;
       const d0 = yi0 - y[2 * j];
       const d1 = yi1 - y[2 * j + 1];
@@ -160,7 +161,8 @@ function klGradient(P: Float64Array, y: Float64Array, n: number, exaggeration: n
       g1 += f * d1;
       grad[2 * j] -= f * d0;
       grad[2 * j + 1] -= f * d1;
-      if (wantKl) kl += 2 * p * Math.log(Math.max(p, EPS) / q);
+      // The objective proper: KL against the unexaggerated P.
+      if (wantKl) kl += 2 * p0 * Math.log(Math.max(p0, EPS) / q);
     }
     grad[2 * i] += g0;
     grad[2 * i + 1] += g1;
@@ -186,7 +188,8 @@ export function tsne(data: ArrayLike<number>, count: number, dim: number, opts: 
   let x: ArrayLike<number> = data;
   let d = dim;
   if (pcaDims > 0 && dim > pcaDims) {
-    const r = pca(data, n, dim, pcaDims);
+    // The leading subspace is what matters here, not converged individual components.
+    const r = pca(data, n, dim, pcaDims, { maxIterations: 8 });
     x = r.projections;
     d = r.k;
   }
