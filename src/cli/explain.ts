@@ -16,6 +16,7 @@ import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { softmax } from '../kernels/softmax.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
 import { explainReport, type ExplainRow } from '../report/explain-report.js';
+import { stretchToUnit } from '../util/stretch.js';
 import { UsageError } from './errors.js';
 import { loadModelFile, parseTarget } from './load-model.js';
 import { Progress } from './progress.js';
@@ -32,6 +33,7 @@ with all methods side by side.
   --layer NAME       layer for the CAM-family methods (PyTorch module name, e.g. layer4, features.29);
                      default: the model's last convolutional stage
   --target CLASS     top1 (default), a class index, or a class name
+  --rise-masks N     masks for RISE (default 4000; fewer is faster and noisier)
   --colormap NAME    jet (default), turbo, viridis
   --out DIR          output folder (default out/explain)
   --force            overwrite existing output files (never done otherwise)
@@ -55,6 +57,7 @@ export async function explainCommand(argv: string[]): Promise<void> {
       layer: { type: 'string' },
       target: { type: 'string' },
       colormap: { type: 'string', default: 'jet' },
+      'rise-masks': { type: 'string', default: '4000' },
       out: { type: 'string', default: join('out', 'explain') },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -76,6 +79,7 @@ export async function explainCommand(argv: string[]): Promise<void> {
       layer: values.layer,
       target: parseTarget(values.target, model.info.classes),
       colormap,
+      riseMasks: Number(values['rise-masks']),
       outDir: values.out!,
       force: values.force!,
     });
@@ -91,6 +95,7 @@ export interface ExplainJob {
   layer?: string;
   target: number | 'top1';
   colormap: ColormapName;
+  riseMasks?: number;
   outDir: string;
   force: boolean;
   title?: string;
@@ -134,13 +139,16 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   const progress = new Progress('explain', methods.length);
   for (const [k, method] of methods.entries()) {
     progress.update(k, method.name);
-    const attribution = await method.run(model, x, { target: job.target, layer: method.usesLayer ? layer : undefined });
+    const attribution = await method.run(model, x, { target: job.target, layer: method.usesLayer ? layer : undefined, masks: job.riseMasks });
     const maps = await attribution.maps.readF32();
     const [, c, mh, mw] = attribution.maps.shape;
     for (let i = 0; i < stems.length; i++) {
       const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
+      // RISE maps keep the SPEC's 1/(N p) scale; the overlay reads [0, 1], so stretch for display only
+      // (the raw map written beside it is untouched).
+      const shown = attribution.kind === 'heatmap' ? stretchToUnit(map) : map;
       const picture: RgbImage =
-        attribution.kind === 'heatmap' ? overlayHeatmap(prepared[i].image, map, mw, mh, { colormap: job.colormap, alpha: 0.5 }) : gradientToImage(map, c, mh, mw);
+        attribution.kind === 'heatmap' ? overlayHeatmap(prepared[i].image, shown, mw, mh, { colormap: job.colormap, alpha: 0.5 }) : gradientToImage(map, c, mh, mw);
       const out = outputs.find((o) => o.image === stems[i] && o.method === method)!;
       await writePng(join(job.outDir, out.png), picture, { force: job.force });
       await writeSafetensorsFile(
@@ -162,6 +170,7 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   console.log(`wrote ${outputs.length * 2 + stems.length} files and ${report}`);
   return report;
 }
+
 
 function findMethodRefusal(model: Model, m: MethodEntry): never {
   throw new UsageError(`method ${m.name} does not apply to ${model.info.architecture}${m.name === 'cam' ? ': CAM needs a global-average-pool + linear head (use grad-cam)' : ''}`);

@@ -2,6 +2,7 @@
 import { GpuError } from '../gpu/errors.js';
 import { UsageError } from './errors.js';
 import { CLASS_MEANS_HELP, classMeansCommand } from './class-means.js';
+import { DEMO_HELP, demoCommand } from './demo.js';
 import { EARLY_EXIT_HELP, earlyExitCommand } from './early-exit.js';
 import { EVALUATE_HELP, evaluateCommand } from './evaluate.js';
 import { EMBED_HELP, embedCommand } from './embed.js';
@@ -12,6 +13,7 @@ import { PATCHES_HELP, patchesCommand } from './patches.js';
 import { TRACE_HELP, traceCommand } from './trace.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void>; help: string }> = {
+  demo: { summary: 'every method on generated images with both embedded default models -> out/demo/index.html', run: demoCommand, help: DEMO_HELP },
   explain: { summary: 'explain images with attribution methods; PNG overlays, raw maps, HTML report', run: explainCommand, help: EXPLAIN_HELP },
   evaluate: { summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)', run: evaluateCommand, help: EVALUATE_HELP },
   'class-means': { summary: 'E2CM class means at every exit from a labelled set', run: classMeansCommand, help: CLASS_MEANS_HELP },

@@ -16,6 +16,7 @@ import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-nod
 import { layerTracer, type LayerTracerResult } from '../methods/layertracer.js';
 import { escapeHtml, page } from '../report/html.js';
 import { attentionStrip } from '../report/strip.js';
+import { stretchToUnit } from '../util/stretch.js';
 import { UsageError } from './errors.js';
 import { loadModelFile, parseTarget } from './load-model.js';
 import { Progress } from './progress.js';
@@ -125,7 +126,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
     const maps = new Map<string, Float32Array>();
     for (const l of result.layers) maps.set(l, (await result.maps.get(l)!.readF32()).slice(i * h * w, (i + 1) * h * w));
     const scale = Math.max(1, Math.ceil(128 / w));
-    const tiles = shown.map((l) => ({ image: upscaleNearest(overlayHeatmap(prepared[i].image, minmax(maps.get(l)!), w, h, { colormap: 'jet', alpha: 0.5 }), scale), isExit: l === result.exitLayer[i] }));
+    const tiles = shown.map((l) => ({ image: upscaleNearest(overlayHeatmap(prepared[i].image, stretchToUnit(maps.get(l)!), w, h, { colormap: 'jet', alpha: 0.5 }), scale), isExit: l === result.exitLayer[i] }));
     await writePng(join(job.outDir, `${stem}.layertracer.png`), attentionStrip(upscaleNearest(prepared[i].image, scale), tiles), { force: job.force });
     await writeSafetensorsFile(
       join(job.outDir, `${stem}.layertracer.safetensors`),
@@ -157,10 +158,4 @@ function stripRow(image: string, png: string, target: string, exit: string, show
   return `<h2>${escapeHtml(image)} → ${escapeHtml(target)}</h2><div class="meta">original, ${shown.map(escapeHtml).join(', ')} · exit: ${escapeHtml(exit)}</div><img src="${escapeHtml(png)}" alt="strip"><div class="note">E2CM confidence per exit: ${conf}</div>`;
 }
 
-function minmax(m: Float32Array): Float32Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of m) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-  return m.map((v) => (v - lo) / (hi - lo + 1e-7));
-}
 

@@ -9,6 +9,8 @@ export interface ModelInfo {
   resize?: number;
   classes: string[];
   source: string;
+  /** Test accuracy recorded by whoever trained the weights, when the metadata states it. */
+  accuracy?: string;
 }
 
 const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
@@ -54,5 +56,6 @@ export function infoFromMetadata(
     std: (normalize?.std as [number, number, number]) ?? defaults.std,
     resize: Number.isFinite(resize) ? resize : undefined,
     classes: classes ?? defaults.classes,
+    accuracy: metadata.accuracy,
   };
 }

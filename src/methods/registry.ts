@@ -9,16 +9,25 @@ import { guidedGradCam } from './guided-grad-cam.js';
 import { deconvnet, guidedBackprop } from './guided-backprop.js';
 import { hybridGradLayerCam } from './hybrid.js';
 import { integratedGradients } from './integrated-gradients.js';
+import { l2caf } from './l2caf.js';
 import { layerCam } from './layer-cam.js';
+import { rise } from './rise.js';
 import { saliency } from './saliency.js';
 import { smoothGrad } from './smooth-grad.js';
+
+/** Options any method accepts; each reads the ones it knows (RISE: masks, seed). */
+export interface MethodRunOptions extends MethodOptions {
+  masks?: number;
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
 
 export interface MethodEntry {
   name: string;
   title: string;
   /** Uses a layer (the CAM family). */
   usesLayer: boolean;
-  run(model: Model, x: Tensor, opts: MethodOptions & { onProgress?: (done: number, total: number) => void }): Promise<Attribution>;
+  run(model: Model, x: Tensor, opts: MethodRunOptions): Promise<Attribution>;
   /** Whether it applies to this model (CAM needs a GAP + FC head). */
   supports?(model: Model): boolean;
 }
@@ -43,6 +52,8 @@ export const METHODS: MethodEntry[] = [
   { name: 'hires-cam', title: 'HiResCAM', usesLayer: true, run: hiResCam },
   { name: 'smoothgrad', title: 'SmoothGrad (50 samples)', usesLayer: false, run: smoothGrad },
   { name: 'integrated-gradients', title: 'Integrated Gradients (50 steps)', usesLayer: false, run: integratedGradients },
+  { name: 'rise', title: 'RISE', usesLayer: false, run: rise },
+  { name: 'l2caf', title: 'L2-CAF (class-oblivious)', usesLayer: true, run: (m, x, o) => l2caf(m, x, o) },
 ];
 
 export function findMethod(name: string): MethodEntry {

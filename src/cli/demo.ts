@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateSample, SPLIT_SEEDS, SYNTHETIC_CLASSES } from '../data/synthetic/index.js';
+import { classMeansFromFile } from '../e2cm/means-file.js';
+import { acquireEngine } from '../gpu/acquire.js';
+import { writePng } from '../image/encode-node.js';
+import { readSafetensorsFile } from '../io/safetensors-node.js';
+import { METHODS } from '../methods/registry.js';
+import { escapeHtml, page } from '../report/html.js';
+import { projectRoot } from '../util/project-root.js';
+import { explain } from './explain.js';
+import { loadModelFile } from './load-model.js';
+import { traceImages } from './trace.js';
+
+export const DEMO_HELP = `layertracer demo [options]
+
+Runs every implemented method with both embedded default models (weights/default-resnet and
+weights/default-vgg, trained on the project's generated shapes data) on a handful of generated test
+images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
+An earlier report is moved aside to out/demo-previous-<time>, never deleted.
+
+  --images N        generated test images (default 6)
+  --rise-masks N    RISE masks (default 1000)
+  --trace-masks N   LayerTracer masks (default 1000)
+  --out DIR         default out/demo
+`;
+
+export const DEFAULT_MODELS = [
+  { id: 'resnet', title: 'ResNet-style (CIFAR layout, option-A shortcuts)', weights: 'default-resnet.safetensors', means: 'default-resnet.means.safetensors' },
+  { id: 'vgg', title: 'VGG-style (plain conv stack)', weights: 'default-vgg.safetensors', means: 'default-vgg.means.safetensors' },
+];
+
+export async function demoCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      images: { type: 'string', default: '6' },
+      'rise-masks': { type: 'string', default: '1000' },
+      'trace-masks': { type: 'string', default: '1000' },
+      out: { type: 'string', default: join('out', 'demo') },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(DEMO_HELP);
+  const out = values.out!;
+  const count = Number(values.images);
+  if (existsSync(out)) {
+    const aside = `${out}-previous-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(out, aside);
+    console.log(`moved the earlier report ${out} to ${aside}`);
+  }
+  const imagesDir = join(out, 'images');
+  await mkdir(imagesDir, { recursive: true });
+  const images = await writeDemoImages(imagesDir, count);
+
+  const weightsDir = join(projectRoot(), 'weights');
+  const engine = await acquireEngine();
+  const sections: string[] = [];
+  try {
+    console.log(`adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`);
+    for (const m of DEFAULT_MODELS) {
+      console.log(`\n== ${m.title}: ${m.weights}`);
+      const model = await loadModelFile(engine, join(weightsDir, m.weights));
+      const explainDir = join(out, m.id);
+      await explain(engine, model, {
+        images: images.map((i) => i.path),
+        methods: METHODS,
+        target: 'top1',
+        colormap: 'jet',
+        riseMasks: Number(values['rise-masks']),
+        outDir: explainDir,
+        force: false,
+        title: `${m.title}: every method`,
+      });
+      let traceLink = '';
+      const meansPath = join(weightsDir, m.means);
+      if (existsSync(meansPath)) {
+        const means = classMeansFromFile(await readSafetensorsFile(meansPath));
+        await traceImages(engine, model, means, images.map((i) => i.path), {
+          target: 'top1',
+          masks: Number(values['trace-masks']),
+          s: 7,
+          p: 0.5,
+          seed: 0,
+          batchSize: 64,
+          threshold: 0.9,
+          allExits: false,
+          outDir: join(out, `${m.id}-trace`),
+          force: false,
+        });
+        traceLink = ` · <a href="${m.id}-trace/layertracer.html">LayerTracer strips</a>`;
+      } else {
+        console.log(`no class means at ${meansPath}; skipping LayerTracer (make them with \`layertracer class-means\`)`);
+      }
+      sections.push(`<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`);
+      model.release();
+    }
+  } finally {
+    engine.destroy();
+  }
+  const list = images.map((i) => `<li>${escapeHtml(i.path.split('/').pop()!)}: ${escapeHtml(i.label)}</li>`).join('');
+  const index = join(out, 'index.html');
+  await writeFile(index, page('LayerTracer demo', `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`), { flag: 'wx' });
+  console.log(`\nwrote ${index}`);
+}
+
+/** The first generated test images, one per class where possible, as PNG files. */
+async function writeDemoImages(dir: string, count: number): Promise<{ path: string; label: string }[]> {
+  const picked: { path: string; label: string }[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; picked.length < count && i < 1000; i++) {
+    const s = generateSample(SPLIT_SEEDS.test, i);
+    if (seen.has(s.label) && seen.size < SYNTHETIC_CLASSES.length) continue;
+    seen.add(s.label);
+    const path = join(dir, `test-${String(i).padStart(3, '0')}-${SYNTHETIC_CLASSES[s.label]}.png`);
+    await writePng(path, { width: 64, height: 64, data: s.image });
+    picked.push({ path, label: SYNTHETIC_CLASSES[s.label] });
+  }
+  return picked;
+}
