@@ -11,6 +11,8 @@ struct Params {
   KH: u32, KW: u32,
   SH: u32, SW: u32, PH: u32, PW: u32, DH: u32, DW: u32,
   Cg: u32, Og: u32,
+  Hq: u32, Wq: u32,  // ceil(H / SH), ceil(W / SW): positions per phase (backward_input, col2im)
+  TH: u32, TW: u32, DQH: u32, DQW: u32,  // S / gcd(S, D) and D / gcd(S, D) per axis (see taps_of)
   total: u32,
 }
 
@@ -22,6 +24,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;         // upstream gradient (N, O, Ho, Wo)
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;   // gradient w.r.t. x (N, C, H, W)
 @group(0) @binding(7) var<storage, read_write> dw: array<f32>;   // gradient w.r.t. w (O, Cg, KH, KW)
+@group(0) @binding(8) var<storage, read> col: array<f32>;        // patch columns (N, C*KH*KW, Ho*Wo)
 
 override WG: u32 = 256;
 override HAS_BIAS: u32 = 0;
@@ -66,33 +69,101 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 
 // Gather form: each input pixel sums the contributions of the outputs whose window covered it, so
 // no two invocations write the same element (no atomics). Output i covers input ih through tap p
-// when ih + PH - p*DH = i*SH for an integer 0 <= i < Ho.
+// when ih + PH - p*DH = i*SH for an integer 0 <= i < Ho; see taps_of.
 @compute @workgroup_size(WG)
 fn backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let idx = flat_index(gid, nwg);
   if (idx >= params.total) { return; }
-  let H = params.H; let W = params.W; let C = params.C;
-  let Ho = i32(params.Ho); let Wo = i32(params.Wo); let KH = params.KH; let KW = params.KW;
-  let SH = i32(params.SH); let SW = i32(params.SW);
-  let Cg = params.Cg; let Og = params.Og;
-  let iw = idx % W; let ih = (idx / W) % H; let c = (idx / (W * H)) % C; let n = idx / (W * H * C);
-  let g = c / Cg; let cg = c % Cg;
+  let px = phase_major(idx);
+  if (!px.ok) { return; }
+  let KH = params.KH; let KW = params.KW; let Cg = params.Cg; let Og = params.Og;
+  let Ho = i32(params.Ho); let Wo = i32(params.Wo);
+  let g = px.c / Cg; let cg = px.c % Cg;
+  let rows = taps_of(px.ih + params.PH, params.SH, params.DH, KH, params.TH, params.DQH);
+  let cols = taps_of(px.iw + params.PW, params.SW, params.DW, KW, params.TW, params.DQW);
   var s = 0.0;
-  for (var p = 0u; p < KH; p++) {
-    let th = i32(ih + params.PH) - i32(p * params.DH);
-    if (th < 0 || th % SH != 0 || th / SH >= Ho) { continue; }
-    let i = u32(th / SH);
-    for (var q = 0u; q < KW; q++) {
-      let tw = i32(iw + params.PW) - i32(q * params.DW);
-      if (tw < 0 || tw % SW != 0 || tw / SW >= Wo) { continue; }
-      let j = u32(tw / SW);
+  for (var a = 0u; a < rows.n; a++) {
+    let i = rows.q0 - i32(a * params.DQH);
+    if (i < 0 || i >= Ho) { continue; }
+    let p = rows.p0 + a * params.TH;
+    for (var b = 0u; b < cols.n; b++) {
+      let j = cols.q0 - i32(b * params.DQW);
+      if (j < 0 || j >= Wo) { continue; }
+      let q = cols.p0 + b * params.TW;
+      var di = ((px.n * params.O + g * Og) * params.Ho + u32(i)) * params.Wo + u32(j);
+      var wi = ((g * Og * Cg + cg) * KH + p) * KW + q;
       for (var og = 0u; og < Og; og++) {
-        let o = g * Og + og;
-        s += dy[((n * params.O + o) * params.Ho + i) * params.Wo + j] * w[((o * Cg + cg) * KH + p) * KW + q];
+        s += dy[di] * w[wi];
+        di += params.Ho * params.Wo;
+        wi += Cg * KH * KW;
       }
     }
   }
-  dx[idx] = s;
+  dx[((px.n * params.C + px.c) * params.H + px.ih) * params.W + px.iw] = s;
+}
+
+// col2im: the second half of backward to the input for inputs with few channels, after a GEMM has
+// formed col[n, (c, p, q), i, j] = sum_o w[o, c, p, q] * dy[n, o, i, j]. Same gather as above, one load
+// per covering output.
+@compute @workgroup_size(WG)
+fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let px = phase_major(idx);
+  if (!px.ok) { return; }
+  let KH = params.KH; let KW = params.KW;
+  let Ho = i32(params.Ho); let Wo = i32(params.Wo);
+  let HWo = params.Ho * params.Wo;
+  let base = (px.n * params.C + px.c) * KH * KW;
+  let rows = taps_of(px.ih + params.PH, params.SH, params.DH, KH, params.TH, params.DQH);
+  let cols = taps_of(px.iw + params.PW, params.SW, params.DW, KW, params.TW, params.DQW);
+  var s = 0.0;
+  for (var a = 0u; a < rows.n; a++) {
+    let i = rows.q0 - i32(a * params.DQH);
+    if (i < 0 || i >= Ho) { continue; }
+    let row = (base + (rows.p0 + a * params.TH) * KW) * HWo + u32(i) * params.Wo;
+    for (var b = 0u; b < cols.n; b++) {
+      let j = cols.q0 - i32(b * params.DQW);
+      if (j < 0 || j >= Wo) { continue; }
+      s += col[row + (cols.p0 + b * params.TW) * HWo + u32(j)];
+    }
+  }
+  dx[((px.n * params.C + px.c) * params.H + px.ih) * params.W + px.iw] = s;
+}
+
+// Invocations enumerate dx phase by phase: (n, c, rh, i, rw, j) -> ih = i*SH + rh, iw = j*SW + rw.
+// Neighbouring invocations then share one phase, so the taps that apply are the same for the whole
+// subgroup (lavapipe runs 8 lanes in lockstep and would otherwise execute every tap masked).
+struct Pixel { n: u32, c: u32, ih: u32, iw: u32, ok: bool }
+
+fn phase_major(idx: u32) -> Pixel {
+  let Wr = params.SW * params.Wq; let Hr = params.SH * params.Hq;
+  let a = idx % Wr; let b = (idx / Wr) % Hr;
+  var px: Pixel;
+  px.c = (idx / (Wr * Hr)) % params.C; px.n = idx / (Wr * Hr * params.C);
+  px.iw = (a % params.Wq) * params.SW + a / params.Wq;
+  px.ih = (b % params.Hq) * params.SH + b / params.Hq;
+  px.ok = px.iw < params.W && px.ih < params.H;
+  return px;
+}
+
+// For one axis, with t = in + pad: the taps p with t - p*D divisible by S are p0 + a*T (T = S / gcd(S, D)),
+// a < n, and tap p0 + a*T reads output q0 - a*DQ (DQ = D / gcd(S, D)). Outputs outside [0, Ho) are
+// skipped by the caller. At most T candidates are tried to find p0: no division per tap.
+struct Taps { p0: u32, q0: i32, n: u32 }
+
+fn taps_of(t: u32, S: u32, D: u32, K: u32, T: u32, DQ: u32) -> Taps {
+  var r = Taps(0u, 0, 0u);
+  for (var p = 0u; p < min(K, T); p++) {
+    let th = i32(t) - i32(p * D);
+    if (((th % i32(S)) + i32(S)) % i32(S) == 0) {
+      r.p0 = p;
+      r.q0 = th / i32(S);
+      r.n = (K - 1u - p) / T + 1u;
+      break;
+    }
+  }
+  return r;
 }
 
 // dw[o, c, p, q] = sum_{n, i, j} dy[n, o, i, j] * x[n, g*Cg + c, i*SH - PH + p*DH, j*SW - PW + q*DW]

@@ -1,8 +1,8 @@
 // Implicit-GEMM conv2d without subgroups: a register-tiled kernel (the fallback for adapters without
 // the subgroups feature) and a workgroup-shared-memory tiled kernel (the classic shape for real GPUs,
 // where shared memory is fast and global loads are the bottleneck; on lavapipe it is the slowest).
-// Same packed operands and Params as conv2d_gemm_sg.wgsl (see there and conv2d_pack.wgsl):
-//   xt (N, G, Hp, Wp, C4*4), wt in k-steps of 4 input channels x 32 output channels (TN = 32).
+// Operands packed by conv2d_pack.wgsl: xt (N, G, Hp, Wp, C4*4), zero-padded, channels-last; wt in
+// k-steps of 4 input channels x 32 output channels (TN = 32). Output mapping as in conv2d_gemm_sg.wgsl.
 // A workgroup covers 16 lane tiles of 4 consecutive output pixels in a row x 32 output channels;
 // invocation lid takes tile lid / 4 and output channels 8 (lid % 4) .. 8 (lid % 4) + 7.
 

@@ -43,6 +43,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> wt: array<vec4<f32>>; // packed weights
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // (G * Og); bound to wt when HAS_BIAS == 0
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // (N, G * Og, YH, YW)
+@group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;        // x as vec4s (wide_flat_v4)
+@group(0) @binding(6) var<storage, read_write> y4: array<vec4<f32>>;  // y as vec4s (wide_flat_v4)
 
 override HAS_BIAS: u32 = 0;
 override ACT: u32 = 0;  // 0: none, 1: relu
@@ -123,6 +125,10 @@ fn load_bias(t: Tile, ch: u32) -> f32 {
 // ---------------------------------------------------------------- wide: 4 pixels x 32 channels per lane
 // acc[8 i + j]: pixel i, channels 4j..4j+3 of the tile.
 // One k-step: w_k (lane j) holds the weights of input channel k for output channels 4j..4j+3.
+// The helpers below are unrolled by hand: subgroupBroadcast needs a constant lane, and the
+// accumulators stay in registers only while every index into them is a constant. Each update sums
+// the four k of a step before touching the accumulator, which quarters the masked writes lavapipe
+// emits for variables assigned inside loops.
 fn init_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile, lane: u32) {
   if (HAS_BIAS == 0u) { return; }
   // lane l fetches the bias of channels oc + l + 8r; channel group j is lanes 4(j%2)..+3 of register j/2
@@ -215,6 +221,49 @@ fn wide_1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     plane += 4u * gm.HW; wi += 32u;
   }
   store_wide(&acc, t);
+}
+
+// 1x1, stride 1, no padding, the spatial plane seen as one row of XW = H*W pixels (XW % 4 == 0):
+// a lane's 4 pixels are one aligned vec4 per channel.
+@compute @workgroup_size(8)
+fn wide_flat_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 4u, 32u);
+  var acc: array<vec4f, 32>;
+  init_wide(&acc, t, lane);
+  let C4 = params.C4; let Ci = params.Ci;
+  let HW4 = params.XW / 4u;
+  var q = (t.plane + t.ow0) / 4u;
+  var wi = t.w0 + lane;
+  for (var c = 0u; c < C4; c++) {
+    let c0 = 4u * c;
+    // q_k: channel c0 + k at the 4 pixels (zero past the group's channels)
+    let q0 = select(vec4f(0.0), x4[q], c0 < Ci);
+    let q1 = select(vec4f(0.0), x4[q + HW4], c0 + 1u < Ci);
+    let q2 = select(vec4f(0.0), x4[q + 2u * HW4], c0 + 2u < Ci);
+    let q3 = select(vec4f(0.0), x4[q + 3u * HW4], c0 + 3u < Ci);
+    let w0 = wt[wi]; let w1 = wt[wi + 8u]; let w2 = wt[wi + 16u]; let w3 = wt[wi + 24u];
+    step_wide(&acc, vec4f(q0.x, q1.x, q2.x, q3.x), vec4f(q0.y, q1.y, q2.y, q3.y),
+              vec4f(q0.z, q1.z, q2.z, q3.z), vec4f(q0.w, q1.w, q2.w, q3.w), w0, w1, w2, w3);
+    q += 4u * HW4; wi += 32u;
+  }
+  // Pixels come in aligned fours here too: store one vec4 per channel.
+  let o = out_map(t);
+  let ok = t.valid;
+  store_px4(o, t.oc, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, ok, acc[1], acc[9], acc[17], acc[25]);
+  store_px4(o, t.oc + 8u, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, ok, acc[3], acc[11], acc[19], acc[27]);
+  store_px4(o, t.oc + 16u, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, ok, acc[5], acc[13], acc[21], acc[29]);
+  store_px4(o, t.oc + 24u, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, ok, acc[7], acc[15], acc[23], acc[31]);
+}
+
+// a_i: channels c0..c0+3 of pixel i; stores channel c0 + c at the 4 pixels as one vec4.
+fn store_px4(o: Out, c0: u32, ok: bool, a0: vec4f, a1: vec4f, a2: vec4f, a3: vec4f) {
+  if (!ok) { return; }
+  let Og = params.Og;
+  for (var c = 0u; c < 4u; c++) {
+    var v = vec4f(a0[c], a1[c], a2[c], a3[c]);
+    if (ACT == 1u) { v = max(v, vec4f(0.0)); }
+    if (c0 + c < Og) { y4[((o.plane + c0 + c) * o.chs + o.pix) / 4u] = v; }
+  }
 }
 
 @compute @workgroup_size(8)

@@ -8,10 +8,13 @@
 //
 // pack_weight: w (G*Og, Cg, KH, KW) -> wt laid out in GEMM k-steps for an output-channel tile of TN:
 //   wt[g, nt, jh, c4, jw, k, t] (floats), one k-step = 4 input channels (c4*4 + k) x TN output channels.
-//   FLIP = 0 (forward):  wt = w[g*Og + nt*TN + t, c4*4 + k, jh, jw]
-//   FLIP = 1 (backward to the input, i.e. the transposed conv; input and output channels swap roles
+//   MODE 0 (forward):  wt = w[g*Og + nt*TN + t, c4*4 + k, jh, jw]
+//   MODE 1 (backward to the input, i.e. the transposed conv; input and output channels swap roles
 //   and the kernel is flipped and, for strided convs, subsampled to one output phase):
-//                        wt = w[g*Og + c4*4 + k, nt*TN + t, kh0 + (JH-1-jh)*TH, kw0 + (JW-1-jw)*TW]
+//                      wt = w[g*Og + c4*4 + k, nt*TN + t, kh0 + (JH-1-jh)*TH, kw0 + (JW-1-jw)*TW]
+//   MODE 2 (columns: a 1x1 GEMM from dy's Og channels to the Cg*KH*KW patch columns of dx, which
+//   col2im then sums; for inputs with few channels):
+//                      wt = w[g*Og + c4*4 + k, co / (KH*KW), (co / KW) % KH, co % KW], co = nt*TN + t
 
 struct Params {
   // pack_input
@@ -28,7 +31,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> wt: array<f32>;
 
 override WG: u32 = 256;
-override FLIP: u32 = 0;
+override MODE: u32 = 0;
 
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -70,12 +73,15 @@ fn pack_weight(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let co = nt * TN + t;       // GEMM output channel within the group
   let Og = params.Og; let Cg = params.Cg; let KH = params.KH; let KW = params.KW;
   var v = 0.0;
-  if (FLIP == 0u) {
+  if (MODE == 0u) {
     if (ci < Cg && co < Og) { v = w[(((g * Og + co) * Cg + ci) * KH + jh) * KW + jw]; }
-  } else {
+  } else if (MODE == 1u) {
     let kh = params.kh0 + (JH - 1u - jh) * params.TH;
     let kw = params.kw0 + (JW - 1u - jw) * params.TW;
     if (ci < Og && co < Cg) { v = w[(((g * Og + ci) * Cg + co) * KH + kh) * KW + kw]; }
+  } else {
+    // w[o, c, kh, kw] is contiguous in co = (c*KH + kh)*KW + kw
+    if (ci < Og && co < Cg * KH * KW) { v = w[(g * Og + ci) * Cg * KH * KW + co]; }
   }
   wt[idx] = v;
 }

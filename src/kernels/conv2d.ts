@@ -1,31 +1,38 @@
 import directSource from '../../shaders/conv2d.wgsl?raw';
-import gemmSource from '../../shaders/conv2d_gemm.wgsl?raw';
-import sgSource from '../../shaders/conv2d_gemm_sg.wgsl?raw';
-import packSource from '../../shaders/conv2d_pack.wgsl?raw';
 import { grid1d, type Engine } from '../gpu/engine.js';
-import { formatShape, GpuLimitError, KernelInputError } from '../gpu/errors.js';
+import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
-import type { Storage, Tensor } from '../gpu/tensor.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { gemmWasteful, packedWeight, runGemms, tileConfig, type GemmConv, type GemmVariant, type WeightView } from './conv2d-gemm.js';
 import { assertDType, assertRank } from './shape-checks.js';
+
+export { releaseConv2dWeightCache } from './conv2d-gemm.js';
 
 /**
  * conv2d with PyTorch's nn.functional.conv2d semantics (cross-correlation, zero padding, floor output
- * size, dilation, groups including depthwise), forward, backward to the input and backward to the weights.
+ * size, dilation, groups including depthwise): forward (bias and ReLU fused), backward to the input,
+ * backward to the weights.
  *
- * Kernel variants (all checked against one CPU reference and against each other in test/kernels):
- *   'subgroup' implicit GEMM sharing weights across a subgroup with subgroupBroadcast
- *              (conv2d_gemm_sg.wgsl); the fast one on lavapipe / software adapters.
- *   'tiled'    implicit GEMM, register tiles, no subgroups: the fallback without the feature.
- *   'shared'   implicit GEMM, workgroup-shared-memory tiles: the classic shape for real GPUs.
- *   'direct'   one invocation per output element (conv2d.wgsl); used for depthwise and other thin
- *              groups, where a GEMM tile would be mostly padding, and as the plain cross-check.
+ * Kernel variants, all checked against one CPU reference and against each other (test/kernels):
+ *   'subgroup' implicit GEMM whose lanes share weights through subgroupBroadcast and read the NCHW
+ *              input directly (conv2d_gemm_sg.wgsl): the fast one on lavapipe / software adapters.
+ *   'tiled'    implicit GEMM with register tiles and no subgroups: the fallback without the feature.
+ *   'shared'   implicit GEMM with workgroup-shared-memory tiles: the classic shape for real GPUs.
+ *   'direct'   one invocation per output element (conv2d.wgsl): depthwise and other thin groups,
+ *              where a GEMM tile would be mostly padding, and the plain cross-check.
  * `selectConv2dVariant(engine)` picks one per adapter; `opts.variant` overrides it (tests, benchmarks).
  *
- * The GEMM variants read a packed copy of the input (channels-last, zero-padded; one cheap pass per
- * call) and of the weights. Packed weights are cached per weight tensor (keyed on its storage) and
- * per layout, so a model pays for them once; `prepareConv2dWeight` fills the cache ahead of time.
- * The cache assumes weights are immutable: after overwriting a weight in place (engine.write) call
- * `releaseConv2dWeightCache(e, w)`. Cached copies of released weights are freed at the next conv call.
+ * Backward to the input reuses the forward GEMM: stride 1 is one conv of dy with the flipped,
+ * transposed kernel; stride s is s*s such convs, one per output phase, with subsampled kernels
+ * (backwardPhases); inputs with few channels (the RGB stem) go through a pointwise GEMM into patch
+ * columns and col2im instead. Backward to the weights uses the direct kernel (it is not on the
+ * attribution path).
+ *
+ * Weights are packed for the GEMMs (conv2d_pack.wgsl) once per weight tensor and layout and cached,
+ * keyed on the tensor's storage; `prepareConv2dWeight` fills the cache at model load. The cache assumes
+ * weights are immutable: after overwriting one in place (engine.write) call
+ * `releaseConv2dWeightCache(e, w)`. Packed copies of released weights are freed at the next packing.
+ * The 'tiled' and 'shared' variants also pack the input (channels-last, zero-padded) on every call.
  */
 
 export interface Conv2dOptions {
@@ -38,14 +45,10 @@ export interface Conv2dOptions {
   variant?: Conv2dVariant;
 }
 
-export type Conv2dVariant = 'subgroup' | 'tiled' | 'shared' | 'direct';
+export type Conv2dVariant = GemmVariant | 'direct';
 
 const directKernel = defineKernel('conv2d', directSource);
-const packKernel = defineKernel('conv2d_pack', packSource);
-const gemmKernel = defineKernel('conv2d_gemm', gemmSource);
-const sgKernel = defineKernel('conv2d_gemm_sg', sgSource);
 const WG = 256;
-const MAX_WG_PER_DIM = 65535;
 
 // ---------------------------------------------------------------- geometry and validation
 
@@ -142,195 +145,55 @@ function variantFor(e: Engine, kernel: string, opts: Conv2dOptions): Conv2dVaria
   return v;
 }
 
-// ---------------------------------------------------------------- GEMM plumbing
-
-/** One GEMM-shaped conv: stride-1 phases of backward-to-input are convs of this kind too. */
-interface GemmConv {
-  N: number; G: number;
-  Ci: number; Co: number;          // input / output channels per group
-  Ho: number; Wo: number;          // output grid
-  KH: number; KW: number; SH: number; SW: number; DH: number; DW: number;
-  Hp: number; Wp: number;          // packed input size
-  rowOrigin: number; colOrigin: number; // packed-input pixel read by grid (0, 0) at tap (0, 0)
-  YH: number; YW: number; YSH: number; YSW: number; YRH: number; YRW: number;
-}
-
-interface TileConfig {
-  TM: number;   // output pixels per lane (along a row)
-  TN: number;   // output channels per tile
-  tilesPerWorkgroup: number;
-  kernel: typeof gemmKernel;
-  entry: string;
-}
-
-function tileConfig(variant: Conv2dVariant, c: GemmConv): TileConfig {
-  if (variant === 'subgroup') {
-    const s1 = c.SW === 1 && c.DW === 1;
-    if (c.Co <= 8) return { TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
-    const entry = c.KH === 1 && c.KW === 1 ? 'wide_1x1' : s1 ? 'wide_s1' : 'wide_any';
-    return { TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
-  }
-  return { TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
-}
-
-/** True when a GEMM tile would be mostly padding (depthwise, very thin groups): use the direct kernel. */
-function gemmWasteful(Ci: number, Co: number, TN: number): boolean {
-  const channelPad = (Math.ceil(Ci / 4) * 4) / Ci;
-  const tilePad = (Math.ceil(Co / TN) * TN) / Co;
-  return channelPad * tilePad > 8;
-}
-
-const PACK_DEFAULTS: ParamValues = {
-  C: 0, H: 0, W: 0, G: 0, Cg: 0, C4: 0, Hp: 0, Wp: 0, padT: 0, padL: 0,
-  Og: 0, KH: 0, KW: 0, NT: 0, TN: 0, JH: 0, JW: 0, kh0: 0, kw0: 0, TH: 0, TW: 0, total: 0,
-};
-
-// x: (N, G*Ci, H, W) -> xt: (N, G, Hp, Wp, ceil(Ci/4)*4), xt[.., hp, wp, c] = x[.., c, hp - padT, wp - padL] or 0
-function packInput(e: Engine, kernel: string, x: Tensor, G: number, Ci: number, Hp: number, Wp: number, padT: number, padL: number): Tensor {
-  const [N, C, H, W] = x.shape;
-  const C4 = Math.ceil(Ci / 4);
-  const total = N * G * Hp * Wp * C4;
-  checkBinding(e, kernel, 'packed input', [N, G, Hp, Wp, C4 * 4], x.shape);
-  const xt = e.empty([total * 4], 'f32', `${kernel}.packed_input`);
-  e.dispatch({
-    kernel: packKernel,
-    entry: 'pack_input',
-    bindings: { x, xt },
-    params: { ...PACK_DEFAULTS, C, H, W, G, Cg: Ci, C4, Hp, Wp, padT, padL, total },
-    workgroups: grid1d(total, WG),
-  });
-  return xt;
-}
-
-function checkBinding(e: Engine, kernel: string, what: string, shape: number[], from: readonly number[]): void {
-  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-  if (bytes > e.limits.maxStorageBufferBindingSize) {
-    throw new GpuLimitError(
-      `${kernel}: the ${what} ${formatShape(shape)} for input ${formatShape(from)} needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over this adapter's maxStorageBufferBindingSize ${(e.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB; use a smaller batch`,
-    );
-  }
-}
-
-/** How a GEMM reads an original weight: forward as is, or backward flipped/transposed/subsampled. */
-interface WeightView {
-  flip: boolean;
-  JH: number; JW: number;   // GEMM kernel size
-  kh0: number; kw0: number; TH: number; TW: number;   // backward: original tap of GEMM tap j is k0 + (J-1-j)*T
-}
-
-// ---------------------------------------------------------------- packed-weight cache
-
-interface EngineCache {
-  byStorage: Map<Storage, Map<string, Tensor>>;
-}
-
-const caches = new WeakMap<Engine, EngineCache>();
-
-function engineCache(e: Engine): EngineCache {
-  let c = caches.get(e);
-  if (!c) {
-    c = { byStorage: new Map() };
-    caches.set(e, c);
-  }
-  return c;
-}
-
-/** Frees packed copies of weights their owner has released. */
-function sweep(e: Engine, c: EngineCache): void {
-  for (const [storage, packs] of c.byStorage) {
-    if (storage.released) {
-      for (const t of packs.values()) e.release(t);
-      c.byStorage.delete(storage);
-    }
-  }
-}
-
-/** Frees the packed copies of one weight (after changing it in place) or, without `w`, of all weights. */
-export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
-  const c = engineCache(e);
-  for (const [storage, packs] of c.byStorage) {
-    if (w && storage !== w.storage) continue;
-    for (const t of packs.values()) e.release(t);
-    c.byStorage.delete(storage);
-  }
-}
-
-// w: (G*Og, Cg, KH, KW) -> wt: k-steps for a GEMM with Ci inputs / Co outputs per group and tile TN
-function packedWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: number, Co: number, view: WeightView, TN: number): Tensor {
-  const c = engineCache(e);
-  const key = `${w.shape.join('x')}|${TN}|${G}|${view.flip ? 1 : 0}|${view.JH},${view.JW}|${view.kh0},${view.kw0}|${view.TH},${view.TW}`;
-  let packs = c.byStorage.get(w.storage);
-  const hit = packs?.get(key);
-  if (hit) return hit;
-  sweep(e, c);
-  const [O, Cg, KH, KW] = w.shape;
-  const C4 = Math.ceil(Ci / 4);
-  const NT = Math.ceil(Co / TN);
-  const total = G * NT * view.JH * C4 * view.JW * 4 * TN;
-  const wt = e.empty([total], 'f32', `${kernel}.packed_weight`);
-  e.dispatch({
-    kernel: packKernel,
-    entry: 'pack_weight',
-    bindings: { w, wt },
-    params: { ...PACK_DEFAULTS, G, C4, Cg, Og: O / G, KH, KW, NT, TN, JH: view.JH, JW: view.JW, kh0: view.kh0, kw0: view.kw0, TH: view.TH, TW: view.TW, total },
-    workgroups: grid1d(total, WG),
-    constants: { FLIP: view.flip ? 1 : 0 },
-  });
-  if (!packs) {
-    packs = new Map();
-    c.byStorage.set(w.storage, packs);
-  }
-  packs.set(key, wt);
-  return wt;
-}
-
-function dispatchGemm(
-  e: Engine, cfg: TileConfig, c: GemmConv, xt: Tensor, wt: Tensor, bias: Tensor | null, y: Tensor, relu: boolean,
-): void {
-  const WT = Math.ceil(c.Wo / cfg.TM);
-  const tiles = c.N * c.Ho * WT;
-  const NT = Math.ceil(c.Co / cfg.TN);
-  const C4 = Math.ceil(c.Ci / 4);
-  const groups = Math.ceil(tiles / cfg.tilesPerWorkgroup);
-  const gx = Math.min(groups, MAX_WG_PER_DIM);
-  const gz = Math.ceil(groups / gx);
-  if (c.G * NT > MAX_WG_PER_DIM || gz > MAX_WG_PER_DIM) {
-    throw new GpuLimitError(`conv2d: ${c.G} groups x ${NT} channel tiles or ${tiles} pixel tiles exceed the dispatch grid`);
-  }
-  e.dispatch({
-    kernel: cfg.kernel,
-    entry: cfg.entry,
-    bindings: { xt, wt, bias: bias ?? wt, y },
-    params: {
-      tiles, WT, Ho: c.Ho, Wo: c.Wo, G: c.G, NT, C4, KH: c.KH, KW: c.KW, SH: c.SH, SW: c.SW, DH: c.DH, DW: c.DW,
-      Hp: c.Hp, Wp: c.Wp, xoff: (c.rowOrigin * c.Wp + c.colOrigin) * C4, Og: c.Co,
-      YH: c.YH, YW: c.YW, YSH: c.YSH, YSW: c.YSW, YRH: c.YRH, YRW: c.YRW,
-    },
-    workgroups: [gx, c.G * NT, gz],
-    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
-  });
-}
-
 function directParams(g: Geometry, total: number): ParamValues {
   return {
     N: g.N, C: g.C, H: g.H, W: g.W, O: g.O, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW,
-    SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, DH: g.DH, DW: g.DW, Cg: g.Cg, Og: g.Og, total,
+    SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, DH: g.DH, DW: g.DW, Cg: g.Cg, Og: g.Og,
+    Hq: Math.ceil(g.H / g.SH), Wq: Math.ceil(g.W / g.SW),
+    TH: g.SH / gcd(g.SH, g.DH), TW: g.SW / gcd(g.SW, g.DW), DQH: g.DH / gcd(g.SH, g.DH), DQW: g.DW / gcd(g.SW, g.DW),
+    total,
   };
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** backward_input and col2im walk dx phase by phase, over a grid padded to whole phases. */
+function phaseGrid(g: Geometry): number {
+  return g.N * g.C * g.SH * Math.ceil(g.H / g.SH) * g.SW * Math.ceil(g.W / g.SW);
 }
 
 // ---------------------------------------------------------------- forward
 
 function forwardConv(g: Geometry): GemmConv {
+  if (pointwise(g)) {
+    // A 1x1, stride-1, unpadded conv has no spatial structure: one row of H*W pixels per image
+    // wastes no lanes at row ends and lets the subgroup kernel load pixels as vec4s.
+    const HW = g.H * g.W;
+    return {
+      N: g.N, G: g.G, Ci: g.Cg, Co: g.Og, XC: g.C, XH: 1, XW: HW,
+      Ho: 1, Wo: HW, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1,
+      rowOrigin: 0, colOrigin: 0,
+      YH: 1, YW: HW, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+    };
+  }
   return {
-    N: g.N, G: g.G, Ci: g.Cg, Co: g.Og, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW,
-    Hp: (g.Ho - 1) * g.SH + (g.KH - 1) * g.DH + 1,
-    Wp: (g.Wo - 1) * g.SW + (g.KW - 1) * g.DW + 1,
-    rowOrigin: 0, colOrigin: 0,
+    N: g.N, G: g.G, Ci: g.Cg, Co: g.Og, XC: g.C, XH: g.H, XW: g.W,
+    Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW,
+    rowOrigin: -g.PH, colOrigin: -g.PW,
     YH: g.Ho, YW: g.Wo, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
   };
 }
 
-const FORWARD_VIEW = (g: Geometry): WeightView => ({ flip: false, JH: g.KH, JW: g.KW, kh0: 0, kw0: 0, TH: 1, TW: 1 });
+function pointwise(g: Geometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+}
+
+/** Whether the GEMM kernels suit every job; depthwise and other thin groups go to the direct kernels. */
+function gemmSuits(variant: GemmVariant, jobs: { conv: GemmConv }[]): boolean {
+  return jobs.every(({ conv }) => !gemmWasteful(conv.Ci, conv.Co, tileConfig(variant, conv).TN));
+}
 
 // x: (N, C, H, W), w: (O, C/groups, KH, KW), bias: (O) or null -> y: (N, O, Ho, Wo)
 export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
@@ -347,52 +210,48 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
     }
   }
   const relu = (opts.activation ?? 'none') === 'relu';
-  let variant = variantFor(e, kernel, opts);
-  const conv = forwardConv(g);
-  const cfg = variant === 'direct' ? null : tileConfig(variant, conv);
-  if (cfg && gemmWasteful(conv.Ci, conv.Co, cfg.TN)) variant = 'direct';
+  const variant = variantFor(e, kernel, opts);
+  const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   const y = e.empty([g.N, g.O, g.Ho, g.Wo], 'f32', 'conv2d.y');
-  if (variant === 'direct' || !cfg) {
-    e.dispatch({
-      kernel: directKernel,
-      entry: 'forward',
-      bindings: { x, w, bias: bias ?? w, y },
-      params: directParams(g, y.size),
-      workgroups: grid1d(y.size, WG),
-      constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
-    });
+  if (variant !== 'direct' && gemmSuits(variant, jobs)) {
+    runGemms(e, kernel, variant, x, w, jobs, bias, y, relu);
     return y;
   }
-  const wt = packedWeight(e, kernel, w, g.G, conv.Ci, conv.Co, FORWARD_VIEW(g), cfg.TN);
-  const xt = packInput(e, kernel, x, g.G, conv.Ci, conv.Hp, conv.Wp, g.PH, g.PW);
-  dispatchGemm(e, cfg, conv, xt, wt, bias, y, relu);
-  e.release(xt);
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'forward',
+    bindings: { x, w, bias: bias ?? w, y },
+    params: directParams(g, y.size),
+    workgroups: grid1d(y.size, WG),
+    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
+  });
   return y;
+}
+
+function forwardView(g: Geometry): WeightView {
+  return { mode: 0, JH: g.KH, JW: g.KW, kh0: 0, kw0: 0, TH: 1, TW: 1 };
 }
 
 /**
  * Packs `w` for the GEMM kernels ahead of time (a model calls this once per conv at load), for the
- * forward pass and, with `backwardInput`, for backward to the input. Optional: conv2dForward packs
- * on first use. The packed copies live until `w` is released or `releaseConv2dWeightCache`.
+ * forward pass and, with `backwardInput`, for backward to the input. Optional: the passes pack on
+ * first use. The packed copies live until `w` is released or `releaseConv2dWeightCache`.
  */
 export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & { backwardInput?: boolean } = {}): void {
   const kernel = 'conv2d.prepareWeight';
   assertRank(kernel, 'w', w, 4);
   assertDType(kernel, 'w', w, 'f32');
-  const [O, Cg, KH, KW] = w.shape;
-  const G = opts.groups ?? 1;
-  // Any input large enough for the kernel gives the same packing.
-  const g = resolve(kernel, [1, Cg * G, 1 + 2 * KH * 8, 1 + 2 * KW * 8], w.shape, opts);
   const variant = variantFor(e, kernel, opts);
   if (variant === 'direct') return;
-  const conv = forwardConv(g);
-  const cfg = tileConfig(variant, conv);
-  if (!gemmWasteful(conv.Ci, conv.Co, cfg.TN)) packedWeight(e, kernel, w, G, Cg, O / G, FORWARD_VIEW(g), cfg.TN);
-  if (opts.backwardInput) {
-    for (const ph of backwardPhases(g, g.H, g.W)) {
-      const bcfg = tileConfig(variant, ph.conv);
-      if (!gemmWasteful(ph.conv.Ci, ph.conv.Co, bcfg.TN)) packedWeight(e, kernel, w, G, ph.conv.Ci, ph.conv.Co, ph.view, bcfg.TN);
-    }
+  const [, Cg, KH, KW] = w.shape;
+  // The packings do not depend on the input size; any input the kernel fits gives all of them.
+  const [SH, SW] = pair(kernel, 'stride', opts.stride, 1, 1);
+  const [DH, DW] = pair(kernel, 'dilation', opts.dilation, 1, 1);
+  const g = resolve(kernel, [1, Cg * (opts.groups ?? 1), DH * KH + 4 * SH, DW * KW + 4 * SW], w.shape, opts);
+  const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
+  if (opts.backwardInput) jobs.push(...(useColumns(g) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
+  for (const { conv, view } of jobs) {
+    if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
   }
 }
 
@@ -403,8 +262,8 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
  * input pixel ih = i*SH + r_h receives dy[(ih + PH - kh*DH) / SH] * w[kh] over the taps kh with
  * (r_h + PH - kh*DH) divisible by SH. Those taps are kh0 + j*T (T = SH / gcd(SH, DH)) and read dy at
  * i + q0 - j*D' (D' = DH / gcd(SH, DH)), so each phase is a stride-1 conv of dy with a flipped,
- * subsampled kernel and dilation D' -- the forward GEMM again. Stride 1 is the single phase with the
- * whole kernel flipped and padding DH*(KH-1) - PH.
+ * subsampled kernel and dilation D' -- the forward GEMM again, stored strided into dx. Stride 1 is
+ * the single phase with the whole kernel flipped and padding DH*(KH-1) - PH.
  */
 interface AxisPhase {
   r: number; count: number;   // positions ih = i*S + r, i < count
@@ -413,7 +272,6 @@ interface AxisPhase {
 }
 
 function axisPhases(S: number, P: number, D: number, K: number, size: number): AxisPhase[] {
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
   const T = S / gcd(S, D);
   const Dp = D / gcd(S, D);
   const out: AxisPhase[] = [];
@@ -428,36 +286,64 @@ function axisPhases(S: number, P: number, D: number, K: number, size: number): A
   return out;
 }
 
-interface Phase {
+interface Job {
   conv: GemmConv;
   view: WeightView;
 }
 
-/** The GEMM convs (with packed-input origins relative to a shared packing) for all non-empty phases. */
-function backwardPhases(g: Geometry, H: number, W: number): Phase[] & { padT: number; padL: number; Hp: number; Wp: number; complete: boolean } {
-  const rows = axisPhases(g.SH, g.PH, g.DH, g.KH, H);
-  const cols = axisPhases(g.SW, g.PW, g.DW, g.KW, W);
-  const liveRows = rows.filter((a) => a.count > 0 && a.J > 0);
-  const liveCols = cols.filter((a) => a.count > 0 && a.J > 0);
-  const complete = liveRows.length === rows.filter((a) => a.count > 0).length && liveCols.length === cols.filter((a) => a.count > 0).length;
-  const padT = -Math.min(0, ...liveRows.map((a) => a.origin));
-  const padL = -Math.min(0, ...liveCols.map((a) => a.origin));
-  const Hp = Math.max(1, ...liveRows.map((a) => a.origin + padT + a.count + (a.J - 1) * a.D));
-  const Wp = Math.max(1, ...liveCols.map((a) => a.origin + padL + a.count + (a.J - 1) * a.D));
-  const phases: Phase[] = [];
+/** The GEMM convs over dy for all phases that have taps; `complete` is false when some pixels get none. */
+function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
+  if (pointwise(g)) {
+    // The transpose of a pointwise conv is pointwise: one flat row per image, as in forwardConv.
+    const HW = g.H * g.W;
+    const conv: GemmConv = {
+      N: g.N, G: g.G, Ci: g.Og, Co: g.Cg, XC: g.O, XH: 1, XW: HW,
+      Ho: 1, Wo: HW, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, rowOrigin: 0, colOrigin: 0,
+      YH: 1, YW: HW, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+    };
+    return { jobs: [{ conv, view: { mode: 1, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 } }], complete: true };
+  }
+  const rows = axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).filter((a) => a.count > 0);
+  const cols = axisPhases(g.SW, g.PW, g.DW, g.KW, g.W).filter((a) => a.count > 0);
+  const liveRows = rows.filter((a) => a.J > 0);
+  const liveCols = cols.filter((a) => a.J > 0);
+  const jobs: Job[] = [];
   for (const a of liveRows) {
     for (const b of liveCols) {
-      phases.push({
+      jobs.push({
         conv: {
-          N: g.N, G: g.G, Ci: g.Og, Co: g.Cg, Ho: a.count, Wo: b.count, KH: a.J, KW: b.J, SH: 1, SW: 1, DH: a.D, DW: b.D,
-          Hp, Wp, rowOrigin: a.origin + padT, colOrigin: b.origin + padL,
-          YH: H, YW: W, YSH: g.SH, YSW: g.SW, YRH: a.r, YRW: b.r,
+          N: g.N, G: g.G, Ci: g.Og, Co: g.Cg, XC: g.O, XH: g.Ho, XW: g.Wo,
+          Ho: a.count, Wo: b.count, KH: a.J, KW: b.J, SH: 1, SW: 1, DH: a.D, DW: b.D,
+          rowOrigin: a.origin, colOrigin: b.origin,
+          YH: g.H, YW: g.W, YSH: g.SH, YSW: g.SW, YRH: a.r, YRW: b.r,
         },
-        view: { flip: true, JH: a.J, JW: b.J, kh0: a.k0, kw0: b.k0, TH: a.T, TW: b.T },
+        view: { mode: 1, JH: a.J, JW: b.J, kh0: a.k0, kw0: b.k0, TH: a.T, TW: b.T },
       });
     }
   }
-  return Object.assign(phases, { padT, padL, Hp, Wp, complete });
+  return { jobs, complete: liveRows.length === rows.length && liveCols.length === cols.length };
+}
+
+/** Inputs with at most 8 channels per group (the RGB stem) take the columns path, unless pointwise. */
+function useColumns(g: Geometry): boolean {
+  return g.Cg <= 8 && !pointwise(g);
+}
+
+/**
+ * The columns path, for inputs with few channels, where per-phase GEMMs would have only Cg output
+ * columns: one pointwise GEMM from dy's O channels to the Cg*KH*KW patch columns (a wide GEMM),
+ * col: (N, C*KH*KW, 1, Ho*Wo), then col2im sums each input pixel's covering columns.
+ */
+function columnsJob(g: Geometry): Job {
+  const HWo = g.Ho * g.Wo;
+  return {
+    conv: {
+      N: g.N, G: g.G, Ci: g.Og, Co: g.Cg * g.KH * g.KW, XC: g.O, XH: 1, XW: HWo,
+      Ho: 1, Wo: HWo, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, rowOrigin: 0, colOrigin: 0,
+      YH: 1, YW: HWo, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+    },
+    view: { mode: 2, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 },
+  };
 }
 
 // dy: (N, O, Ho, Wo), w: (O, C/groups, KH, KW) -> dx: (N, C, H, W) for inputShape (N, C, H, W)
@@ -473,23 +359,30 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
     throw new KernelInputError(`${kernel}: dy ${formatShape(dy.shape)} does not match the conv output ${formatShape(expected)} of input ${formatShape(inputShape)} and weight ${formatShape(w.shape)}`);
   }
   const variant = variantFor(e, kernel, opts);
-  const phases = variant === 'direct' ? null : backwardPhases(g, g.H, g.W);
-  const usable = phases && phases.every((p) => !gemmWasteful(p.conv.Ci, p.conv.Co, tileConfig(variant, p.conv).TN));
-  if (!phases || !usable) {
-    const dx = e.empty([g.N, g.C, g.H, g.W], 'f32', 'conv2d.dx');
-    e.dispatch({ kernel: directKernel, entry: 'backward_input', bindings: { dy, w, dx }, params: directParams(g, dx.size), workgroups: grid1d(dx.size, WG) });
-    return dx;
+  const dxShape = [g.N, g.C, g.H, g.W];
+  if (variant !== 'direct') {
+    const columns = columnsJob(g);
+    const colBytes = g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
+    if (useColumns(g) && colBytes <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns])) {
+      const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
+      runGemms(e, kernel, variant, dy, w, [columns], null, col, false);
+      const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
+      const n = phaseGrid(g);
+      e.dispatch({ kernel: directKernel, entry: 'col2im', bindings: { col, dx }, params: directParams(g, n), workgroups: grid1d(n, WG) });
+      e.release(col);
+      return dx;
+    }
+    const plan = backwardPhases(g);
+    if (gemmSuits(variant, plan.jobs)) {
+      // Phases with no taps (kernel smaller than the stride) leave their pixels at zero.
+      const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
+      runGemms(e, kernel, variant, dy, w, plan.jobs, null, dx, false);
+      return dx;
+    }
   }
-  // Phases with no taps (kernel smaller than the stride) leave their pixels at zero.
-  const dx = phases.complete ? e.empty([g.N, g.C, g.H, g.W], 'f32', 'conv2d.dx') : e.zeros([g.N, g.C, g.H, g.W], 'f32', 'conv2d.dx');
-  if (phases.length === 0) return dx;
-  const dyt = packInput(e, kernel, dy, g.G, g.Og, phases.Hp, phases.Wp, phases.padT, phases.padL);
-  for (const p of phases) {
-    const cfg = tileConfig(variant, p.conv);
-    const wt = packedWeight(e, kernel, w, g.G, p.conv.Ci, p.conv.Co, p.view, cfg.TN);
-    dispatchGemm(e, cfg, p.conv, dyt, wt, null, dx, false);
-  }
-  e.release(dyt);
+  const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
+  const n = phaseGrid(g);
+  e.dispatch({ kernel: directKernel, entry: 'backward_input', bindings: { dy, w, dx }, params: directParams(g, n), workgroups: grid1d(n, WG) });
   return dx;
 }
 

@@ -3,6 +3,7 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
+  prepareConv2dWeight,
   releaseConv2dWeightCache,
   selectConv2dVariant,
   type Conv2dOptions,
@@ -44,6 +45,13 @@ export const CONV_SPECS: ConvSpec[] = [
   { name: '5x5 stride 2 dilation 3 pad 4', x: [1, 3, 19, 17], O: 6, k: [5, 5], opts: { stride: 2, dilation: 3, padding: 4 } },
   { name: '3x3 C=32 O=64 28x28 (ResNet-like)', x: [1, 32, 28, 28], O: 64, k: [3, 3], opts: { padding: 1 }, bias: true },
   { name: '3x3 stride 2 C=20 O=36 batch 2', x: [2, 20, 14, 14], O: 36, k: [3, 3], opts: { stride: 2, padding: 1 } },
+  // More than 8 input channels per group: backward to the input takes the per-phase GEMMs, not columns.
+  { name: '5x5 stride 2 dilation 3 pad 4, C=12', x: [1, 12, 19, 17], O: 10, k: [5, 5], opts: { stride: 2, dilation: 3, padding: 4 } },
+  { name: '3x3 stride 2 dilation 2 pad 2, C=16', x: [1, 16, 13, 12], O: 20, k: [3, 3], opts: { stride: 2, dilation: 2, padding: 2 } },
+  { name: '2x2 stride 3, C=10', x: [1, 10, 10, 11], O: 7, k: [2, 2], opts: { stride: 3 } },
+  { name: 'asymmetric, groups 2 of 9 channels', x: [1, 18, 9, 7], O: 10, k: [3, 2], opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 } },
+  { name: '1x1 pad 1, C=12', x: [1, 12, 5, 6], O: 33, k: [1, 1], opts: { padding: 1 } },
+  { name: '1x1 on 7x7 (a flat row of 49 pixels), C=12 O=40', x: [2, 12, 7, 7], O: 40, k: [1, 1], opts: {}, bias: true },
 ];
 
 function specShapes(s: ConvSpec) {
@@ -239,6 +247,29 @@ const consistencyCase: KernelCase = {
   },
 };
 
+/** After prepareConv2dWeight, forward and backward to the input pack nothing more. */
+function prepareCase(s: ConvSpec): KernelCase {
+  return {
+    name: `conv2d prepareConv2dWeight covers forward and backward: ${s.name}`,
+    async run(e) {
+      const { wShape, yShape } = specShapes(s);
+      const xt = e.upload(randomArray(s.x.reduce((a, b) => a * b), 1), s.x);
+      const wt = e.upload(randomArray(wShape.reduce((a, b) => a * b), 2), wShape);
+      const dyt = e.upload(randomArray(yShape.reduce((a, b) => a * b), 3), yShape);
+      prepareConv2dWeight(e, wt, { ...s.opts, backwardInput: true });
+      await e.finish();
+      const before = e.pool.stats.liveBytes;
+      const y = conv2dForward(e, xt, wt, null, s.opts);
+      const dx = conv2dBackwardInput(e, dyt, wt, s.x, s.opts);
+      e.releaseAll(y, dx);
+      await e.finish();
+      const after = e.pool.stats.liveBytes;
+      e.releaseAll(xt, wt, dyt);
+      if (after !== before) throw new Error(`live bytes grew from ${before} to ${after}: a packing was missed by prepareConv2dWeight`);
+    },
+  };
+}
+
 export const conv2dCases: KernelCase[] = [
   ...CONV_SPECS.map(forwardCase),
   ...CONV_SPECS.map(backwardInputCase),
@@ -246,4 +277,5 @@ export const conv2dCases: KernelCase[] = [
   ...FD_SPECS.map(finiteDifferenceCase),
   cacheCase,
   consistencyCase,
+  ...[CONV_SPECS[2], CONV_SPECS[4], CONV_SPECS[16], CONV_SPECS[19], CONV_SPECS[1], CONV_SPECS[21]].map(prepareCase),
 ];

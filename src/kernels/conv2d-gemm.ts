@@ -1,0 +1,245 @@
+import gemmSource from '../../shaders/conv2d_gemm.wgsl?raw';
+import sgSource from '../../shaders/conv2d_gemm_sg.wgsl?raw';
+import packSource from '../../shaders/conv2d_pack.wgsl?raw';
+import { grid1d, type Engine } from '../gpu/engine.js';
+import { formatShape, GpuLimitError } from '../gpu/errors.js';
+import { defineKernel, type Kernel, type ParamValues } from '../gpu/kernel.js';
+import type { Storage, Tensor } from '../gpu/tensor.js';
+
+/**
+ * The implicit-GEMM machinery behind conv2d.ts: tile configurations per variant, the packed-weight
+ * cache, the input packing the non-subgroup kernels read, and the dispatch.
+ *
+ * A GemmConv is any conv the GEMM kernels run: the forward conv, each stride-1 phase of backward to
+ * the input (a conv of dy with a flipped, subsampled kernel, stored strided into dx), and the pointwise
+ * "columns" GEMM of backward for thin inputs. Pointwise stride-1 convs are described with the image
+ * plane as one row of H*W pixels.
+ */
+
+/** The GEMM kernel families (conv2d.ts adds 'direct'). */
+export type GemmVariant = 'subgroup' | 'tiled' | 'shared';
+
+const packKernel = defineKernel('conv2d_pack', packSource);
+const gemmKernel = defineKernel('conv2d_gemm', gemmSource);
+const sgKernel = defineKernel('conv2d_gemm_sg', sgSource);
+const WG = 256;
+const MAX_WG_PER_DIM = 65535;
+
+/** One GEMM-shaped conv: stride-1 phases of backward-to-input are convs of this kind too. */
+export interface GemmConv {
+  N: number; G: number;
+  Ci: number; Co: number;          // input / output channels per group
+  XC: number; XH: number; XW: number; // input tensor (N, XC, XH, XW)
+  Ho: number; Wo: number;          // output grid
+  KH: number; KW: number; SH: number; SW: number; DH: number; DW: number;
+  rowOrigin: number; colOrigin: number; // input position read by grid pixel (0, 0) at tap (0, 0)
+  YH: number; YW: number; YSH: number; YSW: number; YRH: number; YRW: number;
+}
+
+export interface TileConfig {
+  TM: number;   // output pixels per lane (along a row)
+  TN: number;   // output channels per tile
+  tilesPerWorkgroup: number;
+  kernel: Kernel;
+  entry: string;
+}
+
+export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
+  if (variant === 'subgroup') {
+    const s1 = c.SW === 1 && c.DW === 1;
+    if (c.Co <= 8) return { TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
+    const entry =
+      c.KH === 1 && c.KW === 1
+        ? c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'wide_flat_v4' : 'wide_1x1'
+        : s1 ? 'wide_s1' : 'wide_any';
+    return { TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
+  }
+  return { TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
+}
+
+/** True when a GEMM tile would be mostly padding (depthwise, very thin groups): use the direct kernel. */
+export function gemmWasteful(Ci: number, Co: number, TN: number): boolean {
+  const channelPad = (Math.ceil(Ci / 4) * 4) / Ci;
+  const tilePad = (Math.ceil(Co / TN) * TN) / Co;
+  return channelPad * tilePad > 8;
+}
+
+const PACK_DEFAULTS: ParamValues = {
+  C: 0, H: 0, W: 0, G: 0, Cg: 0, C4: 0, Hp: 0, Wp: 0, padT: 0, padL: 0,
+  Og: 0, KH: 0, KW: 0, NT: 0, TN: 0, JH: 0, JW: 0, kh0: 0, kw0: 0, TH: 0, TW: 0, total: 0,
+};
+
+/** Zero-padded, channels-last copy of a GEMM input, shared by the convs that read it. */
+export interface PackedInput {
+  xt: Tensor;
+  padT: number; padL: number; Hp: number; Wp: number;
+}
+
+// x: (N, G*Ci, H, W) -> xt: (N, G, Hp, Wp, ceil(Ci/4)*4), xt[.., hp, wp, c] = x[.., c, hp - padT, wp - padL] or 0,
+// covering every position the given convs read.
+export function packInput(e: Engine, kernel: string, x: Tensor, convs: GemmConv[]): PackedInput {
+  const { G, Ci } = convs[0];
+  const padT = Math.max(0, ...convs.map((c) => -c.rowOrigin));
+  const padL = Math.max(0, ...convs.map((c) => -c.colOrigin));
+  const Hp = Math.max(...convs.map((c) => c.rowOrigin + padT + (c.Ho - 1) * c.SH + (c.KH - 1) * c.DH + 1));
+  const Wp = Math.max(...convs.map((c) => c.colOrigin + padL + (c.Wo - 1) * c.SW + (c.KW - 1) * c.DW + 1));
+  // The convs may view x with another spatial shape (a pointwise conv's plane as one row).
+  const N = x.shape[0];
+  const { XC: C, XH: H, XW: W } = convs[0];
+  const C4 = Math.ceil(Ci / 4);
+  const total = N * G * Hp * Wp * C4;
+  checkBinding(e, kernel, 'packed input', [N, G, Hp, Wp, C4 * 4], x.shape);
+  const xt = e.empty([total * 4], 'f32', `${kernel}.packed_input`);
+  e.dispatch({
+    kernel: packKernel,
+    entry: 'pack_input',
+    bindings: { x, xt },
+    params: { ...PACK_DEFAULTS, C, H, W, G, Cg: Ci, C4, Hp, Wp, padT, padL, total },
+    workgroups: grid1d(total, WG),
+  });
+  return { xt, padT, padL, Hp, Wp };
+}
+
+function checkBinding(e: Engine, kernel: string, what: string, shape: number[], from: readonly number[]): void {
+  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+  if (bytes > e.limits.maxStorageBufferBindingSize) {
+    throw new GpuLimitError(
+      `${kernel}: the ${what} ${formatShape(shape)} for input ${formatShape(from)} needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over this adapter's maxStorageBufferBindingSize ${(e.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB; use a smaller batch`,
+    );
+  }
+}
+
+/**
+ * How a GEMM reads an original weight (conv2d_pack.wgsl MODE): 0 forward as is; 1 backward to the
+ * input, transposed and flipped (and subsampled to one phase); 2 columns, a 1x1 GEMM from the O
+ * channels of dy to the C*KH*KW columns of the input's patches.
+ */
+export interface WeightView {
+  mode: 0 | 1 | 2;
+  JH: number; JW: number;   // GEMM kernel size
+  kh0: number; kw0: number; TH: number; TW: number;   // backward: original tap of GEMM tap j is k0 + (J-1-j)*T
+}
+
+// ---------------------------------------------------------------- packed-weight cache
+
+interface EngineCache {
+  byStorage: Map<Storage, Map<string, Tensor>>;
+}
+
+const caches = new WeakMap<Engine, EngineCache>();
+
+function engineCache(e: Engine): EngineCache {
+  let c = caches.get(e);
+  if (!c) {
+    c = { byStorage: new Map() };
+    caches.set(e, c);
+  }
+  return c;
+}
+
+/** Frees packed copies of weights their owner has released. */
+function sweep(e: Engine, c: EngineCache): void {
+  for (const [storage, packs] of c.byStorage) {
+    if (storage.released) {
+      for (const t of packs.values()) e.release(t);
+      c.byStorage.delete(storage);
+    }
+  }
+}
+
+/** Frees the packed copies of one weight (after changing it in place) or, without `w`, of all weights. */
+export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
+  const c = engineCache(e);
+  for (const [storage, packs] of c.byStorage) {
+    if (w && storage !== w.storage) continue;
+    for (const t of packs.values()) e.release(t);
+    c.byStorage.delete(storage);
+  }
+}
+
+// w: (G*Og, Cg, KH, KW) -> wt: k-steps for a GEMM with Ci inputs / Co outputs per group and tile TN
+export function packedWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: number, Co: number, view: WeightView, TN: number): Tensor {
+  const c = engineCache(e);
+  const key = `${w.shape.join('x')}|${TN}|${G}|${view.mode}|${view.JH},${view.JW}|${view.kh0},${view.kw0}|${view.TH},${view.TW}`;
+  let packs = c.byStorage.get(w.storage);
+  const hit = packs?.get(key);
+  if (hit) return hit;
+  sweep(e, c);
+  const [O, Cg, KH, KW] = w.shape;
+  const C4 = Math.ceil(Ci / 4);
+  const NT = Math.ceil(Co / TN);
+  const total = G * NT * view.JH * C4 * view.JW * 4 * TN;
+  const wt = e.empty([total], 'f32', `${kernel}.packed_weight`);
+  e.dispatch({
+    kernel: packKernel,
+    entry: 'pack_weight',
+    bindings: { w, wt },
+    params: { ...PACK_DEFAULTS, G, C4, Cg, Og: O / G, KH, KW, NT, TN, JH: view.JH, JW: view.JW, kh0: view.kh0, kw0: view.kw0, TH: view.TH, TW: view.TW, total },
+    workgroups: grid1d(total, WG),
+    constants: { MODE: view.mode },
+  });
+  if (!packs) {
+    packs = new Map();
+    c.byStorage.set(w.storage, packs);
+  }
+  packs.set(key, wt);
+  return wt;
+}
+
+/**
+ * Runs one GEMM conv. The subgroup kernels read `x` itself; the others read the packed copy `packed`
+ * (made by `packInput` for this conv, or for a set of convs over the same input).
+ */
+export function dispatchGemm(
+  e: Engine, cfg: TileConfig, c: GemmConv, x: Tensor, packed: PackedInput | null, wt: Tensor, bias: Tensor | null, y: Tensor, relu: boolean,
+): void {
+  const WT = Math.ceil(c.Wo / cfg.TM);
+  const tiles = c.N * c.Ho * WT;
+  const NT = Math.ceil(c.Co / cfg.TN);
+  const C4 = Math.ceil(c.Ci / 4);
+  const groups = Math.ceil(tiles / cfg.tilesPerWorkgroup);
+  const gx = Math.min(groups, MAX_WG_PER_DIM);
+  const gz = Math.ceil(groups / gx);
+  if (c.G * NT > MAX_WG_PER_DIM || gz > MAX_WG_PER_DIM) {
+    throw new GpuLimitError(`conv2d: ${c.G} groups x ${NT} channel tiles or ${tiles} pixel tiles exceed the dispatch grid`);
+  }
+  const common = {
+    tiles, WT, Ho: c.Ho, Wo: c.Wo, G: c.G, NT, C4, KH: c.KH, KW: c.KW, SH: c.SH, SW: c.SW, DH: c.DH, DW: c.DW,
+    Og: c.Co, YH: c.YH, YW: c.YW, YSH: c.YSH, YSW: c.YSW, YRH: c.YRH, YRW: c.YRW,
+  };
+  const constants = { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 };
+  const workgroups: [number, number, number] = [gx, c.G * NT, gz];
+  if (cfg.kernel === sgKernel) {
+    e.dispatch({
+      kernel: cfg.kernel, entry: cfg.entry, bindings: cfg.entry === 'wide_flat_v4' ? { x4: x, wt, bias: bias ?? wt, y4: y } : { x, wt, bias: bias ?? wt, y },
+      params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
+      workgroups, constants,
+    });
+    return;
+  }
+  if (!packed) throw new Error('conv2d: internal error: packed input missing');
+  const xoff = ((c.rowOrigin + packed.padT) * packed.Wp + (c.colOrigin + packed.padL)) * C4;
+  e.dispatch({
+    kernel: cfg.kernel, entry: cfg.entry, bindings: { xt: packed.xt, wt, bias: bias ?? wt, y },
+    params: { ...common, Hp: packed.Hp, Wp: packed.Wp, xoff },
+    workgroups, constants,
+  });
+}
+
+/**
+ * Runs GEMM convs that read the same input `x` and the same weight `w` (one conv, or the phases of a
+ * backward pass), each with its own view of the weight, into `y`.
+ */
+export function runGemms(
+  e: Engine, kernel: string, variant: GemmVariant, x: Tensor, w: Tensor, jobs: { conv: GemmConv; view: WeightView }[],
+  bias: Tensor | null, y: Tensor, relu: boolean,
+): void {
+  if (jobs.length === 0) return;
+  const packed = variant === 'subgroup' ? null : packInput(e, kernel, x, jobs.map((j) => j.conv));
+  for (const { conv, view } of jobs) {
+    const cfg = tileConfig(variant, conv);
+    const wt = packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, cfg.TN);
+    dispatchGemm(e, cfg, conv, x, packed, wt, bias, y, relu);
+  }
+  if (packed) e.release(packed.xt);
+}
