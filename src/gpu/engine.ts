@@ -324,7 +324,11 @@ export class Engine {
 
   /** Submits everything encoded so far. Cheap when nothing is pending. */
   flush(): void {
-    if (!this.encoder && !this.scopesOpen) return;
+    if (!this.encoder && !this.scopesOpen) {
+      // Nothing unsubmitted can reference a released buffer: it may be reused at once.
+      this.pool.onSubmit();
+      return;
+    }
     this.endPass();
     if (this.batchDispatches > 0) {
       this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging, 0, this.batchDispatches * UNIFORM_SLOT);

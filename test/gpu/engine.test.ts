@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { grid1d } from '../../src/gpu/engine.js';
+import { GpuLimitError, KernelCompileError, KernelInputError } from '../../src/gpu/errors.js';
+import { defineKernel } from '../../src/gpu/kernel.js';
+import { sizeClass } from '../../src/gpu/buffer-pool.js';
+import { reflectWgsl } from '../../src/gpu/wgsl-reflect.js';
+import { reluForward } from '../../src/kernels/relu.js';
+import { testEngine } from '../util/gpu.js';
+
+const engine = await testEngine();
+
+const COPY = defineKernel(
+  'test_copy',
+  `struct Params { n: u32, scale: f32, }
+   @group(0) @binding(0) var<uniform> params: Params;
+   @group(0) @binding(1) var<storage, read> src: array<f32>;
+   @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+   @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u) {
+     if (gid.x < params.n) { dst[gid.x] = src[gid.x] * params.scale; }
+   }`,
+);
+
+describe('WGSL reflection', () => {
+  it('reads Params fields, bindings and the bindings each entry point uses (not member accesses)', () => {
+    const r = reflectWgsl(
+      `struct Params { n: u32, k: i32, s: f32, }
+       @group(0) @binding(0) var<uniform> params: Params;
+       @group(0) @binding(1) var<storage, read> x: array<f32>;
+       @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+       fn helper(i: u32) -> f32 { return x[i]; }
+       @compute @workgroup_size(8) fn a(@builtin(global_invocation_id) g: vec3u) { y[g.x] = helper(g.x); }
+       @compute @workgroup_size(8) fn b(@builtin(global_invocation_id) g: vec3u) { y[g.y] = f32(params.n); }`,
+      't',
+    );
+    expect(r.params).toEqual([{ name: 'n', type: 'u32' }, { name: 'k', type: 'i32' }, { name: 's', type: 'f32' }]);
+    expect(r.entryPoints.get('a')!.bindings.map((b) => b.name)).toEqual(['x', 'y']);
+    expect(r.entryPoints.get('b')!.bindings.map((b) => b.name)).toEqual(['params', 'y']);
+  });
+});
+
+describe('engine', () => {
+  it('packs params by name and runs many dispatches per submit', async () => {
+    const src = engine.upload(Float32Array.from({ length: 100 }, (_, i) => i), [100]);
+    let x = src;
+    const submitsBefore = engine.stats.submits;
+    for (let k = 0; k < 10; k++) {
+      const y = engine.empty([100]);
+      engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: x, dst: y }, params: { n: 100, scale: 2 }, workgroups: 2 });
+      if (x !== src) engine.release(x);
+      x = y;
+    }
+    const out = await x.readF32();
+    expect(out[3]).toBe(3 * 1024);
+    expect(engine.stats.submits - submitsBefore, 'ten dispatches and a readback in one or two submits').toBeLessThanOrEqual(2);
+    engine.releaseAll(src, x);
+  });
+
+  it('names the kernel and the problem for a missing or unknown param or binding', () => {
+    const a = engine.zeros([4]);
+    const b = engine.empty([4]);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4 }, workgroups: 1 })).toThrow(/test_copy: param "scale" is missing/);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1, extra: 1 }, workgroups: 1 })).toThrow(/unknown param "extra"; struct Params has n, scale/);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a }, params: { n: 4, scale: 1 }, workgroups: 1 })).toThrow(/missing binding "dst"/);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'nope', bindings: { src: a, dst: b }, workgroups: 1 })).toThrow(/no entry point "nope"; it has main/);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: -1, scale: 1 }, workgroups: 1 })).toThrow(/n=-1 is not a u32/);
+    engine.releaseAll(a, b);
+  });
+
+  it('raises WGSL compilation errors with the kernel name and line', async () => {
+    const broken = defineKernel('test_broken', `@group(0) @binding(0) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = undefined_thing; }`);
+    const y = engine.empty([1]);
+    engine.dispatch({ kernel: broken, entry: 'main', bindings: { y }, workgroups: 1 });
+    await expect(engine.finish()).rejects.toThrow(KernelCompileError);
+    await expect(engine.finish()).resolves.toBeUndefined(); // reported once, then cleared
+    engine.release(y);
+  });
+
+  it('catches use after release, zero-size and over-limit tensors, bad workgroup counts', () => {
+    const t = engine.zeros([8]);
+    t.release();
+    expect(() => reluForward(engine, t)).toThrow(/used after release/);
+    expect(() => engine.empty([3, 0, 2])).toThrow(/cannot allocate a tensor of shape \[3, 0, 2\]/);
+    expect(() => engine.empty([Math.ceil(engine.limits.maxBufferSize / 4) + 1])).toThrow(GpuLimitError);
+    const a = engine.zeros([4]);
+    const b = engine.empty([4]);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1 }, workgroups: 0 })).toThrow(KernelInputError);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1 }, workgroups: 70000 })).toThrow(/maxComputeWorkgroupsPerDimension/);
+    engine.releaseAll(a, b);
+    expect(grid1d(65535 * 256 + 1, 256)).toEqual([65535, 2, 1]);
+  });
+
+  it('pool: released buffers are reused only after a submit, and the counters balance', async () => {
+    await engine.finish();
+    const before = engine.pool.stats;
+    const a = engine.empty([1000]);
+    a.release();
+    const b = engine.empty([1000]); // same size class, but no submit yet: a fresh buffer
+    expect(engine.pool.stats.createdBuffers).toBeGreaterThan(before.createdBuffers);
+    b.release();
+    engine.flush();
+    const created = engine.pool.stats.createdBuffers;
+    const c = engine.empty([1000]);
+    expect(engine.pool.stats.createdBuffers, 'reused after the submit').toBe(created);
+    c.release();
+    expect(engine.pool.stats.liveBytes).toBe(before.liveBytes);
+    expect(sizeClass(1000 * 4)).toBeGreaterThanOrEqual(4000);
+    expect(sizeClass(100 << 20)).toBeLessThan((100 << 20) * 1.13);
+  });
+});
