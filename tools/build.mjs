@@ -13,7 +13,7 @@
 // Until src/index.ts exists the library bundles are built from src/gpu/index.ts. A browser-only
 // entry (src/browser.ts) wins over src/index.ts for the browser bundle when someone adds one.
 // Other scripts import the plugins and option sets from here (test/browser/run.mjs does).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,11 @@ export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
     if (existsSync(resolve(ROOT, 'bench/main.ts'))) jobs.push(['dist/bench/main.js', nodeOptions('bench/main.ts', 'dist/bench/main.js')]);
     else if (targets.length === 1) throw new Error('bench/main.ts does not exist yet');
     else log('note: bench/main.ts does not exist yet; dist/bench/main.js skipped');
+    // Method-level benchmarks: bench/<name>.bench.ts -> dist/bench/<name>.js
+    for (const f of readdirSync(resolve(ROOT, 'bench')).filter((n) => n.endsWith('.bench.ts'))) {
+      const out = `dist/bench/${f.replace(/\.bench\.ts$/, '.js')}`;
+      jobs.push([out, nodeOptions(`bench/${f}`, out)]);
+    }
   }
 
   const results = await Promise.allSettled(jobs.map(([, options]) => esbuild.build({ ...options, metafile: true })));
