@@ -6,6 +6,10 @@
 //   fill          t = f0
 //   fill_at       t[pairs[2j]] = bitcast<f32>(pairs[2j+1]) for j < n
 // RELU_OUT fuses max(0, .) into the binary ops: the residual join relu(a + b) in one pass.
+// The *4 entries do four neighbouring elements per invocation with vec4 loads, which more than
+// doubles the throughput on lavapipe (loads, not arithmetic, are the cost there). Their `n` counts
+// vec4s. binary_bcast4_* need the innermost broadcast axis to be a multiple of 4 long; an input
+// that is broadcast along it (innermost stride 0) is read as one scalar (`_vs`: b, `_sv`: a).
 
 struct Params {
   n: u32,
@@ -23,6 +27,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read> x: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read> pairs: array<u32>;
+@group(0) @binding(7) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(8) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(9) var<storage, read_write> c4: array<vec4f>;
+@group(0) @binding(10) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> y4: array<vec4f>;
 
 override WG: u32 = 256;
 override OP: u32 = 0;
@@ -47,11 +56,22 @@ fn apply_binary(u: f32, v: f32) -> f32 {
   return r;
 }
 
+fn apply_binary4(u: vec4f, v: vec4f) -> vec4f {
+  return vec4f(apply_binary(u.x, v.x), apply_binary(u.y, v.y), apply_binary(u.z, v.z), apply_binary(u.w, v.w));
+}
+
 @compute @workgroup_size(WG)
 fn binary_flat(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
   if (i >= params.n) { return; }
   c[i] = apply_binary(a[i], b[i]);
+}
+
+@compute @workgroup_size(WG)
+fn binary_flat4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  c4[i] = apply_binary4(a4[i], b4[i]);
 }
 
 // Peels one axis off the flat output index; axes of size 1 (the padding of lower ranks) cost nothing.
@@ -64,10 +84,8 @@ fn peel(p: Peel, size: u32, sa: u32, sb: u32) -> Peel {
   return Peel(q, p.ia + coord * sa, p.ib + coord * sb);
 }
 
-@compute @workgroup_size(WG)
-fn binary_bcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat_index(gid, nwg);
-  if (i >= params.n) { return; }
+// Input offsets of output element i.
+fn bcast_offsets(i: u32) -> Peel {
   var p = Peel(i, 0u, 0u);
   p = peel(p, params.s5, params.sa5, params.sb5);
   p = peel(p, params.s4, params.sa4, params.sb4);
@@ -75,7 +93,43 @@ fn binary_bcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   p = peel(p, params.s2, params.sa2, params.sb2);
   p = peel(p, params.s1, params.sa1, params.sb1);
   p = peel(p, params.s0, params.sa0, params.sb0);
+  return p;
+}
+
+@compute @workgroup_size(WG)
+fn binary_bcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let p = bcast_offsets(i);
   c[i] = apply_binary(a[p.ia], b[p.ib]);
+}
+
+// Both inputs contiguous along the innermost axis.
+@compute @workgroup_size(WG)
+fn binary_bcast4_vv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let p = bcast_offsets(4u * i);
+  c4[i] = apply_binary4(a4[p.ia / 4u], b4[p.ib / 4u]);
+}
+
+// b broadcast along the innermost axis (e.g. a per-channel scale [1, C, 1, 1]).
+@compute @workgroup_size(WG)
+fn binary_bcast4_vs(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let p = bcast_offsets(4u * i);
+  c4[i] = apply_binary4(a4[p.ia / 4u], vec4f(b[p.ib]));
+}
+
+// a broadcast along the innermost axis (e.g. a mask [N, 1, H, W] against [N, C, H, W] is _vv; this is
+// [N, C, 1, 1] against [N, C, H, W]).
+@compute @workgroup_size(WG)
+fn binary_bcast4_sv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let p = bcast_offsets(4u * i);
+  c4[i] = apply_binary4(vec4f(a[p.ia]), b4[p.ib / 4u]);
 }
 
 @compute @workgroup_size(WG)
@@ -83,6 +137,13 @@ fn add_inplace(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   let i = flat_index(gid, nwg);
   if (i >= params.n) { return; }
   c[i] = c[i] + b[i];
+}
+
+@compute @workgroup_size(WG)
+fn add_inplace4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  c4[i] = c4[i] + b4[i];
 }
 
 // MAP: 0 abs, 1 relu, 2 exp, 3 log, 4 sqrt, 5 tanh, 6 neg, 7 affine v*f0 + f1, 8 pow v^f0, 9 clamp to [f0, f1]
@@ -122,6 +183,21 @@ fn map(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   let i = flat_index(gid, nwg);
   if (i >= params.n) { return; }
   y[i] = map_value(x[i]);
+}
+
+@compute @workgroup_size(WG)
+fn map4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  let v = x4[i];
+  y4[i] = vec4f(map_value(v.x), map_value(v.y), map_value(v.z), map_value(v.w));
+}
+
+@compute @workgroup_size(WG)
+fn fill4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.n) { return; }
+  y4[i] = vec4f(params.f0);
 }
 
 @compute @workgroup_size(WG)

@@ -2,15 +2,20 @@
 // workgroup_id.z. A is the logical (M, K) matrix at a_off + batch*a_bs + m*a_rs + k*a_cs, B the logical
 // (K, N) matrix at b_off + batch*b_bs + k*b_rs + n*b_cs, so transposes and column blocks of a larger
 // matrix are only strides. C is (M, N) at c_off + batch*c_bs + m*c_rs + n (unit column stride).
-//   reg      any strides, scalar loads; each invocation a 4x4 block, a workgroup 32x32. The fallback
-//            for layouts the vectorised entries cannot read, on every adapter.
+//   reg      any strides, scalar loads; each invocation a 4x4 block. The fallback for layouts the
+//            vectorised entries cannot read, on every adapter.
 //   reg_nn4  A read as vec4 along k, B and C as vec4 along n (all offsets and strides multiples of 4):
 //            4 rows x 4 columns per invocation from 4 A loads + 4 B loads per 4 k steps.
 //   reg_nt4  A and B both read as vec4 along k (B stored (N, K): a PyTorch linear weight); each
 //            invocation 4 rows x 1 column.
-//   tiled    classic 64x64 shared-memory tiles, 16x16 invocations of 4x4 (real GPUs, where workgroup
-//            memory is fast; on lavapipe it is the slowest of these, see PERF.md).
-// The `_4` entries need 16-byte aligned views, which the TypeScript side checks before choosing them.
+//   tiled    classic shared-memory tiles, 64x64 outputs by 8 deep, 16x16 invocations of 4x4, any
+//            strides (real GPUs, where workgroup memory is fast; on lavapipe it is the slowest of
+//            these, see PERF.md).
+// The reg* workgroups are 64 invocations laid out as a (64 / WY) x WY grid (x along n, y along m), WY
+// from the uniforms so one pipeline serves every shape. Without workgroup memory nothing is shared
+// between invocations; the layout only decides how many are idle, and matmul.ts keeps WY to the rows M
+// fills (a batch-1 linear layer would otherwise compute its one row 8 times).
+// The `4` entries need 16-byte aligned views, which the TypeScript side checks before choosing them.
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -19,6 +24,7 @@ struct Params {
   c_off: u32, c_rs: u32, c_bs: u32,
   bias_off: u32,
   flags: u32,  // epilogue: 1 add bias, 2 accumulate into C, 4 ReLU
+  wy_log2: u32, // reg* entries: log2 of the invocation rows per workgroup
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -78,13 +84,23 @@ fn hsum(v: vec4f) -> f32 {
   return (v.x + v.y) + (v.z + v.w);
 }
 
-@compute @workgroup_size(8, 8)
-fn reg(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+// Invocation (x, y) of a reg* workgroup and the grid's extent (WX, WY) in invocations.
+struct RegLayout { x: u32, y: u32, wx: u32, wy: u32, }
+
+fn reg_layout(li: u32) -> RegLayout {
+  let wy = 1u << params.wy_log2;
+  let wx = 64u >> params.wy_log2;
+  return RegLayout(li & (wx - 1u), li >> (6u - params.wy_log2), wx, wy);
+}
+
+@compute @workgroup_size(64)
+fn reg(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let lid = reg_layout(li);
   let bz = wid.z;
   let M = params.M;
   let N = params.N;
-  let m0 = wid.y * 32u + lid.y * 4u;
-  let n0 = wid.x * 32u + lid.x * 4u;
+  let m0 = (wid.y * lid.wy + lid.y) * 4u;
+  let n0 = (wid.x * lid.wx + lid.x) * 4u;
   let abase = params.a_off + bz * params.a_bs;
   let bbase = params.b_off + bz * params.b_bs;
   // Clamped rows and columns keep every load in bounds; their results are never stored.
@@ -115,12 +131,13 @@ fn reg(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec
   store_row(bz, m0 + 3u, n0, 1u, c3);
 }
 
-@compute @workgroup_size(8, 8)
-fn reg_nn4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+@compute @workgroup_size(64)
+fn reg_nn4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let lid = reg_layout(li);
   let bz = wid.z;
   let M = params.M;
-  let m0 = wid.y * 32u + lid.y * 4u;
-  let n4 = wid.x * 8u + lid.x;
+  let m0 = (wid.y * lid.wy + lid.y) * 4u;
+  let n4 = wid.x * lid.wx + lid.x;
   let N4 = params.N / 4u;
   let lda4 = params.a_rs / 4u;
   let ldb4 = params.b_rs / 4u;
@@ -157,13 +174,14 @@ fn reg_nn4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid:
   if (m0 + 3u < M) { store4(bz, m0 + 3u, n4, c3); }
 }
 
-@compute @workgroup_size(8, 8)
-fn reg_nt4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+@compute @workgroup_size(64)
+fn reg_nt4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let lid = reg_layout(li);
   let bz = wid.z;
   let M = params.M;
   let N = params.N;
-  let m0 = wid.y * 32u + lid.y * 4u;
-  let n = wid.x * 8u + lid.x;
+  let m0 = (wid.y * lid.wy + lid.y) * 4u;
+  let n = wid.x * lid.wx + lid.x;
   let lda4 = params.a_rs / 4u;
   let abase = (params.a_off + bz * params.a_bs) / 4u;
   let ar0 = abase + min(m0, M - 1u) * lda4;
@@ -191,12 +209,12 @@ fn reg_nt4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid:
 }
 
 const TS = 64u;  // tile edge (rows of A, columns of B)
-const TK = 16u;  // tile depth
+const TK = 8u;   // tile depth
 
 // [k][m] and [k][n]. Invocation (x, y) owns rows y + 16i and columns x + 16j, so neighbouring
 // invocations read neighbouring words (no bank conflicts) and store neighbouring columns.
-var<workgroup> tile_a: array<f32, 1024>;
-var<workgroup> tile_b: array<f32, 1024>;
+var<workgroup> tile_a: array<f32, 512>;
+var<workgroup> tile_b: array<f32, 512>;
 
 @compute @workgroup_size(16, 16)
 fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -213,17 +231,25 @@ fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: v
   var c2 = vec4f(0.0);
   var c3 = vec4f(0.0);
   for (var k0 = 0u; k0 < K; k0 += TK) {
-    for (var j = 0u; j < 4u; j++) {
+    for (var j = 0u; j < 2u; j++) {
       let e = li + j * 256u;
-      // A: neighbouring invocations walk k (contiguous for a row-major A).
-      let ak = e % TK;
-      let am = e / TK;
+      // Neighbouring invocations walk whichever axis is contiguous in memory (uniform branches), so
+      // the tile loads coalesce for plain and transposed operands alike.
+      var ak = e % TK;
+      var am = e / TK;
+      if (params.a_cs != 1u) {
+        am = e % TS;
+        ak = e / TS;
+      }
       var av = 0.0;
       if (mt + am < M && k0 + ak < K) { av = a[abase + (mt + am) * params.a_rs + (k0 + ak) * params.a_cs]; }
       tile_a[ak * TS + am] = av;
-      // B: neighbouring invocations walk n (contiguous for a row-major B).
-      let bn = e % TS;
-      let bk = e / TS;
+      var bn = e % TS;
+      var bk = e / TS;
+      if (params.b_cs != 1u) {
+        bk = e % TK;
+        bn = e / TK;
+      }
       var bv = 0.0;
       if (nt + bn < N && k0 + bk < K) { bv = b[bbase + (k0 + bk) * params.b_rs + (nt + bn) * params.b_cs]; }
       tile_b[bk * TS + bn] = bv;

@@ -112,11 +112,25 @@ function binaryImpl(e: Engine, op: BinaryOp, a: Tensor, b: Tensor, reluOut: bool
   const c = e.empty(outShape, 'f32', `${kernel}.out`);
   const constants = { OP: BINARY_ID[op], RELU_OUT: reluOut ? 1 : 0 };
   const n = c.size;
+  const dispatch = (entry: string, bindings: Record<string, Tensor>, threads: number, p = params(threads)) =>
+    e.dispatch({ kernel: elementwise, entry, bindings, params: p, workgroups: grid1d(threads, WG), constants });
   if (a.size === n && b.size === n) {
-    e.dispatch({ kernel: elementwise, entry: 'binary_flat', bindings: { a, b, c }, params: params(n), workgroups: grid1d(n, WG), constants });
+    if (n % 4 === 0) dispatch('binary_flat4', { a4: a, b4: b, c4: c }, n / 4);
+    else dispatch('binary_flat', { a, b, c }, n);
+    return c;
+  }
+  const g = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+  // After collapsing, the innermost axis has stride 1 in an input that spans it and 0 in one broadcast
+  // along it; when it is a multiple of 4 long, four outputs share every other coordinate.
+  if (g.shape[MAX_RANK - 1] % 4 === 0) {
+    const aVec = g.sa[MAX_RANK - 1] === 1;
+    const bVec = g.sb[MAX_RANK - 1] === 1;
+    const p = params(n / 4, g);
+    if (aVec && bVec) dispatch('binary_bcast4_vv', { a4: a, b4: b, c4: c }, n / 4, p);
+    else if (aVec) dispatch('binary_bcast4_vs', { a4: a, b, c4: c }, n / 4, p);
+    else dispatch('binary_bcast4_sv', { a, b4: b, c4: c }, n / 4, p);
   } else {
-    const g = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
-    e.dispatch({ kernel: elementwise, entry: 'binary_bcast', bindings: { a, b, c }, params: params(n, g), workgroups: grid1d(n, WG), constants });
+    dispatch('binary_bcast', { a, b, c }, n, params(n, g));
   }
   return c;
 }
@@ -139,13 +153,24 @@ export function addInPlace(e: Engine, acc: Tensor, b: Tensor): void {
   assertF32Pair('elementwise.addInPlace', acc, b);
   assertSameShape('elementwise.addInPlace', ['acc', acc], ['b', b]);
   if (acc.storage === b.storage) throw new KernelInputError(`elementwise.addInPlace: acc and b ${formatShape(b.shape)} share storage; use affine(x, 2)`);
-  e.dispatch({ kernel: elementwise, entry: 'add_inplace', bindings: { c: acc, b }, params: params(acc.size), workgroups: grid1d(acc.size, WG) });
+  const n = acc.size;
+  if (n % 4 === 0) {
+    e.dispatch({ kernel: elementwise, entry: 'add_inplace4', bindings: { c4: acc, b4: b }, params: params(n / 4), workgroups: grid1d(n / 4, WG) });
+  } else {
+    e.dispatch({ kernel: elementwise, entry: 'add_inplace', bindings: { c: acc, b }, params: params(n), workgroups: grid1d(n, WG) });
+  }
 }
 
 function map(e: Engine, kernel: string, x: Tensor, mapId: number, f0 = 0, f1 = 0): Tensor {
   assertDType(kernel, 'x', x, 'f32');
   const y = e.empty(x.shape, 'f32', `${kernel}.out`);
-  e.dispatch({ kernel: elementwise, entry: 'map', bindings: { x, y }, params: params(x.size, { f0, f1 }), workgroups: grid1d(x.size, WG), constants: { MAP: mapId } });
+  const constants = { MAP: mapId };
+  const n = x.size;
+  if (n % 4 === 0) {
+    e.dispatch({ kernel: elementwise, entry: 'map4', bindings: { x4: x, y4: y }, params: params(n / 4, { f0, f1 }), workgroups: grid1d(n / 4, WG), constants });
+  } else {
+    e.dispatch({ kernel: elementwise, entry: 'map', bindings: { x, y }, params: params(n, { f0, f1 }), workgroups: grid1d(n, WG), constants });
+  }
   return y;
 }
 
@@ -182,7 +207,12 @@ export function clamp(e: Engine, x: Tensor, lo: number, hi: number): Tensor {
 // t := value everywhere (in place)
 export function fill(e: Engine, t: Tensor, value: number): void {
   assertDType('elementwise.fill', 't', t, 'f32');
-  e.dispatch({ kernel: elementwise, entry: 'fill', bindings: { y: t }, params: params(t.size, { f0: value }), workgroups: grid1d(t.size, WG) });
+  const n = t.size;
+  if (n % 4 === 0) {
+    e.dispatch({ kernel: elementwise, entry: 'fill4', bindings: { y4: t }, params: params(n / 4, { f0: value }), workgroups: grid1d(n / 4, WG) });
+  } else {
+    e.dispatch({ kernel: elementwise, entry: 'fill', bindings: { y: t }, params: params(n, { f0: value }), workgroups: grid1d(n, WG) });
+  }
 }
 
 /**

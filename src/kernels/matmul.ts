@@ -25,17 +25,20 @@ const chosen = new WeakMap<Engine, MatmulVariant>();
 export function selectMatmulVariant(e: Engine): MatmulVariant {
   let v = chosen.get(e);
   if (!v) {
-    v = !e.adapter.isSoftware ? 'shared' : subgroupsUsable(e) ? 'subgroup' : 'register';
+    v = !e.adapter.isSoftware ? 'shared' : matmulVariantSupported(e, 'subgroup') ? 'subgroup' : 'register';
     chosen.set(e, v);
   }
   return v;
 }
 
-function subgroupsUsable(e: Engine): boolean {
-  if (!e.device.features.has('subgroups')) return false;
-  // The subgroup kernels broadcast from lanes 0..7 of an 8-invocation workgroup.
+/**
+ * The subgroup kernels broadcast from lanes 0..7 of an 8-invocation workgroup, so they need subgroups
+ * of at least 8 lanes (lavapipe on AVX2: 8; SwiftShader: 4). Unknown sizes count as unusable.
+ */
+export function matmulVariantSupported(e: Engine, variant: MatmulVariant): boolean {
+  if (variant !== 'subgroup') return true;
   const min = e.device.adapterInfo?.subgroupMinSize;
-  return min === undefined ? e.adapter.isSoftware : min >= 8;
+  return e.device.features.has('subgroups') && min !== undefined && min >= 8;
 }
 
 export interface MatmulOptions {
@@ -78,6 +81,8 @@ interface Plan {
   /** Binding names for A, B and C in that entry. */
   names: [string, string, string];
   tile: [number, number]; // columns, rows per workgroup
+  /** reg* entries: log2 of the invocation rows per workgroup. */
+  wyLog2?: number;
 }
 
 // Epilogue bits of Params.flags (matmul.wgsl).
@@ -95,15 +100,27 @@ function plan(g: Gemm): Plan {
   const aK4 = a.cs === 1 && vec4Aligned(K, a.off, aRows, batchStrides(a.bs));
   const bN4 = b.cs === 1 && vec4Aligned(N, b.off, b.rs, batchStrides(b.bs)) && vec4Aligned(c.off, c.rs, batchStrides(c.bs));
   const bK4 = b.rs === 1 && vec4Aligned(K, b.off, b.cs, batchStrides(b.bs));
-  const reg: Plan = { kernel: plainKernel, entry: 'reg', names: ['a', 'b', 'c'], tile: [32, 32] };
+  // reg* workgroups: 64 invocations of 4 rows each, with only as many rows of invocations as M fills
+  // (see matmul.wgsl): 64 x 1 for a batch-1 linear layer, 32 x 2 for batch 8, 8 x 8 from M = 17.
+  const wyLog2 = Math.min(3, Math.ceil(Math.log2(Math.ceil(M / 4))));
+  const regPlan = (entry: string, names: Plan['names'], colsPerInvocation: number): Plan => ({
+    kernel: plainKernel,
+    entry,
+    names,
+    tile: [(64 >> wyLog2) * colsPerInvocation, (1 << wyLog2) * 4],
+    wyLog2,
+  });
+  const reg = regPlan('reg', ['a', 'b', 'c'], 4);
   switch (g.variant) {
     case 'subgroup':
-      if (bN4) return { kernel: subgroupKernel, entry: aK4 ? 'nn' : 'nn_sa', names: [aK4 ? 'a4' : 'a', 'b4', 'c4'], tile: [32, 8] };
+      if (bN4 && aK4 && M === 1) return { kernel: subgroupKernel, entry: 'vecmat', names: ['a4', 'b4', 'c4'], tile: [128, 1] };
+      if (bN4 && aK4) return { kernel: subgroupKernel, entry: 'nn', names: ['a4', 'b4', 'c4'], tile: [32, 16] };
+      if (bN4) return { kernel: subgroupKernel, entry: 'nn_sa', names: ['a', 'b4', 'c4'], tile: [32, 8] };
       if (bK4 && aK4) return { kernel: subgroupKernel, entry: M === 1 ? 'gemv' : 'nt', names: ['a4', 'b4', 'c'], tile: [8, M === 1 ? 1 : 8] };
       return reg;
     case 'register':
-      if (bN4 && aK4) return { kernel: plainKernel, entry: 'reg_nn4', names: ['a4', 'b4', 'c4'], tile: [32, 32] };
-      if (bK4 && aK4) return { kernel: plainKernel, entry: 'reg_nt4', names: ['a4', 'b4', 'c'], tile: [8, 32] };
+      if (bN4 && aK4) return regPlan('reg_nn4', ['a4', 'b4', 'c4'], 4);
+      if (bK4 && aK4) return regPlan('reg_nt4', ['a4', 'b4', 'c'], 1);
       return reg;
     case 'shared':
       return { kernel: plainKernel, entry: 'tiled', names: ['a', 'b', 'c'], tile: [64, 64] };
@@ -113,6 +130,9 @@ function plan(g: Gemm): Plan {
 }
 
 function gemm(e: Engine, g: Gemm): void {
+  if (!matmulVariantSupported(e, g.variant)) {
+    throw new GpuLimitError(`${g.op}: the subgroup matmul kernels need subgroups of at least 8 lanes, which this adapter does not report; use variant 'register' or 'shared'`);
+  }
   const p = plan(g);
   const groups: [number, number, number] = [Math.ceil(g.N / p.tile[0]), Math.ceil(g.M / p.tile[1]), g.batch];
   const max = e.limits.maxComputeWorkgroupsPerDimension;
@@ -143,6 +163,7 @@ function gemm(e: Engine, g: Gemm): void {
       c_bs: g.c.bs,
       bias_off: g.bias?.off ?? 0,
       flags: (g.bias ? FLAG_BIAS : 0) | (g.accumulate ? FLAG_ACCUMULATE : 0) | (g.relu ? FLAG_RELU : 0),
+      wy_log2: p.wyLog2 ?? 0,
     },
     workgroups: groups,
   });

@@ -36,8 +36,9 @@ async function checkBinary(e: Engine, op: BinaryOp, aShape: number[], bShape: nu
   e.releaseAll(at, bt, c);
 }
 
-// Same shapes (flat path): odd, exactly one workgroup, one past it.
-const FLAT: number[][] = [[1], [7], [256], [257], [2, 3, 5, 5]];
+// Same shapes (flat path): odd, exactly one workgroup, one past it; sizes divisible by 4 take the
+// vec4 entries ([256] in one workgroup, [3, 7, 8, 9] past one).
+const FLAT: number[][] = [[1], [7], [256], [257], [2, 3, 5, 5], [3, 7, 8, 9]];
 // Broadcasts: scalar-like, [N,1,H,W] x [N,C,H,W], [1,C,1,1], lower rank, both sides broadcasting, rank 6.
 const BCAST: [number[], number[]][] = [
   [[3, 17, 9, 11], [1]],
@@ -45,10 +46,17 @@ const BCAST: [number[], number[]][] = [
   [[2, 1, 7, 9], [2, 3, 7, 9]],
   [[2, 3, 7, 9], [1, 3, 1, 1]],
   [[4, 1, 1], [2, 4, 5, 3]],
-  [[3, 1], [1, 4]],
   [[5, 1, 3], [1, 4, 1]],
   [[2, 1, 3, 1, 2, 3], [1, 2, 1, 3, 2, 1]],
   [[1, 64, 1, 1], [2, 64, 13, 13]],
+  // Innermost axis a multiple of 4: vec4 entries (both inputs along it, one broadcast along it).
+  [[2, 3, 8, 8], [1, 3, 1, 1]],
+  [[2, 1, 4, 8], [2, 3, 4, 8]],
+  [[2, 3, 1, 1], [2, 3, 4, 4]],
+  [[1], [2, 3, 4]],
+  [[4], [3, 4]],
+  [[3, 1, 1, 8], [1, 5, 2, 8]],
+  [[3, 1], [1, 4]],
 ];
 
 const binaryCases: KernelCase[] = [
@@ -68,7 +76,7 @@ const binaryCases: KernelCase[] = [
   },
 ];
 
-const fusedCases: KernelCase[] = [[9], [2, 3, 17, 5]].flatMap((shape, si) => [
+const fusedCases: KernelCase[] = [[9], [2, 3, 17, 5], [2, 4, 6, 6]].flatMap((shape, si) => [
   {
     name: `addRelu ${JSON.stringify(shape)}`,
     async run(e: Engine) {
@@ -110,7 +118,7 @@ function inputFor(op: UnaryOp, n: number, seed: number): Float32Array {
 const UNARY_OPS = Object.keys(UNARY) as UnaryOp[];
 const mapCases: KernelCase[] = [
   ...UNARY_OPS.flatMap((op, oi) =>
-    [[5], [3, 7, 11, 13]].map<KernelCase>((shape, si) => ({
+    [[5], [3, 7, 11, 13], [4, 100]].map<KernelCase>((shape, si) => ({
       name: `unary ${op} ${JSON.stringify(shape)}`,
       async run(e) {
         const x = inputFor(op, size(shape), 500 + 10 * oi + si);
@@ -135,7 +143,7 @@ const mapCases: KernelCase[] = [
   {
     name: 'affine flat past 65535 workgroups',
     async run(e) {
-      const n = 65535 * 256 + 300;
+      const n = 65535 * 256 + 301; // odd: the scalar entry, one invocation per element
       const x = randomArray(n, 602);
       const xt = e.upload(x, [n]);
       const y = affine(e, xt, 3, -1);
@@ -182,6 +190,17 @@ const mapCases: KernelCase[] = [
       const y = clamp(e, xt, -0.25, 0.5);
       expectClose(await y.readF32(), mapRef(x, (v) => Math.min(Math.max(v, -0.25), 0.5)), { atol: 0, rtol: 0, what: 'clamp' });
       e.releaseAll(xt, y);
+    },
+  },
+  {
+    name: 'fill [4, 33] (vec4 entry) and [3, 3]',
+    async run(e) {
+      for (const shape of [[4, 33], [3, 3]]) {
+        const t = e.empty(shape);
+        fill(e, t, 2.5);
+        expectClose(await t.readF32(), new Float32Array(size(shape)).fill(2.5), { atol: 0, rtol: 0, shape, what: 'fill' });
+        t.release();
+      }
     },
   },
   {
@@ -235,4 +254,17 @@ const badInputCases: KernelCase[] = [
   },
 ];
 
-export const elementwiseCases: KernelCase[] = [...binaryCases, ...fusedCases, ...mapCases, ...badInputCases];
+/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
+function leakChecked(cases: KernelCase[]): KernelCase[] {
+  return cases.map((c) => ({
+    name: c.name,
+    async run(e: Engine) {
+      const before = e.pool.stats.liveBytes;
+      await c.run(e);
+      const leaked = e.pool.stats.liveBytes - before;
+      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
+    },
+  }));
+}
+
+export const elementwiseCases: KernelCase[] = leakChecked([...binaryCases, ...fusedCases, ...mapCases, ...badInputCases]);

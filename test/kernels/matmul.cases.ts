@@ -5,6 +5,7 @@ import {
   linearForward,
   matmul,
   matmulEntry,
+  matmulVariantSupported,
   releaseLinearWeight,
   selectMatmulVariant,
   uploadLinearWeight,
@@ -17,10 +18,10 @@ import type { KernelCase } from './kernel-case.js';
 const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
 const VARIANTS: MatmulVariant[] = ['subgroup', 'register', 'shared'];
 
-/** The subgroup kernels need the adapter feature; elsewhere the case checks it is never chosen. */
+/** The subgroup kernels need subgroups of >= 8 lanes; elsewhere the case checks they are never chosen. */
 function unsupported(e: Engine, variant: MatmulVariant): boolean {
-  if (variant !== 'subgroup' || e.device.features.has('subgroups')) return false;
-  if (selectMatmulVariant(e) === 'subgroup') throw new Error('subgroup variant selected on an adapter without subgroups');
+  if (matmulVariantSupported(e, variant)) return false;
+  if (selectMatmulVariant(e) === variant) throw new Error(`${variant} variant selected on an adapter that cannot run it`);
   return true;
 }
 
@@ -67,6 +68,7 @@ const PROBLEMS: Problem[] = [
   { a: [8, 16], b: [16, 32] },
   { a: [33, 36], b: [36, 64] },
   { a: [1, 256], b: [256, 128] },
+  { a: [1, 36], b: [36, 44] },
   { a: [70, 132], b: [132, 260] },
   { a: [17, 3], b: [17, 129], transposeA: true },
   { a: [36, 33], b: [36, 64], transposeA: true },
@@ -81,6 +83,7 @@ const PROBLEMS: Problem[] = [
   { a: [4, 9, 16], b: [16, 8] },
   { a: [9, 16], b: [4, 16, 8] },
   { a: [2, 1, 24], b: [2, 6, 24], transposeB: true },
+  { a: [3, 1, 40], b: [40, 12] },
   { a: [2, 24, 5], b: [1, 24, 8], transposeA: true },
 ];
 
@@ -125,6 +128,7 @@ const crossCases: KernelCase[] = [
         [matmulEntry(e, b, b.reshape([32, 24]), { variant: 'subgroup', transposeA: true }), 'subgroup:nn_sa'],
         [matmulEntry(e, a, bt, { variant: 'subgroup', transposeB: true }), 'subgroup:nt'],
         [matmulEntry(e, x1, bt, { variant: 'subgroup', transposeB: true }), 'subgroup:gemv'],
+        [matmulEntry(e, x1, b, { variant: 'subgroup' }), 'subgroup:vecmat'],
         [matmulEntry(e, odd, oddB, { variant: 'subgroup' }), 'subgroup:reg'],
         [matmulEntry(e, a, b, { variant: 'register' }), 'register:reg_nn4'],
         [matmulEntry(e, a, bt, { variant: 'register', transposeB: true }), 'register:reg_nt4'],
@@ -308,4 +312,17 @@ const badInputCases: KernelCase[] = [
   },
 ];
 
-export const matmulCases: KernelCase[] = [...plainMatmulCases, ...crossCases, ...linearCases, ...fdCases, ...badInputCases];
+/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
+function leakChecked(cases: KernelCase[]): KernelCase[] {
+  return cases.map((c) => ({
+    name: c.name,
+    async run(e: Engine) {
+      const before = e.pool.stats.liveBytes;
+      await c.run(e);
+      const leaked = e.pool.stats.liveBytes - before;
+      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
+    },
+  }));
+}
+
+export const matmulCases: KernelCase[] = leakChecked([...plainMatmulCases, ...crossCases, ...linearCases, ...fdCases, ...badInputCases]);

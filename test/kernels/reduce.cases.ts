@@ -61,7 +61,8 @@ const sizeCases: KernelCase[] = [
       run: (e) => checkReduce(e, op, shape, axes, false, 2000 + 20 * oi + si),
     })),
   ),
-  { name: 'reduce max [70000, 64] axes [1] (outputs past 65535 workgroups)', run: (e) => checkReduce(e, 'max', [70000, 64], [1], false, 2100) },
+  { name: 'reduce max [70000, 64] axes [1] (many short rows)', run: (e) => checkReduce(e, 'max', [70000, 64], [1], false, 2100) },
+  { name: 'reduce sum [4200000, 2] axes [1] (one invocation per output, past 65535 workgroups)', run: (e) => checkReduce(e, 'sum', [4200000, 2], [1], false, 2105) },
   {
     // Workgroup-per-row passes fold their grid into y past 65535 workgroups; a lowered limit reaches
     // that path without a 300 MB tensor.
@@ -208,4 +209,17 @@ const badInputCases: KernelCase[] = [
   },
 ];
 
-export const reduceCases: KernelCase[] = [...axisSetCases, ...sizeCases, ...argmaxCases, ...minmaxCases, ...dotCases, ...badInputCases];
+/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
+function leakChecked(cases: KernelCase[]): KernelCase[] {
+  return cases.map((c) => ({
+    name: c.name,
+    async run(e: Engine) {
+      const before = e.pool.stats.liveBytes;
+      await c.run(e);
+      const leaked = e.pool.stats.liveBytes - before;
+      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
+    },
+  }));
+}
+
+export const reduceCases: KernelCase[] = leakChecked([...axisSetCases, ...sizeCases, ...argmaxCases, ...minmaxCases, ...dotCases, ...badInputCases]);

@@ -64,7 +64,7 @@ async function checkFiniteDifferences(e: Engine, shape: number[], seed: number):
 // Short rows (one invocation per row), long rows (workgroup per row), odd lengths, rank 3, batches.
 const SHAPES: number[][] = [[1, 1], [1, 7], [4, 10], [3, 64], [3, 65], [3, 1000], [2, 3, 5], [2, 2, 1001], [300, 33]];
 
-export const softmaxCases: KernelCase[] = [
+const cases: KernelCase[] = [
   ...SHAPES.flatMap((shape, si) =>
     [false, true].map<KernelCase>((log) => ({
       name: `${log ? 'logSoftmax' : 'softmax'} ${JSON.stringify(shape)}`,
@@ -117,3 +117,18 @@ export const softmaxCases: KernelCase[] = [
     },
   },
 ];
+
+/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
+function leakChecked(cases: KernelCase[]): KernelCase[] {
+  return cases.map((c) => ({
+    name: c.name,
+    async run(e: Engine) {
+      const before = e.pool.stats.liveBytes;
+      await c.run(e);
+      const leaked = e.pool.stats.liveBytes - before;
+      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
+    },
+  }));
+}
+
+export const softmaxCases: KernelCase[] = leakChecked(cases);
