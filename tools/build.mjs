@@ -5,8 +5,9 @@
 //   dist/cli.js                    the CLI, from src/cli/main.ts when it exists
 //   dist/bench/main.js             the benchmark, from bench/main.ts when it exists
 //   dist/smoke-demo.js             tools/smoke-demo.ts
+//   dist/web/app.js + index.html   the browser page, from web/app.ts and web/index.html (`npm run serve`)
 //
-//   node tools/build.mjs [--quiet] [target...]     targets: node browser cli bench smoke-demo (default: all)
+//   node tools/build.mjs [--quiet] [target...]     targets: node browser cli bench smoke-demo web (default: all)
 //
 // Scripts that need one bundle build only that one (`npm run demo` builds smoke-demo), so a
 // half-written module elsewhere does not stop them.
@@ -14,7 +15,7 @@
 // entry (src/browser.ts) wins over src/index.ts for the browser bundle when someone adds one.
 // Other scripts import the plugins and option sets from here (test/browser/run.mjs does).
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -112,7 +113,7 @@ function firstExisting(...paths) {
   return paths.find((p) => existsSync(resolve(ROOT, p)));
 }
 
-export const TARGETS = ['node', 'browser', 'cli', 'bench', 'smoke-demo'];
+export const TARGETS = ['node', 'browser', 'cli', 'bench', 'smoke-demo', 'web'];
 
 export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
   const log = quiet ? () => {} : (msg) => console.log(`build: ${msg}`);
@@ -129,6 +130,7 @@ export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
   }
   if (want.has('node')) jobs.push(['dist/node/index.js', nodeOptions(libEntry, 'dist/node/index.js')]);
   if (want.has('browser')) jobs.push(['dist/browser/layertracer.js', browserOptions(browserEntry, 'dist/browser/layertracer.js')]);
+  if (want.has('web')) jobs.push(['dist/web/app.js', browserOptions('web/app.ts', 'dist/web/app.js')]);
   if (want.has('smoke-demo')) jobs.push(['dist/smoke-demo.js', nodeOptions('tools/smoke-demo.ts', 'dist/smoke-demo.js')]);
   if (want.has('cli')) {
     if (existsSync(resolve(ROOT, 'src/cli/main.ts'))) jobs.push(['dist/cli.js', nodeOptions('src/cli/main.ts', 'dist/cli.js')]);
@@ -158,6 +160,12 @@ export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
     }
   });
   if (failed.length) throw new Error(`build failed: ${failed.join(', ')}`);
+  if (want.has('web')) {
+    // The page's HTML (with its CSS) is static: copied beside the bundle.
+    await mkdir(resolve(ROOT, 'dist/web'), { recursive: true });
+    await copyFile(resolve(ROOT, 'web/index.html'), resolve(ROOT, 'dist/web/index.html'));
+    log('dist/web/index.html from web/index.html');
+  }
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// A small static server for the LayerTracer page (node:http only).
+//
+//   node web/serve.mjs [--port 8080] [--weights DIR]...       (npm run serve builds the page first)
+//
+//   /                     dist/web (the page: index.html, app.js; build it with `node tools/build.mjs web`)
+//   /weights/<file>       the first of weights/ and each --weights DIR that has <file>
+//   /weights/index.json   {"models": [{"file", "bytes"}]}: every *.safetensors in those folders,
+//                         the list the page's model menu shows
+//
+// Listens on 127.0.0.1 only: a loopback origin is a secure context, which navigator.gpu requires,
+// and nothing is exposed to the network. --port 0 picks a free port. The first line on stdout is
+// `LayerTracer page: http://127.0.0.1:PORT/` (scripts read the port from it).
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.safetensors': 'application/octet-stream',
+};
+
+/** `rel` inside `dir`, or null when it would escape it (.., absolute paths, NUL). */
+function inside(dir, rel) {
+  if (rel.includes('\0')) return null;
+  const p = resolve(dir, `.${sep}${rel}`);
+  return p === dir || p.startsWith(dir + sep) ? p : null;
+}
+
+function isFile(p) {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Every *.safetensors in the weights folders; a name found in an earlier folder wins. */
+function listModels(weightDirs) {
+  const seen = new Map();
+  for (const dir of weightDirs) {
+    let names = [];
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort();
+    } catch {
+      continue; // a folder that does not exist (yet) lists nothing
+    }
+    for (const file of names) {
+      const p = join(dir, file);
+      if (!seen.has(file) && isFile(p)) seen.set(file, { file, bytes: statSync(p).size });
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Starts the server. `weights`: extra folders served under /weights/ after the repository's own.
+ * Resolves to the http.Server once listening.
+ */
+export function startServer({ port = 8080, weights = [], site = join(ROOT, 'dist/web') } = {}) {
+  const siteDir = resolve(site);
+  const weightDirs = [join(ROOT, 'weights'), ...weights.map((d) => resolve(d))];
+  const server = http.createServer((req, res) => {
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return void res.writeHead(400).end('bad URL');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    let file = null;
+    if (path === '/weights/index.json') {
+      const body = JSON.stringify({ models: listModels(weightDirs) });
+      res.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store' });
+      return void res.end(req.method === 'HEAD' ? undefined : body);
+    } else if (path.startsWith('/weights/')) {
+      const rel = path.slice('/weights/'.length);
+      file = weightDirs.map((d) => inside(d, rel)).find((p) => p && isFile(p)) ?? null;
+    } else {
+      const p = inside(siteDir, path === '/' ? 'index.html' : path.slice(1));
+      file = p && isFile(p) ? p : null;
+    }
+    if (!file) {
+      const hint = path === '/' && !existsSync(join(siteDir, 'index.html')) ? ' (the page is not built: run `node tools/build.mjs web`)' : '';
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end(`not found: ${path}${hint}\n`);
+    }
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+      'cache-control': 'no-cache',
+    });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok(server));
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: process.env.PORT ?? '8080' },
+      weights: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: node web/serve.mjs [--port 8080] [--weights DIR]...   (serves dist/web and /weights on 127.0.0.1)');
+    process.exit(0);
+  }
+  try {
+    const server = await startServer({ port: Number(values.port), weights: values.weights });
+    console.log(`LayerTracer page: http://127.0.0.1:${server.address().port}/`);
+    if (!existsSync(join(ROOT, 'dist/web/index.html'))) console.log('note: dist/web is not built yet: run `node tools/build.mjs web`');
+    const models = listModels([join(ROOT, 'weights'), ...values.weights.map((d) => resolve(d))]);
+    console.log(`models: ${models.length ? models.map((m) => m.file).join(', ') : 'none (load a .safetensors file in the page)'}`);
+  } catch (err) {
+    console.error(`serve: ${err.code === 'EADDRINUSE' ? `port ${values.port} is in use; pass --port N (0 picks a free one)` : err.message}`);
+    process.exit(1);
+  }
+}
