@@ -8,24 +8,20 @@ export interface ExplainRow {
   cells: { method: string; png: string; target: string; note?: string }[];
 }
 
-/** All methods side by side: one row per image, one column per method. */
+/** All methods side by side: per image, the input and its top-5, then one card per method (wrapping). */
 export function explainReport(title: string, model: string, layer: string, methods: { name: string; title: string }[], rows: ExplainRow[]): string {
-  const header = `<tr><th>input</th><th>top-5</th>${methods.map((m) => `<th>${escapeHtml(m.title)}</th>`).join('')}</tr>`;
   const body = rows
     .map((r) => {
       const preds = r.predictions.map((p) => `${escapeHtml(p.label)} ${(p.prob * 100).toFixed(1)}%`).join('<br>');
-      const cells = methods
+      const cards = methods
         .map((m) => {
           const c = r.cells.find((x) => x.method === m.name);
-          if (!c) return '<td class="note">n/a</td>';
-          return `<td><img class="map" src="${escapeHtml(c.png)}" alt="${escapeHtml(m.title)}"><div class="note">${escapeHtml(c.target)}${c.note ? `<br>${escapeHtml(c.note)}` : ''}</div></td>`;
+          if (!c) return '';
+          return `<figure><img class="map" src="${escapeHtml(c.png)}" alt="${escapeHtml(m.title)}"><figcaption><b>${escapeHtml(m.title)}</b><br>${escapeHtml(c.target)}${c.note ? `<br>${escapeHtml(c.note)}` : ''}</figcaption></figure>`;
         })
         .join('');
-      return `<tr><td><img class="map" src="${escapeHtml(r.inputPng)}" alt="input"><div class="note">${escapeHtml(r.image)}</div></td><td class="preds">${preds}</td>${cells}</tr>`;
+      return `<section><h2>${escapeHtml(r.image)}</h2><div class="cards"><figure><img class="map" src="${escapeHtml(r.inputPng)}" alt="input"><figcaption><b>input</b><div class="preds">${preds}</div></figcaption></figure>${cards}</div></section>`;
     })
     .join('\n');
-  return page(
-    title,
-    `<h1>${escapeHtml(title)}</h1><div class="meta">model ${escapeHtml(model)} · CAM layer ${escapeHtml(layer)} · made by LayerTracer</div><table>${header}\n${body}</table>`,
-  );
+  return page(title, `<h1>${escapeHtml(title)}</h1><div class="meta">model ${escapeHtml(model)} · CAM layer ${escapeHtml(layer)} · made by LayerTracer</div>\n${body}`);
 }
