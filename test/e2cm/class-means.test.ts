@@ -48,7 +48,7 @@ describe('E2CM class means and early exits (ResNet-20, real CIFAR-10 images)', (
   });
 
   it('round-trips through a safetensors file', async () => {
-    const means = await computeClassMeans(model, set.batches(model.info, { start: 0, count: 30 }), { exits: ['layer1.0', 'layer3.2'] });
+    const means = await computeClassMeans(model, set.batches(model.info, TRAIN), { exits: ['layer1.0', 'layer3.2'] });
     const { tensors, metadata } = classMeansToTensors(means);
     const back = classMeansFromFile(parseSafetensors(writeSafetensors(tensors, metadata), 'means'));
     expect(back.exits).toEqual(means.exits);
@@ -68,8 +68,12 @@ describe('E2CM class means and early exits (ResNet-20, real CIFAR-10 images)', (
     expect(eager.computeUsed).toBeLessThan(0.2);
   });
 
+  it('refuses a training set that misses a class', async () => {
+    await expect(computeClassMeans(model, set.batches(model.info, { start: 0, count: 5 }))).rejects.toThrow(/no training images for class\(es\)/);
+  });
+
   it('refuses class means that do not fit the model', async () => {
-    const means = await computeClassMeans(model, set.batches(model.info, { start: 0, count: 20 }), { exits: ['layer1.0'] });
+    const means = await computeClassMeans(model, set.batches(model.info, TRAIN), { exits: ['layer1.0'] });
     means.exits = ['layer9.9'];
     await expect(observeExits(model, means, set.batches(model.info, { start: 0, count: 5 }))).rejects.toThrow(/layer9.9/);
   });

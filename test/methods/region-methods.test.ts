@@ -45,16 +45,20 @@ describe('on a model whose output depends on one region only', () => {
     model.release();
   });
 
+  // The SPEC's optimiser settings (lr 0.5 decaying over 1000 steps) with a step size suited to this
+  // 16x16 toy (||F|| starts at 16, so SGD steps are tiny at lr 0.5): it converges, and the default
+  // plateau rule (loss change < 1e-6 over 50 steps) then stops it well before 1000 steps.
   it('L2-CAF (class-specific and class-oblivious) puts its maximum inside the region; loss decreases; the stopping rule fires', async () => {
     const model = regionModel(engine);
     const x = engine.upload(regionDataset(1, 700).batch(0, 1).data, [1, 3, size, size], 'x');
     for (const mode of ['specific', 'oblivious'] as const) {
-      const r = await l2caf(model, x, { layer: 'features.1', mode, target: 0, maxSteps: 400, tolerance: 1e-4, patience: 20 });
+      const r = await l2caf(model, x, { layer: 'features.1', mode, target: 0, learningRate: 50 });
       const map = await r.maps.readF32();
       const { losses, stoppedEarly, steps } = r.optimisation[0];
       expect(insideRegion(argmaxIndex(map)), `L2-CAF ${mode} maximum at pixel ${argmaxIndex(map)}`).toBe(true);
       expect(losses[losses.length - 1], `${mode} loss ${losses[0]} -> ${losses[losses.length - 1]}`).toBeLessThan(losses[0]);
-      expect(stoppedEarly, `${mode}: stopped after ${steps} of 400 steps`).toBe(true);
+      expect(stoppedEarly, `${mode}: stopped after ${steps} of 1000 steps`).toBe(true);
+      expect(steps).toBeLessThan(1000);
       engine.release(r.maps);
     }
     engine.release(x);
