@@ -8,7 +8,6 @@ import type { Model } from '../graph/model.js';
 import { causalMetrics } from '../metrics/insertion-deletion.js';
 import { toHeatmap } from '../methods/heatmap.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
-import { rise } from '../methods/rise.js';
 import { parseRange } from './data-range.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
@@ -24,7 +23,7 @@ top-1 class. Prints a table and writes evaluate.csv and evaluate.json.
   --weights FILE         model weights
   --data FILE|DIR        labelled images (safetensors or a folder per class)
   --range A:B            images A..B-1 (default 0:100)
-  --methods LIST|all     comma-separated method names, or all (default); rise is included with all
+  --methods LIST|all     comma-separated method names, or all (default)
   --pixels-per-step N    pixels changed per step (default ceil(H*W/224): 224 steps)
   --rise-masks N         masks for RISE when evaluated (default 4000)
   --batch N              step images per forward pass (default 32)
@@ -58,7 +57,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   });
   if (values.help) return void process.stdout.write(EVALUATE_HELP);
   if (!values.weights || !values.data) throw new UsageError('evaluate needs --weights and --data (see --help)');
-  const names = values.methods === 'all' ? [...METHODS.map((m) => m.name), 'rise'] : values.methods!.split(',');
+  const names = values.methods === 'all' ? METHODS.map((m) => m.name) : values.methods!.split(',');
   const outputs = [join(values.out!, 'evaluate.csv'), join(values.out!, 'evaluate.json')];
   if (!values.force && outputs.some(existsSync)) throw new UsageError(`${values.out}/evaluate.* exist; pass --force to overwrite`);
   const engine = await acquireEngine();
@@ -66,12 +65,16 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
     const model = await loadModelFile(engine, values.weights);
     const set = await openLabelledSet(values.data);
     const range = parseRange(values.range, set.count);
+    const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
     const scores = await evaluateMethods(model, set.batches(model.info, range), names, {
       pixelsPerStep: values['pixels-per-step'] ? Number(values['pixels-per-step']) : undefined,
       riseMasks: Number(values['rise-masks']),
       batchSize: Number(values.batch),
+      // A long run shows its running means every 10 images, so an interrupted run is not wasted.
+      onImage: (done, partial) => {
+        if (done % 10 === 0 && done < range.count) console.log(`\n${scoreTable(partial, `${note}; first ${done} images`)}`);
+      },
     });
-    const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
     console.log(scoreTable(scores, note));
     await mkdir(values.out!, { recursive: true });
     const flag = values.force ? 'w' : 'wx';
@@ -84,26 +87,21 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   }
 }
 
-type RiseEntry = Pick<MethodEntry, 'name' | 'run' | 'supports'>;
-
 export async function evaluateMethods(
   model: Model,
   data: import('../e2cm/class-means.js').LabelledBatches,
   names: string[],
-  opts: { pixelsPerStep?: number; riseMasks: number; batchSize: number },
+  opts: { pixelsPerStep?: number; riseMasks: number; batchSize: number; onImage?: (done: number, partial: MethodScore[]) => void },
 ): Promise<MethodScore[]> {
   const e = model.engine;
-  const entries: RiseEntry[] = names.map((n) =>
-    n === 'rise' ? { name: 'rise', run: (m, x, o) => rise(m, x, { ...o, masks: opts.riseMasks }) } : findMethod(n),
-  );
-  const usable = entries.filter((m) => !m.supports || m.supports(model));
+  const usable: MethodEntry[] = names.map(findMethod).filter((m) => !m.supports || m.supports(model));
   const scores: MethodScore[] = usable.map((m) => ({ method: m.name, images: 0, insertion: 0, deletion: 0, seconds: 0 }));
   const progress = new Progress('evaluate', data.count * usable.length);
   for (let i = 0; i < data.count; i++) {
     const x = e.upload(data.batch(i, 1).data, [1, ...data.shape], 'evaluate.image');
     for (const [k, method] of usable.entries()) {
       const t0 = performance.now();
-      const attribution = await method.run(model, x, {});
+      const attribution = await method.run(model, x, { masks: opts.riseMasks });
       const heat = toHeatmap(e, attribution);
       const saliency = await heat.readF32();
       e.releaseAll(heat, attribution.maps);
@@ -116,6 +114,7 @@ export async function evaluateMethods(
       progress.update(i * usable.length + k + 1, method.name);
     }
     e.release(x);
+    opts.onImage?.(i + 1, scores);
   }
   return scores;
 }
