@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   MAX_HEADER_BYTES,
@@ -16,6 +16,7 @@ import {
   type SafetensorsFile,
 } from '../../src/io/safetensors.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../../src/io/safetensors-node.js';
+import { cifarFile } from '../util/shared-data.js';
 
 /** Hand-assembles a file, so a test controls the exact header text, the length field and the offsets. */
 function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), lengthField?: bigint): Uint8Array {
@@ -365,9 +366,10 @@ describe('Node file I/O', () => {
 });
 
 // The shared CIFAR-10 data lives next to the repository (../shared/data/cifar10); it is never copied in.
-const cifar = resolve(import.meta.dirname, '../../../shared/data/cifar10');
+// A checkout without it is broken, so these tests fail rather than skip (cifarFile throws).
+const cifar = dirname(cifarFile('resnet20.safetensors'));
 
-describe.skipIf(!existsSync(cifar))('real files in ../shared/data/cifar10', () => {
+describe('real files in ../shared/data/cifar10', () => {
   it('reads resnet20.safetensors with its metadata, identically to the in-memory parser', async () => {
     const path = join(cifar, 'resnet20.safetensors');
     const file = await readSafetensorsFile(path);
