@@ -11,6 +11,7 @@ import { METHODS } from '../methods/registry.js';
 import { escapeHtml, page } from '../report/html.js';
 import { projectRoot } from '../util/project-root.js';
 import { explain } from './explain.js';
+import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { traceImages } from './trace.js';
 
@@ -60,7 +61,12 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const sections: string[] = [];
   try {
     console.log(`adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`);
-    for (const m of DEFAULT_MODELS) {
+    const present = DEFAULT_MODELS.filter((m) => existsSync(join(weightsDir, m.weights)));
+    if (!present.length) {
+      throw new UsageError(`no default model in ${weightsDir}; train them with tools/train_default_models.py (see weights/README.md)`);
+    }
+    for (const m of DEFAULT_MODELS.filter((x) => !present.includes(x))) console.log(`note: ${m.weights} is missing; skipping the ${m.id} model`);
+    for (const m of present) {
       console.log(`\n== ${m.title}: ${m.weights}`);
       const model = await loadModelFile(engine, join(weightsDir, m.weights));
       const explainDir = join(out, m.id);
