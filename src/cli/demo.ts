@@ -22,9 +22,9 @@ weights/default-vgg, trained on the project's generated shapes data) on a handfu
 images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
 An earlier report is moved aside to out/demo-previous-<time>, never deleted.
 
-  --images N        generated test images (default 6)
-  --rise-masks N    RISE masks (default 1000)
-  --trace-masks N   LayerTracer masks (default 1000)
+  --images N        generated test images (default 4)
+  --rise-masks N    RISE masks (default 500)
+  --trace-masks N   LayerTracer masks (default 500)
   --out DIR         default out/demo
 `;
 
@@ -37,9 +37,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      images: { type: 'string', default: '6' },
-      'rise-masks': { type: 'string', default: '1000' },
-      'trace-masks': { type: 'string', default: '1000' },
+      images: { type: 'string', default: '4' },
+      'rise-masks': { type: 'string', default: '500' },
+      'trace-masks': { type: 'string', default: '500' },
       out: { type: 'string', default: join('out', 'demo') },
       help: { type: 'boolean', short: 'h' },
     },
