@@ -46,7 +46,10 @@ export async function acquireEngine(options: AcquireOptions = {}): Promise<Engin
     isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(`${info?.architecture} ${info?.description} ${info?.device}`),
     features: [...device.features],
   };
-  return new Engine(device, description, options, keepAlive);
+  // LAYERTRACER_DUMP_WGSL=1 prints every WGSL module as it compiles (Node; browsers pass the option).
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const dumpShaders = options.dumpShaders ?? (env?.LAYERTRACER_DUMP_WGSL === '1');
+  return new Engine(device, description, { ...options, dumpShaders }, keepAlive);
 }
 
 function noAdapterMessage(node: boolean): string {
