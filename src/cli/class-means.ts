@@ -50,6 +50,10 @@ export async function classMeansCommand(argv: string[]): Promise<void> {
     const model = await loadModelFile(engine, values.weights);
     const set = await openLabelledSet(values.data);
     const range = parseRange(values.range, set.count);
+    const mismatch = set.classes.length && model.info.classes.length ? set.classes.findIndex((c, k) => c !== model.info.classes[k]) : -1;
+    if (mismatch >= 0 || (set.classes.length && set.classes.length !== model.info.classes.length)) {
+      throw new UsageError(`${values.data} names its classes [${set.classes.join(', ')}] but the model's are [${model.info.classes.join(', ')}]; give images labelled for this model`);
+    }
     const progress = new Progress('class means', range.count * 2);
     const means = await computeClassMeans(model, set.batches(model.info, range), {
       exits: values.exits?.split(','),

@@ -43,8 +43,20 @@ export function datasetFromFile(file: DatasetFile): ImageDataset {
     height: img.shape[1],
     width: img.shape[2],
     classes,
-    source: file.source,
+    source: describeDatasetFile(file),
   };
+}
+
+/**
+ * The file name, plus what made it when the file says so (the synthetic generator records its version,
+ * split and seed), so outputs derived from it (class-means metadata) stay reproducible after the
+ * temporary file is gone.
+ */
+function describeDatasetFile(file: DatasetFile): string {
+  const { generator, split, seed } = file.metadata;
+  if (!generator) return file.source;
+  const what = [generator, split && `${split} split`, seed && `seed ${seed}`].filter(Boolean).join(', ');
+  return `${file.source} (${what})`;
 }
 
 /** Images [start, start+count) as a normalised float batch (N, 3, H, W): (x/255 - mean) / std. */

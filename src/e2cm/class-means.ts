@@ -153,6 +153,11 @@ export function assertMeansFitModel(means: ClassMeans, model: Model): void {
   if (means.classes.length !== model.numClasses) {
     throw new KernelInputError(`class means have ${means.classes.length} classes but the model has ${model.numClasses}; recompute them for this model`);
   }
+  const named = model.info.classes.length === means.classes.length;
+  const renamed = named ? means.classes.findIndex((c, k) => c !== model.info.classes[k]) : -1;
+  if (renamed >= 0) {
+    throw new KernelInputError(`class means name class ${renamed} "${means.classes[renamed]}" but the model calls it "${model.info.classes[renamed]}"; they belong to another model: recompute them for this one`);
+  }
   for (const l of means.exits) {
     if (!model.hasLayer(l)) throw new KernelInputError(`class means were computed at layer "${l}", which this model does not have; recompute them for this model`);
   }

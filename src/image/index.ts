@@ -32,3 +32,4 @@ export {
 } from './colormap.js';
 export { overlayHeatmap, gradientToImage, greyMapToImage, type OverlayOptions, type GradientImageOptions } from './overlay.js';
 export { tileGrid, hstack, vstack, type GridOptions, type StackOptions } from './grid.js';
+export { outlineMask } from './mask-outline.js';

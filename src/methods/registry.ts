@@ -15,10 +15,12 @@ import { rise } from './rise.js';
 import { saliency } from './saliency.js';
 import { smoothGrad } from './smooth-grad.js';
 
-/** Options any method accepts; each reads the ones it knows (RISE: masks, seed). */
+/** Options any method accepts; each reads the ones it knows (RISE: masks, seed; SmoothGrad: samples; IG: steps). */
 export interface MethodRunOptions extends MethodOptions {
   masks?: number;
   seed?: number;
+  samples?: number;
+  steps?: number;
   onProgress?: (done: number, total: number) => void;
 }
 

@@ -18,7 +18,7 @@ import { sinCosTurns } from './trig.js';
 
 export { SYNTHETIC_CLASSES };
 
-export const SYNTHETIC_VERSION = 1;
+export const SYNTHETIC_VERSION = 2;
 export const SYNTHETIC_SIZE = 64;
 /** Generator name recorded in dataset and model metadata. */
 export const SYNTHETIC_GENERATOR = `layertracer-synthetic-v${SYNTHETIC_VERSION}`;
@@ -81,7 +81,7 @@ const STREAM_CLUTTER = 3;
 const STREAM_NOISE = 4;
 
 const MIN_RADIUS = 10;
-const MAX_RADIUS = 22;
+const MAX_RADIUS = 20;
 /** Minimum RGB distance between the object colour and both background colours. */
 const MIN_CONTRAST = 100;
 

@@ -69,27 +69,31 @@ function radialPolygon(points: number, outer: number, inner = outer, phase = -0.
   });
 }
 
-const union = (...parts: Sdf[]): Sdf => (x, y) => {
-  let d = Infinity;
-  for (const p of parts) d = Math.min(d, p(x, y));
-  return d;
-};
-
-const HEART_HALF_DIAGONAL = Math.SQRT1_2; // a unit square turned 45 degrees
-const heart = (() => {
-  // y grows downwards in the image: the point is at the bottom (y = +0.78), the lobes on top.
-  const bottom = 0.78;
-  const h = HEART_HALF_DIAGONAL;
-  const diamond = polygonSdf([
-    [0, bottom],
-    [h, bottom - h],
-    [0, bottom - 2 * h],
-    [-h, bottom - h],
-  ]);
-  // Circles of radius 1/2 on the midpoints of the two upper edges.
-  const lobeY = bottom - 1.5 * h;
-  return union(diamond, circleSdf(h / 2, lobeY, 0.5), circleSdf(-h / 2, lobeY, 0.5));
+/**
+ * The classic parametric heart, x = 16 sin^3 t, y = 13 cos t - 5 cos 2t - 2 cos 3t - cos 4t, as a
+ * 64-gon, flipped so the point is at the bottom of the image and scaled to fit the unit circle. Its
+ * deep notch and sharp point keep it apart from a square at small sizes.
+ */
+const heartSdf: Sdf = (() => {
+  const n = 64;
+  const raw = Array.from({ length: n }, (_, i) => {
+    const t = i / n;
+    const [s1] = sinCosTurns(t);
+    const c = [1, 2, 3, 4].map((k) => sinCosTurns(k * t)[1]);
+    return [16 * s1 * s1 * s1, -(13 * c[0] - 5 * c[1] - 2 * c[2] - c[3])] as Point;
+  });
+  const cy = (Math.min(...raw.map((p) => p[1])) + Math.max(...raw.map((p) => p[1]))) / 2;
+  const r = Math.max(...raw.map(([x, y]) => Math.sqrt(x * x + (y - cy) * (y - cy))));
+  return polygonSdf(raw.map(([x, y]) => [(0.96 * x) / r, (0.96 * (y - cy)) / r] as Point));
 })();
+
+/** An ellipse with semi-axes a and b as a fine polygon (exact distances, unlike scaling a circle). */
+function ellipsePolygon(a: number, b: number, n = 48): Point[] {
+  return Array.from({ length: n }, (_, i) => {
+    const [s, c] = sinCosTurns(i / n);
+    return [a * c, b * s] as Point;
+  });
+}
 
 const ringSdf: Sdf = (x, y) => Math.abs(Math.sqrt(x * x + y * y) - 0.7) - 0.25;
 
@@ -122,14 +126,14 @@ export const SHAPES: readonly ShapeClass[] = [
   },
   { name: 'ring', sdf: ringSdf },
   { name: 'crescent', sdf: crescentSdf },
-  { name: 'heart', sdf: heart },
+  { name: 'heart', sdf: heartSdf },
   {
     name: 'arrow',
     sdf: polygonSdf([
-      [-0.94, -0.19], [0.12, -0.19], [0.12, -0.55], [0.96, 0], [0.12, 0.55], [0.12, 0.19], [-0.94, 0.19],
+      [-0.94, -0.22], [0.06, -0.22], [0.06, -0.6], [0.96, 0], [0.06, 0.6], [0.06, 0.22], [-0.94, 0.22],
     ]),
   },
-  { name: 'hexagon', sdf: polygonSdf(radialPolygon(6, 0.93, 0.93, 0)) },
+  { name: 'ellipse', sdf: polygonSdf(ellipsePolygon(0.95, 0.42)) },
 ];
 
 export const SYNTHETIC_CLASSES: string[] = SHAPES.map((s) => s.name);
