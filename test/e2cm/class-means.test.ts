@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensorSet } from '../../src/data/labelled-source.js';
 import { datasetFromFile } from '../../src/data/image-dataset.js';
-import { computeClassMeans } from '../../src/e2cm/class-means.js';
+import { assertMeansFitModel, computeClassMeans } from '../../src/e2cm/class-means.js';
 import { observeExits, simulateEarlyExit } from '../../src/e2cm/early-exit.js';
 import { exitFeature } from '../../src/e2cm/features.js';
 import { classMeansFromFile, classMeansToTensors } from '../../src/e2cm/means-file.js';
@@ -76,5 +76,11 @@ describe('E2CM class means and early exits (ResNet-20, real CIFAR-10 images)', (
     const means = await computeClassMeans(model, set.batches(model.info, TRAIN), { exits: ['layer1.0'] });
     means.exits = ['layer9.9'];
     await expect(observeExits(model, means, set.batches(model.info, { start: 0, count: 5 }))).rejects.toThrow(/layer9.9/);
+  });
+
+  it('refuses class means made for another model with the same number of classes', async () => {
+    const means = await computeClassMeans(model, set.batches(model.info, TRAIN), { exits: ['layer1.0'] });
+    means.classes = means.classes.map((c, k) => (k === 3 ? 'hexagon' : c));
+    expect(() => assertMeansFitModel(means, model)).toThrow(/class 3 "hexagon" but the model calls it "cat"/);
   });
 });
