@@ -22,8 +22,8 @@ How to run (from the repository root)
     /usr/bin/python3 tools/train_default_models.py --data /tmp/synth [--force] [--models resnet,vgg]
 
 How long
-    CPU only, 2 threads (--threads). On the 2-core development machine: about 30 s per VGG epoch and
-    65 s per ResNet epoch when the machine is otherwise idle (12 + 10 epochs: about 17 minutes in all),
+    CPU only, 2 threads (--threads). On the 2-core development machine: about 33 s per VGG epoch and
+    70 s per ResNet epoch when the machine is otherwise idle (12 + 10 epochs: about 19 minutes in all),
     several times longer while other jobs share the cores. weights/README.md has the measured run.
 
 Training recipe (and why)
