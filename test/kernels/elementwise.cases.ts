@@ -14,7 +14,7 @@ import {
 } from '../../src/kernels/elementwise.js';
 import { binaryRef, mapRef, powRef, UNARY } from '../reference/elementwise.js';
 import { expectClose, randomArray } from '../util/compare.js';
-import type { KernelCase } from './kernel-case.js';
+import { expectThrow, leakChecked, type KernelCase } from './kernel-case.js';
 
 const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
 const OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'max', 'min'];
@@ -222,16 +222,6 @@ const mapCases: KernelCase[] = [
   },
 ];
 
-function expectThrow(fn: () => unknown, re: RegExp): void {
-  let message = '';
-  try {
-    fn();
-  } catch (err) {
-    message = (err as Error).message;
-  }
-  if (!re.test(message)) throw new Error(`expected an error matching ${re}, got ${message ? `"${message}"` : 'no error'}`);
-}
-
 const badInputCases: KernelCase[] = [
   {
     name: 'bad input: incompatible broadcast, dtype mismatch, shape mismatch, bad index',
@@ -253,18 +243,5 @@ const badInputCases: KernelCase[] = [
     },
   },
 ];
-
-/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
-function leakChecked(cases: KernelCase[]): KernelCase[] {
-  return cases.map((c) => ({
-    name: c.name,
-    async run(e: Engine) {
-      const before = e.pool.stats.liveBytes;
-      await c.run(e);
-      const leaked = e.pool.stats.liveBytes - before;
-      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
-    },
-  }));
-}
 
 export const elementwiseCases: KernelCase[] = leakChecked([...binaryCases, ...fusedCases, ...mapCases, ...badInputCases]);

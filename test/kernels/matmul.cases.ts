@@ -13,7 +13,7 @@ import {
 } from '../../src/kernels/matmul.js';
 import { linearRef, matmulRef } from '../reference/matmul.js';
 import { compareClose, expectClose, randomArray } from '../util/compare.js';
-import type { KernelCase } from './kernel-case.js';
+import { expectThrow, leakChecked, type KernelCase } from './kernel-case.js';
 
 const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
 const VARIANTS: MatmulVariant[] = ['subgroup', 'register', 'shared'];
@@ -258,16 +258,6 @@ const fdCases: KernelCase[] = VARIANTS.flatMap((variant) => [
 
 // ---------------------------------------------------------------- bad input
 
-function expectThrow(fn: () => unknown, re: RegExp): void {
-  let message = '';
-  try {
-    fn();
-  } catch (err) {
-    message = (err as Error).message;
-  }
-  if (!re.test(message)) throw new Error(`expected an error matching ${re}, got ${message ? `"${message}"` : 'no error'}`);
-}
-
 const badInputCases: KernelCase[] = [
   {
     name: 'matmul and linear bad input: K mismatch, dtype, rank, batch, bias, weight size',
@@ -311,18 +301,5 @@ const badInputCases: KernelCase[] = [
     },
   },
 ];
-
-/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
-function leakChecked(cases: KernelCase[]): KernelCase[] {
-  return cases.map((c) => ({
-    name: c.name,
-    async run(e: Engine) {
-      const before = e.pool.stats.liveBytes;
-      await c.run(e);
-      const leaked = e.pool.stats.liveBytes - before;
-      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
-    },
-  }));
-}
 
 export const matmulCases: KernelCase[] = leakChecked([...plainMatmulCases, ...crossCases, ...linearCases, ...fdCases, ...badInputCases]);

@@ -2,7 +2,7 @@ import type { Engine } from '../../src/gpu/engine.js';
 import { argmax, dot, minmaxNormalize, reduce, reduceTuning, type ReduceOp } from '../../src/kernels/reduce.js';
 import { argmaxRef, dotRef, minmaxRef, reduceRef } from '../reference/reduce.js';
 import { expectClose, randomArray } from '../util/compare.js';
-import type { KernelCase } from './kernel-case.js';
+import { expectThrow, leakChecked, type KernelCase } from './kernel-case.js';
 
 const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
 const OPS: ReduceOp[] = ['sum', 'mean', 'max', 'min'];
@@ -179,16 +179,6 @@ async function checkDot(e: Engine, n: number, seed: number): Promise<void> {
 
 const dotCases: KernelCase[] = [1, 7, 4096, 4097, 1000000].map((n, i) => ({ name: `dot n=${n}`, run: (e: Engine) => checkDot(e, n, 5000 + 2 * i) }));
 
-function expectThrow(fn: () => unknown, re: RegExp): void {
-  let message = '';
-  try {
-    fn();
-  } catch (err) {
-    message = (err as Error).message;
-  }
-  if (!re.test(message)) throw new Error(`expected an error matching ${re}, got ${message ? `"${message}"` : 'no error'}`);
-}
-
 const badInputCases: KernelCase[] = [
   {
     name: 'bad input: non-contiguous or out-of-range axes, dtype, dot shapes',
@@ -208,18 +198,5 @@ const badInputCases: KernelCase[] = [
     },
   },
 ];
-
-/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
-function leakChecked(cases: KernelCase[]): KernelCase[] {
-  return cases.map((c) => ({
-    name: c.name,
-    async run(e: Engine) {
-      const before = e.pool.stats.liveBytes;
-      await c.run(e);
-      const leaked = e.pool.stats.liveBytes - before;
-      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
-    },
-  }));
-}
 
 export const reduceCases: KernelCase[] = leakChecked([...axisSetCases, ...sizeCases, ...argmaxCases, ...minmaxCases, ...dotCases, ...badInputCases]);

@@ -2,7 +2,7 @@ import type { Engine } from '../../src/gpu/engine.js';
 import { logSoftmax, softmax, softmaxBackward, softmaxTuning } from '../../src/kernels/softmax.js';
 import { softmaxBackwardRef, softmaxRef } from '../reference/softmax.js';
 import { expectClose, randomArray } from '../util/compare.js';
-import type { KernelCase } from './kernel-case.js';
+import { expectThrow, leakChecked, type KernelCase } from './kernel-case.js';
 
 const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
 
@@ -102,33 +102,11 @@ const cases: KernelCase[] = [
       const x = e.upload(new Float32Array(6), [2, 3]);
       const d = e.upload(new Float32Array(4), [2, 2]);
       const i = e.upload(new Int32Array(6), [2, 3]);
-      const expectThrow = (fn: () => unknown, re: RegExp) => {
-        let message = '';
-        try {
-          fn();
-        } catch (err) {
-          message = (err as Error).message;
-        }
-        if (!re.test(message)) throw new Error(`expected an error matching ${re}, got "${message}"`);
-      };
       expectThrow(() => softmax(e, i), /softmax: x must be f32, got i32 \[2, 3\]/);
       expectThrow(() => softmaxBackward(e, x, d), /softmax\.backward: y \[2, 3\] and dy \[2, 2\] must have the same shape/);
       e.releaseAll(x, d, i);
     },
   },
 ];
-
-/** Every case must give back what it allocates: long attribution runs depend on the ops not leaking. */
-function leakChecked(cases: KernelCase[]): KernelCase[] {
-  return cases.map((c) => ({
-    name: c.name,
-    async run(e: Engine) {
-      const before = e.pool.stats.liveBytes;
-      await c.run(e);
-      const leaked = e.pool.stats.liveBytes - before;
-      if (leaked !== 0) throw new Error(`${c.name}: ${leaked} bytes of tensors not released`);
-    },
-  }));
-}
 
 export const softmaxCases: KernelCase[] = leakChecked(cases);
