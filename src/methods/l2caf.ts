@@ -15,6 +15,7 @@ export interface L2CafOptions extends MethodOptions {
   /** Stop when the loss changes by less than `tolerance` over `patience` steps. */
   tolerance?: number;
   patience?: number;
+  /** Called after every step with the mean of the images' latest losses. */
   onProgress?: (step: number, maxSteps: number, loss: number) => void;
 }
 
@@ -29,76 +30,76 @@ export interface L2CafTrace {
  * `layer`, normalised to unit L2 norm: A * F / ||F||. A is computed once; each step runs only the layers
  * after it, forward and backward to F. SGD with a linear learning-rate decay and a plateau stop.
  * Heatmap: |F| / ||F||, upsampled, min-max. (N, 1, H, W).
+ *
+ * Every image of the batch gets its own filter, optimised side by side: one forward and backward pass
+ * over the batch per step, and two small readbacks per step for the whole batch rather than per image
+ * (the readbacks, not the arithmetic, bound the cost of the short tail after `layer`). The layers after
+ * `layer` treat images independently, so each filter follows exactly the path it would alone; an image
+ * whose loss has plateaued keeps its filter while the others go on.
  */
 export async function l2caf(model: Model, x: Tensor, opts: L2CafOptions = {}): Promise<Attribution & { optimisation: L2CafTrace[] }> {
   assertImageBatch(model, x);
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;
   const mode = opts.mode ?? 'oblivious';
-  const [n, c, h, w] = x.shape;
-  const targets: number[] = [];
-  const filters: Float32Array[] = [];
-  const optimisation: L2CafTrace[] = [];
-  let fh = 0;
-  let fw = 0;
-  for (let i = 0; i < n; i++) {
-    const image = e.empty([1, c, h, w], 'f32', 'l2caf.image');
-    e.copy(x, i * c * h * w, image, 0, c * h * w);
-    const trace = model.forward(image, { keep: [layer], forBackward: false });
-    const A = e.clone(trace.activation(layer), 'l2caf.A');
-    const y0 = await trace.logits.readF32();
-    trace.release();
-    e.release(image);
-    if (A.rank !== 4) {
-      e.release(A);
-      throw new KernelInputError(`L2-CAF needs a spatial layer (N, C, H, W); "${layer}" is [${A.shape.join(', ')}]`);
-    }
-    [fh, fw] = [A.shape[2], A.shape[3]];
-    const target = opts.target === undefined || opts.target === 'top1' ? argmaxRow(y0, 0, model.numClasses) : typeof opts.target === 'number' ? opts.target : opts.target[i];
-    targets.push(target);
-    try {
-      const { filter, losses, stoppedEarly } = await optimiseFilter(model, layer, A, y0, target, mode, opts);
-      filters.push(filter);
-      optimisation.push({ losses, steps: losses.length, stoppedEarly });
-    } finally {
-      e.release(A);
-    }
+  const n = x.shape[0];
+  const trace = model.forward(x, { keep: [layer], forBackward: false });
+  const A = e.clone(trace.activation(layer), 'l2caf.A');
+  const y0 = await trace.logits.readF32();
+  trace.release();
+  try {
+    if (A.rank !== 4) throw new KernelInputError(`L2-CAF needs a spatial layer (N, C, H, W); "${layer}" is [${A.shape.join(', ')}]`);
+    const [, , fh, fw] = A.shape;
+    const targets = Array.from({ length: n }, (_, i) =>
+      opts.target === undefined || opts.target === 'top1' ? argmaxRow(y0, i, model.numClasses) : typeof opts.target === 'number' ? opts.target : opts.target[i],
+    );
+    const { filters, optimisation } = await optimiseFilters(model, layer, A, y0, targets, mode, opts);
+    const heat = new Float32Array(n * fh * fw);
+    filters.forEach((f, i) => {
+      const norm = Math.hypot(...f) || 1;
+      for (let p = 0; p < f.length; p++) heat[i * fh * fw + p] = Math.abs(f[p]) / norm;
+    });
+    const small = e.upload(heat, [n, 1, fh, fw], 'l2caf.filters');
+    const up = bilinearResize(e, small, inputSize(x));
+    const maps = minmaxNormalize(e, up, [1, 2, 3]);
+    e.releaseAll(small, up);
+    return { method: `l2caf-${mode}`, kind: 'heatmap', maps, targets, layer, optimisation };
+  } finally {
+    e.release(A);
   }
-  const heat = new Float32Array(n * fh * fw);
-  filters.forEach((f, i) => {
-    const norm = Math.hypot(...f) || 1;
-    for (let p = 0; p < f.length; p++) heat[i * fh * fw + p] = Math.abs(f[p]) / norm;
-  });
-  const small = e.upload(heat, [n, 1, fh, fw], 'l2caf.filters');
-  const up = bilinearResize(e, small, inputSize(x));
-  const maps = minmaxNormalize(e, up, [1, 2, 3]);
-  e.releaseAll(small, up);
-  return { method: `l2caf-${mode}`, kind: 'heatmap', maps, targets, layer, optimisation };
 }
 
-async function optimiseFilter(model: Model, layer: string, A: Tensor, y0: Float32Array, target: number, mode: 'oblivious' | 'specific', opts: L2CafOptions) {
+async function optimiseFilters(model: Model, layer: string, A: Tensor, y0: Float32Array, targets: number[], mode: 'oblivious' | 'specific', opts: L2CafOptions) {
   const e = model.engine;
-  const [, , fh, fw] = A.shape;
+  const [n, , fh, fw] = A.shape;
+  const plane = fh * fw;
   const K = model.numClasses;
   const maxSteps = opts.maxSteps ?? 1000;
   const lr0 = opts.learningRate ?? 0.5;
   const lr1 = opts.finalLearningRate ?? 1e-5;
   const tolerance = opts.tolerance ?? 1e-6;
   const patience = opts.patience ?? 50;
-  const filter = new Float32Array(fh * fw).fill(1);
-  const losses: number[] = [];
-  let stoppedEarly = false;
-  for (let step = 0; step < maxSteps; step++) {
-    const norm = Math.hypot(...filter);
-    const u = filter.map((v) => v / norm);
-    const uT = e.upload(u, [1, 1, fh, fw], 'l2caf.u');
-    const filtered = binary(e, 'mul', A, uT); // A * F / ||F||
+  const filters = Array.from({ length: n }, () => new Float32Array(plane).fill(1));
+  const optimisation: L2CafTrace[] = Array.from({ length: n }, () => ({ losses: [], steps: 0, stoppedEarly: false }));
+  const active = new Set(filters.keys());
+  const u = new Float32Array(n * plane);
+  const norms = new Float64Array(n);
+  for (let step = 0; step < maxSteps && active.size; step++) {
+    for (let i = 0; i < n; i++) {
+      norms[i] = Math.hypot(...filters[i]);
+      for (let p = 0; p < plane; p++) u[i * plane + p] = filters[i][p] / norms[i];
+    }
+    const uT = e.upload(u, [n, 1, fh, fw], 'l2caf.u');
+    const filtered = binary(e, 'mul', A, uT); // A * F / ||F||, per image
     const trace = model.forward(filtered, { startAt: { layer, value: filtered } });
     const y = await trace.logits.readF32();
-    const { loss, grad } = lossAndGradient(y, y0, target, K, mode);
-    losses.push(loss);
-    opts.onProgress?.(step + 1, maxSteps, loss);
-    const seed = e.upload(grad, [1, K], 'l2caf.dloss');
+    const seedHost = new Float32Array(n * K); // stopped images contribute no gradient
+    for (const i of active) {
+      const { loss, grad } = lossAndGradient(y.subarray(i * K, (i + 1) * K), y0.subarray(i * K, (i + 1) * K), targets[i], K, mode);
+      optimisation[i].losses.push(loss);
+      seedHost.set(grad, i * K);
+    }
+    const seed = e.upload(seedHost, [n, K], 'l2caf.dloss');
     const back = model.backward(trace, { grad: seed });
     // dL/du_ij = sum_c dL/dA'_cij * A_cij; then through u = F/||F||: (q - u (u.q)) / ||F||.
     const gA = binary(e, 'mul', back.input!, A);
@@ -108,16 +109,26 @@ async function optimiseFilter(model: Model, layer: string, A: Tensor, y0: Float3
     back.release();
     trace.release();
     e.release(filtered);
-    let uq = 0;
-    for (let p = 0; p < q.length; p++) uq += u[p] * q[p];
     const lr = maxSteps > 1 ? lr0 + ((lr1 - lr0) * step) / (maxSteps - 1) : lr0;
-    for (let p = 0; p < filter.length; p++) filter[p] -= (lr * (q[p] - u[p] * uq)) / norm;
-    if (step >= patience && Math.abs(losses[step] - losses[step - patience]) < tolerance) {
-      stoppedEarly = true;
-      break;
+    for (const i of [...active]) {
+      const o = plane * i;
+      let uq = 0;
+      for (let p = 0; p < plane; p++) uq += u[o + p] * q[o + p];
+      for (let p = 0; p < plane; p++) filters[i][p] -= (lr * (q[o + p] - u[o + p] * uq)) / norms[i];
+      const losses = optimisation[i].losses;
+      optimisation[i].steps = losses.length;
+      if (step >= patience && Math.abs(losses[step] - losses[step - patience]) < tolerance) {
+        optimisation[i].stoppedEarly = true;
+        active.delete(i);
+      }
+    }
+    if (opts.onProgress) {
+      let sum = 0;
+      for (const t of optimisation) sum += t.losses[t.losses.length - 1];
+      opts.onProgress(step + 1, maxSteps, sum / n);
     }
   }
-  return { filter, losses, stoppedEarly };
+  return { filters, optimisation };
 }
 
 export function lossAndGradient(y: Float32Array, y0: Float32Array, target: number, K: number, mode: 'oblivious' | 'specific'): { loss: number; grad: Float32Array } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { computeClassMeans } from '../../src/e2cm/class-means.js';
 import { l2caf } from '../../src/methods/l2caf.js';
 import { layerTracer } from '../../src/methods/layertracer.js';
-import { randomArray } from '../util/compare.js';
+import { expectClose, randomArray } from '../util/compare.js';
 import { testEngine } from '../util/gpu.js';
 import { argmaxIndex, insideRegion, REGION, REGION_SIZE, regionModel } from '../util/region-model.js';
 
@@ -62,6 +62,24 @@ describe('on a model whose output depends on one region only', () => {
       engine.release(r.maps);
     }
     engine.release(x);
+    model.release();
+  });
+
+  it('L2-CAF on a batch follows, image by image, the path each image takes alone (own steps, own stop)', async () => {
+    const model = regionModel(engine);
+    const n = 3;
+    const host = regionDataset(n, 900).batch(0, n).data;
+    const x = engine.upload(host, [n, 3, size, size], 'x');
+    const batched = await l2caf(model, x, { layer: 'features.1', mode: 'specific', target: [0, 1, 0], learningRate: 50 });
+    const together = await batched.maps.readF32();
+    for (let i = 0; i < n; i++) {
+      const xi = engine.upload(host.slice(i * 3 * plane, (i + 1) * 3 * plane), [1, 3, size, size], 'xi');
+      const alone = await l2caf(model, xi, { layer: 'features.1', mode: 'specific', target: [0, 1, 0][i], learningRate: 50 });
+      expect(batched.optimisation[i].steps, `image ${i}: steps in the batch vs alone`).toBe(alone.optimisation[0].steps);
+      expectClose(together.subarray(i * plane, (i + 1) * plane), await alone.maps.readF32(), { atol: 1e-4, rtol: 1e-3, shape: [size, size], what: `L2-CAF map of image ${i}` });
+      engine.releaseAll(xi, alone.maps);
+    }
+    engine.releaseAll(x, batched.maps);
     model.release();
   });
 });
