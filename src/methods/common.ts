@@ -45,6 +45,15 @@ export function assertImageBatch(model: Model, x: Tensor): void {
 /** Resolves the target of each image; 'top1' reads the logits of a trace that has already run. */
 export async function resolveTargets(model: Model, trace: Trace, target: Target | undefined): Promise<number[]> {
   const n = trace.logits.shape[0];
+  const top1 = target === undefined || target === 'top1';
+  return targetsFromLogits(model, top1 ? await trace.logits.readF32() : null, n, target);
+}
+
+/**
+ * The same from logits already on the host (N x classes; only read for 'top1'), for callers that
+ * need the logits themselves anyway.
+ */
+export function targetsFromLogits(model: Model, logits: Float32Array | null, n: number, target: Target | undefined): number[] {
   const classes = model.numClasses;
   const check = (t: number) => {
     if (!Number.isInteger(t) || t < 0 || t >= classes) {
@@ -53,7 +62,7 @@ export async function resolveTargets(model: Model, trace: Trace, target: Target 
     return t;
   };
   if (target === undefined || target === 'top1') {
-    const logits = await trace.logits.readF32();
+    if (!logits) throw new Error('targetsFromLogits: top-1 targets need the logits');
     return Array.from({ length: n }, (_, i) => argmaxRow(logits, i, classes));
   }
   if (typeof target === 'number') return Array(n).fill(check(target));

@@ -4,7 +4,7 @@ import type { Model } from '../graph/model.js';
 import { binary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
 import { bilinearResize } from '../kernels/resize.js';
-import { argmaxRow, assertImageBatch, inputSize, type Attribution, type MethodOptions } from './common.js';
+import { assertImageBatch, inputSize, targetsFromLogits, type Attribution, type MethodOptions } from './common.js';
 
 export interface L2CafOptions extends MethodOptions {
   /** 'oblivious': mean squared difference to the original logits; 'specific': -y_c + sum_{j != c} y_j. */
@@ -50,9 +50,7 @@ export async function l2caf(model: Model, x: Tensor, opts: L2CafOptions = {}): P
   try {
     if (A.rank !== 4) throw new KernelInputError(`L2-CAF needs a spatial layer (N, C, H, W); "${layer}" is [${A.shape.join(', ')}]`);
     const [, , fh, fw] = A.shape;
-    const targets = Array.from({ length: n }, (_, i) =>
-      opts.target === undefined || opts.target === 'top1' ? argmaxRow(y0, i, model.numClasses) : typeof opts.target === 'number' ? opts.target : opts.target[i],
-    );
+    const targets = targetsFromLogits(model, y0, n, opts.target);
     const { filters, optimisation } = await optimiseFilters(model, layer, A, y0, targets, mode, opts);
     const heat = new Float32Array(n * fh * fw);
     filters.forEach((f, i) => {
