@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { computeClassMeans } from '../e2cm/class-means.js';
 import { classMeansToTensors } from '../e2cm/means-file.js';
 import { acquireEngine } from '../gpu/acquire.js';
+import { hasClassNames } from '../graph/model-info.js';
 import { openLabelledSet } from '../data/labelled-source.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { parseRange } from './data-range.js';
@@ -50,8 +51,9 @@ export async function classMeansCommand(argv: string[]): Promise<void> {
     const model = await loadModelFile(engine, values.weights);
     const set = await openLabelledSet(values.data);
     const range = parseRange(values.range, set.count);
-    const mismatch = set.classes.length && model.info.classes.length ? set.classes.findIndex((c, k) => c !== model.info.classes[k]) : -1;
-    if (mismatch >= 0 || (set.classes.length && set.classes.length !== model.info.classes.length)) {
+    // Labels are class indices: a set that names its classes differently from the model's named
+    // classes would put every image under the wrong mean. Unnamed models cannot be checked.
+    if (set.classes.length && hasClassNames(model.info) && set.classes.join('\n') !== model.info.classes.join('\n')) {
       throw new UsageError(`${values.data} names its classes [${set.classes.join(', ')}] but the model's are [${model.info.classes.join(', ')}]; give images labelled for this model`);
     }
     const progress = new Progress('class means', range.count * 2);

@@ -16,8 +16,16 @@ export interface ModelInfo {
 const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 
+/** The name a class gets when the weights file names none. */
+const placeholderClassName = (i: number) => `class ${i}`;
+
+/** Whether the classes carry real names (from the file's metadata), not the numbered placeholders. */
+export function hasClassNames(info: Pick<ModelInfo, 'classes'>): boolean {
+  return info.classes.some((c, i) => c !== placeholderClassName(i));
+}
+
 export function defaultInfo(family: 'imagenet' | 'cifar' | 'plain', numClasses: number): Omit<ModelInfo, 'architecture' | 'source'> {
-  const classes = Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+  const classes = Array.from({ length: numClasses }, (_, i) => placeholderClassName(i));
   if (family === 'imagenet') return { inputSize: [224, 224], mean: IMAGENET_MEAN, std: IMAGENET_STD, resize: 256, classes };
   if (family === 'cifar') return { inputSize: [32, 32], mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201], classes };
   // ConvNetJS convention: x/255 - 0.5.
