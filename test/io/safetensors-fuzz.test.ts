@@ -195,9 +195,9 @@ describe('safetensors reader under fuzzing', () => {
     expect(parseSafetensors(base).names()).toHaveLength(7);
   });
 
-  it('throws only SafetensorsError on thousands of mutations, quickly and without large allocations', () => {
+  // No wall-clock bound here (timings belong in bench/): a parse that ran away would hit vitest's test timeout.
+  it('throws only SafetensorsError on thousands of mutations, without large allocations', () => {
     const outcomes = new Outcomes();
-    const started = performance.now();
 
     for (let length = 0; length < base.length; length++) {
       const outcome = parseOutcome(base.subarray(0, length));
@@ -208,9 +208,7 @@ describe('safetensors reader under fuzzing', () => {
     for (let i = 0; i < 500; i++) outcomes.record(`header length #${i}`, parseOutcome(withHeaderLength()));
     for (let i = 0; i < 2500; i++) outcomes.record(`JSON mutation #${i}`, parseOutcome(mutateJson()));
 
-    const elapsed = performance.now() - started;
     expect(outcomes.total).toBeGreaterThan(6000);
-    expect(elapsed).toBeLessThan(5000);
     expect(outcomes.arrayBufferGrowth).toBeLessThan(8 * 1024 * 1024);
     // The mutations reach every layer of validation, not just the first check.
     for (const fragment of [
