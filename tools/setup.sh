@@ -267,7 +267,8 @@ if ((want_torch)); then
     ((can_apt)) || die "the reference and exporter tools need PyTorch: apt-get install python3-torch python3-torchvision (Debian, as root) or pip install torch torchvision"
     say "installing python3-torch python3-torchvision (apt)"
     apt_install python3-torch python3-torchvision
-    python3 -c 'import torch, torchvision' 2>> "$LOG" || {
+    # apt's torch belongs to Debian's own interpreter, which a pyenv or venv python3 on PATH hides.
+    /usr/bin/python3 -c 'import torch, torchvision' 2>> "$LOG" || {
       show_log
       die "python3-torch installed but does not import"
     }

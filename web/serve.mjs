@@ -50,7 +50,7 @@ function isFile(p) {
 function listModels(weightDirs) {
   const seen = new Map();
   for (const dir of weightDirs) {
-    let names = [];
+    let names;
     try {
       names = readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort();
     } catch {
@@ -79,7 +79,7 @@ export function startServer({ port = 8080, weights = [], site = join(ROOT, 'dist
       return void res.writeHead(400).end('bad URL');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
-    let file = null;
+    let file;
     if (path === '/weights/index.json') {
       const body = JSON.stringify({ models: listModels(weightDirs) });
       res.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store' });

@@ -148,7 +148,7 @@ export function topEigen(A: Float64Array, n: number, k: number, opts: { maxItera
   let Q = startVectors(p, n);
   orthonormaliseRows(Q, p, n);
   let prev = new Float64Array(k).fill(Infinity);
-  let ritz: { values: Float64Array; vectors: Float64Array } = { values: new Float64Array(p), vectors: new Float64Array(p * p) };
+  let ritz: { values: Float64Array; vectors: Float64Array };
   for (let it = 0; it < maxIterations; it++) {
     const Z = rowsTimesSym(Q, A, p, n); // rows of A Q
     // Rayleigh-Ritz: B = Q^T A Q (p x p), rotate Q onto B's eigenvectors.

@@ -43,7 +43,10 @@ export async function smoothGrad(model: Model, x: Tensor, opts: SmoothGradOption
       const src = host.subarray(image * plane, (image + 1) * plane);
       let lo = Infinity;
       let hi = -Infinity;
-      for (const v of src) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      for (const v of src) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
       const sigma = sigmaFrac * (hi - lo);
       const out = new Float32Array(count * plane);
       for (let s = 0; s < count; s++) for (let p = 0; p < plane; p++) out[s * plane + p] = src[p] + sigma * rng();

@@ -2,6 +2,9 @@
 export function stretchToUnit(map: ArrayLike<number>): Float32Array {
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < map.length; i++) (lo = Math.min(lo, map[i])), (hi = Math.max(hi, map[i]));
+  for (let i = 0; i < map.length; i++) {
+    lo = Math.min(lo, map[i]);
+    hi = Math.max(hi, map[i]);
+  }
   return Float32Array.from(map, (v) => (v - lo) / (hi - lo + 1e-7));
 }

@@ -127,7 +127,7 @@ export async function runBrowserTests({ grep, timeoutS = 300, verbose = false } 
   // directory is the same thing, and this process removes it afterwards.
   const profile = mkdtempSync(join(tmpdir(), 'layertracer-chromium-'));
   let context;
-  let status = 1;
+  let status;
   try {
     console.log(`browser: ${chromiumVersion(executablePath)} (${executablePath}), ${(js.length / 1024).toFixed(0)} KiB bundle`);
     context = await chromium.launchPersistentContext(profile, {

@@ -38,7 +38,6 @@ export function regionModel(e: Engine, size = REGION_SIZE, region: Region = REGI
 
 /** CPU forward of the region model: logits (N, 2). */
 export function regionModelLogitsCpu(x: Float32Array, n: number, size = REGION_SIZE, region: Region = REGION, gain = 4): Float32Array {
-  const pooled = size / 2;
   const plane = size * size;
   const out = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) {

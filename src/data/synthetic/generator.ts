@@ -13,7 +13,7 @@
  * SYNTHETIC_VERSION and retrain (tools/train_default_models.py).
  */
 import { CounterRng, hashKey } from './rng.js';
-import { SHAPES, SYNTHETIC_CLASSES, circleSdf, segmentSdf, type Sdf } from './shapes.js';
+import { SHAPES, SYNTHETIC_CLASSES, segmentSdf, type Sdf } from './shapes.js';
 import { sinCosTurns } from './trig.js';
 
 export { SYNTHETIC_CLASSES };
