@@ -83,7 +83,10 @@ const LAYER1_OUT: Activation = { where: 'resnet50.layer1 out', c: 256, hw: 56 };
 
 export const RELUS: Activation[] = [STEM_OUT, LAYER1_OUT];
 export const RELU_BACKWARDS: Activation[] = [STEM_OUT];
-export const BATCH_NORMS: Activation[] = [{ ...STEM_OUT, where: 'resnet50.bn1' }, { ...LAYER1_OUT, where: 'resnet50.layer1.0.bn3' }];
+export const BATCH_NORMS: Activation[] = [
+  { ...STEM_OUT, where: 'resnet50.bn1' },
+  { ...LAYER1_OUT, where: 'resnet50.layer1.0.bn3' },
+];
 export const ADDS: Activation[] = [
   { ...LAYER1_OUT, where: 'resnet50.layer1.0 residual', quick: true },
   { where: 'resnet50.layer4.2 residual', c: 2048, hw: 7 },

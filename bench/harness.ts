@@ -56,8 +56,8 @@ export interface CaseResult {
   leakedBuffers?: number;
 }
 
-const cpuUsage = (globalThis as { process?: { cpuUsage?: (prev?: { user: number; system: number }) => { user: number; system: number } } }).process
-  ?.cpuUsage;
+const cpuUsage = (globalThis as { process?: { cpuUsage?: (prev?: { user: number; system: number }) => { user: number; system: number } } })
+  .process?.cpuUsage;
 
 interface Sample {
   ms: number;

@@ -16,7 +16,9 @@ export class KernelUnavailable extends Error {
     cause: unknown,
   ) {
     const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    super(missing ? `not available yet: ${module} (src/kernels/${module}.ts)` : `src/kernels/${module}.ts failed to load: ${detail}`, { cause });
+    super(missing ? `not available yet: ${module} (src/kernels/${module}.ts)` : `src/kernels/${module}.ts failed to load: ${detail}`, {
+      cause,
+    });
   }
 }
 

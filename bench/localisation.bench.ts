@@ -51,7 +51,12 @@ const sheetImages = Math.min(Number(values['sheet-images']), count, batch);
 const wanted = values.models!.split(',').map((s) => s.trim());
 const models = DEFAULT_MODELS.filter((m) => wanted.includes(m.id));
 if (!models.length) throw new Error(`--models ${values.models}: choose from ${DEFAULT_MODELS.map((m) => m.id).join(', ')}`);
-for (const [name, v] of [['images', count], ['batch', batch], ['samples', samples], ['rise-masks', riseMasks]] as const) {
+for (const [name, v] of [
+  ['images', count],
+  ['batch', batch],
+  ['samples', samples],
+  ['rise-masks', riseMasks],
+] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
 }
 
@@ -87,7 +92,12 @@ try {
           const map = maps.subarray(i * PIXELS, (i + 1) * PIXELS);
           tally.add(method.name, localisationScore(map, maskOf(start + i)));
           if (start + i < sheetImages) {
-            const tile = outlineMask(upscaleNearest(overlayHeatmap(imageOf(start + i), map, SIZE, SIZE, { alpha: 0.55 }), 2), maskOf(start + i), SIZE, SIZE);
+            const tile = outlineMask(
+              upscaleNearest(overlayHeatmap(imageOf(start + i), map, SIZE, SIZE, { alpha: 0.55 }), 2),
+              maskOf(start + i),
+              SIZE,
+              SIZE,
+            );
             sheetRows.set(method.name, [...(sheetRows.get(method.name) ?? []), tile]);
           }
         }
@@ -104,7 +114,10 @@ try {
         '',
         '| method | pointing game | energy inside the mask | seconds per image |',
         '|---|---|---|---|',
-        ...rows.map((r) => `| ${r.method} | ${(r.pointing * 100).toFixed(1)} % | ${(r.energy * 100).toFixed(1)} % | ${r.secondsPerImage.toFixed(3)} |`),
+        ...rows.map(
+          (r) =>
+            `| ${r.method} | ${(r.pointing * 100).toFixed(1)} % | ${(r.energy * 100).toFixed(1)} % | ${r.secondsPerImage.toFixed(3)} |`,
+        ),
         '',
       ].join('\n'),
     );

@@ -130,8 +130,11 @@ async function main(): Promise<number> {
   try {
     const a = engine.adapter;
     console.log(`adapter: ${a.vendor} / ${a.architecture} / ${a.device}${a.isSoftware ? ' (software)' : ''}`);
-    console.log(`${cases.length} cases, ${args.rounds} round(s); load average ${loadavgStart.map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
-    if (loadavgStart[0] > cpus().length * 0.5) console.log('note: the machine is busy; expect noise (ratios to the ceiling are steadier than ms)');
+    console.log(
+      `${cases.length} cases, ${args.rounds} round(s); load average ${loadavgStart.map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs`,
+    );
+    if (loadavgStart[0] > cpus().length * 0.5)
+      console.log('note: the machine is busy; expect noise (ratios to the ceiling are steadier than ms)');
 
     const ceilings: FmaCeilingResult[] = [];
     const ceilingNow = async (when: string) => {
@@ -165,7 +168,10 @@ async function main(): Promise<number> {
     }
     await ceilingNow('end');
 
-    const ceilingUsed = quantile(ceilings.map((c) => c.gflops).sort((x, y) => x - y), 0.5);
+    const ceilingUsed = quantile(
+      ceilings.map((c) => c.gflops).sort((x, y) => x - y),
+      0.5,
+    );
     const rows = results.map((r) => rowReport(r!, ceilingUsed));
     const report: BenchReport = {
       kind: 'layertracer-kernel-bench',

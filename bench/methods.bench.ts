@@ -19,7 +19,9 @@ import { rise } from '../src/methods/rise.js';
 import { seededInput, seededValues } from '../src/models/seeded-init.js';
 import { projectRoot } from '../src/util/project-root.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: join('out', 'bench') } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: join('out', 'bench') } },
+});
 const quick = values.quick!;
 const rows: { what: string; first: number; median: number; unit: string; rate?: string }[] = [];
 
@@ -38,7 +40,9 @@ async function time(engine: Engine, what: string, runs: number, body: () => Prom
   samples.sort((a, b) => a - b);
   const median = samples[Math.floor(samples.length / 2)] ?? first;
   rows.push({ what, first, median, unit: 'ms', rate: rate?.(median) });
-  console.log(`${what.padEnd(58)} first ${first.toFixed(0).padStart(7)} ms   median ${median.toFixed(1).padStart(8)} ms ${rate ? `  ${rate(median)}` : ''}`);
+  console.log(
+    `${what.padEnd(58)} first ${first.toFixed(0).padStart(7)} ms   median ${median.toFixed(1).padStart(8)} ms ${rate ? `  ${rate(median)}` : ''}`,
+  );
 }
 
 function imageNetModel(engine: Engine, arch: string): Model {
@@ -66,37 +70,62 @@ try {
     });
     if (arch === 'resnet50') {
       const masks = 64;
-      await time(engine, `RISE on resnet50 224x224, ${masks} masks (batch 16)`, 1, async () => {
-        const r = await rise(model, x, { masks, batchSize: 16, target: 0 });
-        engine.release(r.maps);
-      }, (ms) => `${((masks * 1000) / ms).toFixed(1)} masks/s`);
+      await time(
+        engine,
+        `RISE on resnet50 224x224, ${masks} masks (batch 16)`,
+        1,
+        async () => {
+          const r = await rise(model, x, { masks, batchSize: 16, target: 0 });
+          engine.release(r.maps);
+        },
+        (ms) => `${((masks * 1000) / ms).toFixed(1)} masks/s`,
+      );
     }
     engine.releaseAll(x, seed);
     model.release();
   }
 
-  const r20 = modelFromFile(engine, await readSafetensorsFile(join(projectRoot(), '..', 'shared', 'data', 'cifar10', 'resnet20.safetensors')));
+  const r20 = modelFromFile(
+    engine,
+    await readSafetensorsFile(join(projectRoot(), '..', 'shared', 'data', 'cifar10', 'resnet20.safetensors')),
+  );
   const x1 = engine.upload(seededInput([1, 3, 32, 32]), [1, 3, 32, 32], 'x');
   const masks = quick ? 500 : 2000;
-  await time(engine, `RISE on resnet20 32x32, ${masks} masks (batch 250)`, 1, async () => {
-    const r = await rise(r20, x1, { masks, batchSize: 250, target: 0 });
-    engine.release(r.maps);
-  }, (ms) => `${((masks * 1000) / ms).toFixed(0)} masks/s`);
+  await time(
+    engine,
+    `RISE on resnet20 32x32, ${masks} masks (batch 250)`,
+    1,
+    async () => {
+      const r = await rise(r20, x1, { masks, batchSize: 250, target: 0 });
+      engine.release(r.maps);
+    },
+    (ms) => `${((masks * 1000) / ms).toFixed(0)} masks/s`,
+  );
   const n = 16;
   const x16 = engine.upload(seededInput([n, 3, 32, 32]), [n, 3, 32, 32], 'x16');
   for (const m of METHODS) {
     if (quick && !['saliency', 'grad-cam'].includes(m.name)) continue;
-    await time(engine, `${m.name} on resnet20, batch ${n}`, 1, async () => {
-      const a = await m.run(r20, x16, { masks: 1000 });
-      engine.release(a.maps);
-    }, (ms) => `${((n * 1000) / ms).toFixed(1)} images/s`);
+    await time(
+      engine,
+      `${m.name} on resnet20, batch ${n}`,
+      1,
+      async () => {
+        const a = await m.run(r20, x16, { masks: 1000 });
+        engine.release(a.maps);
+      },
+      (ms) => `${((n * 1000) / ms).toFixed(1)} images/s`,
+    );
   }
   engine.releaseAll(x1, x16);
   r20.release();
 } finally {
   engine.destroy();
 }
-const md = ['| benchmark | first run (ms) | median (ms) | rate |', '|---|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.first.toFixed(0)} | ${r.median.toFixed(1)} | ${r.rate ?? ''} |`)].join('\n');
+const md = [
+  '| benchmark | first run (ms) | median (ms) | rate |',
+  '|---|---|---|---|',
+  ...rows.map((r) => `| ${r.what} | ${r.first.toFixed(0)} | ${r.median.toFixed(1)} | ${r.rate ?? ''} |`),
+].join('\n');
 await mkdir(values.out!, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 await writeFile(join(values.out!, `methods-${stamp}.md`), md + '\n');

@@ -74,7 +74,8 @@ export function problemsText(rows: RowReport[]): string {
   const out: string[] = [];
   const missing = new Map<string, number>();
   for (const r of rows) if (r.status === 'unavailable') missing.set(r.module, (missing.get(r.module) ?? 0) + 1);
-  for (const [module, count] of missing) out.push(`- not available yet: ${module} (src/kernels/${module}.ts), ${count} case${count > 1 ? 's' : ''} skipped`);
+  for (const [module, count] of missing)
+    out.push(`- not available yet: ${module} (src/kernels/${module}.ts), ${count} case${count > 1 ? 's' : ''} skipped`);
   for (const r of rows) if (r.status === 'unsupported') out.push(`- unsupported here: ${r.name}: ${r.reason}`);
   // One line per failure here; the JSON keeps the whole message.
   const oneLine = (text = '') => {

@@ -64,7 +64,10 @@ export const browserGuardPlugin = {
         {
           text:
             `browser bundle reaches Node-only "${args.path}" (imported by ${relative(ROOT, args.importer)}); ` +
-            `the browser entry ${[build.initialOptions.entryPoints].flat().map((e) => relative(ROOT, resolve(ROOT, String(e)))).join(', ')} must not pull in Node-only modules ` +
+            `the browser entry ${[build.initialOptions.entryPoints]
+              .flat()
+              .map((e) => relative(ROOT, resolve(ROOT, String(e))))
+              .join(', ')} must not pull in Node-only modules ` +
             '(a browser-only entry src/browser.ts, exporting the browser-safe API, takes precedence over src/index.ts)',
         },
       ],

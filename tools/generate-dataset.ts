@@ -28,7 +28,8 @@ import {
   type SyntheticSplit,
 } from '../src/data/synthetic/index.js';
 
-const USAGE = 'usage: generate-dataset --split train|val|test [--count N] [--out FILE.safetensors] [--sheet FILE.png] [--per-class K] [--force]';
+const USAGE =
+  'usage: generate-dataset --split train|val|test [--count N] [--out FILE.safetensors] [--sheet FILE.png] [--per-class K] [--force]';
 
 interface Args {
   split: SyntheticSplit;

@@ -15,7 +15,9 @@ try {
   console.log(`adapter   ${a.vendor || '?'} / ${a.architecture || '?'} / ${a.device || '?'}${a.isSoftware ? ' (software)' : ''}`);
   if (a.description) console.log(`          ${a.description}`);
   console.log(`features  ${a.features.join(' ') || 'none'}`);
-  console.log(`limits    maxStorageBufferBindingSize ${formatBytes(engine.limits.maxStorageBufferBindingSize)}, maxBufferSize ${formatBytes(engine.limits.maxBufferSize)}`);
+  console.log(
+    `limits    maxStorageBufferBindingSize ${formatBytes(engine.limits.maxStorageBufferBindingSize)}, maxBufferSize ${formatBytes(engine.limits.maxBufferSize)}`,
+  );
 
   // z: (1, 2, 2, 2), R: same shape; zeros included so the z == 0 rule is visible.
   const shape = [1, 2, 2, 2];

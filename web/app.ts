@@ -149,9 +149,12 @@ const ENABLE_WEBGPU_HELP = [
 async function ensureEngine(): Promise<Engine> {
   if (engine) return engine;
   if (!window.isSecureContext) {
-    throw new Error(`WebGPU needs a secure context: open this page over https, or from http://localhost / http://127.0.0.1 (this is ${location.origin}).`);
+    throw new Error(
+      `WebGPU needs a secure context: open this page over https, or from http://localhost / http://127.0.0.1 (this is ${location.origin}).`,
+    );
   }
-  if (!('gpu' in navigator) || !navigator.gpu) throw new Error(`This browser has no WebGPU (navigator.gpu is missing).\n\n${ENABLE_WEBGPU_HELP}`);
+  if (!('gpu' in navigator) || !navigator.gpu)
+    throw new Error(`This browser has no WebGPU (navigator.gpu is missing).\n\n${ENABLE_WEBGPU_HELP}`);
   try {
     engine = await acquireEngine();
   } catch (err) {
@@ -231,11 +234,17 @@ function onModelChanged(m: Model): void {
   const [h, w] = info.inputSize;
   ui.modelInfo.textContent =
     `${info.architecture} · input ${w}×${h}${info.resize ? ` (resize ${info.resize}, centre crop)` : ''} · ${info.classes.length} classes` +
-    (info.accuracy ? ` · test top-1 ${/^[0-9.]+$/.test(info.accuracy) && Number(info.accuracy) <= 1 ? `${(Number(info.accuracy) * 100).toFixed(1)}%` : info.accuracy}` : '');
+    (info.accuracy
+      ? ` · test top-1 ${/^[0-9.]+$/.test(info.accuracy) && Number(info.accuracy) <= 1 ? `${(Number(info.accuracy) * 100).toFixed(1)}%` : info.accuracy}`
+      : '');
 
   // Methods that do not apply to this model (CAM needs a GAP + linear head) stay listed, disabled.
   const current = ui.method.value;
-  ui.method.replaceChildren(...METHODS.map((me) => option(me.name, me.supports && !me.supports(m) ? `${me.title} (not for this model)` : me.title, !!me.supports && !me.supports(m))));
+  ui.method.replaceChildren(
+    ...METHODS.map((me) =>
+      option(me.name, me.supports && !me.supports(m) ? `${me.title} (not for this model)` : me.title, !!me.supports && !me.supports(m)),
+    ),
+  );
   const keep = METHODS.find((me) => me.name === current && (!me.supports || me.supports(m)));
   ui.method.value = keep ? keep.name : 'grad-cam';
 
@@ -341,7 +350,9 @@ function softmax(logits: Float32Array): Float32Array {
 }
 
 function showTop5(probs: Float32Array, classes: string[], target: number): void {
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, 5);
+  const order = Array.from(probs.keys())
+    .sort((a, b) => probs[b] - probs[a])
+    .slice(0, 5);
   ui.top5.replaceChildren(
     ...order.map((k) => {
       const li = document.createElement('li');
@@ -373,7 +384,16 @@ function renderMap(): void {
     const base = resizeImage(last.base, Math.round(last.base.width * s), Math.round(last.base.height * s));
     drawImage(ui.heatmap, overlayHeatmap(base, stretchToUnit(last.map), last.w, last.h, { colormap, alpha: 0.5 }));
     ui.heatmap.style.imageRendering = '';
-    drawImage(ui.legendCanvas, applyColormap(Float32Array.from({ length: 140 }, (_, i) => i / 139), 140, 1, colormap, { range: [0, 1] }));
+    drawImage(
+      ui.legendCanvas,
+      applyColormap(
+        Float32Array.from({ length: 140 }, (_, i) => i / 139),
+        140,
+        1,
+        colormap,
+        { range: [0, 1] },
+      ),
+    );
     ui.legend.hidden = false;
   } else {
     // Signed input gradients as RGB (grey = 0), pixel for pixel.

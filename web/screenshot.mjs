@@ -49,8 +49,10 @@ const { values, positionals } = parseArgs({
 });
 const mode = positionals[0];
 if (!['page', 'report'].includes(mode) || !values.out || (mode === 'report' && !values.html)) {
-  console.error('usage: node web/screenshot.mjs page --out FILE [--model F] [--weights DIR]... [--sample N | --image FILE] [--method M] [--target I]\n' +
-    '       node web/screenshot.mjs report --out FILE --html REPORT.html');
+  console.error(
+    'usage: node web/screenshot.mjs page --out FILE [--model F] [--weights DIR]... [--sample N | --image FILE] [--method M] [--target I]\n' +
+      '       node web/screenshot.mjs report --out FILE --html REPORT.html',
+  );
   process.exit(2);
 }
 
@@ -74,9 +76,12 @@ try {
     server = await startServer({ port: 0, weights: values.weights });
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     const settle = (states) =>
-      page.waitForFunction((s) => s.includes(document.body.dataset.state), states, { timeout: 120_000 }).then(async () => {
-        if ((await page.evaluate(() => document.body.dataset.state)) === 'error') throw new Error(await page.locator('#error').innerText());
-      });
+      page
+        .waitForFunction((s) => s.includes(document.body.dataset.state), states, { timeout: 120_000 })
+        .then(async () => {
+          if ((await page.evaluate(() => document.body.dataset.state)) === 'error')
+            throw new Error(await page.locator('#error').innerText());
+        });
     await settle(['ready', 'error']);
     if (values.model) {
       await page.selectOption('#model', `url:${values.model}`);

@@ -52,7 +52,9 @@ function listModels(weightDirs) {
   for (const dir of weightDirs) {
     let names;
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort();
+      names = readdirSync(dir)
+        .filter((n) => n.endsWith('.safetensors'))
+        .sort();
     } catch {
       continue; // a folder that does not exist (yet) lists nothing
     }
@@ -92,7 +94,8 @@ export function startServer({ port = 8080, weights = [], site = join(ROOT, 'dist
       file = p && isFile(p) ? p : null;
     }
     if (!file) {
-      const hint = path === '/' && !existsSync(join(siteDir, 'index.html')) ? ' (the page is not built: run `node tools/build.mjs web`)' : '';
+      const hint =
+        path === '/' && !existsSync(join(siteDir, 'index.html')) ? ' (the page is not built: run `node tools/build.mjs web`)' : '';
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       return void res.end(`not found: ${path}${hint}\n`);
     }
@@ -129,7 +132,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const models = listModels([join(ROOT, 'weights'), ...values.weights.map((d) => resolve(d))]);
     console.log(`models: ${models.length ? models.map((m) => m.file).join(', ') : 'none (load a .safetensors file in the page)'}`);
   } catch (err) {
-    console.error(`serve: ${err.code === 'EADDRINUSE' ? `port ${values.port} is in use; pass --port N (0 picks a free one)` : err.message}`);
+    console.error(
+      `serve: ${err.code === 'EADDRINUSE' ? `port ${values.port} is in use; pass --port N (0 picks a free one)` : err.message}`,
+    );
     process.exit(1);
   }
 }

@@ -54,7 +54,9 @@ export async function classMeansCommand(argv: string[]): Promise<void> {
     // Labels are class indices: a set that names its classes differently from the model's named
     // classes would put every image under the wrong mean. Unnamed models cannot be checked.
     if (set.classes.length && hasClassNames(model.info) && set.classes.join('\n') !== model.info.classes.join('\n')) {
-      throw new UsageError(`${values.data} names its classes [${set.classes.join(', ')}] but the model's are [${model.info.classes.join(', ')}]; give images labelled for this model`);
+      throw new UsageError(
+        `${values.data} names its classes [${set.classes.join(', ')}] but the model's are [${model.info.classes.join(', ')}]; give images labelled for this model`,
+      );
     }
     const progress = new Progress('class means', range.count * 2);
     const means = await computeClassMeans(model, set.batches(model.info, range), {

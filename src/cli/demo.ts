@@ -29,7 +29,12 @@ An earlier report is moved aside to out/demo-previous-<time>, never deleted.
 `;
 
 export const DEFAULT_MODELS = [
-  { id: 'resnet', title: 'ResNet-style (CIFAR layout, option-A shortcuts)', weights: 'default-resnet.safetensors', means: 'default-resnet.means.safetensors' },
+  {
+    id: 'resnet',
+    title: 'ResNet-style (CIFAR layout, option-A shortcuts)',
+    weights: 'default-resnet.safetensors',
+    means: 'default-resnet.means.safetensors',
+  },
   { id: 'vgg', title: 'VGG-style (plain conv stack)', weights: 'default-vgg.safetensors', means: 'default-vgg.means.safetensors' },
 ];
 
@@ -60,12 +65,15 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const engine = await acquireEngine();
   const sections: string[] = [];
   try {
-    console.log(`adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`);
+    console.log(
+      `adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`,
+    );
     const present = DEFAULT_MODELS.filter((m) => existsSync(join(weightsDir, m.weights)));
     if (!present.length) {
       throw new UsageError(`no default model in ${weightsDir}; train them with tools/train_default_models.py (see weights/README.md)`);
     }
-    for (const m of DEFAULT_MODELS.filter((x) => !present.includes(x))) console.log(`note: ${m.weights} is missing; skipping the ${m.id} model`);
+    for (const m of DEFAULT_MODELS.filter((x) => !present.includes(x)))
+      console.log(`note: ${m.weights} is missing; skipping the ${m.id} model`);
     for (const m of present) {
       console.log(`\n== ${m.title}: ${m.weights}`);
       const model = await loadModelFile(engine, join(weightsDir, m.weights));
@@ -84,23 +92,31 @@ export async function demoCommand(argv: string[]): Promise<void> {
       const meansPath = join(weightsDir, m.means);
       if (existsSync(meansPath)) {
         const means = classMeansFromFile(await readSafetensorsFile(meansPath));
-        await traceImages(engine, model, means, images.map((i) => i.path), {
-          target: 'top1',
-          masks: Number(values['trace-masks']),
-          s: 7,
-          p: 0.5,
-          seed: 0,
-          batchSize: 64,
-          threshold: 0.9,
-          allExits: false,
-          outDir: join(out, `${m.id}-trace`),
-          force: false,
-        });
+        await traceImages(
+          engine,
+          model,
+          means,
+          images.map((i) => i.path),
+          {
+            target: 'top1',
+            masks: Number(values['trace-masks']),
+            s: 7,
+            p: 0.5,
+            seed: 0,
+            batchSize: 64,
+            threshold: 0.9,
+            allExits: false,
+            outDir: join(out, `${m.id}-trace`),
+            force: false,
+          },
+        );
         traceLink = ` · <a href="${m.id}-trace/layertracer.html">LayerTracer strips</a>`;
       } else {
         console.log(`no class means at ${meansPath}; skipping LayerTracer (make them with \`layertracer class-means\`)`);
       }
-      sections.push(`<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`);
+      sections.push(
+        `<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`,
+      );
       model.release();
     }
   } finally {
@@ -108,7 +124,14 @@ export async function demoCommand(argv: string[]): Promise<void> {
   }
   const list = images.map((i) => `<li>${escapeHtml(i.path.split('/').pop()!)}: ${escapeHtml(i.label)}</li>`).join('');
   const index = join(out, 'index.html');
-  await writeFile(index, page('LayerTracer demo', `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`), { flag: 'wx' });
+  await writeFile(
+    index,
+    page(
+      'LayerTracer demo',
+      `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`,
+    ),
+    { flag: 'wx' },
+  );
   console.log(`\nwrote ${index}`);
 }
 

@@ -64,7 +64,11 @@ export async function earlyExitCommand(argv: string[]): Promise<void> {
     await mkdir(values.out!, { recursive: true });
     const flag = values.force ? 'w' : 'wx';
     await writeFile(outputs[0], earlyExitCsv(obs.exits, results), { flag });
-    await writeFile(outputs[1], JSON.stringify({ model: model.info.architecture, note, exits: obs.exits, costFraction: obs.costFraction, results }, null, 2), { flag });
+    await writeFile(
+      outputs[1],
+      JSON.stringify({ model: model.info.architecture, note, exits: obs.exits, costFraction: obs.costFraction, results }, null, 2),
+      { flag },
+    );
     await writeFile(outputs[2], md, { flag });
     console.log(`wrote ${outputs.join(', ')}`);
     model.release();
@@ -74,7 +78,10 @@ export async function earlyExitCommand(argv: string[]): Promise<void> {
 }
 
 export function earlyExitMarkdown(model: string, exits: string[], results: EarlyExitResult[], note: string): string {
-  const rows = results.map((r) => `| ${r.threshold > 1 ? `${r.threshold} (never exits)` : r.threshold} | ${(r.accuracy * 100).toFixed(1)} % | ${(r.computeUsed * 100).toFixed(1)} % | ${r.exitCounts.join(' / ')} |`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.threshold > 1 ? `${r.threshold} (never exits)` : r.threshold} | ${(r.accuracy * 100).toFixed(1)} % | ${(r.computeUsed * 100).toFixed(1)} % | ${r.exitCounts.join(' / ')} |`,
+  );
   return [
     `E2CM early exits, ${model} (${note})`,
     '',
@@ -100,7 +107,13 @@ export function exitSummaryMarkdown(obs: ExitObservations): string {
     return `| ${layer} | ${(obs.costFraction[j] * 100).toFixed(1)} % | ${((correct / n) * 100).toFixed(1)} % | ${conf[Math.floor(n / 2)].toFixed(3)} |`;
   });
   const final = obs.finalPrediction.filter((p, i) => p === obs.labels[i]).length;
-  return ['| exit | compute to here | nearest-class-mean accuracy | median confidence |', '|---|---|---|---|', ...rows, `| final classifier | 100 % | ${((final / n) * 100).toFixed(1)} % | |`, ''].join('\n');
+  return [
+    '| exit | compute to here | nearest-class-mean accuracy | median confidence |',
+    '|---|---|---|---|',
+    ...rows,
+    `| final classifier | 100 % | ${((final / n) * 100).toFixed(1)} % | |`,
+    '',
+  ].join('\n');
 }
 
 function earlyExitCsv(exits: string[], results: EarlyExitResult[]): string {

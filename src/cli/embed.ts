@@ -78,7 +78,10 @@ export async function embedCommand(argv: string[]): Promise<void> {
     const outputs = [...methods.flatMap((m) => [`${stem}.${m}.png`, `${stem}.${m}.svg`]), `${stem}.safetensors`];
     if (!values.force) {
       const clash = outputs.filter((p) => existsSync(p));
-      if (clash.length) throw new UsageError(`output files already exist (${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', ...' : ''}); pass --force to overwrite or choose another --out`);
+      if (clash.length)
+        throw new UsageError(
+          `output files already exist (${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', ...' : ''}); pass --force to overwrite or choose another --out`,
+        );
     }
     const source = await openImageSource(values.data, model.info, limit);
     if (methods.includes('tsne') && perplexity >= source.count) {
@@ -106,7 +109,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
         subtitle = `PC1 ${ev[0]} and PC2 ${ev[1]} of the variance; ${what}`;
       } else {
         const bar = new Progress('t-SNE', iterations);
-        const r = tsne(f.data, f.count, f.dim, { perplexity, iterations, seed, onProgress: (it, _total, kl) => bar.update(it, `KL ${kl.toFixed(3)}`) });
+        const r = tsne(f.data, f.count, f.dim, {
+          perplexity,
+          iterations,
+          seed,
+          onProgress: (it, _total, kl) => bar.update(it, `KL ${kl.toFixed(3)}`),
+        });
         bar.done(`KL ${r.kl.toFixed(3)}`);
         points = r.embedding;
         subtitle = `perplexity ${perplexity}, ${iterations} iterations, seed ${seed}, KL ${r.kl.toFixed(3)}; ${what}`;
@@ -117,10 +125,17 @@ export async function embedCommand(argv: string[]): Promise<void> {
       const title = `${method === 'pca' ? 'PCA' : 't-SNE'} of ${layer} features`;
       const classes = source.classes.length ? source.classes : model.info.classes;
       await writePng(`${stem}.${method}.png`, scatterPlot(points, f.labels, classes, { title, subtitle }), { force: values.force });
-      await writeFile(`${stem}.${method}.svg`, scatterSvg(points, f.labels, classes, { title, subtitle }), { flag: values.force ? 'w' : 'wx' });
+      await writeFile(`${stem}.${method}.svg`, scatterSvg(points, f.labels, classes, { title, subtitle }), {
+        flag: values.force ? 'w' : 'wx',
+      });
       tensors[method] = { dtype: 'F32', shape: [f.count, 2], data: Float32Array.from(points) };
     }
-    await writeSafetensorsFile(`${stem}.safetensors`, tensors, { layer, model: model.info.architecture, data: source.description, methods: methods.join(',') }, { force: values.force });
+    await writeSafetensorsFile(
+      `${stem}.safetensors`,
+      tensors,
+      { layer, model: model.info.architecture, data: source.description, methods: methods.join(',') },
+      { force: values.force },
+    );
     console.log(`wrote ${outputs.join(', ')}`);
     model.release();
   } finally {

@@ -78,7 +78,14 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
     console.log(scoreTable(scores, note));
     await mkdir(values.out!, { recursive: true });
     const flag = values.force ? 'w' : 'wx';
-    await writeFile(outputs[0], ['method,images,insertion_auc,deletion_auc,seconds', ...scores.map((s) => `${s.method},${s.images},${s.insertion},${s.deletion},${s.seconds}`)].join('\n') + '\n', { flag });
+    await writeFile(
+      outputs[0],
+      [
+        'method,images,insertion_auc,deletion_auc,seconds',
+        ...scores.map((s) => `${s.method},${s.images},${s.insertion},${s.deletion},${s.seconds}`),
+      ].join('\n') + '\n',
+      { flag },
+    );
     await writeFile(outputs[1], JSON.stringify({ note, scores }, null, 2), { flag });
     console.log(`wrote ${outputs.join(', ')}`);
     model.release();

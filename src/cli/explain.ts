@@ -117,13 +117,29 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   const inputs = stems.map((s) => `${s}.input.png`);
   // Refuse before any work: nothing the user has is overwritten without --force.
   if (!job.force) {
-    const clash = [report, ...inputs.map((p) => join(job.outDir, p)), ...outputs.flatMap((o) => [join(job.outDir, o.png), join(job.outDir, o.raw)])].filter((p) => existsSync(p));
-    if (clash.length) throw new UsageError(`output files already exist (${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', ...' : ''}); pass --force to overwrite or choose another --out`);
+    const clash = [
+      report,
+      ...inputs.map((p) => join(job.outDir, p)),
+      ...outputs.flatMap((o) => [join(job.outDir, o.png), join(job.outDir, o.raw)]),
+    ].filter((p) => existsSync(p));
+    if (clash.length)
+      throw new UsageError(
+        `output files already exist (${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', ...' : ''}); pass --force to overwrite or choose another --out`,
+      );
   }
   await mkdir(job.outDir, { recursive: true });
 
   const [h, w] = model.info.inputSize;
-  const prepared = await Promise.all(job.images.map(async (path) => preprocessForModel(await readImageFile(path), { inputSize: [h, w], mean: model.info.mean, std: model.info.std, resize: model.info.resize })));
+  const prepared = await Promise.all(
+    job.images.map(async (path) =>
+      preprocessForModel(await readImageFile(path), {
+        inputSize: [h, w],
+        mean: model.info.mean,
+        std: model.info.std,
+        resize: model.info.resize,
+      }),
+    ),
+  );
   const batch = new Float32Array(prepared.length * 3 * h * w);
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
@@ -135,11 +151,20 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   });
   for (const [i, p] of prepared.entries()) await writePng(join(job.outDir, inputs[i]), p.image, { force: job.force });
 
-  const rows: ExplainRow[] = stems.map((stem, i) => ({ image: basename(job.images[i]), inputPng: inputs[i], predictions: predictions[i], cells: [] }));
+  const rows: ExplainRow[] = stems.map((stem, i) => ({
+    image: basename(job.images[i]),
+    inputPng: inputs[i],
+    predictions: predictions[i],
+    cells: [],
+  }));
   const progress = new Progress('explain', methods.length);
   for (const [k, method] of methods.entries()) {
     progress.update(k, method.name);
-    const attribution = await method.run(model, x, { target: job.target, layer: method.usesLayer ? layer : undefined, masks: job.riseMasks });
+    const attribution = await method.run(model, x, {
+      target: job.target,
+      layer: method.usesLayer ? layer : undefined,
+      masks: job.riseMasks,
+    });
     const maps = await attribution.maps.readF32();
     const [, c, mh, mw] = attribution.maps.shape;
     for (let i = 0; i < stems.length; i++) {
@@ -148,32 +173,52 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
       // (the raw map written beside it is untouched).
       const shown = attribution.kind === 'heatmap' ? stretchToUnit(map) : map;
       const picture: RgbImage =
-        attribution.kind === 'heatmap' ? overlayHeatmap(prepared[i].image, shown, mw, mh, { colormap: job.colormap, alpha: 0.5 }) : gradientToImage(map, c, mh, mw);
+        attribution.kind === 'heatmap'
+          ? overlayHeatmap(prepared[i].image, shown, mw, mh, { colormap: job.colormap, alpha: 0.5 })
+          : gradientToImage(map, c, mh, mw);
       const out = outputs.find((o) => o.image === stems[i] && o.method === method)!;
       await writePng(join(job.outDir, out.png), picture, { force: job.force });
       await writeSafetensorsFile(
         join(job.outDir, out.raw),
         { map: { dtype: 'F32', shape: [c, mh, mw], data: map } },
-        { method: method.name, kind: attribution.kind, target: String(attribution.targets[i]), layer: attribution.layer ?? '', image: job.images[i], model: model.info.architecture },
+        {
+          method: method.name,
+          kind: attribution.kind,
+          target: String(attribution.targets[i]),
+          layer: attribution.layer ?? '',
+          image: job.images[i],
+          model: model.info.architecture,
+        },
         { force: job.force },
       );
       const targetName = model.info.classes[attribution.targets[i]] ?? String(attribution.targets[i]);
-      rows[i].cells.push({ method: method.name, png: out.png, target: method.name === 'guided-backprop' || !attribution.layer ? targetName : `${targetName} @ ${attribution.layer}` });
+      rows[i].cells.push({
+        method: method.name,
+        png: out.png,
+        target: method.name === 'guided-backprop' || !attribution.layer ? targetName : `${targetName} @ ${attribution.layer}`,
+      });
     }
     engine.release(attribution.maps);
   }
   progress.done();
   engine.release(x);
-  const html = explainReport(job.title ?? 'LayerTracer explanations', model.info.architecture, layer, methods.map((m) => ({ name: m.name, title: m.title })), rows);
+  const html = explainReport(
+    job.title ?? 'LayerTracer explanations',
+    model.info.architecture,
+    layer,
+    methods.map((m) => ({ name: m.name, title: m.title })),
+    rows,
+  );
   await writeFile(report, html, { flag: job.force ? 'w' : 'wx' });
   if (skipped.length) console.log(`skipped (not applicable to ${model.info.architecture}): ${skipped.map((m) => m.name).join(', ')}`);
   console.log(`wrote ${outputs.length * 2 + stems.length} files and ${report}`);
   return report;
 }
 
-
 function findMethodRefusal(model: Model, m: MethodEntry): never {
-  throw new UsageError(`method ${m.name} does not apply to ${model.info.architecture}${m.name === 'cam' ? ': CAM needs a global-average-pool + linear head (use grad-cam)' : ''}`);
+  throw new UsageError(
+    `method ${m.name} does not apply to ${model.info.architecture}${m.name === 'cam' ? ': CAM needs a global-average-pool + linear head (use grad-cam)' : ''}`,
+  );
 }
 
 /** File stems for outputs; duplicates get -2, -3 so two images named the same never overwrite each other. */
@@ -196,7 +241,11 @@ export async function topPredictions(model: Model, x: Tensor, k: number): Promis
   trace.release();
   const classes = model.numClasses;
   return Array.from({ length: x.shape[0] }, (_, n) => {
-    const row = Array.from(probs.subarray(n * classes, (n + 1) * classes), (prob: number, index: number) => ({ prob, index, label: model.info.classes[index] }));
+    const row = Array.from(probs.subarray(n * classes, (n + 1) * classes), (prob: number, index: number) => ({
+      prob,
+      index,
+      label: model.info.classes[index],
+    }));
     return row.sort((a, b) => b.prob - a.prob).slice(0, k);
   });
 }

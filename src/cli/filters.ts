@@ -62,11 +62,17 @@ export async function filtersCommand(argv: string[]): Promise<void> {
     // Reading a conv's weights is cheap: draw first, so a wrong layer is explained before any file check.
     const grid = await filterGrid(model, layer, { maxFilters, maxChannels, scale, mode: values.grey ? 'grey' : undefined });
     const path = join(values.out!, `filters.${layer}.png`);
-    if (!values.force && existsSync(path)) throw new UsageError(`output file ${path} already exists; pass --force to overwrite or choose another --out`);
+    if (!values.force && existsSync(path))
+      throw new UsageError(`output file ${path} already exists; pass --force to overwrite or choose another --out`);
     await writePng(path, grid.image, { force: values.force });
     const [o, c, kh, kw] = grid.shape;
-    const cut = grid.filters < o || (grid.mode === 'grey' && grid.channels < c) ? ` (showing ${grid.filters} filters${grid.mode === 'grey' ? ` x ${grid.channels} channels` : ''}; raise --max-filters/--max-channels for more)` : '';
-    console.log(`${layer}: ${o} filters of ${c}x${kh}x${kw}, drawn as ${grid.mode === 'rgb' ? 'RGB tiles' : 'grey tiles per input channel'}${cut}`);
+    const cut =
+      grid.filters < o || (grid.mode === 'grey' && grid.channels < c)
+        ? ` (showing ${grid.filters} filters${grid.mode === 'grey' ? ` x ${grid.channels} channels` : ''}; raise --max-filters/--max-channels for more)`
+        : '';
+    console.log(
+      `${layer}: ${o} filters of ${c}x${kh}x${kw}, drawn as ${grid.mode === 'rgb' ? 'RGB tiles' : 'grey tiles per input channel'}${cut}`,
+    );
     console.log(`wrote ${path} (${grid.image.width}x${grid.image.height})`);
     model.release();
   } finally {

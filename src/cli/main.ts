@@ -13,16 +13,36 @@ import { PATCHES_HELP, patchesCommand } from './patches.js';
 import { TRACE_HELP, traceCommand } from './trace.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void>; help: string }> = {
-  demo: { summary: 'every method on generated images with both embedded default models -> out/demo/index.html', run: demoCommand, help: DEMO_HELP },
-  explain: { summary: 'explain images with attribution methods; PNG overlays, raw maps, HTML report', run: explainCommand, help: EXPLAIN_HELP },
-  evaluate: { summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)', run: evaluateCommand, help: EVALUATE_HELP },
+  demo: {
+    summary: 'every method on generated images with both embedded default models -> out/demo/index.html',
+    run: demoCommand,
+    help: DEMO_HELP,
+  },
+  explain: {
+    summary: 'explain images with attribution methods; PNG overlays, raw maps, HTML report',
+    run: explainCommand,
+    help: EXPLAIN_HELP,
+  },
+  evaluate: {
+    summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)',
+    run: evaluateCommand,
+    help: EVALUATE_HELP,
+  },
   'class-means': { summary: 'E2CM class means at every exit from a labelled set', run: classMeansCommand, help: CLASS_MEANS_HELP },
-  'early-exit': { summary: 'E2CM early-exit accuracy against compute over a threshold sweep', run: earlyExitCommand, help: EARLY_EXIT_HELP },
-  filters: { summary: 'draw a conv layer\'s filters as a PNG grid (first layer as RGB tiles)', run: filtersCommand, help: FILTERS_HELP },
+  'early-exit': {
+    summary: 'E2CM early-exit accuracy against compute over a threshold sweep',
+    run: earlyExitCommand,
+    help: EARLY_EXIT_HELP,
+  },
+  filters: { summary: "draw a conv layer's filters as a PNG grid (first layer as RGB tiles)", run: filtersCommand, help: FILTERS_HELP },
   patches: { summary: 'maximally activating patches of chosen channels over a dataset', run: patchesCommand, help: PATCHES_HELP },
   neighbours: { summary: 'nearest neighbours in representation space, as PNG strips', run: neighboursCommand, help: NEIGHBOURS_HELP },
   embed: { summary: 'PCA and t-SNE maps of representation space (PNG, SVG)', run: embedCommand, help: EMBED_HELP },
-  trace: { summary: 'LayerTracer: layer-wise RISE maps from class-mean confidences, with the E2CM exit', run: traceCommand, help: TRACE_HELP },
+  trace: {
+    summary: 'LayerTracer: layer-wise RISE maps from class-mean confidences, with the E2CM exit',
+    run: traceCommand,
+    help: TRACE_HELP,
+  },
 };
 
 function usage(): string {
@@ -55,7 +75,10 @@ async function main(argv: string[]): Promise<number> {
     if (process.env.LAYERTRACER_DEBUG) console.error(e);
     const known = e instanceof UsageError || e instanceof GpuError || /Error$/.test(e.name);
     process.stderr.write(`layertracer ${command}: ${known ? e.message : e.stack}\n`);
-    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (
+      (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    ) {
       process.stderr.write(`see: layertracer ${command} --help\n`);
     }
     return e instanceof UsageError ? 2 : 1;

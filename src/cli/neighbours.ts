@@ -73,18 +73,25 @@ export async function neighboursCommand(argv: string[]): Promise<void> {
     const layer = values.layer ?? defaultFeatureLayer(model);
     model.assertLayer(layer);
     const path = join(values.out!, `neighbours.${layer}.${metric}.png`);
-    if (!values.force && existsSync(path)) throw new UsageError(`output file ${path} already exists; pass --force to overwrite or choose another --out`);
+    if (!values.force && existsSync(path))
+      throw new UsageError(`output file ${path} already exists; pass --force to overwrite or choose another --out`);
     const source = await openImageSource(values.data, model.info, limit);
     const bad = queries.find((q) => q >= source.count);
-    if (bad !== undefined) throw new UsageError(`--queries: image ${bad} is out of range; the data has images 0..${source.count - 1}${limit ? ` (--limit ${limit})` : ''}`);
-    if (k > source.count - 1) throw new UsageError(`--k ${k} is too large: the set has ${source.count} images, so at most ${source.count - 1} neighbours`);
+    if (bad !== undefined)
+      throw new UsageError(
+        `--queries: image ${bad} is out of range; the data has images 0..${source.count - 1}${limit ? ` (--limit ${limit})` : ''}`,
+      );
+    if (k > source.count - 1)
+      throw new UsageError(`--k ${k} is too large: the set has ${source.count} images, so at most ${source.count - 1} neighbours`);
     const progress = new Progress('features', source.count);
     const t0 = Date.now();
     const features = await extractFeatures(model, source, { layer, batchSize, onProgress: (done) => progress.update(done) });
     progress.done();
     const t1 = Date.now();
     const result = await nearestNeighbours(engine, features.data, features.dim, queries, { k, metric });
-    console.log(`${layer}: ${features.dim}-d features of ${source.count} images in ${((t1 - t0) / 1000).toFixed(1)} s; ${metric} neighbours in ${((Date.now() - t1) / 1000).toFixed(2)} s`);
+    console.log(
+      `${layer}: ${features.dim}-d features of ${source.count} images in ${((t1 - t0) / 1000).toFixed(1)} s; ${metric} neighbours in ${((Date.now() - t1) / 1000).toFixed(2)} s`,
+    );
     const describe = (i: number) => {
       const l = source.label(i);
       return `${source.name(i)}${l >= 0 ? ` ${source.classes[l] ?? l}` : ''}`;

@@ -37,7 +37,10 @@ and one sheet with a row per channel.
 /** "0,5,7" or "0-3,8" -> [0, 5, 7] / [0, 1, 2, 3, 8]; duplicates dropped, order kept. */
 export function parseIndexList(text: string, option: string): number[] {
   const out: number[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new UsageError(`${option}: "${part}" is not an index or a range like 0-7 (expected e.g. 0,5,7)`);
     const [a, b] = [Number(m[1]), m[2] === undefined ? Number(m[1]) : Number(m[2])];
@@ -83,7 +86,10 @@ export async function patchesCommand(argv: string[]): Promise<void> {
   const channelPaths = channels.map((c) => join(values.out!, `patches.${layer}.c${c}.png`));
   if (!values.force) {
     const clash = [sheetPath, ...channelPaths].filter((p) => existsSync(p));
-    if (clash.length) throw new UsageError(`output files already exist (${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', ...' : ''}); pass --force to overwrite or choose another --out`);
+    if (clash.length)
+      throw new UsageError(
+        `output files already exist (${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', ...' : ''}); pass --force to overwrite or choose another --out`,
+      );
   }
 
   const engine = await acquireEngine();
@@ -93,7 +99,13 @@ export async function patchesCommand(argv: string[]): Promise<void> {
     const source = await openImageSource(values.data, model.info, limit);
     const progress = new Progress('patches', source.count);
     const t0 = Date.now();
-    const scan = await maxActivatingPatches(model, source, { layer, channels, top, batchSize, onProgress: (done) => progress.update(done) });
+    const scan = await maxActivatingPatches(model, source, {
+      layer,
+      channels,
+      top,
+      batchSize,
+      onProgress: (done) => progress.update(done),
+    });
     progress.done();
     const rf = scan.receptiveField;
     console.log(
@@ -103,7 +115,12 @@ export async function patchesCommand(argv: string[]): Promise<void> {
     const pictures = await renderPatches(source, scan, { scale, mode: values.crop ? 'crop' : 'field' });
     for (const [i, ch] of scan.channels.entries()) {
       await writePng(channelPaths[i], pictures.perChannel[i], { force: values.force });
-      const best = ch.top.slice(0, 5).map((t) => `${source.name(t.image)}${source.label(t.image) >= 0 ? ` (${source.classes[source.label(t.image)] ?? source.label(t.image)})` : ''} ${t.value.toFixed(3)}`);
+      const best = ch.top
+        .slice(0, 5)
+        .map(
+          (t) =>
+            `${source.name(t.image)}${source.label(t.image) >= 0 ? ` (${source.classes[source.label(t.image)] ?? source.label(t.image)})` : ''} ${t.value.toFixed(3)}`,
+        );
       const dead = ch.top.length > 0 && ch.top[0].value <= 0 ? ' (never positive on these images: a dead channel)' : '';
       console.log(`  channel ${ch.channel}: ${best.join(', ')}${ch.top.length > 5 ? ', ...' : ''}${dead}`);
     }

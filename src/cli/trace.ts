@@ -64,7 +64,8 @@ export async function traceCommand(argv: string[]): Promise<void> {
     },
   });
   if (values.help) return void process.stdout.write(TRACE_HELP);
-  if (!values.weights || !values.means || !values.image?.length) throw new UsageError('trace needs --weights, --means and at least one --image (see --help)');
+  if (!values.weights || !values.means || !values.image?.length)
+    throw new UsageError('trace needs --weights, --means and at least one --image (see --help)');
   const engine = await acquireEngine();
   try {
     const model = await loadModelFile(engine, values.weights);
@@ -104,14 +105,27 @@ export interface TraceJob {
 export async function traceImages(engine: Engine, model: Model, means: ClassMeans, images: string[], job: TraceJob): Promise<string> {
   const stems = images.map((p, i) => `${basename(p, extname(p))}${images.indexOf(p) === i ? '' : `-${i}`}`);
   const report = join(job.outDir, 'layertracer.html');
-  const files = [report, ...stems.flatMap((s) => [join(job.outDir, `${s}.layertracer.png`), join(job.outDir, `${s}.layertracer.safetensors`)])];
+  const files = [
+    report,
+    ...stems.flatMap((s) => [join(job.outDir, `${s}.layertracer.png`), join(job.outDir, `${s}.layertracer.safetensors`)]),
+  ];
   if (!job.force) {
     const clash = files.filter(existsSync);
-    if (clash.length) throw new UsageError(`outputs already exist (${clash.slice(0, 3).join(', ')}); pass --force to overwrite or choose another --out`);
+    if (clash.length)
+      throw new UsageError(`outputs already exist (${clash.slice(0, 3).join(', ')}); pass --force to overwrite or choose another --out`);
   }
   await mkdir(job.outDir, { recursive: true });
   const [h, w] = model.info.inputSize;
-  const prepared = await Promise.all(images.map(async (p) => preprocessForModel(await readImageFile(p), { inputSize: [h, w], mean: model.info.mean, std: model.info.std, resize: model.info.resize })));
+  const prepared = await Promise.all(
+    images.map(async (p) =>
+      preprocessForModel(await readImageFile(p), {
+        inputSize: [h, w],
+        mean: model.info.mean,
+        std: model.info.std,
+        resize: model.info.resize,
+      }),
+    ),
+  );
   const batch = new Float32Array(prepared.length * 3 * h * w);
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
@@ -126,12 +140,24 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
     const maps = new Map<string, Float32Array>();
     for (const l of result.layers) maps.set(l, (await result.maps.get(l)!.readF32()).slice(i * h * w, (i + 1) * h * w));
     const scale = Math.max(1, Math.ceil(128 / w));
-    const tiles = shown.map((l) => ({ image: upscaleNearest(overlayHeatmap(prepared[i].image, stretchToUnit(maps.get(l)!), w, h, { colormap: 'jet', alpha: 0.5 }), scale), isExit: l === result.exitLayer[i] }));
-    await writePng(join(job.outDir, `${stem}.layertracer.png`), attentionStrip(upscaleNearest(prepared[i].image, scale), tiles), { force: job.force });
+    const tiles = shown.map((l) => ({
+      image: upscaleNearest(overlayHeatmap(prepared[i].image, stretchToUnit(maps.get(l)!), w, h, { colormap: 'jet', alpha: 0.5 }), scale),
+      isExit: l === result.exitLayer[i],
+    }));
+    await writePng(join(job.outDir, `${stem}.layertracer.png`), attentionStrip(upscaleNearest(prepared[i].image, scale), tiles), {
+      force: job.force,
+    });
     await writeSafetensorsFile(
       join(job.outDir, `${stem}.layertracer.safetensors`),
       Object.fromEntries(result.layers.map((l) => [`map:${l}`, { dtype: 'F32' as const, shape: [h, w], data: maps.get(l)! }])),
-      { method: 'layertracer', target: String(result.targets[i]), exit_layer: result.exitLayer[i] ?? 'none', layers: JSON.stringify(result.layers), masks: String(job.masks), image: images[i] },
+      {
+        method: 'layertracer',
+        target: String(result.targets[i]),
+        exit_layer: result.exitLayer[i] ?? 'none',
+        layers: JSON.stringify(result.layers),
+        masks: String(job.masks),
+        image: images[i],
+      },
       { force: job.force },
     );
     const exit = result.exitLayer[i] ?? 'none (final classifier)';
@@ -139,7 +165,14 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
     rows.push(stripRow(images[i], `${stem}.layertracer.png`, model.info.classes[result.targets[i]], exit, shown, result, i));
   }
   result.release();
-  await writeFile(report, page('LayerTracer', `<h1>LayerTracer</h1><div class="meta">${escapeHtml(model.info.architecture)} · ${job.masks} masks, s=${job.s}, p=${job.p}, seed ${job.seed} · red frame: the exit E2CM takes (threshold ${job.threshold})</div>${rows.join('\n')}`), { flag: job.force ? 'w' : 'wx' });
+  await writeFile(
+    report,
+    page(
+      'LayerTracer',
+      `<h1>LayerTracer</h1><div class="meta">${escapeHtml(model.info.architecture)} · ${job.masks} masks, s=${job.s}, p=${job.p}, seed ${job.seed} · red frame: the exit E2CM takes (threshold ${job.threshold})</div>${rows.join('\n')}`,
+    ),
+    { flag: job.force ? 'w' : 'wx' },
+  );
   console.log(`wrote ${report}`);
   return report;
 }
@@ -157,5 +190,3 @@ function stripRow(image: string, png: string, target: string, exit: string, show
     .join(' · ');
   return `<h2>${escapeHtml(image)} → ${escapeHtml(target)}</h2><div class="meta">original, ${shown.map(escapeHtml).join(', ')} · exit: ${escapeHtml(exit)}</div><img src="${escapeHtml(png)}" alt="strip"><div class="note">E2CM confidence per exit: ${conf}</div>`;
 }
-
-

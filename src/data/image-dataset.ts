@@ -24,7 +24,8 @@ interface DatasetFile {
 
 export function datasetFromFile(file: DatasetFile): ImageDataset {
   for (const key of ['images', 'labels']) {
-    if (!file.has(key)) throw new Error(`${file.source}: an image dataset needs tensors "images" (U8 [N,H,W,3]) and "labels"; "${key}" is missing`);
+    if (!file.has(key))
+      throw new Error(`${file.source}: an image dataset needs tensors "images" (U8 [N,H,W,3]) and "labels"; "${key}" is missing`);
   }
   const img = file.info('images');
   if (img.dtype !== 'U8' || img.shape.length !== 4 || img.shape[3] !== 3) {

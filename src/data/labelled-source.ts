@@ -23,7 +23,10 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 export async function openLabelledSet(path: string): Promise<LabelledSet> {
   const s = await stat(path).catch(() => null);
-  if (!s) throw new Error(`dataset "${path}" does not exist; give a .safetensors file (images U8 [N,H,W,3], labels) or a folder with one sub-folder of images per class`);
+  if (!s)
+    throw new Error(
+      `dataset "${path}" does not exist; give a .safetensors file (images U8 [N,H,W,3], labels) or a folder with one sub-folder of images per class`,
+    );
   return s.isDirectory() ? folderSet(path) : tensorSet(datasetFromFile(await readSafetensorsFile(path)));
 }
 
@@ -56,7 +59,10 @@ export function tensorSet(ds: ImageDataset): LabelledSet {
 
 /** A folder with one sub-folder per class (sorted names = class indices), images decoded on demand. */
 async function folderSet(root: string): Promise<LabelledSet> {
-  const classes = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const classes = (await readdir(root, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   if (!classes.length) throw new Error(`${root}: no class sub-folders; expected ${root}/<class>/<image>.png`);
   const files: { path: string; label: number }[] = [];
   for (const [label, cls] of classes.entries()) {
@@ -86,7 +92,10 @@ async function folderSet(root: string): Promise<LabelledSet> {
           const labels = new Int32Array(count);
           for (let k = 0; k < count; k++) {
             const i = range.start + start + k;
-            data.set(preprocessForModel(decoded[i], { inputSize: [h, w], mean: info.mean, std: info.std, resize: info.resize }).chw, k * plane);
+            data.set(
+              preprocessForModel(decoded[i], { inputSize: [h, w], mean: info.mean, std: info.std, resize: info.resize }).chw,
+              k * plane,
+            );
             labels[k] = files[i].label;
           }
           return { data, labels };

@@ -51,39 +51,71 @@ export async function computeClassMeans(model: Model, data: LabelledBatches, opt
   const counts = new Array<number>(K).fill(0);
 
   // Pass 1: per-class sums of every exit's features.
-  await forEachBatch(model, data, exits, mode, batchSize, (layer, feats, labels, dim) => {
-    if (!sums.has(layer)) {
-      sums.set(layer, new Float64Array(K * dim));
-      dims.set(layer, dim);
-    }
-    const acc = sums.get(layer)!;
-    for (let n = 0; n < labels.length; n++) {
-      const k = labels[n];
-      for (let d = 0; d < dim; d++) acc[k * dim + d] += feats[n * dim + d];
-    }
-  }, (labels) => {
-    for (let n = 0; n < labels.length; n++) {
-      if (!(labels[n] >= 0 && labels[n] < K)) throw new KernelInputError(`${opts.source ?? 'dataset'}: label ${labels[n]} is outside the model's ${K} classes`);
-      counts[labels[n]]++;
-    }
-  }, (done) => opts.onProgress?.(done, data.count, 'means'));
+  await forEachBatch(
+    model,
+    data,
+    exits,
+    mode,
+    batchSize,
+    (layer, feats, labels, dim) => {
+      if (!sums.has(layer)) {
+        sums.set(layer, new Float64Array(K * dim));
+        dims.set(layer, dim);
+      }
+      const acc = sums.get(layer)!;
+      for (let n = 0; n < labels.length; n++) {
+        const k = labels[n];
+        for (let d = 0; d < dim; d++) acc[k * dim + d] += feats[n * dim + d];
+      }
+    },
+    (labels) => {
+      for (let n = 0; n < labels.length; n++) {
+        if (!(labels[n] >= 0 && labels[n] < K))
+          throw new KernelInputError(`${opts.source ?? 'dataset'}: label ${labels[n]} is outside the model's ${K} classes`);
+        counts[labels[n]]++;
+      }
+    },
+    (done) => opts.onProgress?.(done, data.count, 'means'),
+  );
   const missing = counts.map((c, k) => (c === 0 ? model.info.classes[k] : null)).filter((x) => x !== null);
   if (missing.length) throw new KernelInputError(`no training images for class(es) ${missing.join(', ')}; every class needs at least one`);
   const means = new Map<string, Float32Array>();
   for (const [layer, acc] of sums) {
     const dim = dims.get(layer)!;
-    means.set(layer, Float32Array.from(acc, (v, i) => v / counts[Math.floor(i / dim)]));
+    means.set(
+      layer,
+      Float32Array.from(acc, (v, i) => v / counts[Math.floor(i / dim)]),
+    );
   }
 
   // Pass 2: each sample's distance to its own class mean, for the median temperature.
   const own = new Map<string, number[]>(exits.map((l) => [l, []]));
   const gpu = new Map<string, GpuMeans>(exits.map((l) => [l, uploadMeans(e, means.get(l)!, K, dims.get(l)!, l)]));
-  await forEachBatchDistances(model, data, exits, mode, batchSize, gpu, (layer, dist, labels) => {
-    for (let n = 0; n < labels.length; n++) own.get(layer)!.push(dist[n * K + labels[n]]);
-  }, (done) => opts.onProgress?.(done, data.count, 'temperatures'));
+  await forEachBatchDistances(
+    model,
+    data,
+    exits,
+    mode,
+    batchSize,
+    gpu,
+    (layer, dist, labels) => {
+      for (let n = 0; n < labels.length; n++) own.get(layer)!.push(dist[n * K + labels[n]]);
+    },
+    (done) => opts.onProgress?.(done, data.count, 'temperatures'),
+  );
   for (const g of gpu.values()) e.releaseAll(g.means, g.normsSq);
   const temperatures = new Map(exits.map((l) => [l, Math.max(median(own.get(l)!), 1e-6)] as const));
-  return { architecture: model.info.architecture, exits, mode, classes: model.info.classes, means, dims, temperatures, counts, source: opts.source ?? '' };
+  return {
+    architecture: model.info.architecture,
+    exits,
+    mode,
+    classes: model.info.classes,
+    means,
+    dims,
+    temperatures,
+    counts,
+    source: opts.source ?? '',
+  };
 }
 
 async function forEachBatch(
@@ -151,15 +183,22 @@ export function median(values: number[]): number {
 
 export function assertMeansFitModel(means: ClassMeans, model: Model): void {
   if (means.classes.length !== model.numClasses) {
-    throw new KernelInputError(`class means have ${means.classes.length} classes but the model has ${model.numClasses}; recompute them for this model`);
+    throw new KernelInputError(
+      `class means have ${means.classes.length} classes but the model has ${model.numClasses}; recompute them for this model`,
+    );
   }
   const named = model.info.classes.length === means.classes.length;
   const renamed = named ? means.classes.findIndex((c, k) => c !== model.info.classes[k]) : -1;
   if (renamed >= 0) {
-    throw new KernelInputError(`class means name class ${renamed} "${means.classes[renamed]}" but the model calls it "${model.info.classes[renamed]}"; they belong to another model: recompute them for this one`);
+    throw new KernelInputError(
+      `class means name class ${renamed} "${means.classes[renamed]}" but the model calls it "${model.info.classes[renamed]}"; they belong to another model: recompute them for this one`,
+    );
   }
   for (const l of means.exits) {
-    if (!model.hasLayer(l)) throw new KernelInputError(`class means were computed at layer "${l}", which this model does not have; recompute them for this model`);
+    if (!model.hasLayer(l))
+      throw new KernelInputError(
+        `class means were computed at layer "${l}", which this model does not have; recompute them for this model`,
+      );
   }
 }
 

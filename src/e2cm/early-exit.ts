@@ -17,7 +17,13 @@ export interface ExitObservations {
 }
 
 /** One pass over a labelled set that records what every exit would predict. */
-export async function observeExits(model: Model, means: ClassMeans, data: LabelledBatches, batchSize = 50, onProgress?: (done: number, total: number) => void): Promise<ExitObservations> {
+export async function observeExits(
+  model: Model,
+  means: ClassMeans,
+  data: LabelledBatches,
+  batchSize = 50,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ExitObservations> {
   assertMeansFitModel(means, model);
   const e = model.engine;
   const K = model.numClasses;
@@ -91,7 +97,13 @@ export function simulateEarlyExit(obs: ExitObservations, thresholds: number | nu
     exitCounts[j >= 0 ? j : obs.exits.length]++;
     if (pred === obs.labels[n]) correct++;
   }
-  return { threshold: typeof thresholds === 'number' ? thresholds : NaN, accuracy: correct / obs.labels.length, computeUsed: cost / obs.labels.length, exitCounts, predictions };
+  return {
+    threshold: typeof thresholds === 'number' ? thresholds : NaN,
+    accuracy: correct / obs.labels.length,
+    computeUsed: cost / obs.labels.length,
+    exitCounts,
+    predictions,
+  };
 }
 
 function argmin(a: ArrayLike<number>): number {

@@ -24,7 +24,9 @@ export function classMeansToTensors(m: ClassMeans): { tensors: Record<string, Te
 export function classMeansFromFile(file: SafetensorsFile): ClassMeans {
   const md = file.metadata;
   if (md.kind !== 'e2cm-class-means') {
-    throw new Error(`${file.source}: not a class-means file (metadata kind is "${md.kind ?? 'missing'}"); make one with \`layertracer class-means\``);
+    throw new Error(
+      `${file.source}: not a class-means file (metadata kind is "${md.kind ?? 'missing'}"); make one with \`layertracer class-means\``,
+    );
   }
   const exits = JSON.parse(md.exits) as string[];
   const temps = file.getF32('temperatures');

@@ -45,7 +45,12 @@ function convNode(model: Model, layer: string): ConvNode {
 export async function readConvWeights(model: Model, layer: string): Promise<ConvWeights> {
   const node = convNode(model, layer);
   const [o, c, kh, kw] = node.weight.shape;
-  return { layer: node.name, weight: await node.weight.readF32(), shape: [o, c, kh, kw], groups: (node.opts.groups as number | undefined) ?? 1 };
+  return {
+    layer: node.name,
+    weight: await node.weight.readF32(),
+    shape: [o, c, kh, kw],
+    groups: (node.opts.groups as number | undefined) ?? 1,
+  };
 }
 
 /** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (SPEC notation). */
@@ -65,7 +70,8 @@ function minmaxBytes(values: ArrayLike<number>, out: Uint8Array, stride = 1, off
 /** One RGB tile per filter of a conv that reads 3 channels; each filter min-max scaled over its 3*kh*kw values. */
 export function rgbFilterTiles(w: ConvWeights): RgbImage[] {
   const [o, c, kh, kw] = w.shape;
-  if (c !== 3) throw new FeatureInputError(`layer "${w.layer}" reads ${c} channels per filter; RGB tiles need 3 (draw it as grey tiles per channel)`);
+  if (c !== 3)
+    throw new FeatureInputError(`layer "${w.layer}" reads ${c} channels per filter; RGB tiles need 3 (draw it as grey tiles per channel)`);
   const per = 3 * kh * kw;
   return Array.from({ length: o }, (_, f) => {
     const tile = createRgbImage(kw, kh);

@@ -39,7 +39,14 @@ class GeometryBuilder {
     const groups = opts.groups ?? 1;
     const { bias, ...convOpts } = opts;
     const weight = placeholder([cout, cin / groups, k, k], `${name}.weight`);
-    return this.graph.add({ op: 'conv', name, inputs: [x], weight, bias: bias ? placeholder([cout], `${name}.bias`) : null, opts: convOpts });
+    return this.graph.add({
+      op: 'conv',
+      name,
+      inputs: [x],
+      weight,
+      bias: bias ? placeholder([cout], `${name}.bias`) : null,
+      opts: convOpts,
+    });
   }
   batchNorm(name: string, x: ValueId, c: number): ValueId {
     return this.graph.add({ op: 'affine', name, inputs: [x], scale: placeholder([c], name), shift: placeholder([c], name) });

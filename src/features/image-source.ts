@@ -53,11 +53,17 @@ export function datasetSource(ds: ImageDataset, limit?: number): ImageSource {
 }
 
 /** Decoded pictures of one size (already resized for the model), optionally labelled. */
-export function picturesSource(pictures: readonly RgbImage[], opts: { labels?: ArrayLike<number>; names?: readonly string[]; classes?: readonly string[]; description?: string } = {}): ImageSource {
+export function picturesSource(
+  pictures: readonly RgbImage[],
+  opts: { labels?: ArrayLike<number>; names?: readonly string[]; classes?: readonly string[]; description?: string } = {},
+): ImageSource {
   if (!pictures.length) throw new FeatureInputError('no images given');
   const { width, height } = pictures[0];
   const odd = pictures.findIndex((p) => p.width !== width || p.height !== height);
-  if (odd >= 0) throw new FeatureInputError(`image ${odd} is ${pictures[odd].width}x${pictures[odd].height}, image 0 is ${width}x${height}; resize them to the model's input size first`);
+  if (odd >= 0)
+    throw new FeatureInputError(
+      `image ${odd} is ${pictures[odd].width}x${pictures[odd].height}, image 0 is ${width}x${height}; resize them to the model's input size first`,
+    );
   return {
     count: pictures.length,
     height,
@@ -80,6 +86,8 @@ export function picturesSource(pictures: readonly RgbImage[], opts: { labels?: A
 export function assertSourceFitsModel(source: ImageSource, info: Pick<ModelInfo, 'inputSize' | 'architecture'>, fixedSize: boolean): void {
   const [h, w] = info.inputSize;
   if (fixedSize && (source.height !== h || source.width !== w)) {
-    throw new FeatureInputError(`${source.description}: images are ${source.height}x${source.width} but ${info.architecture} takes ${h}x${w}`);
+    throw new FeatureInputError(
+      `${source.description}: images are ${source.height}x${source.width} but ${info.architecture} takes ${h}x${w}`,
+    );
   }
 }

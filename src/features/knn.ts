@@ -94,13 +94,20 @@ export interface NeighbourOptions {
 /**
  * The k nearest rows of `features` (N, D) for each query row index, by GPU distance matrix.
  */
-export async function nearestNeighbours(e: Engine, features: Float32Array, dim: number, queries: readonly number[], opts: NeighbourOptions = {}): Promise<Neighbours> {
+export async function nearestNeighbours(
+  e: Engine,
+  features: Float32Array,
+  dim: number,
+  queries: readonly number[],
+  opts: NeighbourOptions = {},
+): Promise<Neighbours> {
   const k = opts.k ?? 8;
   const metric = opts.metric ?? 'euclidean';
   const excludeSelf = opts.excludeSelf ?? true;
   const N = features.length / dim;
   if (!Number.isInteger(N) || N < 1) throw new FeatureInputError(`features of length ${features.length} are not rows of ${dim}`);
-  for (const q of queries) if (!Number.isInteger(q) || q < 0 || q >= N) throw new FeatureInputError(`query ${q} is out of range: the set has rows 0..${N - 1}`);
+  for (const q of queries)
+    if (!Number.isInteger(q) || q < 0 || q >= N) throw new FeatureInputError(`query ${q} is out of range: the set has rows 0..${N - 1}`);
   const available = N - (excludeSelf ? 1 : 0);
   if (!Number.isInteger(k) || k < 1 || k > available) throw new FeatureInputError(`k must be 1..${available} for a set of ${N}, got ${k}`);
   const x = e.upload(features, [N, dim], 'knn.set');

@@ -59,7 +59,10 @@ export async function maxActivatingPatches(model: Model, source: ImageSource, op
   if (!channels.length) throw new FeatureInputError('no channels given');
   model.assertLayer(layer);
   const rf = receptiveField(model, layer, [source.height, source.width]);
-  if (rf.global) throw new FeatureInputError(`layer "${layer}" is a vector (after global pooling or flatten); patches need a convolutional map; try ${model.defaultCamLayer}`);
+  if (rf.global)
+    throw new FeatureInputError(
+      `layer "${layer}" is a vector (after global pooling or flatten); patches need a convolutional map; try ${model.defaultCamLayer}`,
+    );
   const lists = channels.map(() => [] as TopActivation[]);
   let layerChannels = -1;
   await scanSource(
@@ -73,9 +76,12 @@ export async function maxActivatingPatches(model: Model, source: ImageSource, op
       if (layerChannels < 0) {
         layerChannels = C;
         const bad = channels.find((c) => !Number.isInteger(c) || c < 0 || c >= C);
-        if (bad !== undefined) throw new FeatureInputError(`channel ${bad} is out of range: layer "${layer}" has ${C} channels (0..${C - 1})`);
+        if (bad !== undefined)
+          throw new FeatureInputError(`channel ${bad} is out of range: layer "${layer}" has ${C} channels (0..${C - 1})`);
         if (H !== rf.outputSize[0] || W !== rf.outputSize[1]) {
-          throw new FeatureInputError(`internal: receptive-field arithmetic predicts a ${rf.outputSize.join('x')} map at "${layer}", the engine made ${H}x${W}`);
+          throw new FeatureInputError(
+            `internal: receptive-field arithmetic predicts a ${rf.outputSize.join('x')} map at "${layer}", the engine made ${H}x${W}`,
+          );
         }
       }
       const a = await A.readF32();
@@ -92,7 +98,13 @@ export async function maxActivatingPatches(model: Model, source: ImageSource, op
     },
     opts,
   );
-  return { layer, receptiveField: rf, layerChannels, images: source.count, channels: channels.map((channel, i) => ({ channel, top: lists[i] })) };
+  return {
+    layer,
+    receptiveField: rf,
+    layerChannels,
+    images: source.count,
+    channels: channels.map((channel, i) => ({ channel, top: lists[i] })),
+  };
 }
 
 /** Pixels of `img` inside `box`. */

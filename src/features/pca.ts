@@ -136,7 +136,12 @@ function startVectors(p: number, n: number, seed = 0): Float64Array {
  * The top-k eigenpairs of a symmetric positive semi-definite (n, n) matrix: Jacobi when small, otherwise
  * subspace iteration on k + 10 vectors with Rayleigh-Ritz until the top-k Ritz values settle.
  */
-export function topEigen(A: Float64Array, n: number, k: number, opts: { maxIterations?: number; tolerance?: number } = {}): { values: Float64Array; vectors: Float64Array } {
+export function topEigen(
+  A: Float64Array,
+  n: number,
+  k: number,
+  opts: { maxIterations?: number; tolerance?: number } = {},
+): { values: Float64Array; vectors: Float64Array } {
   k = Math.min(k, n);
   if (n <= JACOBI_MAX) {
     const { values, vectors } = jacobiEigen(A, n);
@@ -185,7 +190,8 @@ export function topEigen(A: Float64Array, n: number, k: number, opts: { maxItera
   for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let r = 0; r < n; r++) B[i * p + j] += Q[i * n + r] * Z[j * n + r];
   ritz = jacobiEigen(B, p);
   const vectors = new Float64Array(k * n);
-  for (let i = 0; i < k; i++) for (let j = 0; j < p; j++) for (let r = 0; r < n; r++) vectors[i * n + r] += ritz.vectors[i * p + j] * Q[j * n + r];
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < p; j++) for (let r = 0; r < n; r++) vectors[i * n + r] += ritz.vectors[i * p + j] * Q[j * n + r];
   return { values: ritz.values.slice(0, k), vectors };
 }
 

@@ -66,7 +66,7 @@ function layout(points: ArrayLike<number>, labels: ArrayLike<number>, classNames
   if (n === 0) throw new FeatureInputError('scatter: no points');
   const size = opts.size ?? 560;
   const present = [...new Set(Array.from(labels))].sort((a, b) => a - b);
-  const classes = present.map((label) => ({ label, name: label < 0 ? 'unlabelled' : classNames[label] ?? `class ${label}` }));
+  const classes = present.map((label) => ({ label, name: label < 0 ? 'unlabelled' : (classNames[label] ?? `class ${label}`) }));
   const legendW = SWATCH + 8 + Math.max(...classes.map((c) => textWidth(c.name, LEGEND_SCALE)));
   const titleH = (opts.title ? GLYPH_HEIGHT * TITLE_SCALE + 6 : 0) + (opts.subtitle ? GLYPH_HEIGHT + 6 : 0);
   const textW = Math.max(opts.title ? textWidth(opts.title, TITLE_SCALE) : 0, opts.subtitle ? textWidth(opts.subtitle) : 0);
@@ -122,7 +122,12 @@ function disc(img: RgbImage, cx: number, cy: number, r: number, c: Rgb, alpha: n
 }
 
 /** points: (N, 2) row-major; labels: class index per point (-1 unlabelled). */
-export function scatterPlot(points: ArrayLike<number>, labels: ArrayLike<number>, classNames: readonly string[], opts: ScatterOptions = {}): RgbImage {
+export function scatterPlot(
+  points: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classNames: readonly string[],
+  opts: ScatterOptions = {},
+): RgbImage {
   const L = layout(points, labels, classNames, opts);
   const img = createRgbImage(L.width, L.height, [255, 255, 255]);
   const ink: Rgb = [30, 30, 30];
@@ -158,7 +163,12 @@ function escapeXml(s: string): string {
 const hex = (c: Rgb) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
 /** The same plot as SVG text: one circle per point, a text legend. */
-export function scatterSvg(points: ArrayLike<number>, labels: ArrayLike<number>, classNames: readonly string[], opts: ScatterOptions = {}): string {
+export function scatterSvg(
+  points: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classNames: readonly string[],
+  opts: ScatterOptions = {},
+): string {
   const L = layout(points, labels, classNames, opts);
   const r = opts.radius ?? 3;
   const out: string[] = [

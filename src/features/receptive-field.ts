@@ -138,7 +138,10 @@ function graphGeometry(graph: Graph, inputSize: Pair, until: ValueId): Map<Value
     } else if (node.op === 'flatten' || node.op === 'linear') {
       const g = inputs[0];
       // A vector unit reads every position: a window as large as the map.
-      out = g.size[0] === 1 && g.size[1] === 1 ? { ...g, path: [...g.path, node.name] } : applyWindow(g, { k: g.size, s: g.size, p: [0, 0], out: [1, 1] }, node.name, true);
+      out =
+        g.size[0] === 1 && g.size[1] === 1
+          ? { ...g, path: [...g.path, node.name] }
+          : applyWindow(g, { k: g.size, s: g.size, p: [0, 0], out: [1, 1] }, node.name, true);
       out.global = true;
     } else {
       out = { ...inputs[0], path: [...inputs[0].path, node.name] };
@@ -177,7 +180,12 @@ export function receptiveFieldBox(rf: ReceptiveField, uy: number, ux: number, cl
   const lo = (a: 0 | 1, u: number) => Math.round(rf.offset[a] + u * rf.jump[a] - (rf.size[a] - 1) / 2);
   let box = { y0: lo(0, uy), x0: lo(1, ux), y1: lo(0, uy) + rf.size[0], x1: lo(1, ux) + rf.size[1] };
   if (clip) {
-    box = { y0: Math.max(0, box.y0), x0: Math.max(0, box.x0), y1: Math.min(rf.inputSize[0], box.y1), x1: Math.min(rf.inputSize[1], box.x1) };
+    box = {
+      y0: Math.max(0, box.y0),
+      x0: Math.max(0, box.x0),
+      y1: Math.min(rf.inputSize[0], box.y1),
+      x1: Math.min(rf.inputSize[1], box.x1),
+    };
   }
   return box;
 }

@@ -14,7 +14,8 @@ export function defaultFeatureLayer(model: Model): string {
   const last = [...nodes].reverse().find((n) => n.op === 'linear');
   if (!last) throw new FeatureInputError(`${model.info.architecture} has no linear layer; name a feature layer explicitly`);
   const producer = model.graph.producer(last.inputs[0]);
-  if (!producer) throw new FeatureInputError(`${model.info.architecture}: the final linear layer reads the input directly; name a feature layer`);
+  if (!producer)
+    throw new FeatureInputError(`${model.info.architecture}: the final linear layer reads the input directly; name a feature layer`);
   return producer.name;
 }
 

@@ -41,7 +41,8 @@ export async function scanSource(
   const e = model.engine;
   const all = opts.indices ?? Array.from({ length: source.count }, (_, i) => i);
   for (const i of all) {
-    if (!Number.isInteger(i) || i < 0 || i >= source.count) throw new FeatureInputError(`image index ${i} is out of range: ${source.description} has images 0..${source.count - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= source.count)
+      throw new FeatureInputError(`image index ${i} is out of range: ${source.description} has images 0..${source.count - 1}`);
   }
   const batchSize = Math.max(1, opts.batchSize ?? 50);
   for (let start = 0; start < all.length; start += batchSize) {

@@ -15,7 +15,11 @@ import { datasetSource, type ImageSource } from './image-source.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
-export async function folderSource(dir: string, info: Pick<ModelInfo, 'inputSize' | 'mean' | 'std' | 'resize'>, limit?: number): Promise<ImageSource> {
+export async function folderSource(
+  dir: string,
+  info: Pick<ModelInfo, 'inputSize' | 'mean' | 'std' | 'resize'>,
+  limit?: number,
+): Promise<ImageSource> {
   const files = (await readdir(dir)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
   if (!files.length) throw new FeatureInputError(`${dir}: no PNG or JPEG images in this folder`);
   const chosen = files.slice(0, limit ?? files.length);
@@ -41,9 +45,16 @@ export async function folderSource(dir: string, info: Pick<ModelInfo, 'inputSize
 }
 
 /** A dataset file (`images` U8 [N,H,W,3] + `labels`, .safetensors) or a folder of images. */
-export async function openImageSource(path: string, info: Pick<ModelInfo, 'inputSize' | 'mean' | 'std' | 'resize'>, limit?: number): Promise<ImageSource> {
+export async function openImageSource(
+  path: string,
+  info: Pick<ModelInfo, 'inputSize' | 'mean' | 'std' | 'resize'>,
+  limit?: number,
+): Promise<ImageSource> {
   const s = await stat(path).catch(() => null);
-  if (!s) throw new FeatureInputError(`data "${path}" does not exist; give a dataset .safetensors file (images U8 [N,H,W,3] + labels) or a folder of PNG/JPEG images`);
+  if (!s)
+    throw new FeatureInputError(
+      `data "${path}" does not exist; give a dataset .safetensors file (images U8 [N,H,W,3] + labels) or a folder of PNG/JPEG images`,
+    );
   if (s.isDirectory()) return folderSource(path, info, limit);
   return datasetSource(datasetFromFile(await readSafetensorsFile(path)), limit);
 }

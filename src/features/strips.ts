@@ -32,11 +32,16 @@ function caption(width: number, text: string): RgbImage {
   return img;
 }
 
-export async function neighbourStrips(source: ImageSource, queries: readonly number[], neighbours: readonly ArrayLike<number>[], opts: StripOptions = {}): Promise<RgbImage> {
+export async function neighbourStrips(
+  source: ImageSource,
+  queries: readonly number[],
+  neighbours: readonly ArrayLike<number>[],
+  opts: StripOptions = {},
+): Promise<RgbImage> {
   const scale = opts.scale ?? Math.max(1, Math.ceil(64 / Math.max(source.height, source.width)));
   const name = (i: number) => {
     const l = source.label(i);
-    return l >= 0 ? source.classes[l] ?? `class ${l}` : source.name(i);
+    return l >= 0 ? (source.classes[l] ?? `class ${l}`) : source.name(i);
   };
   const tile = async (i: number, color: Rgb | null) => {
     const t = framed(upscaleNearest(await source.picture(i), scale), color);

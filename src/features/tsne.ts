@@ -65,8 +65,15 @@ export function squaredDistances(x: ArrayLike<number>, n: number, d: number): Fl
  * Conditional affinities p_{j|i} (N, N) whose rows have perplexity `perplexity`, by binary search on
  * beta per row. Returns them with the betas found.
  */
-export function conditionalAffinities(D: Float64Array, n: number, perplexity: number, tolerance = 1e-5, maxSteps = 100): { P: Float64Array; beta: Float64Array } {
-  if (!(perplexity > 0) || perplexity >= n) throw new FeatureInputError(`perplexity must be in (0, ${n}) for ${n} points, got ${perplexity}`);
+export function conditionalAffinities(
+  D: Float64Array,
+  n: number,
+  perplexity: number,
+  tolerance = 1e-5,
+  maxSteps = 100,
+): { P: Float64Array; beta: Float64Array } {
+  if (!(perplexity > 0) || perplexity >= n)
+    throw new FeatureInputError(`perplexity must be in (0, ${n}) for ${n} points, got ${perplexity}`);
   const P = new Float64Array(n * n);
   const betas = new Float64Array(n);
   const target = Math.log(perplexity);
@@ -128,7 +135,15 @@ export function jointProbabilities(conditional: Float64Array, n: number): Float6
  * One evaluation: KL divergence and its gradient (into `grad`) for embedding y (N, 2), with P scaled by
  * `exaggeration`. `W` is scratch (N, N).
  */
-function klGradient(P: Float64Array, y: Float64Array, n: number, exaggeration: number, W: Float64Array, grad: Float64Array, wantKl: boolean): number {
+function klGradient(
+  P: Float64Array,
+  y: Float64Array,
+  n: number,
+  exaggeration: number,
+  W: Float64Array,
+  grad: Float64Array,
+  wantKl: boolean,
+): number {
   let sumW = 0;
   for (let i = 0; i < n; i++) {
     const yi0 = y[2 * i];
@@ -176,11 +191,13 @@ export function tsne(data: ArrayLike<number>, count: number, dim: number, opts: 
   const n = count;
   const perplexity = opts.perplexity ?? 30;
   if (n < 4) throw new FeatureInputError(`t-SNE needs at least 4 points, got ${n}`);
-  if (perplexity >= n) throw new FeatureInputError(`perplexity ${perplexity} must be below the number of points (${n}); pass a smaller perplexity`);
+  if (perplexity >= n)
+    throw new FeatureInputError(`perplexity ${perplexity} must be below the number of points (${n}); pass a smaller perplexity`);
   const exaggeration = opts.earlyExaggeration ?? 12;
   const iterations = opts.iterations ?? 1000;
   const exploreIters = Math.min(iterations, opts.exaggerationIterations ?? 250);
-  const learningRate = opts.learningRate === undefined || opts.learningRate === 'auto' ? Math.max(n / exaggeration / 4, 50) : opts.learningRate;
+  const learningRate =
+    opts.learningRate === undefined || opts.learningRate === 'auto' ? Math.max(n / exaggeration / 4, 50) : opts.learningRate;
   const pcaDims = opts.pcaDims ?? 50;
   const every = opts.progressEvery ?? 50;
 

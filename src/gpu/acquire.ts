@@ -48,12 +48,13 @@ export async function acquireEngine(options: AcquireOptions = {}): Promise<Engin
   };
   // LAYERTRACER_DUMP_WGSL=1 prints every WGSL module as it compiles (Node; browsers pass the option).
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const dumpShaders = options.dumpShaders ?? (env?.LAYERTRACER_DUMP_WGSL === '1');
+  const dumpShaders = options.dumpShaders ?? env?.LAYERTRACER_DUMP_WGSL === '1';
   return new Engine(device, description, { ...options, dumpShaders }, keepAlive);
 }
 
 function noAdapterMessage(node: boolean): string {
-  if (!node) return 'This browser exposes navigator.gpu but gave no adapter; enable WebGPU (Chromium: --enable-unsafe-webgpu) or try another browser.';
+  if (!node)
+    return 'This browser exposes navigator.gpu but gave no adapter; enable WebGPU (Chromium: --enable-unsafe-webgpu) or try another browser.';
   return [
     'No WebGPU adapter found. Dawn needs a Vulkan driver.',
     'On Debian, run `bash tools/setup.sh` (as root it installs Mesa lavapipe from bookworm-backports),',

@@ -5,7 +5,7 @@
  * Byte counters are public so tests can prove a long job does not leak.
  */
 
-export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */;
+export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
 export interface PoolStats {
   /** Bytes held by tensors the caller has not released. */

@@ -98,11 +98,15 @@ export class Engine {
     this.assertUsable();
     const size = shapeSize(shape);
     if (!Number.isSafeInteger(size) || size <= 0 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-      throw new KernelInputError(`${label}: cannot allocate a tensor of shape ${formatShape(shape)}; every dimension must be a positive integer`);
+      throw new KernelInputError(
+        `${label}: cannot allocate a tensor of shape ${formatShape(shape)}; every dimension must be a positive integer`,
+      );
     }
     const bytes = size * 4;
     if (bytes > this.limits.maxBufferSize) {
-      throw new GpuLimitError(`${label}: tensor ${formatShape(shape)} needs ${formatBytes(bytes)}, over this adapter's maxBufferSize ${formatBytes(this.limits.maxBufferSize)}; use a smaller batch or split the tensor`);
+      throw new GpuLimitError(
+        `${label}: tensor ${formatShape(shape)} needs ${formatBytes(bytes)}, over this adapter's maxBufferSize ${formatBytes(this.limits.maxBufferSize)}; use a smaller batch or split the tensor`,
+      );
     }
     const buffer = this.pool.acquire(bytes, `${label} ${formatShape(shape)}`);
     return new Tensor(this, { buffer, released: false }, [...shape], dtype);
@@ -179,7 +183,10 @@ export class Engine {
       if (b.kind === 'uniform') {
         uniformSlot = this.batchDispatches;
         this.packParams(kernel, req.params ?? {}, uniformSlot);
-        entries.push({ binding: b.binding, resource: { buffer: this.uniformBuffer, offset: uniformSlot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
+        entries.push({
+          binding: b.binding,
+          resource: { buffer: this.uniformBuffer, offset: uniformSlot * UNIFORM_SLOT, size: UNIFORM_SLOT },
+        });
         continue;
       }
       const t = req.bindings[b.name];
@@ -203,7 +210,9 @@ export class Engine {
     if (uniformSlot < 0 && req.params && Object.keys(req.params).length) {
       throw new KernelInputError(`${label}: params given but the entry point does not read struct Params`);
     }
-    const shapes = Object.entries(req.bindings).map(([n, t]) => `${n}${formatShape(t.shape)}`).join(' ');
+    const shapes = Object.entries(req.bindings)
+      .map(([n, t]) => `${n}${formatShape(t.shape)}`)
+      .join(' ');
     const bindGroup = this.device.createBindGroup({ layout, entries, label: `${label} ${shapes}` });
     const pass = this.currentPass();
     pass.setPipeline(pipeline);
@@ -218,7 +227,8 @@ export class Engine {
   private packParams(kernel: Kernel, params: ParamValues, slot: number): void {
     const fields = kernel.reflection.params;
     const view = new DataView(this.uniformStaging, slot * UNIFORM_SLOT, UNIFORM_SLOT);
-    if (fields.length * 4 > UNIFORM_SLOT) throw new KernelInputError(`${kernel.name}: struct Params has more than ${UNIFORM_SLOT / 4} fields`);
+    if (fields.length * 4 > UNIFORM_SLOT)
+      throw new KernelInputError(`${kernel.name}: struct Params has more than ${UNIFORM_SLOT / 4} fields`);
     for (const name of Object.keys(params)) {
       if (!fields.some((f) => f.name === name)) {
         throw new KernelInputError(`${kernel.name}: unknown param "${name}"; struct Params has ${fields.map((f) => f.name).join(', ')}`);
@@ -230,28 +240,37 @@ export class Engine {
       if (f.type === 'f32') {
         view.setFloat32(i * 4, v, true);
       } else if (f.type === 'u32') {
-        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not a u32`);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+          throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not a u32`);
         view.setUint32(i * 4, v, true);
       } else {
-        if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not an i32`);
+        if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff)
+          throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not an i32`);
         view.setInt32(i * 4, v, true);
       }
     });
   }
 
   private pipelineFor(kernel: Kernel, entry: string, constants: ConstantValues) {
-    const constKey = Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',');
+    const constKey = Object.keys(constants)
+      .sort()
+      .map((k) => `${k}=${constants[k]}`)
+      .join(',');
     const key = `${kernel.name}|${entry}|${constKey}`;
     const cached = this.pipelines.get(key);
     if (cached) return cached;
 
     const info = kernel.reflection.entryPoints.get(entry);
     if (!info) {
-      throw new KernelInputError(`${kernel.name}: no entry point "${entry}"; it has ${[...kernel.reflection.entryPoints.keys()].join(', ')}`);
+      throw new KernelInputError(
+        `${kernel.name}: no entry point "${entry}"; it has ${[...kernel.reflection.entryPoints.keys()].join(', ')}`,
+      );
     }
     for (const c of Object.keys(constants)) {
       if (!kernel.reflection.overrides.includes(c)) {
-        throw new KernelInputError(`${kernel.name}: unknown override constant "${c}"; the shader declares ${kernel.reflection.overrides.join(', ') || 'none'}`);
+        throw new KernelInputError(
+          `${kernel.name}: unknown override constant "${c}"; the shader declares ${kernel.reflection.overrides.join(', ') || 'none'}`,
+        );
       }
     }
     const module = this.moduleFor(kernel);
@@ -382,7 +401,11 @@ export class Engine {
   async read(t: Tensor): Promise<HostArray> {
     this.assertUsable();
     const bytes = alignTo4(t.byteLength);
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `readback ${t}` });
+    const staging = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: `readback ${t}`,
+    });
     try {
       this.endPass();
       this.currentEncoder().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
@@ -406,7 +429,8 @@ export class Engine {
 
   private assertUsable(): void {
     if (this.destroyed) throw new GpuError('engine used after destroy()');
-    if (this.lostInfo) throw new DeviceLostError(`GPU device was lost: ${this.lostInfo.message || this.lostInfo.reason}; create a new engine`);
+    if (this.lostInfo)
+      throw new DeviceLostError(`GPU device was lost: ${this.lostInfo.message || this.lostInfo.reason}; create a new engine`);
   }
 
   get stats(): EngineStats {

@@ -58,7 +58,8 @@ function parseParams(src: string, kernel: string): ParamField[] {
 }
 
 function parseBindings(src: string, kernel: string): BindingDecl[] {
-  const re = /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*(uniform|storage\s*,\s*read_write|storage\s*,\s*read|storage)\s*>\s*(\w+)\s*:\s*([^;]+);/g;
+  const re =
+    /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*(uniform|storage\s*,\s*read_write|storage\s*,\s*read|storage)\s*>\s*(\w+)\s*:\s*([^;]+);/g;
   const out: BindingDecl[] = [];
   for (const m of src.matchAll(re)) {
     const space = m[2].replace(/\s+/g, '');

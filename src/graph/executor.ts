@@ -111,7 +111,11 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     const node = nodes[i];
     const next = nodes[i + 1];
     const fuse =
-      next?.op === 'relu' && next.inputs[0] === node.output && fusableIntoRelu(node) && consumers.get(node.output) === 1 && !keep.has(node.output);
+      next?.op === 'relu' &&
+      next.inputs[0] === node.output &&
+      fusableIntoRelu(node) &&
+      consumers.get(node.output) === 1 &&
+      !keep.has(node.output);
     const inputs = node.inputs.map((v) => {
       const t = values.get(v);
       if (!t) throw new KernelInputError(`internal: ${node.name} needs value ${v}, which was released`);
@@ -223,7 +227,9 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
   const seedShape = trace.shapes.get(seedValue);
   if (!seedShape) throw new KernelInputError(`cannot inject a gradient at "${seed.layer}": it was not computed by the forward pass`);
   if (seedShape.length !== seed.grad.rank || seedShape.some((d, i) => d !== seed.grad.shape[i])) {
-    throw new KernelInputError(`gradient seed ${formatShape(seed.grad.shape)} does not match the shape of "${seed.layer ?? 'logits'}" ${formatShape(seedShape)}`);
+    throw new KernelInputError(
+      `gradient seed ${formatShape(seed.grad.shape)} does not match the shape of "${seed.layer ?? 'logits'}" ${formatShape(seedShape)}`,
+    );
   }
   const wanted = new Map<ValueId, string[]>();
   for (const l of opts.gradsAt ?? []) {
@@ -233,7 +239,8 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
   const producerIndex = (v: ValueId) => (v === INPUT ? -1 : graph.nodes.findIndex((n) => n.output === v));
   const seedIndex = producerIndex(seedValue);
   for (const [v, names] of wanted) {
-    if (producerIndex(v) > seedIndex) throw new KernelInputError(`gradient at "${names[0]}" is after the seed layer "${seed.layer}"; no gradient flows there`);
+    if (producerIndex(v) > seedIndex)
+      throw new KernelInputError(`gradient at "${names[0]}" is after the seed layer "${seed.layer}"; no gradient flows there`);
     if (producerIndex(v) < trace.firstNode - 1) throw new KernelInputError(`gradient at "${names[0]}": the forward pass started after it`);
   }
   const stopIndex = toInput ? trace.firstNode : Math.min(seedIndex + 1, ...[...wanted.keys()].map(producerIndex).map((i) => i + 1));
@@ -275,7 +282,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     if (!g) throw new KernelInputError(`no gradient reaches "${names[0]}" from the seed`);
     for (const n of names) named.set(n, g);
   }
-  const input = toInput ? grads.get(trace.firstNode === 0 ? INPUT : graph.nodes[trace.firstNode - 1].output) ?? null : null;
+  const input = toInput ? (grads.get(trace.firstNode === 0 ? INPUT : graph.nodes[trace.firstNode - 1].output) ?? null) : null;
   // Release every intermediate gradient that is neither returned nor borrowed.
   for (const [v, g] of grads) {
     if (!wanted.has(v) && g !== input && !borrowedGrads.has(g)) e.release(g);

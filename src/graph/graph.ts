@@ -20,18 +20,51 @@ interface NodeBase {
   output: ValueId;
 }
 
-export interface ConvNode extends NodeBase { op: 'conv'; weight: Tensor; bias: Tensor | null; opts: Conv2dOptions }
-export interface AffineNode extends NodeBase { op: 'affine'; scale: Tensor; shift: Tensor } // batch-norm, inference form
-export interface ReluNode extends NodeBase { op: 'relu' }
-export interface MaxPoolNode extends NodeBase { op: 'maxpool'; opts: Pool2dOptions }
-export interface AvgPoolNode extends NodeBase { op: 'avgpool'; opts: Pool2dOptions }
-export interface AdaptiveAvgPoolNode extends NodeBase { op: 'adaptiveavgpool'; size: [number, number] }
-export interface AddNode extends NodeBase { op: 'add' }
-export interface ShortcutANode extends NodeBase { op: 'shortcutA'; outChannels: number }
-export interface FlattenNode extends NodeBase { op: 'flatten' }
-export interface LinearNode extends NodeBase { op: 'linear'; weight: LinearWeight; bias: Tensor | null }
+export interface ConvNode extends NodeBase {
+  op: 'conv';
+  weight: Tensor;
+  bias: Tensor | null;
+  opts: Conv2dOptions;
+}
+export interface AffineNode extends NodeBase {
+  op: 'affine';
+  scale: Tensor;
+  shift: Tensor;
+} // batch-norm, inference form
+export interface ReluNode extends NodeBase {
+  op: 'relu';
+}
+export interface MaxPoolNode extends NodeBase {
+  op: 'maxpool';
+  opts: Pool2dOptions;
+}
+export interface AvgPoolNode extends NodeBase {
+  op: 'avgpool';
+  opts: Pool2dOptions;
+}
+export interface AdaptiveAvgPoolNode extends NodeBase {
+  op: 'adaptiveavgpool';
+  size: [number, number];
+}
+export interface AddNode extends NodeBase {
+  op: 'add';
+}
+export interface ShortcutANode extends NodeBase {
+  op: 'shortcutA';
+  outChannels: number;
+}
+export interface FlattenNode extends NodeBase {
+  op: 'flatten';
+}
+export interface LinearNode extends NodeBase {
+  op: 'linear';
+  weight: LinearWeight;
+  bias: Tensor | null;
+}
 /** Dropout and empty shortcuts: identity at inference, kept so every PyTorch name resolves. */
-export interface IdentityNode extends NodeBase { op: 'identity' }
+export interface IdentityNode extends NodeBase {
+  op: 'identity';
+}
 
 export type GraphNode =
   | ConvNode
@@ -89,7 +122,9 @@ export class Graph {
   /** Every layer name a user may pass, in execution order. */
   layerNames(): string[] {
     const order = new Map(this.nodes.map((n, i) => [n.output, i] as const));
-    return [...this.names.entries()].sort((a, b) => (order.get(a[1]) ?? -1) - (order.get(b[1]) ?? -1) || a[0].length - b[0].length).map(([n]) => n);
+    return [...this.names.entries()]
+      .sort((a, b) => (order.get(a[1]) ?? -1) - (order.get(b[1]) ?? -1) || a[0].length - b[0].length)
+      .map(([n]) => n);
   }
 
   /** Weight tensors owned by the graph, for release. */

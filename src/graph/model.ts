@@ -7,7 +7,15 @@ import { buildPlainCnn } from './architectures/plain-cnn.js';
 import { buildTorchvisionResNet } from './architectures/torchvision-resnet.js';
 import { buildTorchvisionVgg } from './architectures/torchvision-vgg.js';
 import { GraphBuilder } from './builder.js';
-import { runBackward, runForward, type BackwardOptions, type BackwardResult, type BackwardSeed, type ForwardOptions, type Trace } from './executor.js';
+import {
+  runBackward,
+  runForward,
+  type BackwardOptions,
+  type BackwardResult,
+  type BackwardSeed,
+  type ForwardOptions,
+  type Trace,
+} from './executor.js';
 import type { Graph } from './graph.js';
 import { resolveLayer } from './layer-names.js';
 import { defaultInfo, infoFromMetadata, type ModelInfo } from './model-info.js';
@@ -139,7 +147,12 @@ export function modelFromFile(engine: Engine, file: TensorFile & { metadata: Rea
  * A model with the seeded weights that tools/seeded_init.py also produces, so tests compare with PyTorch
  * without committing large weight files.
  */
-export function seededModel(engine: Engine, architecture: string, seededValues: (name: string, shape: number[]) => Float32Array, numClasses = 1000): Model {
+export function seededModel(
+  engine: Engine,
+  architecture: string,
+  seededValues: (name: string, shape: number[]) => Float32Array,
+  numClasses = 1000,
+): Model {
   const arch = architectureFromName(architecture, numClasses);
   if (!arch) throw new WeightsError(`unknown architecture "${architecture}"`);
   const source: WeightSource = {

@@ -34,7 +34,10 @@ export function fileWeights(file: TensorFile): WeightSource & { used: Set<string
     shapeOf: (name) => (file.has(name) ? file.info(name).shape : undefined),
     get(name, shape, layer) {
       if (!file.has(name)) {
-        const near = file.names().filter((n) => n.startsWith(name.split('.').slice(0, -1).join('.'))).slice(0, 5);
+        const near = file
+          .names()
+          .filter((n) => n.startsWith(name.split('.').slice(0, -1).join('.')))
+          .slice(0, 5);
         throw new WeightsError(
           `${file.source}: missing tensor "${name}" needed by layer ${layer}${near.length ? `; the file has ${near.join(', ')}` : ''}. ` +
             'Is this the right architecture? Re-export with tools/export_weights.py.',
@@ -42,7 +45,9 @@ export function fileWeights(file: TensorFile): WeightSource & { used: Set<string
       }
       const actual = file.info(name).shape;
       if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
-        throw new WeightsError(`${file.source}: tensor "${name}" has shape ${formatShape(actual)} but layer ${layer} expects ${formatShape(shape)}`);
+        throw new WeightsError(
+          `${file.source}: tensor "${name}" has shape ${formatShape(actual)} but layer ${layer} expects ${formatShape(shape)}`,
+        );
       }
       used.add(name);
       return file.getF32(name);

@@ -24,20 +24,60 @@ type Knots = ReadonlyArray<readonly [x: number, y: number]>;
 const SEGMENTED: Record<'jet' | 'bwr' | 'gray', readonly [Knots, Knots, Knots]> = {
   // matplotlib's _jet_data: dark blue (0, 0, 0.5) -> cyan -> yellow -> dark red (0.5, 0, 0).
   jet: [
-    [[0, 0], [0.35, 0], [0.66, 1], [0.89, 1], [1, 0.5]],
-    [[0, 0], [0.125, 0], [0.375, 1], [0.64, 1], [0.91, 0], [1, 0]],
-    [[0, 0.5], [0.11, 1], [0.34, 1], [0.65, 0], [1, 0]],
+    [
+      [0, 0],
+      [0.35, 0],
+      [0.66, 1],
+      [0.89, 1],
+      [1, 0.5],
+    ],
+    [
+      [0, 0],
+      [0.125, 0],
+      [0.375, 1],
+      [0.64, 1],
+      [0.91, 0],
+      [1, 0],
+    ],
+    [
+      [0, 0.5],
+      [0.11, 1],
+      [0.34, 1],
+      [0.65, 0],
+      [1, 0],
+    ],
   ],
   // matplotlib's bwr: blue -> white -> red, evenly spaced.
   bwr: [
-    [[0, 0], [0.5, 1], [1, 1]],
-    [[0, 0], [0.5, 1], [1, 0]],
-    [[0, 1], [0.5, 1], [1, 0]],
+    [
+      [0, 0],
+      [0.5, 1],
+      [1, 1],
+    ],
+    [
+      [0, 0],
+      [0.5, 1],
+      [1, 0],
+    ],
+    [
+      [0, 1],
+      [0.5, 1],
+      [1, 0],
+    ],
   ],
   gray: [
-    [[0, 0], [1, 1]],
-    [[0, 0], [1, 1]],
-    [[0, 0], [1, 1]],
+    [
+      [0, 0],
+      [1, 1],
+    ],
+    [
+      [0, 0],
+      [1, 1],
+    ],
+    [
+      [0, 0],
+      [1, 1],
+    ],
   ],
 };
 
@@ -49,7 +89,8 @@ function evalKnots(knots: Knots, t: number): number {
   return y0 + ((y1 - y0) * (t - x0)) / (x1 - x0);
 }
 
-const parseHexTable = (hex: string): Uint8Array => Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+const parseHexTable = (hex: string): Uint8Array =>
+  Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 
 // Parsed on first use so importing this module stays cheap.
 const tables: Partial<Record<'turbo' | 'viridis', Uint8Array>> = {};
@@ -131,8 +172,15 @@ function finiteExtent(map: Float32Array): [number, number] {
  * value gets the neutral colour, the low end or a diverging map's centre, never NaN garbage;
  * non-finite values get it too.
  */
-export function applyColormap(map: Float32Array, width: number, height: number, name: ColormapName, options: ColormapOptions = {}): RgbImage {
-  if (map.length !== width * height) throw new RangeError(`applyColormap: expected ${width}x${height} = ${width * height} values, got ${map.length}`);
+export function applyColormap(
+  map: Float32Array,
+  width: number,
+  height: number,
+  name: ColormapName,
+  options: ColormapOptions = {},
+): RgbImage {
+  if (map.length !== width * height)
+    throw new RangeError(`applyColormap: expected ${width}x${height} = ${width * height} values, got ${map.length}`);
   let [lo, hi] = options.range ?? finiteExtent(map);
   const diverging = isDiverging(name);
   if (diverging) {

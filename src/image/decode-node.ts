@@ -30,7 +30,8 @@ export async function readImageFile(path: string, limits: DecodeLimits = {}): Pr
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ImageDecodeError(path, 'no such file', 'Check the path and the current directory', { cause: err });
-    if (code === 'EISDIR') throw new ImageDecodeError(path, 'this is a directory, not a file', 'Pass the image files inside it', { cause: err });
+    if (code === 'EISDIR')
+      throw new ImageDecodeError(path, 'this is a directory, not a file', 'Pass the image files inside it', { cause: err });
     throw new ImageDecodeError(path, `the file could not be read (${code ?? String(err)})`, 'Check its permissions', { cause: err });
   }
   return decodeImageBytes(bytes, path, limits);

@@ -9,8 +9,7 @@ export const SUPPORTED_FORMATS_TEXT = 'PNG and JPEG';
 
 export type DetectedFormat = { format: DecodableFormat } | { format: 'unsupported'; description: string };
 
-const ascii = (bytes: Uint8Array, from: number, to: number): string =>
-  String.fromCharCode(...bytes.subarray(from, to));
+const ascii = (bytes: Uint8Array, from: number, to: number): string => String.fromCharCode(...bytes.subarray(from, to));
 
 const startsWith = (bytes: Uint8Array, magic: readonly number[], at = 0): boolean =>
   bytes.length >= at + magic.length && magic.every((b, i) => bytes[at + i] === b);
@@ -37,7 +36,9 @@ function describeLeadingBytes(bytes: Uint8Array): string {
   const head = bytes.subarray(0, 8);
   const hex = Array.from(head, (b) => b.toString(16).padStart(2, '0')).join(' ');
   const printable = head.length > 0 && head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d);
-  return printable ? `text starting "${ascii(head, 0, head.length).replace(/\s+/g, ' ')}" (bytes ${hex})` : `unknown data (first bytes ${hex})`;
+  return printable
+    ? `text starting "${ascii(head, 0, head.length).replace(/\s+/g, ' ')}" (bytes ${hex})`
+    : `unknown data (first bytes ${hex})`;
 }
 
 export function detectImageFormat(bytes: Uint8Array): DetectedFormat {

@@ -27,7 +27,8 @@ export function tileGrid(images: readonly RgbImage[], options: GridOptions = {})
   if (images.length === 0) throw new RangeError('tileGrid: no images given');
   const { padding = 2, background = [255, 255, 255], scale = 1 } = options;
   const columns = Math.min(options.columns ?? Math.ceil(Math.sqrt(images.length)), images.length);
-  if (!Number.isInteger(columns) || columns < 1) throw new RangeError(`tileGrid: columns must be a positive integer, got ${options.columns}`);
+  if (!Number.isInteger(columns) || columns < 1)
+    throw new RangeError(`tileGrid: columns must be a positive integer, got ${options.columns}`);
   checkPadding(padding);
   const tiles = images.map((im) => upscaleNearest(im, scale));
   const cellW = Math.max(...tiles.map((t) => t.width));

@@ -30,9 +30,7 @@ export function createRgbImage(width: number, height: number, fill: Rgb = [0, 0,
 export function assertRgbImage(img: RgbImage, what = 'image'): void {
   const expected = img.width * img.height * 3;
   if (img.data.length !== expected) {
-    throw new RangeError(
-      `${what} is ${img.width}x${img.height}, which needs ${expected} RGB bytes, but has ${img.data.length}`,
-    );
+    throw new RangeError(`${what} is ${img.width}x${img.height}, which needs ${expected} RGB bytes, but has ${img.data.length}`);
   }
 }
 

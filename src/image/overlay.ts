@@ -24,7 +24,8 @@ export function overlayHeatmap(base: RgbImage, map: Float32Array, mapW: number, 
   const { colormap = 'jet', alpha = 0.5 } = options;
   if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`overlayHeatmap: alpha must be in [0, 1], got ${alpha}`);
   assertRgbImage(base, 'overlay base image');
-  if (map.length !== mapW * mapH) throw new RangeError(`overlayHeatmap: expected a ${mapW}x${mapH} map (${mapW * mapH} values), got ${map.length}`);
+  if (map.length !== mapW * mapH)
+    throw new RangeError(`overlayHeatmap: expected a ${mapW}x${mapH} map (${mapW * mapH} values), got ${map.length}`);
   const sized = mapW === base.width && mapH === base.height ? map : resizeBilinear(map, mapW, mapH, base.width, base.height);
   const heat = applyColormap(sized, base.width, base.height, colormap, { range: [0, 1] });
   const out = createRgbImage(base.width, base.height);

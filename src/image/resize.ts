@@ -30,7 +30,12 @@ function axisTaps(inSize: number, outSize: number): AxisTaps {
 }
 
 function checkSizes(srcW: number, srcH: number, dstW: number, dstH: number): void {
-  for (const [label, v] of [['source width', srcW], ['source height', srcH], ['target width', dstW], ['target height', dstH]] as const) {
+  for (const [label, v] of [
+    ['source width', srcW],
+    ['source height', srcH],
+    ['target width', dstW],
+    ['target height', dstH],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`resize: ${label} must be a positive integer, got ${v}`);
   }
 }
@@ -39,14 +44,7 @@ function checkSizes(srcW: number, srcH: number, dstW: number, dstH: number): voi
  * Resizes `channels` interleaved planes (HWC layout; 1 for a plain H*W map).
  * src: (srcH, srcW, channels) -> (dstH, dstW, channels), as float.
  */
-export function resizeBilinear(
-  src: ArrayLike<number>,
-  srcW: number,
-  srcH: number,
-  dstW: number,
-  dstH: number,
-  channels = 1,
-): Float32Array {
+export function resizeBilinear(src: ArrayLike<number>, srcW: number, srcH: number, dstW: number, dstH: number, channels = 1): Float32Array {
   checkSizes(srcW, srcH, dstW, dstH);
   if (src.length !== srcW * srcH * channels) {
     throw new RangeError(`resize: expected ${srcW}x${srcH}x${channels} = ${srcW * srcH * channels} values, got ${src.length}`);

@@ -62,7 +62,9 @@ export async function writeSafetensorsFile(
     await rename(temporary, path);
   } catch (cause) {
     await rm(temporary, { force: true });
-    throw new SafetensorsError(path, `cannot write (${String(cause)}); check that the directory exists and is writable`, undefined, { cause });
+    throw new SafetensorsError(path, `cannot write (${String(cause)}); check that the directory exists and is writable`, undefined, {
+      cause,
+    });
   }
 }
 

@@ -139,7 +139,10 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, source: s
     throw new SafetensorsError(source, `header length is 0, so there is no JSON header; ${CORRUPT_HINT}`);
   }
   if (length > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(source, `header length ${length} bytes is absurd (limit ${MAX_HEADER_BYTES}): not a safetensors file, or ${CORRUPT_HINT}`);
+    throw new SafetensorsError(
+      source,
+      `header length ${length} bytes is absurd (limit ${MAX_HEADER_BYTES}): not a safetensors file, or ${CORRUPT_HINT}`,
+    );
   }
   if (length > BigInt(fileSize - LENGTH_FIELD_BYTES)) {
     throw new SafetensorsError(source, `header length ${length} bytes runs beyond the file size (${fileSize} bytes); ${CORRUPT_HINT}`);
@@ -189,7 +192,10 @@ function parseMetadata(raw: unknown, source: string): Readonly<Record<string, st
   }
   for (const [key, value] of Object.entries(raw)) {
     if (typeof value !== 'string') {
-      throw new SafetensorsError(source, `metadata '${key}' must be a string (store structured values as JSON text), got ${describe(value)}; re-export with tools/export_weights.py`);
+      throw new SafetensorsError(
+        source,
+        `metadata '${key}' must be a string (store structured values as JSON text), got ${describe(value)}; re-export with tools/export_weights.py`,
+      );
     }
   }
   // fromEntries defines own properties, so a key like "__proto__" stays plain data.
@@ -220,7 +226,11 @@ function parseDType(raw: unknown, source: string, name: string): DType {
     throw new SafetensorsError(source, `'dtype' must be a string such as "F32", got ${describe(raw)}; ${CORRUPT_HINT}`, name);
   }
   if (!isDType(raw)) {
-    throw new SafetensorsError(source, `unsupported dtype ${describe(raw)}; supported dtypes are ${SUPPORTED_DTYPES.join(', ')}: re-export with tools/export_weights.py, which writes F32`, name);
+    throw new SafetensorsError(
+      source,
+      `unsupported dtype ${describe(raw)}; supported dtypes are ${SUPPORTED_DTYPES.join(', ')}: re-export with tools/export_weights.py, which writes F32`,
+      name,
+    );
   }
   return raw;
 }
@@ -400,7 +410,10 @@ export function writeSafetensors(
   );
   const { header, dataLength } = encodeHeader(layout, metadata);
   if (header.byteLength > MAX_HEADER_BYTES) {
-    throw new SafetensorsError(source, `header would be ${header.byteLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit readers enforce; shorten the metadata`);
+    throw new SafetensorsError(
+      source,
+      `header would be ${header.byteLength} bytes, over the ${MAX_HEADER_BYTES}-byte limit readers enforce; shorten the metadata`,
+    );
   }
   const out = new Uint8Array(LENGTH_FIELD_BYTES + header.byteLength + dataLength);
   new DataView(out.buffer).setBigUint64(0, BigInt(header.byteLength), true);
@@ -428,7 +441,8 @@ function namedTensors(tensors: Readonly<Record<string, TensorSpec>> | readonly H
 
 function validateTensorSpec(tensor: HostTensor, source: string): void {
   const fail = (detail: string) => new SafetensorsError(source, detail, tensor.name);
-  if (!isDType(tensor.dtype)) throw fail(`unsupported dtype ${describe(tensor.dtype)}; supported dtypes are ${SUPPORTED_DTYPES.join(', ')}`);
+  if (!isDType(tensor.dtype))
+    throw fail(`unsupported dtype ${describe(tensor.dtype)}; supported dtypes are ${SUPPORTED_DTYPES.join(', ')}`);
   const { arrayTag } = DTYPES[tensor.dtype];
   const tag = Object.prototype.toString.call(tensor.data).slice(8, -1);
   if (tag !== arrayTag) throw fail(`${tensor.dtype} data must be a ${arrayTag}, got ${tag}`);
@@ -501,7 +515,12 @@ export function metadataJson<T>(file: SafetensorsFile, key: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (cause) {
-    throw new SafetensorsError(file.source, `metadata '${key}' is not valid JSON (${errorText(cause)}): ${describe(text)}; re-export with tools/export_weights.py`, undefined, { cause });
+    throw new SafetensorsError(
+      file.source,
+      `metadata '${key}' is not valid JSON (${errorText(cause)}): ${describe(text)}; re-export with tools/export_weights.py`,
+      undefined,
+      { cause },
+    );
   }
 }
 
@@ -510,8 +529,19 @@ function missingTensorError(source: string, names: readonly string[], name: stri
   const hint =
     close.length > 0
       ? `did you mean ${close.map((n) => `'${n}'`).join(', ')}?`
-      : `the file has ${names.length} tensors${names.length > 0 ? `, e.g. ${names.slice(0, 5).map((n) => `'${n}'`).join(', ')}` : ''}`;
-  return new SafetensorsError(source, `not found; ${hint} Check the layer name or re-export the weights with tools/export_weights.py`, name);
+      : `the file has ${names.length} tensors${
+          names.length > 0
+            ? `, e.g. ${names
+                .slice(0, 5)
+                .map((n) => `'${n}'`)
+                .join(', ')}`
+            : ''
+        }`;
+  return new SafetensorsError(
+    source,
+    `not found; ${hint} Check the layer name or re-export the weights with tools/export_weights.py`,
+    name,
+  );
 }
 
 const MAX_SUGGESTIONS = 5;

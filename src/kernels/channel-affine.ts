@@ -65,7 +65,11 @@ export function batchNormToAffine(
   eps = 1e-5,
 ): { scale: Float32Array; shift: Float32Array } {
   const c = gamma.length;
-  for (const [name, a] of [['beta', beta], ['mean', mean], ['variance', variance]] as const) {
+  for (const [name, a] of [
+    ['beta', beta],
+    ['mean', mean],
+    ['variance', variance],
+  ] as const) {
     if (a.length !== c) throw new KernelInputError(`batchNormToAffine: ${name} has ${a.length} channels, gamma has ${c}`);
   }
   if (!(eps >= 0)) throw new KernelInputError(`batchNormToAffine: eps ${eps} must be >= 0`);

@@ -27,18 +27,34 @@ const MAX_WG_PER_DIM = 65535;
 
 /** One GEMM-shaped conv: stride-1 phases of backward-to-input are convs of this kind too. */
 export interface GemmConv {
-  N: number; G: number;
-  Ci: number; Co: number;          // input / output channels per group
-  XC: number; XH: number; XW: number; // input tensor (N, XC, XH, XW)
-  Ho: number; Wo: number;          // output grid
-  KH: number; KW: number; SH: number; SW: number; DH: number; DW: number;
-  rowOrigin: number; colOrigin: number; // input position read by grid pixel (0, 0) at tap (0, 0)
-  YH: number; YW: number; YSH: number; YSW: number; YRH: number; YRW: number;
+  N: number;
+  G: number;
+  Ci: number;
+  Co: number; // input / output channels per group
+  XC: number;
+  XH: number;
+  XW: number; // input tensor (N, XC, XH, XW)
+  Ho: number;
+  Wo: number; // output grid
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  DH: number;
+  DW: number;
+  rowOrigin: number;
+  colOrigin: number; // input position read by grid pixel (0, 0) at tap (0, 0)
+  YH: number;
+  YW: number;
+  YSH: number;
+  YSW: number;
+  YRH: number;
+  YRW: number;
 }
 
 export interface TileConfig {
-  TM: number;   // output pixels per lane (along a row)
-  TN: number;   // output channels per tile
+  TM: number; // output pixels per lane (along a row)
+  TN: number; // output channels per tile
   tilesPerWorkgroup: number;
   kernel: Kernel;
   entry: string;
@@ -50,8 +66,12 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
     if (c.Co <= 8) return { TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
     const entry =
       c.KH === 1 && c.KW === 1
-        ? c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'wide_flat_v4' : 'wide_1x1'
-        : s1 ? 'wide_s1' : 'wide_any';
+        ? c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0
+          ? 'wide_flat_v4'
+          : 'wide_1x1'
+        : s1
+          ? 'wide_s1'
+          : 'wide_any';
     return { TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
   }
   return { TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
@@ -65,14 +85,37 @@ export function gemmWasteful(Ci: number, Co: number, TN: number): boolean {
 }
 
 const PACK_DEFAULTS: ParamValues = {
-  C: 0, H: 0, W: 0, G: 0, Cg: 0, C4: 0, Hp: 0, Wp: 0, padT: 0, padL: 0,
-  Og: 0, KH: 0, KW: 0, NT: 0, TN: 0, JH: 0, JW: 0, kh0: 0, kw0: 0, TH: 0, TW: 0, total: 0,
+  C: 0,
+  H: 0,
+  W: 0,
+  G: 0,
+  Cg: 0,
+  C4: 0,
+  Hp: 0,
+  Wp: 0,
+  padT: 0,
+  padL: 0,
+  Og: 0,
+  KH: 0,
+  KW: 0,
+  NT: 0,
+  TN: 0,
+  JH: 0,
+  JW: 0,
+  kh0: 0,
+  kw0: 0,
+  TH: 0,
+  TW: 0,
+  total: 0,
 };
 
 /** Zero-padded, channels-last copy of a GEMM input, shared by the convs that read it. */
 export interface PackedInput {
   xt: Tensor;
-  padT: number; padL: number; Hp: number; Wp: number;
+  padT: number;
+  padL: number;
+  Hp: number;
+  Wp: number;
 }
 
 // x: (N, G*Ci, H, W) -> xt: (N, G, Hp, Wp, ceil(Ci/4)*4), xt[.., hp, wp, c] = x[.., c, hp - padT, wp - padL] or 0,
@@ -116,8 +159,12 @@ function checkBinding(e: Engine, kernel: string, what: string, shape: number[], 
  */
 export interface WeightView {
   mode: 0 | 1 | 2;
-  JH: number; JW: number;   // GEMM kernel size
-  kh0: number; kw0: number; TH: number; TW: number;   // backward: original tap of GEMM tap j is k0 + (J-1-j)*T
+  JH: number;
+  JW: number; // GEMM kernel size
+  kh0: number;
+  kw0: number;
+  TH: number;
+  TW: number; // backward: original tap of GEMM tap j is k0 + (J-1-j)*T
 }
 
 // ---------------------------------------------------------------- packed-weight cache
@@ -158,7 +205,16 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
 }
 
 // w: (G*Og, Cg, KH, KW) -> wt: k-steps for a GEMM with Ci inputs / Co outputs per group and tile TN
-export function packedWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: number, Co: number, view: WeightView, TN: number): Tensor {
+export function packedWeight(
+  e: Engine,
+  kernel: string,
+  w: Tensor,
+  G: number,
+  Ci: number,
+  Co: number,
+  view: WeightView,
+  TN: number,
+): Tensor {
   const c = engineCache(e);
   const key = `${w.shape.join('x')}|${TN}|${G}|${view.mode}|${view.JH},${view.JW}|${view.kh0},${view.kw0}|${view.TH},${view.TW}`;
   let packs = c.byStorage.get(w.storage);
@@ -174,7 +230,24 @@ export function packedWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci
     kernel: packKernel,
     entry: 'pack_weight',
     bindings: { w, wt },
-    params: { ...PACK_DEFAULTS, G, C4, Cg, Og: O / G, KH, KW, NT, TN, JH: view.JH, JW: view.JW, kh0: view.kh0, kw0: view.kw0, TH: view.TH, TW: view.TW, total },
+    params: {
+      ...PACK_DEFAULTS,
+      G,
+      C4,
+      Cg,
+      Og: O / G,
+      KH,
+      KW,
+      NT,
+      TN,
+      JH: view.JH,
+      JW: view.JW,
+      kh0: view.kh0,
+      kw0: view.kw0,
+      TH: view.TH,
+      TW: view.TW,
+      total,
+    },
     workgroups: grid1d(total, WG),
     constants: { MODE: view.mode },
   });
@@ -191,7 +264,15 @@ export function packedWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci
  * (made by `packInput` for this conv, or for a set of convs over the same input).
  */
 export function dispatchGemm(
-  e: Engine, cfg: TileConfig, c: GemmConv, x: Tensor, packed: PackedInput | null, wt: Tensor, bias: Tensor | null, y: Tensor, relu: boolean,
+  e: Engine,
+  cfg: TileConfig,
+  c: GemmConv,
+  x: Tensor,
+  packed: PackedInput | null,
+  wt: Tensor,
+  bias: Tensor | null,
+  y: Tensor,
+  relu: boolean,
 ): void {
   const WT = Math.ceil(c.Wo / cfg.TM);
   const tiles = c.N * c.Ho * WT;
@@ -204,25 +285,49 @@ export function dispatchGemm(
     throw new GpuLimitError(`conv2d: ${c.G} groups x ${NT} channel tiles or ${tiles} pixel tiles exceed the dispatch grid`);
   }
   const common = {
-    tiles, WT, Ho: c.Ho, Wo: c.Wo, G: c.G, NT, C4, KH: c.KH, KW: c.KW, SH: c.SH, SW: c.SW, DH: c.DH, DW: c.DW,
-    Og: c.Co, YH: c.YH, YW: c.YW, YSH: c.YSH, YSW: c.YSW, YRH: c.YRH, YRW: c.YRW,
+    tiles,
+    WT,
+    Ho: c.Ho,
+    Wo: c.Wo,
+    G: c.G,
+    NT,
+    C4,
+    KH: c.KH,
+    KW: c.KW,
+    SH: c.SH,
+    SW: c.SW,
+    DH: c.DH,
+    DW: c.DW,
+    Og: c.Co,
+    YH: c.YH,
+    YW: c.YW,
+    YSH: c.YSH,
+    YSW: c.YSW,
+    YRH: c.YRH,
+    YRW: c.YRW,
   };
   const constants = { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 };
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
   if (cfg.kernel === sgKernel) {
     e.dispatch({
-      kernel: cfg.kernel, entry: cfg.entry, bindings: cfg.entry === 'wide_flat_v4' ? { x4: x, wt, bias: bias ?? wt, y4: y } : { x, wt, bias: bias ?? wt, y },
+      kernel: cfg.kernel,
+      entry: cfg.entry,
+      bindings: cfg.entry === 'wide_flat_v4' ? { x4: x, wt, bias: bias ?? wt, y4: y } : { x, wt, bias: bias ?? wt, y },
       params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
-      workgroups, constants,
+      workgroups,
+      constants,
     });
     return;
   }
   if (!packed) throw new Error('conv2d: internal error: packed input missing');
   const xoff = ((c.rowOrigin + packed.padT) * packed.Wp + (c.colOrigin + packed.padL)) * C4;
   e.dispatch({
-    kernel: cfg.kernel, entry: cfg.entry, bindings: { xt: packed.xt, wt, bias: bias ?? wt, y },
+    kernel: cfg.kernel,
+    entry: cfg.entry,
+    bindings: { xt: packed.xt, wt, bias: bias ?? wt, y },
     params: { ...common, Hp: packed.Hp, Wp: packed.Wp, xoff },
-    workgroups, constants,
+    workgroups,
+    constants,
   });
 }
 
@@ -231,11 +336,26 @@ export function dispatchGemm(
  * backward pass), each with its own view of the weight, into `y`.
  */
 export function runGemms(
-  e: Engine, kernel: string, variant: GemmVariant, x: Tensor, w: Tensor, jobs: { conv: GemmConv; view: WeightView }[],
-  bias: Tensor | null, y: Tensor, relu: boolean,
+  e: Engine,
+  kernel: string,
+  variant: GemmVariant,
+  x: Tensor,
+  w: Tensor,
+  jobs: { conv: GemmConv; view: WeightView }[],
+  bias: Tensor | null,
+  y: Tensor,
+  relu: boolean,
 ): void {
   if (jobs.length === 0) return;
-  const packed = variant === 'subgroup' ? null : packInput(e, kernel, x, jobs.map((j) => j.conv));
+  const packed =
+    variant === 'subgroup'
+      ? null
+      : packInput(
+          e,
+          kernel,
+          x,
+          jobs.map((j) => j.conv),
+        );
   for (const { conv, view } of jobs) {
     const cfg = tileConfig(variant, conv);
     const wt = packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, cfg.TN);

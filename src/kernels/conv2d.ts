@@ -54,11 +54,24 @@ const WG = 256;
 
 /** Everything about one conv's shapes, resolved and validated. */
 interface Geometry {
-  N: number; C: number; H: number; W: number;
-  O: number; Cg: number; Og: number; G: number;
-  KH: number; KW: number;
-  SH: number; SW: number; PH: number; PW: number; DH: number; DW: number;
-  Ho: number; Wo: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  Cg: number;
+  Og: number;
+  G: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+  DH: number;
+  DW: number;
+  Ho: number;
+  Wo: number;
 }
 
 function pair(kernel: string, name: string, v: number | [number, number] | undefined, dflt: number, min: number): [number, number] {
@@ -75,7 +88,8 @@ function shapeOk(shape: readonly number[]): boolean {
 
 function resolve(kernel: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): Geometry {
   if (xShape.length !== 4) throw new KernelInputError(`${kernel}: input must have rank 4 (N, C, H, W), got ${formatShape(xShape)}`);
-  if (wShape.length !== 4) throw new KernelInputError(`${kernel}: weight must have rank 4 (O, C/groups, KH, KW), got ${formatShape(wShape)}`);
+  if (wShape.length !== 4)
+    throw new KernelInputError(`${kernel}: weight must have rank 4 (O, C/groups, KH, KW), got ${formatShape(wShape)}`);
   if (!shapeOk(xShape) || !shapeOk(wShape)) {
     throw new KernelInputError(`${kernel}: zero-size or non-integer shape: input ${formatShape(xShape)}, weight ${formatShape(wShape)}`);
   }
@@ -84,10 +98,14 @@ function resolve(kernel: string, xShape: readonly number[], wShape: readonly num
   const G = opts.groups ?? 1;
   if (!Number.isInteger(G) || G < 1) throw new KernelInputError(`${kernel}: groups must be a positive integer, got ${G}`);
   if (C % G !== 0 || O % G !== 0) {
-    throw new KernelInputError(`${kernel}: groups=${G} must divide both input channels ${C} and output channels ${O} (input ${formatShape(xShape)}, weight ${formatShape(wShape)})`);
+    throw new KernelInputError(
+      `${kernel}: groups=${G} must divide both input channels ${C} and output channels ${O} (input ${formatShape(xShape)}, weight ${formatShape(wShape)})`,
+    );
   }
   if (Cg * G !== C) {
-    throw new KernelInputError(`${kernel}: channel mismatch: input ${formatShape(xShape)} has ${C} channels but weight ${formatShape(wShape)} expects ${Cg} x groups=${G} = ${Cg * G}`);
+    throw new KernelInputError(
+      `${kernel}: channel mismatch: input ${formatShape(xShape)} has ${C} channels but weight ${formatShape(wShape)} expects ${Cg} x groups=${G} = ${Cg * G}`,
+    );
   }
   const [SH, SW] = pair(kernel, 'stride', opts.stride, 1, 1);
   const [PH, PW] = pair(kernel, 'padding', opts.padding, 0, 0);
@@ -106,7 +124,11 @@ function resolve(kernel: string, xShape: readonly number[], wShape: readonly num
 }
 
 /** Output shape (N, O, Ho, Wo) of conv2d for the given input and weight shapes; throws on bad geometry. */
-export function conv2dOutputShape(inputShape: readonly number[], weightShape: readonly number[], opts: Conv2dOptions = {}): [number, number, number, number] {
+export function conv2dOutputShape(
+  inputShape: readonly number[],
+  weightShape: readonly number[],
+  opts: Conv2dOptions = {},
+): [number, number, number, number] {
   const g = resolve('conv2d', inputShape, weightShape, opts);
   return [g.N, g.O, g.Ho, g.Wo];
 }
@@ -140,17 +162,38 @@ function variantFor(e: Engine, kernel: string, opts: Conv2dOptions): Conv2dVaria
   const v = opts.variant ?? selectConv2dVariant(e);
   if (!['subgroup', 'tiled', 'shared', 'direct'].includes(v)) throw new KernelInputError(`${kernel}: unknown variant ${JSON.stringify(v)}`);
   if (v === 'subgroup' && !subgroupsUsable(e)) {
-    throw new KernelInputError(`${kernel}: variant 'subgroup' needs the subgroups feature with subgroups of at least 8 invocations; this adapter has none`);
+    throw new KernelInputError(
+      `${kernel}: variant 'subgroup' needs the subgroups feature with subgroups of at least 8 invocations; this adapter has none`,
+    );
   }
   return v;
 }
 
 function directParams(g: Geometry, total: number): ParamValues {
   return {
-    N: g.N, C: g.C, H: g.H, W: g.W, O: g.O, Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW,
-    SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, DH: g.DH, DW: g.DW, Cg: g.Cg, Og: g.Og,
-    Hq: Math.ceil(g.H / g.SH), Wq: Math.ceil(g.W / g.SW),
-    TH: g.SH / gcd(g.SH, g.DH), TW: g.SW / gcd(g.SW, g.DW), DQH: g.DH / gcd(g.SH, g.DH), DQW: g.DW / gcd(g.SW, g.DW),
+    N: g.N,
+    C: g.C,
+    H: g.H,
+    W: g.W,
+    O: g.O,
+    Ho: g.Ho,
+    Wo: g.Wo,
+    KH: g.KH,
+    KW: g.KW,
+    SH: g.SH,
+    SW: g.SW,
+    PH: g.PH,
+    PW: g.PW,
+    DH: g.DH,
+    DW: g.DW,
+    Cg: g.Cg,
+    Og: g.Og,
+    Hq: Math.ceil(g.H / g.SH),
+    Wq: Math.ceil(g.W / g.SW),
+    TH: g.SH / gcd(g.SH, g.DH),
+    TW: g.SW / gcd(g.SW, g.DW),
+    DQH: g.DH / gcd(g.SH, g.DH),
+    DQW: g.DW / gcd(g.SW, g.DW),
     total,
   };
 }
@@ -172,17 +215,55 @@ function forwardConv(g: Geometry): GemmConv {
     // wastes no lanes at row ends and lets the subgroup kernel load pixels as vec4s.
     const HW = g.H * g.W;
     return {
-      N: g.N, G: g.G, Ci: g.Cg, Co: g.Og, XC: g.C, XH: 1, XW: HW,
-      Ho: 1, Wo: HW, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1,
-      rowOrigin: 0, colOrigin: 0,
-      YH: 1, YW: HW, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+      N: g.N,
+      G: g.G,
+      Ci: g.Cg,
+      Co: g.Og,
+      XC: g.C,
+      XH: 1,
+      XW: HW,
+      Ho: 1,
+      Wo: HW,
+      KH: 1,
+      KW: 1,
+      SH: 1,
+      SW: 1,
+      DH: 1,
+      DW: 1,
+      rowOrigin: 0,
+      colOrigin: 0,
+      YH: 1,
+      YW: HW,
+      YSH: 1,
+      YSW: 1,
+      YRH: 0,
+      YRW: 0,
     };
   }
   return {
-    N: g.N, G: g.G, Ci: g.Cg, Co: g.Og, XC: g.C, XH: g.H, XW: g.W,
-    Ho: g.Ho, Wo: g.Wo, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, DH: g.DH, DW: g.DW,
-    rowOrigin: -g.PH, colOrigin: -g.PW,
-    YH: g.Ho, YW: g.Wo, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+    N: g.N,
+    G: g.G,
+    Ci: g.Cg,
+    Co: g.Og,
+    XC: g.C,
+    XH: g.H,
+    XW: g.W,
+    Ho: g.Ho,
+    Wo: g.Wo,
+    KH: g.KH,
+    KW: g.KW,
+    SH: g.SH,
+    SW: g.SW,
+    DH: g.DH,
+    DW: g.DW,
+    rowOrigin: -g.PH,
+    colOrigin: -g.PW,
+    YH: g.Ho,
+    YW: g.Wo,
+    YSH: 1,
+    YSW: 1,
+    YRH: 0,
+    YRW: 0,
   };
 }
 
@@ -206,7 +287,9 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
   if (bias) {
     assertDType(kernel, 'bias', bias, 'f32');
     if (bias.rank !== 1 || bias.shape[0] !== g.O) {
-      throw new KernelInputError(`${kernel}: bias must have shape [${g.O}] for weight ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`);
+      throw new KernelInputError(
+        `${kernel}: bias must have shape [${g.O}] for weight ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`,
+      );
     }
   }
   const relu = (opts.activation ?? 'none') === 'relu';
@@ -266,9 +349,13 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
  * the single phase with the whole kernel flipped and padding DH*(KH-1) - PH.
  */
 interface AxisPhase {
-  r: number; count: number;   // positions ih = i*S + r, i < count
-  k0: number; J: number; T: number; D: number;
-  origin: number;             // dy index read by i = 0 at GEMM tap 0
+  r: number;
+  count: number; // positions ih = i*S + r, i < count
+  k0: number;
+  J: number;
+  T: number;
+  D: number;
+  origin: number; // dy index read by i = 0 at GEMM tap 0
 }
 
 function axisPhases(S: number, P: number, D: number, K: number, size: number): AxisPhase[] {
@@ -297,9 +384,29 @@ function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
     // The transpose of a pointwise conv is pointwise: one flat row per image, as in forwardConv.
     const HW = g.H * g.W;
     const conv: GemmConv = {
-      N: g.N, G: g.G, Ci: g.Og, Co: g.Cg, XC: g.O, XH: 1, XW: HW,
-      Ho: 1, Wo: HW, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, rowOrigin: 0, colOrigin: 0,
-      YH: 1, YW: HW, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+      N: g.N,
+      G: g.G,
+      Ci: g.Og,
+      Co: g.Cg,
+      XC: g.O,
+      XH: 1,
+      XW: HW,
+      Ho: 1,
+      Wo: HW,
+      KH: 1,
+      KW: 1,
+      SH: 1,
+      SW: 1,
+      DH: 1,
+      DW: 1,
+      rowOrigin: 0,
+      colOrigin: 0,
+      YH: 1,
+      YW: HW,
+      YSH: 1,
+      YSW: 1,
+      YRH: 0,
+      YRW: 0,
     };
     return { jobs: [{ conv, view: { mode: 1, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 } }], complete: true };
   }
@@ -312,10 +419,29 @@ function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
     for (const b of liveCols) {
       jobs.push({
         conv: {
-          N: g.N, G: g.G, Ci: g.Og, Co: g.Cg, XC: g.O, XH: g.Ho, XW: g.Wo,
-          Ho: a.count, Wo: b.count, KH: a.J, KW: b.J, SH: 1, SW: 1, DH: a.D, DW: b.D,
-          rowOrigin: a.origin, colOrigin: b.origin,
-          YH: g.H, YW: g.W, YSH: g.SH, YSW: g.SW, YRH: a.r, YRW: b.r,
+          N: g.N,
+          G: g.G,
+          Ci: g.Og,
+          Co: g.Cg,
+          XC: g.O,
+          XH: g.Ho,
+          XW: g.Wo,
+          Ho: a.count,
+          Wo: b.count,
+          KH: a.J,
+          KW: b.J,
+          SH: 1,
+          SW: 1,
+          DH: a.D,
+          DW: b.D,
+          rowOrigin: a.origin,
+          colOrigin: b.origin,
+          YH: g.H,
+          YW: g.W,
+          YSH: g.SH,
+          YSW: g.SW,
+          YRH: a.r,
+          YRW: b.r,
         },
         view: { mode: 1, JH: a.J, JW: b.J, kh0: a.k0, kw0: b.k0, TH: a.T, TW: b.T },
       });
@@ -338,9 +464,29 @@ function columnsJob(g: Geometry): Job {
   const HWo = g.Ho * g.Wo;
   return {
     conv: {
-      N: g.N, G: g.G, Ci: g.Og, Co: g.Cg * g.KH * g.KW, XC: g.O, XH: 1, XW: HWo,
-      Ho: 1, Wo: HWo, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, rowOrigin: 0, colOrigin: 0,
-      YH: 1, YW: HWo, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+      N: g.N,
+      G: g.G,
+      Ci: g.Og,
+      Co: g.Cg * g.KH * g.KW,
+      XC: g.O,
+      XH: 1,
+      XW: HWo,
+      Ho: 1,
+      Wo: HWo,
+      KH: 1,
+      KW: 1,
+      SH: 1,
+      SW: 1,
+      DH: 1,
+      DW: 1,
+      rowOrigin: 0,
+      colOrigin: 0,
+      YH: 1,
+      YW: HWo,
+      YSH: 1,
+      YSW: 1,
+      YRH: 0,
+      YRW: 0,
     },
     view: { mode: 2, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 },
   };
@@ -356,7 +502,9 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
   const g = resolve(kernel, inputShape, w.shape, opts);
   const expected = [g.N, g.O, g.Ho, g.Wo];
   if (dy.shape.some((d, i) => d !== expected[i])) {
-    throw new KernelInputError(`${kernel}: dy ${formatShape(dy.shape)} does not match the conv output ${formatShape(expected)} of input ${formatShape(inputShape)} and weight ${formatShape(w.shape)}`);
+    throw new KernelInputError(
+      `${kernel}: dy ${formatShape(dy.shape)} does not match the conv output ${formatShape(expected)} of input ${formatShape(inputShape)} and weight ${formatShape(w.shape)}`,
+    );
   }
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
@@ -382,7 +530,13 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
   }
   const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
   const n = phaseGrid(g);
-  e.dispatch({ kernel: directKernel, entry: 'backward_input', bindings: { dy, w, dx }, params: directParams(g, n), workgroups: grid1d(n, WG) });
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'backward_input',
+    bindings: { dy, w, dx },
+    params: directParams(g, n),
+    workgroups: grid1d(n, WG),
+  });
   return dx;
 }
 
@@ -398,9 +552,17 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
   const g = resolve(kernel, x.shape, weightShape, opts);
   const expected = [g.N, g.O, g.Ho, g.Wo];
   if (dy.shape.some((d, i) => d !== expected[i])) {
-    throw new KernelInputError(`${kernel}: dy ${formatShape(dy.shape)} does not match the conv output ${formatShape(expected)} of input ${formatShape(x.shape)} and weight ${formatShape(weightShape)}`);
+    throw new KernelInputError(
+      `${kernel}: dy ${formatShape(dy.shape)} does not match the conv output ${formatShape(expected)} of input ${formatShape(x.shape)} and weight ${formatShape(weightShape)}`,
+    );
   }
   const dw = e.empty([g.O, g.Cg, g.KH, g.KW], 'f32', 'conv2d.dw');
-  e.dispatch({ kernel: directKernel, entry: 'backward_weight', bindings: { x, dy, dw }, params: directParams(g, dw.size), workgroups: grid1d(dw.size, WG) });
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'backward_weight',
+    bindings: { x, dy, dw },
+    params: directParams(g, dw.size),
+    workgroups: grid1d(dw.size, WG),
+  });
   return dw;
 }

@@ -34,7 +34,9 @@ function params(n: number, extra: { shape?: number[]; sa?: number[]; sb?: number
 
 function assertF32Pair(kernel: string, a: Tensor, b: Tensor): void {
   if (a.dtype !== 'f32' || b.dtype !== 'f32') {
-    throw new KernelInputError(`${kernel}: dtype mismatch, a is ${a.dtype} ${formatShape(a.shape)} and b is ${b.dtype} ${formatShape(b.shape)}; both must be f32`);
+    throw new KernelInputError(
+      `${kernel}: dtype mismatch, a is ${a.dtype} ${formatShape(a.shape)} and b is ${b.dtype} ${formatShape(b.shape)}; both must be f32`,
+    );
   }
 }
 
@@ -106,7 +108,9 @@ function binaryImpl(e: Engine, op: BinaryOp, a: Tensor, b: Tensor, reluOut: bool
   const kernel = reluOut ? 'elementwise.addRelu' : `elementwise.${op}`;
   assertF32Pair(kernel, a, b);
   if (a.rank > MAX_RANK || b.rank > MAX_RANK) {
-    throw new KernelInputError(`${kernel}: ranks above ${MAX_RANK} are not supported, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    throw new KernelInputError(
+      `${kernel}: ranks above ${MAX_RANK} are not supported, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   }
   const outShape = broadcastShapes(kernel, a.shape, b.shape);
   const c = e.empty(outShape, 'f32', `${kernel}.out`);
@@ -152,10 +156,17 @@ export function addRelu(e: Engine, a: Tensor, b: Tensor): Tensor {
 export function addInPlace(e: Engine, acc: Tensor, b: Tensor): void {
   assertF32Pair('elementwise.addInPlace', acc, b);
   assertSameShape('elementwise.addInPlace', ['acc', acc], ['b', b]);
-  if (acc.storage === b.storage) throw new KernelInputError(`elementwise.addInPlace: acc and b ${formatShape(b.shape)} share storage; use affine(x, 2)`);
+  if (acc.storage === b.storage)
+    throw new KernelInputError(`elementwise.addInPlace: acc and b ${formatShape(b.shape)} share storage; use affine(x, 2)`);
   const n = acc.size;
   if (n % 4 === 0) {
-    e.dispatch({ kernel: elementwise, entry: 'add_inplace4', bindings: { c4: acc, b4: b }, params: params(n / 4), workgroups: grid1d(n / 4, WG) });
+    e.dispatch({
+      kernel: elementwise,
+      entry: 'add_inplace4',
+      bindings: { c4: acc, b4: b },
+      params: params(n / 4),
+      workgroups: grid1d(n / 4, WG),
+    });
   } else {
     e.dispatch({ kernel: elementwise, entry: 'add_inplace', bindings: { c: acc, b }, params: params(n), workgroups: grid1d(n, WG) });
   }
@@ -167,9 +178,23 @@ function map(e: Engine, kernel: string, x: Tensor, mapId: number, f0 = 0, f1 = 0
   const constants = { MAP: mapId };
   const n = x.size;
   if (n % 4 === 0) {
-    e.dispatch({ kernel: elementwise, entry: 'map4', bindings: { x4: x, y4: y }, params: params(n / 4, { f0, f1 }), workgroups: grid1d(n / 4, WG), constants });
+    e.dispatch({
+      kernel: elementwise,
+      entry: 'map4',
+      bindings: { x4: x, y4: y },
+      params: params(n / 4, { f0, f1 }),
+      workgroups: grid1d(n / 4, WG),
+      constants,
+    });
   } else {
-    e.dispatch({ kernel: elementwise, entry: 'map', bindings: { x, y }, params: params(n, { f0, f1 }), workgroups: grid1d(n, WG), constants });
+    e.dispatch({
+      kernel: elementwise,
+      entry: 'map',
+      bindings: { x, y },
+      params: params(n, { f0, f1 }),
+      workgroups: grid1d(n, WG),
+      constants,
+    });
   }
   return y;
 }
@@ -200,7 +225,8 @@ export function pow(e: Engine, x: Tensor, p: number): Tensor {
 
 // x -> min(max(x, lo), hi)
 export function clamp(e: Engine, x: Tensor, lo: number, hi: number): Tensor {
-  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new KernelInputError(`elementwise.clamp: need lo <= hi, got lo=${lo} hi=${hi}`);
+  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi)
+    throw new KernelInputError(`elementwise.clamp: need lo <= hi, got lo=${lo} hi=${hi}`);
   return map(e, 'elementwise.clamp', x, MAP_CLAMP, Math.max(lo, -3.4028234663852886e38), Math.min(hi, 3.4028234663852886e38));
 }
 
@@ -209,7 +235,13 @@ export function fill(e: Engine, t: Tensor, value: number): void {
   assertDType('elementwise.fill', 't', t, 'f32');
   const n = t.size;
   if (n % 4 === 0) {
-    e.dispatch({ kernel: elementwise, entry: 'fill4', bindings: { y4: t }, params: params(n / 4, { f0: value }), workgroups: grid1d(n / 4, WG) });
+    e.dispatch({
+      kernel: elementwise,
+      entry: 'fill4',
+      bindings: { y4: t },
+      params: params(n / 4, { f0: value }),
+      workgroups: grid1d(n / 4, WG),
+    });
   } else {
     e.dispatch({ kernel: elementwise, entry: 'fill', bindings: { y: t }, params: params(n, { f0: value }), workgroups: grid1d(n, WG) });
   }
@@ -245,7 +277,13 @@ export function fillAt(e: Engine, t: Tensor, indices: number[], values: number[]
     j++;
   }
   const pairs = e.upload(packed, [packed.length], 'elementwise.fillAt.pairs');
-  e.dispatch({ kernel: elementwise, entry: 'fill_at', bindings: { y: t, pairs }, params: params(last.size), workgroups: grid1d(last.size, WG) });
+  e.dispatch({
+    kernel: elementwise,
+    entry: 'fill_at',
+    bindings: { y: t, pairs },
+    params: params(last.size),
+    workgroups: grid1d(last.size, WG),
+  });
   // Safe before the dispatch runs: the pool recycles a buffer only after the submit that uses it.
   e.release(pairs);
 }

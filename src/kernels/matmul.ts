@@ -116,7 +116,8 @@ function plan(g: Gemm): Plan {
       if (bN4 && aK4 && M === 1) return { kernel: subgroupKernel, entry: 'vecmat', names: ['a4', 'b4', 'c4'], tile: [128, 1] };
       if (bN4 && aK4) return { kernel: subgroupKernel, entry: 'nn', names: ['a4', 'b4', 'c4'], tile: [32, 16] };
       if (bN4) return { kernel: subgroupKernel, entry: 'nn_sa', names: ['a', 'b4', 'c4'], tile: [32, 8] };
-      if (bK4 && aK4) return { kernel: subgroupKernel, entry: M === 1 ? 'gemv' : 'nt', names: ['a4', 'b4', 'c'], tile: [8, M === 1 ? 1 : 8] };
+      if (bK4 && aK4)
+        return { kernel: subgroupKernel, entry: M === 1 ? 'gemv' : 'nt', names: ['a4', 'b4', 'c'], tile: [8, M === 1 ? 1 : 8] };
       return reg;
     case 'register':
       if (bN4 && aK4) return regPlan('reg_nn4', ['a4', 'b4', 'c4'], 4);
@@ -131,13 +132,17 @@ function plan(g: Gemm): Plan {
 
 function gemm(e: Engine, g: Gemm): void {
   if (!matmulVariantSupported(e, g.variant)) {
-    throw new GpuLimitError(`${g.op}: the subgroup matmul kernels need subgroups of at least 8 lanes, which this adapter does not report; use variant 'register' or 'shared'`);
+    throw new GpuLimitError(
+      `${g.op}: the subgroup matmul kernels need subgroups of at least 8 lanes, which this adapter does not report; use variant 'register' or 'shared'`,
+    );
   }
   const p = plan(g);
   const groups: [number, number, number] = [Math.ceil(g.N / p.tile[0]), Math.ceil(g.M / p.tile[1]), g.batch];
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   if (groups.some((d) => d > max)) {
-    throw new GpuLimitError(`${g.op}: M=${g.M} N=${g.N} batch=${g.batch} needs workgroups [${groups.join(', ')}], over the per-dimension limit ${max}; split the problem`);
+    throw new GpuLimitError(
+      `${g.op}: M=${g.M} N=${g.N} batch=${g.batch} needs workgroups [${groups.join(', ')}], over the per-dimension limit ${max}; split the problem`,
+    );
   }
   const [an, bn, cn] = p.names;
   e.dispatch({
@@ -186,13 +191,22 @@ function assertF32(op: string, a: Tensor, b: Tensor, names = ['a', 'b']): void {
 }
 
 /** The validated problem; `c.t` is still to be allocated (shape `outShape`). */
-function matmulGemm(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions): Omit<Gemm, 'c'> & { c: Omit<Gemm['c'], 't'>; outShape: number[] } {
+function matmulGemm(
+  e: Engine,
+  a: Tensor,
+  b: Tensor,
+  opts: MatmulOptions,
+): Omit<Gemm, 'c'> & { c: Omit<Gemm['c'], 't'>; outShape: number[] } {
   const op = 'matmul';
   assertF32(op, a, b);
   const ta = opts.transposeA ?? false;
   const tb = opts.transposeB ?? false;
-  for (const [name, t] of [['a', a], ['b', b]] as const) {
-    if (t.rank !== 2 && t.rank !== 3) throw new KernelInputError(`${op}: ${name} must have rank 2 or 3 (batched), got ${formatShape(t.shape)}`);
+  for (const [name, t] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    if (t.rank !== 2 && t.rank !== 3)
+      throw new KernelInputError(`${op}: ${name} must have rank 2 or 3 (batched), got ${formatShape(t.shape)}`);
   }
   const mat = (t: Tensor) => t.shape.slice(-2) as [number, number];
   const [ar, ac] = mat(a);
@@ -279,7 +293,9 @@ export function uploadLinearWeight(
   if (data.length !== rows * cols) throw new KernelInputError(`${op}: ${label} has ${data.length} values for shape [${rows}, ${cols}]`);
   const fit = Math.floor(maxChunkBytes / (cols * 4));
   if (fit < 1) {
-    throw new GpuLimitError(`${op}: one row of ${label} [${rows}, ${cols}] is ${cols * 4} bytes, over the binding limit of ${maxChunkBytes} bytes`);
+    throw new GpuLimitError(
+      `${op}: one row of ${label} [${rows}, ${cols}] is ${cols * 4} bytes, over the binding limit of ${maxChunkBytes} bytes`,
+    );
   }
   const rowsPerChunk = fit >= rows ? rows : fit >= 8 ? fit - (fit % 8) : fit;
   const chunks: Tensor[] = [];
@@ -301,18 +317,29 @@ export function releaseLinearWeight(e: Engine, w: LinearWeight): void {
 
 function assertLinear(op: string, x: Tensor, xName: string, width: number, widthName: string, w: LinearWeight): void {
   if (x.dtype !== 'f32') throw new KernelInputError(`${op}: ${xName} must be f32, got ${x.dtype} ${formatShape(x.shape)}`);
-  if (x.rank !== 2) throw new KernelInputError(`${op}: ${xName} must be (N, ${widthName}) = (N, ${width}), got ${formatShape(x.shape)}; reshape first`);
+  if (x.rank !== 2)
+    throw new KernelInputError(`${op}: ${xName} must be (N, ${widthName}) = (N, ${width}), got ${formatShape(x.shape)}; reshape first`);
   if (x.shape[1] !== width) {
-    throw new KernelInputError(`${op}: ${xName} ${formatShape(x.shape)} does not match weight [${w.rows}, ${w.cols}]: expected ${widthName}=${width}, got ${x.shape[1]}`);
+    throw new KernelInputError(
+      `${op}: ${xName} ${formatShape(x.shape)} does not match weight [${w.rows}, ${w.cols}]: expected ${widthName}=${width}, got ${x.shape[1]}`,
+    );
   }
 }
 
 // x: (N, K), w: (M, K), bias: (M) or null -> y: (N, M) = x @ w^T + bias, ReLU fused when asked
-export function linearForward(e: Engine, x: Tensor, w: LinearWeight, bias: Tensor | null, opts: { relu?: boolean; variant?: MatmulVariant } = {}): Tensor {
+export function linearForward(
+  e: Engine,
+  x: Tensor,
+  w: LinearWeight,
+  bias: Tensor | null,
+  opts: { relu?: boolean; variant?: MatmulVariant } = {},
+): Tensor {
   const op = 'linearForward';
   assertLinear(op, x, 'x', w.cols, 'K', w);
   if (bias && (bias.dtype !== 'f32' || bias.rank !== 1 || bias.shape[0] !== w.rows)) {
-    throw new KernelInputError(`${op}: bias must be f32 (${w.rows}) for weight [${w.rows}, ${w.cols}], got ${bias.dtype} ${formatShape(bias.shape)}`);
+    throw new KernelInputError(
+      `${op}: bias must be f32 (${w.rows}) for weight [${w.rows}, ${w.cols}], got ${bias.dtype} ${formatShape(bias.shape)}`,
+    );
   }
   const N = x.shape[0];
   const { rows: M, cols: K } = w;
@@ -382,7 +409,9 @@ export function linearBackwardWeight(e: Engine, x: Tensor, dy: Tensor, opts: { v
   const op = 'linearBackwardWeight';
   assertF32(op, x, dy, ['x', 'dy']);
   if (x.rank !== 2 || dy.rank !== 2 || x.shape[0] !== dy.shape[0]) {
-    throw new KernelInputError(`${op}: x must be (N, K) and dy (N, M) with the same N, got x ${formatShape(x.shape)} and dy ${formatShape(dy.shape)}`);
+    throw new KernelInputError(
+      `${op}: x must be (N, K) and dy (N, M) with the same N, got x ${formatShape(x.shape)} and dy ${formatShape(dy.shape)}`,
+    );
   }
   return matmul(e, dy, x, { transposeA: true, variant: opts.variant });
 }

@@ -40,7 +40,13 @@ interface Pool2dGeometry {
   dw: number;
 }
 
-function pair(kernel: string, name: string, v: number | readonly number[] | undefined, fallback: [number, number], min: number): [number, number] {
+function pair(
+  kernel: string,
+  name: string,
+  v: number | readonly number[] | undefined,
+  fallback: [number, number],
+  min: number,
+): [number, number] {
   if (v === undefined) return fallback;
   const p = typeof v === 'number' ? [v, v] : [...v];
   if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
@@ -72,7 +78,10 @@ function poolGeometry(inputShape: readonly number[], opts: Pool2dOptions, kind: 
   // PyTorch's rule, on the effective (dilated) kernel extent.
   const [eh, ew] = [dh * (kh - 1) + 1, dw * (kw - 1) + 1];
   if (ph > Math.floor(eh / 2) || pw > Math.floor(ew / 2)) {
-    const what = dh === 1 && dw === 1 ? `the kernel [${kh}, ${kw}]` : `the effective kernel [${eh}, ${ew}] (kernel [${kh}, ${kw}], dilation [${dh}, ${dw}])`;
+    const what =
+      dh === 1 && dw === 1
+        ? `the kernel [${kh}, ${kw}]`
+        : `the effective kernel [${eh}, ${ew}] (kernel [${kh}, ${kw}], dilation [${dh}, ${dw}])`;
     throw new KernelInputError(`${kernel}: padding [${ph}, ${pw}] must be at most half ${what}, as PyTorch requires`);
   }
   const ceil = opts.ceilMode ?? false;
@@ -167,7 +176,13 @@ export function avgPool2dForward(e: Engine, x: Tensor, opts: Pool2dOptions): Ten
   checkInput('avgPool2d.forward', x);
   const g = poolGeometry(x.shape, opts, 'avg');
   const y = e.empty([g.n, g.c, g.ho, g.wo], 'f32', 'avgPool2d.y');
-  e.dispatch({ kernel: pool, entry: 'avg_forward', bindings: { x, y }, params: poolParams(g, opts.countIncludePad ?? true), workgroups: grid1d(y.size, WG) });
+  e.dispatch({
+    kernel: pool,
+    entry: 'avg_forward',
+    bindings: { x, y },
+    params: poolParams(g, opts.countIncludePad ?? true),
+    workgroups: grid1d(y.size, WG),
+  });
   return y;
 }
 
@@ -176,7 +191,13 @@ export function avgPool2dBackward(e: Engine, dy: Tensor, inputShape: readonly nu
   const g = poolGeometry(inputShape, opts, 'avg');
   checkGradient('avgPool2d.backward', dy, [g.n, g.c, g.ho, g.wo]);
   const dx = e.empty(inputShape, 'f32', 'avgPool2d.dx');
-  e.dispatch({ kernel: pool, entry: 'avg_backward', bindings: { dy, dx }, params: poolParams(g, opts.countIncludePad ?? true), workgroups: grid1d(dx.size, WG) });
+  e.dispatch({
+    kernel: pool,
+    entry: 'avg_backward',
+    bindings: { dy, dx },
+    params: poolParams(g, opts.countIncludePad ?? true),
+    workgroups: grid1d(dx.size, WG),
+  });
   return dx;
 }
 
@@ -197,7 +218,13 @@ export function adaptiveAvgPool2dForward(e: Engine, x: Tensor, outSize: [number,
   const [n, c, h, w] = x.shape;
   if (ho === 1 && wo === 1) return globalAvgPoolForward(e, x);
   const y = e.empty([n, c, ho, wo], 'f32', 'adaptiveAvgPool2d.y');
-  e.dispatch({ kernel: pool, entry: 'adaptive_forward', bindings: { x, y }, params: planeParams(n, c, h, w, ho, wo), workgroups: grid1d(y.size, WG) });
+  e.dispatch({
+    kernel: pool,
+    entry: 'adaptive_forward',
+    bindings: { x, y },
+    params: planeParams(n, c, h, w, ho, wo),
+    workgroups: grid1d(y.size, WG),
+  });
   return y;
 }
 
@@ -211,7 +238,13 @@ export function adaptiveAvgPool2dBackward(e: Engine, dy: Tensor, inputShape: rea
   checkGradient(kernel, dy, [n, c, ho, wo]);
   if (ho === 1 && wo === 1) return globalAvgPoolBackward(e, dy, inputShape);
   const dx = e.empty(inputShape, 'f32', 'adaptiveAvgPool2d.dx');
-  e.dispatch({ kernel: pool, entry: 'adaptive_backward', bindings: { dy, dx }, params: planeParams(n, c, h, w, ho, wo), workgroups: grid1d(dx.size, WG) });
+  e.dispatch({
+    kernel: pool,
+    entry: 'adaptive_backward',
+    bindings: { dy, dx },
+    params: planeParams(n, c, h, w, ho, wo),
+    workgroups: grid1d(dx.size, WG),
+  });
   return dx;
 }
 
@@ -242,6 +275,12 @@ export function globalAvgPoolBackward(e: Engine, dy: Tensor, inputShape: readonl
   if (dy.rank === 2) assertShapeEquals(kernel, 'dy', dy, [n, c]);
   else assertShapeEquals(kernel, 'dy', dy, [n, c, 1, 1]);
   const dx = e.empty(inputShape, 'f32', 'globalAvgPool.dx');
-  e.dispatch({ kernel: pool, entry: 'global_backward', bindings: { dy, dx }, params: planeParams(n, c, h, w, 1, 1), workgroups: grid1d(dx.size, WG) });
+  e.dispatch({
+    kernel: pool,
+    entry: 'global_backward',
+    bindings: { dy, dx },
+    params: planeParams(n, c, h, w, 1, 1),
+    workgroups: grid1d(dx.size, WG),
+  });
   return dx;
 }

@@ -42,7 +42,9 @@ function viewOf(kernel: string, x: Tensor, axes: readonly number[]): View {
       throw new KernelInputError(`${kernel}: axis ${axes[i]} is out of range for x ${formatShape(x.shape)} (rank ${rank})`);
     }
     if (i > 0 && norm[i] !== norm[i - 1] + 1) {
-      throw new KernelInputError(`${kernel}: axes [${axes.join(', ')}] must be contiguous and increasing for x ${formatShape(x.shape)} (e.g. [2, 3] for H, W)`);
+      throw new KernelInputError(
+        `${kernel}: axes [${axes.join(', ')}] must be contiguous and increasing for x ${formatShape(x.shape)} (e.g. [2, 3] for H, W)`,
+      );
     }
   }
   const first = norm[0];
@@ -144,7 +146,9 @@ export function minmaxNormalize(e: Engine, x: Tensor, axes: number[]): Tensor {
 export function dot(e: Engine, a: Tensor, b: Tensor): Tensor {
   const kernel = 'reduce.dot';
   if (a.dtype !== 'f32' || b.dtype !== 'f32') {
-    throw new KernelInputError(`${kernel}: dtype mismatch, a is ${a.dtype} ${formatShape(a.shape)} and b is ${b.dtype} ${formatShape(b.shape)}; both must be f32`);
+    throw new KernelInputError(
+      `${kernel}: dtype mismatch, a is ${a.dtype} ${formatShape(a.shape)} and b is ${b.dtype} ${formatShape(b.shape)}; both must be f32`,
+    );
   }
   assertSameShape(kernel, ['a', a], ['b', b]);
   const n = a.size;

@@ -19,12 +19,20 @@ export function bilinearResize(e: Engine, x: Tensor, outSize: [number, number]):
   assertRank(kernel, 'x', x, 4);
   assertDType(kernel, 'x', x, 'f32');
   if (outSize.length !== 2 || outSize.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new KernelInputError(`${kernel}: output size ${formatShape(outSize)} must be two positive integers (input ${formatShape(x.shape)})`);
+    throw new KernelInputError(
+      `${kernel}: output size ${formatShape(outSize)} must be two positive integers (input ${formatShape(x.shape)})`,
+    );
   }
   const [n, c, h, w] = x.shape;
   const [ho, wo] = outSize;
   const y = e.empty([n, c, ho, wo], 'f32', 'bilinearResize.y');
-  e.dispatch({ kernel: resize, entry: 'forward', bindings: { x, y }, params: resizeParams(n, c, h, w, ho, wo), workgroups: grid1d(y.size, WG) });
+  e.dispatch({
+    kernel: resize,
+    entry: 'forward',
+    bindings: { x, y },
+    params: resizeParams(n, c, h, w, ho, wo),
+    workgroups: grid1d(y.size, WG),
+  });
   return y;
 }
 
@@ -40,6 +48,12 @@ export function bilinearResizeBackward(e: Engine, dy: Tensor, inputShape: readon
     throw new KernelInputError(`${kernel}: dy ${formatShape(dy.shape)} and input ${formatShape(inputShape)} must agree on N and C`);
   }
   const dx = e.empty(inputShape, 'f32', 'bilinearResize.dx');
-  e.dispatch({ kernel: resize, entry: 'backward', bindings: { dy, dx }, params: resizeParams(n, c, h, w, ho, wo), workgroups: grid1d(dx.size, WG) });
+  e.dispatch({
+    kernel: resize,
+    entry: 'backward',
+    bindings: { dy, dx },
+    params: resizeParams(n, c, h, w, ho, wo),
+    workgroups: grid1d(dx.size, WG),
+  });
   return dx;
 }

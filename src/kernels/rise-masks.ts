@@ -18,7 +18,8 @@ export interface RiseMaskSpec {
 export function validateRiseMaskSpec(spec: RiseMaskSpec): void {
   if (!Number.isInteger(spec.s) || spec.s < 2) throw new KernelInputError(`rise: grid size s must be an integer >= 2, got ${spec.s}`);
   if (!(spec.p > 0 && spec.p <= 1)) throw new KernelInputError(`rise: keep probability p must be in (0, 1], got ${spec.p}`);
-  if (!Number.isInteger(spec.seed) || spec.seed < 0 || spec.seed > 0xffffffff) throw new KernelInputError(`rise: seed must be a u32, got ${spec.seed}`);
+  if (!Number.isInteger(spec.seed) || spec.seed < 0 || spec.seed > 0xffffffff)
+    throw new KernelInputError(`rise: seed must be a u32, got ${spec.seed}`);
 }
 
 // -> masks: (count, 1, H, W) for global mask indices first .. first+count-1

@@ -9,7 +9,9 @@ export function assertRank(kernel: string, name: string, t: Tensor, rank: number
 
 export function assertSameShape(kernel: string, a: [string, Tensor], b: [string, Tensor]): void {
   if (a[1].shape.length !== b[1].shape.length || a[1].shape.some((d, i) => d !== b[1].shape[i])) {
-    throw new KernelInputError(`${kernel}: ${a[0]} ${formatShape(a[1].shape)} and ${b[0]} ${formatShape(b[1].shape)} must have the same shape`);
+    throw new KernelInputError(
+      `${kernel}: ${a[0]} ${formatShape(a[1].shape)} and ${b[0]} ${formatShape(b[1].shape)} must have the same shape`,
+    );
   }
 }
 

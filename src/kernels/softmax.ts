@@ -31,9 +31,22 @@ function forward(e: Engine, x: Tensor, log: boolean): Tensor {
   const params = rowsOf(kernel, x);
   const y = e.empty(x.shape, 'f32', `${kernel}.y`);
   if (params.len <= SMALL_LEN) {
-    e.dispatch({ kernel: softmaxKernel, entry: 'softmax_small', bindings: { x, y }, params, workgroups: grid1d(params.rows, WG), constants: { LOG: log ? 1 : 0 } });
+    e.dispatch({
+      kernel: softmaxKernel,
+      entry: 'softmax_small',
+      bindings: { x, y },
+      params,
+      workgroups: grid1d(params.rows, WG),
+      constants: { LOG: log ? 1 : 0 },
+    });
   } else {
-    e.dispatch({ kernel: softmaxKernel, entry: log ? 'log_softmax' : 'softmax', bindings: { x, y }, params, workgroups: rowGroups(params.rows) });
+    e.dispatch({
+      kernel: softmaxKernel,
+      entry: log ? 'log_softmax' : 'softmax',
+      bindings: { x, y },
+      params,
+      workgroups: rowGroups(params.rows),
+    });
   }
   return y;
 }

@@ -2,7 +2,15 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { affine, binary, unary } from '../kernels/elementwise.js';
 import { reduce } from '../kernels/reduce.js';
-import { activationAndGradient, assertImageBatch, finishCam, inputSize, weightedChannelSum, type Attribution, type MethodOptions } from './common.js';
+import {
+  activationAndGradient,
+  assertImageBatch,
+  finishCam,
+  inputSize,
+  weightedChannelSum,
+  type Attribution,
+  type MethodOptions,
+} from './common.js';
 
 /**
  * Gradient-weighted CAM variants that differ only in how the channel weights are formed, all as in

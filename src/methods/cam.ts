@@ -2,7 +2,15 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import type { LinearNode } from '../graph/graph.js';
-import { assertImageBatch, finishCam, inputSize, resolveTargets, weightedChannelSum, type Attribution, type MethodOptions } from './common.js';
+import {
+  assertImageBatch,
+  finishCam,
+  inputSize,
+  resolveTargets,
+  weightedChannelSum,
+  type Attribution,
+  type MethodOptions,
+} from './common.js';
 
 /**
  * Class Activation Mapping (Zhou et al. 2016): M = sum_k w_{c,k} A_k with A the input of the global
@@ -31,7 +39,11 @@ export function camHead(model: Model): { layer: string; fc: LinearNode } {
 }
 
 /** sum_k w_{c,k} A_k at the layer's resolution, before ReLU: (N, 1, h, w). */
-export async function camRaw(model: Model, x: Tensor, opts: Omit<MethodOptions, 'layer'> = {}): Promise<{ cam: Tensor; targets: number[]; layer: string }> {
+export async function camRaw(
+  model: Model,
+  x: Tensor,
+  opts: Omit<MethodOptions, 'layer'> = {},
+): Promise<{ cam: Tensor; targets: number[]; layer: string }> {
   assertImageBatch(model, x);
   const e = model.engine;
   const { layer, fc } = camHead(model);

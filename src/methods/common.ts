@@ -38,7 +38,9 @@ export function assertImageBatch(model: Model, x: Tensor): void {
     throw new KernelInputError(`expected a normalised image batch (N, 3, H, W), got [${x.shape.join(', ')}]`);
   }
   if (model.arch.kind === 'plain_cnn' && (x.shape[2] !== h || x.shape[3] !== w)) {
-    throw new KernelInputError(`${model.info.architecture} takes ${h}x${w} images (its classifier has a fixed input size), got ${x.shape[2]}x${x.shape[3]}`);
+    throw new KernelInputError(
+      `${model.info.architecture} takes ${h}x${w} images (its classifier has a fixed input size), got ${x.shape[2]}x${x.shape[3]}`,
+    );
   }
 }
 

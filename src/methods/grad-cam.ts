@@ -1,7 +1,15 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { reduce } from '../kernels/reduce.js';
-import { activationAndGradient, assertImageBatch, finishCam, inputSize, weightedChannelSum, type Attribution, type MethodOptions } from './common.js';
+import {
+  activationAndGradient,
+  assertImageBatch,
+  finishCam,
+  inputSize,
+  weightedChannelSum,
+  type Attribution,
+  type MethodOptions,
+} from './common.js';
 
 /**
  * Grad-CAM (Selvaraju et al. 2017): alpha_k = mean_ij g_k; map = ReLU(sum_k alpha_k A_k), min-max,
@@ -15,7 +23,11 @@ export async function gradCam(model: Model, x: Tensor, opts: MethodOptions = {})
 }
 
 /** sum_k alpha_k A_k at the layer's resolution, before ReLU and normalisation: (N, 1, h, w). */
-export async function gradCamRaw(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<{ cam: Tensor; targets: number[]; layer: string }> {
+export async function gradCamRaw(
+  model: Model,
+  x: Tensor,
+  opts: MethodOptions = {},
+): Promise<{ cam: Tensor; targets: number[]; layer: string }> {
   assertImageBatch(model, x);
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;

@@ -53,20 +53,31 @@ export interface Unit {
  * activation as the injected gradient, as Zeiler & Fergus project the activation itself), propagate
  * to the input under the rule. Returns the input gradient and the unit chosen per image.
  */
-export async function neuronGradient(model: Model, x: Tensor, neuron: NeuronTarget, rule: ReluRule): Promise<{ grad: Tensor; units: Unit[] }> {
+export async function neuronGradient(
+  model: Model,
+  x: Tensor,
+  neuron: NeuronTarget,
+  rule: ReluRule,
+): Promise<{ grad: Tensor; units: Unit[] }> {
   assertImageBatch(model, x);
   const e = model.engine;
   const trace = model.forward(x, { keep: [neuron.layer] });
   try {
     const A = trace.activation(neuron.layer);
-    if (A.rank !== 4) throw new KernelInputError(`neuron targets need a spatial layer (N, C, H, W); "${neuron.layer}" is [${A.shape.join(', ')}]`);
+    if (A.rank !== 4)
+      throw new KernelInputError(`neuron targets need a spatial layer (N, C, H, W); "${neuron.layer}" is [${A.shape.join(', ')}]`);
     const [n, c, h, w] = A.shape;
     const units = await chooseUnits(model, A, neuron);
     const values = await A.readF32();
     const seed = e.zeros(A.shape, 'f32', 'seed.neuron');
     const indices = units.map((u, i) => ((i * c + u.channel) * h + u.row) * w + u.col);
     // A unit that is exactly zero would inject nothing; use 1 then so the receptive field still shows.
-    fillAt(e, seed, indices, indices.map((k) => (values[k] !== 0 ? values[k] : 1)));
+    fillAt(
+      e,
+      seed,
+      indices,
+      indices.map((k) => (values[k] !== 0 ? values[k] : 1)),
+    );
     const back = model.backward(trace, { layer: neuron.layer, grad: seed }, { rule });
     e.release(seed);
     void n;
@@ -79,7 +90,8 @@ export async function neuronGradient(model: Model, x: Tensor, neuron: NeuronTarg
 async function chooseUnits(model: Model, A: Tensor, neuron: NeuronTarget): Promise<Unit[]> {
   const [n, c, h, w] = A.shape;
   const { channel, row, col } = neuron;
-  if (channel !== undefined && (channel < 0 || channel >= c)) throw new KernelInputError(`channel ${channel} out of range: "${neuron.layer}" has ${c} channels`);
+  if (channel !== undefined && (channel < 0 || channel >= c))
+    throw new KernelInputError(`channel ${channel} out of range: "${neuron.layer}" has ${c} channels`);
   if (row !== undefined && (row < 0 || row >= h)) throw new KernelInputError(`row ${row} out of range: "${neuron.layer}" is ${h}x${w}`);
   if (col !== undefined && (col < 0 || col >= w)) throw new KernelInputError(`col ${col} out of range: "${neuron.layer}" is ${h}x${w}`);
   if (channel !== undefined && row !== undefined && col !== undefined) return Array(n).fill({ channel, row, col });

@@ -22,7 +22,8 @@ export interface IntegratedGradientsOptions extends MethodOptions {
 export async function integratedGradients(model: Model, x: Tensor, opts: IntegratedGradientsOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);
   const steps = opts.steps ?? 50;
-  if (!(steps >= 1) || !Number.isInteger(steps)) throw new KernelInputError(`integrated gradients steps must be a positive integer, got ${steps}`);
+  if (!(steps >= 1) || !Number.isInteger(steps))
+    throw new KernelInputError(`integrated gradients steps must be a positive integer, got ${steps}`);
   const e = model.engine;
   const trace = model.forward(x, { forBackward: false });
   const targets = await resolveTargets(model, trace, opts.target);

@@ -67,7 +67,15 @@ export async function l2caf(model: Model, x: Tensor, opts: L2CafOptions = {}): P
   }
 }
 
-async function optimiseFilters(model: Model, layer: string, A: Tensor, y0: Float32Array, targets: number[], mode: 'oblivious' | 'specific', opts: L2CafOptions) {
+async function optimiseFilters(
+  model: Model,
+  layer: string,
+  A: Tensor,
+  y0: Float32Array,
+  targets: number[],
+  mode: 'oblivious' | 'specific',
+  opts: L2CafOptions,
+) {
   const e = model.engine;
   const [n, , fh, fw] = A.shape;
   const plane = fh * fw;
@@ -129,7 +137,13 @@ async function optimiseFilters(model: Model, layer: string, A: Tensor, y0: Float
   return { filters, optimisation };
 }
 
-export function lossAndGradient(y: Float32Array, y0: Float32Array, target: number, K: number, mode: 'oblivious' | 'specific'): { loss: number; grad: Float32Array } {
+export function lossAndGradient(
+  y: Float32Array,
+  y0: Float32Array,
+  target: number,
+  K: number,
+  mode: 'oblivious' | 'specific',
+): { loss: number; grad: Float32Array } {
   const grad = new Float32Array(K);
   let loss = 0;
   if (mode === 'oblivious') {

@@ -22,7 +22,12 @@ export async function layerCam(model: Model, x: Tensor, opts: MethodOptions = {}
 }
 
 /** sum_k ReLU(g_k) * A_k at the layer's resolution: (N, 1, h, w). */
-export async function layerCamRaw(model: Model, x: Tensor, layer: string, opts: MethodOptions): Promise<{ cam: Tensor; targets: number[] }> {
+export async function layerCamRaw(
+  model: Model,
+  x: Tensor,
+  layer: string,
+  opts: MethodOptions,
+): Promise<{ cam: Tensor; targets: number[] }> {
   const e = model.engine;
   const { A, g, targets } = await activationAndGradient(model, x, layer, opts.target);
   const reluG = unary(e, 'relu', g);
@@ -37,7 +42,12 @@ export async function layerCamRaw(model: Model, x: Tensor, layer: string, opts: 
  * shallow layers, applied to every layer), upsampled to the largest layer, element-wise max; then
  * upsampled to the input and min-maxed.
  */
-export async function layerCamFused(model: Model, x: Tensor, layers: string[], opts: Omit<MethodOptions, 'layer'> = {}): Promise<Attribution> {
+export async function layerCamFused(
+  model: Model,
+  x: Tensor,
+  layers: string[],
+  opts: Omit<MethodOptions, 'layer'> = {},
+): Promise<Attribution> {
   if (!layers.length) throw new KernelInputError('layer-cam fusion needs at least one layer');
   assertImageBatch(model, x);
   const e = model.engine;

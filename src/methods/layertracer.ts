@@ -68,20 +68,26 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
       e.copy(x, i * c * h * w, image, 0, c * h * w);
       const selector = classSelector(model, targets[i]);
       const sums = layers.map(() => e.zeros([1, h * w], 'f32', 'layertracer.sum'));
-      await forEachMaskBatch(model, settings, [h, w], async (masks, count) => {
-        const masked = binary(e, 'mul', masks, image);
-        const trace = model.forward(masked, { keep: exits, forBackward: false });
-        const flatMasks = masks.reshape([count, h * w]);
-        for (const [j, layer] of layers.entries()) {
-          const probs = layer === 'output' ? softmax(e, trace.logits) : confidencesAt(model, trace, layer, means, gpu[j]).tensor;
-          const score = matmul(e, probs, selector);
-          const contribution = matmul(e, score, flatMasks, { transposeA: true });
-          addInPlace(e, sums[j], contribution);
-          e.releaseAll(probs, score, contribution);
-        }
-        trace.release();
-        e.release(masked);
-      }, (done) => opts.onProgress?.(i * settings.masks + done, n * settings.masks));
+      await forEachMaskBatch(
+        model,
+        settings,
+        [h, w],
+        async (masks, count) => {
+          const masked = binary(e, 'mul', masks, image);
+          const trace = model.forward(masked, { keep: exits, forBackward: false });
+          const flatMasks = masks.reshape([count, h * w]);
+          for (const [j, layer] of layers.entries()) {
+            const probs = layer === 'output' ? softmax(e, trace.logits) : confidencesAt(model, trace, layer, means, gpu[j]).tensor;
+            const score = matmul(e, probs, selector);
+            const contribution = matmul(e, score, flatMasks, { transposeA: true });
+            addInPlace(e, sums[j], contribution);
+            e.releaseAll(probs, score, contribution);
+          }
+          trace.release();
+          e.release(masked);
+        },
+        (done) => opts.onProgress?.(i * settings.masks + done, n * settings.masks),
+      );
       for (const [j, layer] of layers.entries()) {
         const scaled = affine(e, sums[j], 1 / (settings.masks * settings.p), 0);
         e.copy(scaled, 0, maps.get(layer)!, i * h * w, h * w);

@@ -30,8 +30,10 @@ export interface RiseSettings {
 
 export function riseSettings(opts: RiseOptions): RiseSettings {
   const settings = { masks: opts.masks ?? 4000, s: opts.s ?? 7, p: opts.p ?? 0.5, seed: opts.seed ?? 0, batchSize: opts.batchSize ?? 64 };
-  if (!Number.isInteger(settings.masks) || settings.masks < 1) throw new KernelInputError(`rise: masks must be a positive integer, got ${settings.masks}`);
-  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1) throw new KernelInputError(`rise: batchSize must be a positive integer, got ${settings.batchSize}`);
+  if (!Number.isInteger(settings.masks) || settings.masks < 1)
+    throw new KernelInputError(`rise: masks must be a positive integer, got ${settings.masks}`);
+  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1)
+    throw new KernelInputError(`rise: batchSize must be a positive integer, got ${settings.batchSize}`);
   validateRiseMaskSpec(settings);
   return settings;
 }
@@ -55,16 +57,22 @@ export async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Pro
     e.copy(x, i * c * h * w, image, 0, c * h * w);
     const selector = classSelector(model, targets[i]);
     const sum = e.zeros([1, h * w], 'f32', 'rise.sum');
-    await forEachMaskBatch(model, settings, [h, w], async (masks, count) => {
-      const masked = binary(e, 'mul', masks, image);
-      const t = model.forward(masked, { forBackward: false });
-      const probs = softmax(e, t.logits);
-      t.release();
-      const score = matmul(e, probs, selector); // (B, 1): probability of the target class
-      const contribution = matmul(e, score, masks.reshape([count, h * w]), { transposeA: true }); // (1, H*W)
-      addInPlace(e, sum, contribution);
-      e.releaseAll(masked, probs, score, contribution);
-    }, (done) => opts.onProgress?.(i * settings.masks + done, n * settings.masks));
+    await forEachMaskBatch(
+      model,
+      settings,
+      [h, w],
+      async (masks, count) => {
+        const masked = binary(e, 'mul', masks, image);
+        const t = model.forward(masked, { forBackward: false });
+        const probs = softmax(e, t.logits);
+        t.release();
+        const score = matmul(e, probs, selector); // (B, 1): probability of the target class
+        const contribution = matmul(e, score, masks.reshape([count, h * w]), { transposeA: true }); // (1, H*W)
+        addInPlace(e, sum, contribution);
+        e.releaseAll(masked, probs, score, contribution);
+      },
+      (done) => opts.onProgress?.(i * settings.masks + done, n * settings.masks),
+    );
     const scaled = affine(e, sum, 1 / (settings.masks * settings.p), 0);
     e.copy(scaled, 0, maps, i * h * w, h * w);
     e.releaseAll(image, selector, sum, scaled);

@@ -9,7 +9,11 @@ import { assertImageBatch, oneHotSeed, resolveTargets, type Attribution, type Me
  * d y_c / d x for each image under a ReLU backward rule, (N, 3, H, W). The shared core of saliency,
  * guided backprop and DeconvNet.
  */
-export async function inputGradient(model: Model, x: Tensor, opts: MethodOptions & { rule?: ReluRule }): Promise<{ grad: Tensor; targets: number[] }> {
+export async function inputGradient(
+  model: Model,
+  x: Tensor,
+  opts: MethodOptions & { rule?: ReluRule },
+): Promise<{ grad: Tensor; targets: number[] }> {
   assertImageBatch(model, x);
   const e = model.engine;
   const trace = model.forward(x);

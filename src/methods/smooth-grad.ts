@@ -25,7 +25,8 @@ export async function smoothGrad(model: Model, x: Tensor, opts: SmoothGradOption
   assertImageBatch(model, x);
   const samples = opts.samples ?? 50;
   const sigmaFrac = opts.sigma ?? 0.15;
-  if (!(samples >= 1) || !Number.isInteger(samples)) throw new KernelInputError(`smoothgrad samples must be a positive integer, got ${samples}`);
+  if (!(samples >= 1) || !Number.isInteger(samples))
+    throw new KernelInputError(`smoothgrad samples must be a positive integer, got ${samples}`);
   const e = model.engine;
   const trace = model.forward(x, { forBackward: false });
   const targets = await resolveTargets(model, trace, opts.target);

@@ -49,7 +49,8 @@ export function gaussianKernel(size: number, sigma: number): Float32Array {
   const k = new Float32Array(size * size);
   const c = (size - 1) / 2;
   let sum = 0;
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) sum += k[y * size + x] = Math.exp(-((x - c) ** 2 + (y - c) ** 2) / (2 * sigma * sigma));
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) sum += k[y * size + x] = Math.exp(-((x - c) ** 2 + (y - c) ** 2) / (2 * sigma * sigma));
   return k.map((v) => v / sum);
 }
 
@@ -72,9 +73,15 @@ export function blur(model: Model, x: Tensor, size: number, sigma: number): Tens
  * from the image onto a blurred copy); every step is scored by the softmax probability of the clean
  * top-1 class; the steps run as batched forward passes.
  */
-export async function causalMetrics(model: Model, image: Tensor, saliency: ArrayLike<number>, opts: CausalMetricOptions = {}): Promise<CausalResult> {
+export async function causalMetrics(
+  model: Model,
+  image: Tensor,
+  saliency: ArrayLike<number>,
+  opts: CausalMetricOptions = {},
+): Promise<CausalResult> {
   const e = model.engine;
-  if (image.rank !== 4 || image.shape[0] !== 1) throw new KernelInputError(`insertion/deletion take one image (1, 3, H, W), got [${image.shape.join(', ')}]`);
+  if (image.rank !== 4 || image.shape[0] !== 1)
+    throw new KernelInputError(`insertion/deletion take one image (1, 3, H, W), got [${image.shape.join(', ')}]`);
   const [, , h, w] = image.shape;
   const plane = h * w;
   if (saliency.length !== plane) throw new KernelInputError(`saliency has ${saliency.length} values for a ${h}x${w} image`);

@@ -43,14 +43,7 @@ export function elementBits(kh: number, i: number): number {
   return x >>> 0;
 }
 
-export type SeededRole =
-  | 'kaiming_uniform'
-  | 'norm_weight'
-  | 'bias'
-  | 'running_mean'
-  | 'running_var'
-  | 'num_batches_tracked'
-  | 'input';
+export type SeededRole = 'kaiming_uniform' | 'norm_weight' | 'bias' | 'running_mean' | 'running_var' | 'num_batches_tracked' | 'input';
 
 /** The role of a tensor and its affine map value = fround(a + b * r). Throws for unknown names. */
 export function seededRole(name: string, shape: readonly number[]): { role: SeededRole; a: number; b: number } {
@@ -112,10 +105,7 @@ export function seededInput(shape: readonly number[], seed = 0): Float32Array {
 }
 
 /** Fill a whole state_dict description ({name: shape}) with seeded values. */
-export function seededStateDict(
-  shapes: Record<string, readonly number[]>,
-  seed = 0,
-): Map<string, { shape: number[]; data: Float32Array }> {
+export function seededStateDict(shapes: Record<string, readonly number[]>, seed = 0): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, shape] of Object.entries(shapes)) {
     out.set(name, { shape: [...shape], data: seededValues(name, shape, seed) });

@@ -9,7 +9,13 @@ export interface ExplainRow {
 }
 
 /** All methods side by side: per image, the input and its top-5, then one card per method (wrapping). */
-export function explainReport(title: string, model: string, layer: string, methods: { name: string; title: string }[], rows: ExplainRow[]): string {
+export function explainReport(
+  title: string,
+  model: string,
+  layer: string,
+  methods: { name: string; title: string }[],
+  rows: ExplainRow[],
+): string {
   const body = rows
     .map((r) => {
       const preds = r.predictions.map((p) => `${escapeHtml(p.label)} ${(p.prob * 100).toFixed(1)}%`).join('<br>');
@@ -23,5 +29,8 @@ export function explainReport(title: string, model: string, layer: string, metho
       return `<section><h2>${escapeHtml(r.image)}</h2><div class="cards"><figure><img class="map" src="${escapeHtml(r.inputPng)}" alt="input"><figcaption><b>input</b><div class="preds">${preds}</div></figcaption></figure>${cards}</div></section>`;
     })
     .join('\n');
-  return page(title, `<h1>${escapeHtml(title)}</h1><div class="meta">model ${escapeHtml(model)} · CAM layer ${escapeHtml(layer)} · made by LayerTracer</div>\n${body}`);
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1><div class="meta">model ${escapeHtml(model)} · CAM layer ${escapeHtml(layer)} · made by LayerTracer</div>\n${body}`,
+  );
 }

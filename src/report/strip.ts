@@ -14,5 +14,8 @@ export function withBorder(img: RgbImage, color: Rgb, width: number): RgbImage {
 export function attentionStrip(original: RgbImage, tiles: { image: RgbImage; isExit: boolean }[], border = 3): RgbImage {
   const white: Rgb = [255, 255, 255];
   const exitColor: Rgb = [230, 30, 30];
-  return hstack([withBorder(original, white, border), ...tiles.map((t) => withBorder(t.image, t.isExit ? exitColor : white, border))], { padding: 4, background: white });
+  return hstack([withBorder(original, white, border), ...tiles.map((t) => withBorder(t.image, t.isExit ? exitColor : white, border))], {
+    padding: 4,
+    background: white,
+  });
 }

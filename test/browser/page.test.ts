@@ -36,7 +36,9 @@ const CHROMIUM_ARGS = [
 function pickModel(): { file: string; extraDir?: string } {
   for (const f of ['default-resnet.safetensors', 'default-vgg.safetensors']) if (existsSync(join(ROOT, 'weights', f))) return { file: f };
   if (existsSync(join(SHARED, 'resnet20.safetensors'))) return { file: 'resnet20.safetensors', extraDir: SHARED };
-  throw new Error(`no model to test with: neither weights/default-resnet.safetensors, weights/default-vgg.safetensors nor ${SHARED}/resnet20.safetensors exists`);
+  throw new Error(
+    `no model to test with: neither weights/default-resnet.safetensors, weights/default-vgg.safetensors nor ${SHARED}/resnet20.safetensors exists`,
+  );
 }
 
 function startServer(extraDir?: string): Promise<{ child: ChildProcess; url: string }> {
@@ -64,7 +66,10 @@ function startServer(extraDir?: string): Promise<{ child: ChildProcess; url: str
 
 /** Waits for <body data-state> to be one of `states`; on 'error' fails with the page's message. */
 async function waitState(page: Page, states: string[], timeout = 40_000): Promise<void> {
-  await page.waitForFunction((s) => s.includes(document.body.dataset.state ?? '') || document.body.dataset.state === 'error', states, { timeout, polling: 100 });
+  await page.waitForFunction((s) => s.includes(document.body.dataset.state ?? '') || document.body.dataset.state === 'error', states, {
+    timeout,
+    polling: 100,
+  });
   const state = await page.evaluate(() => document.body.dataset.state);
   if (state === 'error' && !states.includes('error')) expect.fail(`the page shows an error: ${await page.locator('#error').innerText()}`);
 }
@@ -86,7 +91,13 @@ function canvasStats(page: Page, id: string) {
       if (d[i + 3] === 255) opaque++;
     }
     const n = d.length / 4;
-    return { width: c.width, height: c.height, colours: colours.size, std: Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2)), opaque: opaque / n };
+    return {
+      width: c.width,
+      height: c.height,
+      colours: colours.size,
+      std: Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2)),
+      opaque: opaque / n,
+    };
   }, id);
 }
 
@@ -134,7 +145,7 @@ describe('browser page (web/)', () => {
       await waitState(page, ['ready']);
     }
     expect(await page.locator('#model-info').innerText()).toMatch(/input \d+×\d+ · \d+ classes/);
-    const classes = await page.locator('#target option').count() - 1;
+    const classes = (await page.locator('#target option').count()) - 1;
     expect(classes).toBeGreaterThanOrEqual(2);
 
     // Every registry method is offered; the layer menu is filled and follows the method.
@@ -165,7 +176,9 @@ describe('browser page (web/)', () => {
     await page.selectOption('#method', 'saliency');
     expect(await page.locator('#layer').isDisabled()).toBe(true);
     await page.click('#run');
-    await page.waitForFunction(() => document.body.dataset.runs === '2' || document.body.dataset.state === 'error', null, { timeout: 40_000 });
+    await page.waitForFunction(() => document.body.dataset.runs === '2' || document.body.dataset.state === 'error', null, {
+      timeout: 40_000,
+    });
     await waitState(page, ['done']);
     const sal = await canvasStats(page, 'heatmap-canvas');
     expect(sal.colours).toBeGreaterThan(100);

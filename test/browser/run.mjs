@@ -86,7 +86,8 @@ async function bundle() {
 }
 
 function serve(js) {
-  const html = '<!doctype html><meta charset="utf-8"><title>LayerTracer kernel tests</title><script type="module" src="/entry.js"></script>';
+  const html =
+    '<!doctype html><meta charset="utf-8"><title>LayerTracer kernel tests</title><script type="module" src="/entry.js"></script>';
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/') {
@@ -116,7 +117,9 @@ function chromiumVersion(path) {
 export async function runBrowserTests({ grep, timeoutS = 300, verbose = false } = {}) {
   const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
-    console.error(`browser: no Chromium at ${executablePath}; run \`bash tools/setup.sh --browser\` (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
+    console.error(
+      `browser: no Chromium at ${executablePath}; run \`bash tools/setup.sh --browser\` (Debian: apt-get install chromium) or set CHROMIUM_PATH`,
+    );
     return 1;
   }
   const t0 = performance.now();
@@ -148,7 +151,9 @@ export async function runBrowserTests({ grep, timeoutS = 300, verbose = false } 
         if (!r.ok) console.log(`       ${r.message.replace(/\n/g, '\n       ')}`);
       } else if (text.startsWith('[adapter] ')) {
         const a = JSON.parse(text.slice(10));
-        console.log(`browser: adapter ${a.vendor || '?'} / ${a.architecture || '?'} / ${a.device || '?'}${a.description ? ` (${a.description})` : ''}${a.isSoftware ? ', software' : ''}`);
+        console.log(
+          `browser: adapter ${a.vendor || '?'} / ${a.architecture || '?'} / ${a.device || '?'}${a.description ? ` (${a.description})` : ''}${a.isSoftware ? ', software' : ''}`,
+        );
         console.log(`browser: features ${a.features.join(' ') || 'none'}`);
       } else if (verbose || msg.type() === 'error') {
         console.log(`  console.${msg.type()}: ${text}`);
@@ -160,7 +165,14 @@ export async function runBrowserTests({ grep, timeoutS = 300, verbose = false } 
     } catch {
       // Fall through: whatever finished is reported, and the missing end counts as a failure.
     }
-    const state = crashed ? null : await page.evaluate(() => ({ done: window.__done === true, results: window.__results ?? [], adapter: window.__adapter, fatal: window.__fatal }));
+    const state = crashed
+      ? null
+      : await page.evaluate(() => ({
+          done: window.__done === true,
+          results: window.__results ?? [],
+          adapter: window.__adapter,
+          fatal: window.__fatal,
+        }));
     const results = state?.results ?? [];
     const passed = results.filter((r) => r.ok).length;
     const failed = results.length - passed;
@@ -169,7 +181,8 @@ export async function runBrowserTests({ grep, timeoutS = 300, verbose = false } 
     else if (!state.done) problems.push(`the page did not finish within ${timeoutS} s`);
     if (state?.adapter === null) problems.push('no WebGPU adapter in Chromium');
     if (state?.fatal) problems.push(state.fatal);
-    if (state?.done && !state.fatal && results.length === 0) problems.push(grep ? `no case matches --grep ${grep}` : 'no cases found in test/kernels/*.cases.ts');
+    if (state?.done && !state.fatal && results.length === 0)
+      problems.push(grep ? `no case matches --grep ${grep}` : 'no cases found in test/kernels/*.cases.ts');
     for (const p of problems) console.log(`browser: ERROR: ${p}`);
     console.log(`browser: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // Runner-level problems (no adapter, a crash, a timeout) count as failures in the summary line.

@@ -58,7 +58,9 @@ describe('synthetic shapes dataset', () => {
 
   it('pins the generator output (a change here means the default models need retraining)', () => {
     // If this fails on purpose: bump SYNTHETIC_VERSION, regenerate, retrain (tools/train_default_models.py).
-    expect(fnv1a(generateSample(SPLIT_SEEDS.train, 0).image, generateSample(SPLIT_SEEDS.test, 1234).image)).toMatchInlineSnapshot(`"1b5b2603"`);
+    expect(fnv1a(generateSample(SPLIT_SEEDS.train, 0).image, generateSample(SPLIT_SEEDS.test, 1234).image)).toMatchInlineSnapshot(
+      `"1b5b2603"`,
+    );
   });
 
   it('balances labels: every class exactly N/10 times, in every block of ten', () => {

@@ -22,11 +22,16 @@ describe('layertracer class-means: labels must mean what the model means', () =>
     const data = join(dir, 'renamed.safetensors');
     await writeSafetensorsFile(
       data,
-      { images: { dtype: 'U8', shape: [20, 32, 32, 3], data: new Uint8Array(20 * 32 * 32 * 3) }, labels: { dtype: 'I32', shape: [20], data: Int32Array.from({ length: 20 }, (_, i) => i % 10) } },
+      {
+        images: { dtype: 'U8', shape: [20, 32, 32, 3], data: new Uint8Array(20 * 32 * 32 * 3) },
+        labels: { dtype: 'I32', shape: [20], data: Int32Array.from({ length: 20 }, (_, i) => i % 10) },
+      },
       { classes: JSON.stringify(names) },
     );
     const out = join(dir, 'means.safetensors');
-    await expect(classMeansCommand(['--weights', cifarFile('resnet20.safetensors'), '--data', data, '--out', out])).rejects.toThrow(/names its classes \[dog, cat, .*\] but the model's are \[airplane, automobile/);
+    await expect(classMeansCommand(['--weights', cifarFile('resnet20.safetensors'), '--data', data, '--out', out])).rejects.toThrow(
+      /names its classes \[dog, cat, .*\] but the model's are \[airplane, automobile/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -69,7 +69,9 @@ describe('E2CM class means and early exits (ResNet-20, real CIFAR-10 images)', (
   });
 
   it('refuses a training set that misses a class', async () => {
-    await expect(computeClassMeans(model, set.batches(model.info, { start: 0, count: 5 }))).rejects.toThrow(/no training images for class\(es\)/);
+    await expect(computeClassMeans(model, set.batches(model.info, { start: 0, count: 5 }))).rejects.toThrow(
+      /no training images for class\(es\)/,
+    );
   });
 
   it('refuses class means that do not fit the model', async () => {

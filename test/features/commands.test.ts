@@ -22,9 +22,15 @@ describe('feature commands', () => {
   it('have help texts naming every option they parse', () => {
     for (const [help, options] of [
       [FILTERS_HELP, ['--weights', '--layer', '--grey', '--max-filters', '--max-channels', '--scale', '--out', '--force']],
-      [PATCHES_HELP, ['--weights', '--data', '--layer', '--channels', '--top', '--limit', '--batch', '--scale', '--crop', '--out', '--force']],
+      [
+        PATCHES_HELP,
+        ['--weights', '--data', '--layer', '--channels', '--top', '--limit', '--batch', '--scale', '--crop', '--out', '--force'],
+      ],
       [NEIGHBOURS_HELP, ['--weights', '--data', '--queries', '--k', '--metric', '--layer', '--limit', '--batch', '--out', '--force']],
-      [EMBED_HELP, ['--weights', '--data', '--method', '--layer', '--limit', '--perplexity', '--iterations', '--seed', '--batch', '--out', '--force']],
+      [
+        EMBED_HELP,
+        ['--weights', '--data', '--method', '--layer', '--limit', '--perplexity', '--iterations', '--seed', '--batch', '--out', '--force'],
+      ],
     ] as const) {
       for (const o of options) expect(help).toContain(o);
     }
@@ -40,8 +46,12 @@ describe('feature commands', () => {
   it('refuse missing arguments with a usage error', async () => {
     await expect(filtersCommand([])).rejects.toThrow(/needs --weights/);
     await expect(patchesCommand(['--weights', weights, '--data', data, '--layer', 'layer1'])).rejects.toThrow(/needs --channels/);
-    await expect(neighboursCommand(['--weights', weights, '--data', data, '--queries', '1', '--metric', 'manhattan'])).rejects.toThrow(/unknown metric "manhattan"; use euclidean or cosine/);
-    await expect(embedCommand(['--weights', weights, '--data', data, '--method', 'umap'])).rejects.toThrow(/--method must be pca, tsne or both/);
+    await expect(neighboursCommand(['--weights', weights, '--data', data, '--queries', '1', '--metric', 'manhattan'])).rejects.toThrow(
+      /unknown metric "manhattan"; use euclidean or cosine/,
+    );
+    await expect(embedCommand(['--weights', weights, '--data', data, '--method', 'umap'])).rejects.toThrow(
+      /--method must be pca, tsne or both/,
+    );
   });
 
   it('filters writes a grid and never overwrites it without --force; unknown layers list valid ones', async () => {
@@ -49,17 +59,34 @@ describe('feature commands', () => {
     expect(existsSync(join(dir, 'filters.conv1.png'))).toBe(true);
     await expect(filtersCommand(['--weights', weights, '--out', dir])).rejects.toThrow(/already exists; pass --force/);
     await filtersCommand(['--weights', weights, '--out', dir, '--force']);
-    await expect(filtersCommand(['--weights', weights, '--layer', 'layer1.0.conv9', '--out', dir])).rejects.toThrow(/unknown layer "layer1.0.conv9". Did you mean: layer1.0.conv1/);
-  });
-
-  it('neighbours checks queries against the data before any work', async () => {
-    await expect(neighboursCommand(['--weights', weights, '--data', data, '--queries', '3,25', '--limit', '20', '--out', dir])).rejects.toThrow(
-      /--queries: image 25 is out of range; the data has images 0..19/,
+    await expect(filtersCommand(['--weights', weights, '--layer', 'layer1.0.conv9', '--out', dir])).rejects.toThrow(
+      /unknown layer "layer1.0.conv9". Did you mean: layer1.0.conv1/,
     );
   });
 
+  it('neighbours checks queries against the data before any work', async () => {
+    await expect(
+      neighboursCommand(['--weights', weights, '--data', data, '--queries', '3,25', '--limit', '20', '--out', dir]),
+    ).rejects.toThrow(/--queries: image 25 is out of range; the data has images 0..19/);
+  });
+
   it('embed writes PCA and t-SNE plots (PNG, SVG) and the coordinates', async () => {
-    await embedCommand(['--weights', weights, '--data', data, '--limit', '24', '--perplexity', '5', '--iterations', '60', '--batch', '12', '--out', dir]);
+    await embedCommand([
+      '--weights',
+      weights,
+      '--data',
+      data,
+      '--limit',
+      '24',
+      '--perplexity',
+      '5',
+      '--iterations',
+      '60',
+      '--batch',
+      '12',
+      '--out',
+      dir,
+    ]);
     for (const m of ['pca', 'tsne']) {
       expect(existsSync(join(dir, `embed.flatten.${m}.png`))).toBe(true);
       expect(existsSync(join(dir, `embed.flatten.${m}.svg`))).toBe(true);

@@ -149,7 +149,9 @@ describe('t-SNE', () => {
         .slice(0, 5);
       same += near.filter((j) => label[j] === label[i]).length;
     }
-    console.log(`t-SNE n=${n}: ${ms.toFixed(0)} ms, KL ${kl.toFixed(3)}, trustworthiness ${trust.toFixed(4)}, neighbour purity ${(same / (5 * n)).toFixed(4)}`);
+    console.log(
+      `t-SNE n=${n}: ${ms.toFixed(0)} ms, KL ${kl.toFixed(3)}, trustworthiness ${trust.toFixed(4)}, neighbour purity ${(same / (5 * n)).toFixed(4)}`,
+    );
     expect(trust).toBeGreaterThanOrEqual(0.9);
     expect(same / (5 * n)).toBeGreaterThanOrEqual(0.99);
     expect(Number.isFinite(kl)).toBe(true);

@@ -114,7 +114,8 @@ function expectSameNeighbours(got: Int32Array, dist: Float32Array, want: { j: nu
   const exact = new Map(want.map((w) => [w.j, w.d]));
   got.forEach((j, r) => {
     expect(Math.abs(dist[r] - exact.get(j)!), `${what}: distance of neighbour ${r}`).toBeLessThan(tol);
-    if (j !== want[r].j) expect(Math.abs(exact.get(j)! - want[r].d), `${what}: rank ${r} is ${j}, brute force says ${want[r].j}`).toBeLessThan(tol);
+    if (j !== want[r].j)
+      expect(Math.abs(exact.get(j)! - want[r].d), `${what}: rank ${r} is ${j}, brute force says ${want[r].j}`).toBeLessThan(tol);
   });
 }
 
@@ -149,12 +150,21 @@ describe('representation space', async () => {
   for (const metric of ['euclidean', 'cosine'] as Metric[]) {
     it(`nearest neighbours (${metric}) on the GPU equal a CPU brute force, on real and random features`, async () => {
       const random = randomArray(300 * 48, 5);
-      for (const [name, f, dim] of [['ResNet-20 features', real.data, 64], ['random', random, 48]] as const) {
+      for (const [name, f, dim] of [
+        ['ResNet-20 features', real.data, 64],
+        ['random', random, 48],
+      ] as const) {
         const queries = [0, 1, 2, 17, 60, 99];
         const got = await nearestNeighbours(e, f, dim, queries, { k: 8, metric });
         queries.forEach((q, r) => {
           const want = bruteForce(f, dim, q, metric);
-          expectSameNeighbours(got.indices[r], got.distances[r], want, metric === 'cosine' ? 2e-6 : 2e-5 * want[0].d + 1e-5, `${name} query ${q}`);
+          expectSameNeighbours(
+            got.indices[r],
+            got.distances[r],
+            want,
+            metric === 'cosine' ? 2e-6 : 2e-5 * want[0].d + 1e-5,
+            `${name} query ${q}`,
+          );
         });
       }
     });

@@ -141,7 +141,12 @@ const key = (u: { y: number; x: number }) => `${u.y},${u.x}`;
 /** [min y, max y, min x, max x] of units given as keys or points. */
 function span(us: ({ y: number; x: number } | string)[]): number[] {
   const pts = us.map((u) => (typeof u === 'string' ? { y: Number(u.split(',')[0]), x: Number(u.split(',')[1]) } : u));
-  return [Math.min(...pts.map((u) => u.y)), Math.max(...pts.map((u) => u.y)), Math.min(...pts.map((u) => u.x)), Math.max(...pts.map((u) => u.x))];
+  return [
+    Math.min(...pts.map((u) => u.y)),
+    Math.max(...pts.map((u) => u.y)),
+    Math.min(...pts.map((u) => u.x)),
+    Math.max(...pts.map((u) => u.x)),
+  ];
 }
 
 /** Positive weights, zero biases and BN shifts: every unit that depends on a pixel responds to it. */
@@ -182,7 +187,15 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     b.conv('c6', v, 4, 2, 3, { stride: [1, 2], padding: [1, 0] });
     const layers = ['c1', 'r1', 'r2', 'r3', 'mp', 'blk.down', 'blk', 'ap', 'r5', 'c6'];
     const size: [number, number] = [40, 36];
-    const pixels: [number, number][] = [[20, 18], [0, 0], [0, 27], [39, 13], [17, 35], [11, 5], [39, 35]];
+    const pixels: [number, number][] = [
+      [20, 18],
+      [0, 0],
+      [0, 27],
+      [39, 13],
+      [17, 35],
+      [11, 5],
+      [39, 35],
+    ];
     const result = await probe(e, b.graph, new Float32Array(3 * 40 * 36), size, pixels, [1], layers);
     for (const layer of layers) {
       const rf = receptiveField(b.graph, layer, size);
@@ -197,7 +210,10 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
         } else {
           // A dilated conv reads every other unit, so the true dependency set has holes (gridding) until a
           // later window fills them: the field is its bounding box.
-          expect(got.filter((u) => !want.includes(u)), `${what}: outside the field`).toEqual([]);
+          expect(
+            got.filter((u) => !want.includes(u)),
+            `${what}: outside the field`,
+          ).toEqual([]);
           expect(span(got), `${what}: extent`).toEqual(span(want));
         }
       });
@@ -214,7 +230,12 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     it(`on the trained ${file}: no unit outside the field ever changes, and the changed units span the predicted range`, async () => {
       const model = modelFromFile(e, await readSafetensorsFile(cifarFile(file)));
       const base = normalizedBatch(dataset, 3, 1, model.info);
-      const pixels: [number, number][] = [[16, 16], [0, 0], [5, 30], [31, 9]];
+      const pixels: [number, number][] = [
+        [16, 16],
+        [0, 0],
+        [5, 30],
+        [31, 9],
+      ];
       // A large perturbation of both signs: a unit whose ReLUs happen to block one sign rarely blocks both.
       const result = await probe(e, model.graph, base, [32, 32], pixels, [25, -25], layers);
       for (const layer of layers) {
@@ -225,7 +246,10 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
           const got = result.changed(layer, p);
           const outside = got.filter((u) => !wantKeys.has(key(u)));
           expect(outside, `${file} ${layer}: units outside the field of pixel (${py}, ${px}) changed`).toEqual([]);
-          expect(span(got), `${file} ${layer} (r=${rf.size[0]}, J=${rf.jump[0]}): extent of the changed units for pixel (${py}, ${px})`).toEqual(span(want));
+          expect(
+            span(got),
+            `${file} ${layer} (r=${rf.size[0]}, J=${rf.jump[0]}): extent of the changed units for pixel (${py}, ${px})`,
+          ).toEqual(span(want));
         });
       }
       model.release();

@@ -32,7 +32,11 @@ describe('WGSL reflection', () => {
        @compute @workgroup_size(8) fn b(@builtin(global_invocation_id) g: vec3u) { y[g.y] = f32(params.n); }`,
       't',
     );
-    expect(r.params).toEqual([{ name: 'n', type: 'u32' }, { name: 'k', type: 'i32' }, { name: 's', type: 'f32' }]);
+    expect(r.params).toEqual([
+      { name: 'n', type: 'u32' },
+      { name: 'k', type: 'i32' },
+      { name: 's', type: 'f32' },
+    ]);
     expect(r.entryPoints.get('a')!.bindings.map((b) => b.name)).toEqual(['x', 'y']);
     expect(r.entryPoints.get('b')!.bindings.map((b) => b.name)).toEqual(['params', 'y']);
   });
@@ -40,7 +44,10 @@ describe('WGSL reflection', () => {
 
 describe('engine', () => {
   it('packs params by name and runs many dispatches per submit', async () => {
-    const src = engine.upload(Float32Array.from({ length: 100 }, (_, i) => i), [100]);
+    const src = engine.upload(
+      Float32Array.from({ length: 100 }, (_, i) => i),
+      [100],
+    );
     let x = src;
     const submitsBefore = engine.stats.submits;
     for (let k = 0; k < 10; k++) {
@@ -58,16 +65,29 @@ describe('engine', () => {
   it('names the kernel and the problem for a missing or unknown param or binding', () => {
     const a = engine.zeros([4]);
     const b = engine.empty([4]);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4 }, workgroups: 1 })).toThrow(/test_copy: param "scale" is missing/);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1, extra: 1 }, workgroups: 1 })).toThrow(/unknown param "extra"; struct Params has n, scale/);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a }, params: { n: 4, scale: 1 }, workgroups: 1 })).toThrow(/missing binding "dst"/);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'nope', bindings: { src: a, dst: b }, workgroups: 1 })).toThrow(/no entry point "nope"; it has main/);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: -1, scale: 1 }, workgroups: 1 })).toThrow(/n=-1 is not a u32/);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4 }, workgroups: 1 })).toThrow(
+      /test_copy: param "scale" is missing/,
+    );
+    expect(() =>
+      engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1, extra: 1 }, workgroups: 1 }),
+    ).toThrow(/unknown param "extra"; struct Params has n, scale/);
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a }, params: { n: 4, scale: 1 }, workgroups: 1 })).toThrow(
+      /missing binding "dst"/,
+    );
+    expect(() => engine.dispatch({ kernel: COPY, entry: 'nope', bindings: { src: a, dst: b }, workgroups: 1 })).toThrow(
+      /no entry point "nope"; it has main/,
+    );
+    expect(() =>
+      engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: -1, scale: 1 }, workgroups: 1 }),
+    ).toThrow(/n=-1 is not a u32/);
     engine.releaseAll(a, b);
   });
 
   it('raises WGSL compilation errors with the kernel name and line', async () => {
-    const broken = defineKernel('test_broken', `@group(0) @binding(0) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = undefined_thing; }`);
+    const broken = defineKernel(
+      'test_broken',
+      `@group(0) @binding(0) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = undefined_thing; }`,
+    );
     const y = engine.empty([1]);
     engine.dispatch({ kernel: broken, entry: 'main', bindings: { y }, workgroups: 1 });
     await expect(engine.finish()).rejects.toThrow(KernelCompileError);
@@ -83,8 +103,12 @@ describe('engine', () => {
     expect(() => engine.empty([Math.ceil(engine.limits.maxBufferSize / 4) + 1])).toThrow(GpuLimitError);
     const a = engine.zeros([4]);
     const b = engine.empty([4]);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1 }, workgroups: 0 })).toThrow(KernelInputError);
-    expect(() => engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1 }, workgroups: 70000 })).toThrow(/maxComputeWorkgroupsPerDimension/);
+    expect(() =>
+      engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1 }, workgroups: 0 }),
+    ).toThrow(KernelInputError);
+    expect(() =>
+      engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src: a, dst: b }, params: { n: 4, scale: 1 }, workgroups: 70000 }),
+    ).toThrow(/maxComputeWorkgroupsPerDimension/);
     engine.releaseAll(a, b);
     expect(grid1d(65535 * 256 + 1, 256)).toEqual([65535, 2, 1]);
   });

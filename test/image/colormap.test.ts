@@ -4,7 +4,7 @@ import { applyColormap, colormapColor, COLORMAP_NAMES, parseColormapName } from 
 const hex = (rgb: number[]): string => rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
 
 describe('colormap endpoints', () => {
-  it('jet runs from dark blue to dark red, through matplotlib\'s midpoint', () => {
+  it("jet runs from dark blue to dark red, through matplotlib's midpoint", () => {
     expect(colormapColor('jet', 0)).toEqual([0, 0, 128]);
     expect(colormapColor('jet', 1)).toEqual([128, 0, 0]);
     // matplotlib: jet(0.5) = (0.4839, 1, 0.4839)

@@ -88,7 +88,12 @@ describe('PNG decoding', () => {
         colorType: 3,
         bitDepth: 8,
         rows: [Uint8Array.of(0, 1), Uint8Array.of(2, 3)],
-        palette: [[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]],
+        palette: [
+          [255, 0, 0],
+          [0, 255, 0],
+          [0, 0, 255],
+          [10, 20, 30],
+        ],
         trns: Uint8Array.of(255, 255, 128, 0),
       }),
       'palette.png',
@@ -98,7 +103,19 @@ describe('PNG decoding', () => {
 
   it('decodes a 2-bit palette and a 1-bit greyscale image', () => {
     const pal = decodeImageBytes(
-      makePng({ width: 4, height: 1, colorType: 3, bitDepth: 2, rows: [Uint8Array.of(0b00011011)], palette: [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]] }),
+      makePng({
+        width: 4,
+        height: 1,
+        colorType: 3,
+        bitDepth: 2,
+        rows: [Uint8Array.of(0b00011011)],
+        palette: [
+          [1, 2, 3],
+          [4, 5, 6],
+          [7, 8, 9],
+          [10, 11, 12],
+        ],
+      }),
       'pal2.png',
     );
     expect([...pal.data]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);

@@ -4,7 +4,8 @@ import { outlineMask } from '../../src/image/mask-outline.js';
 import { labelledSheet } from '../../src/report/labelled-sheet.js';
 
 const RED = [255, 0, 0] as const;
-const painted = (img: { width: number; data: Uint8Array }, x: number, y: number) => img.data[(y * img.width + x) * 3] === 255 && img.data[(y * img.width + x) * 3 + 1] === 0;
+const painted = (img: { width: number; data: Uint8Array }, x: number, y: number) =>
+  img.data[(y * img.width + x) * 3] === 255 && img.data[(y * img.width + x) * 3 + 1] === 0;
 
 describe('outlineMask', () => {
   // A 3x3 square at (1..3, 1..3) in a 6x5 mask: the ring of 8 pixels is the outline, the centre is not.
@@ -40,7 +41,13 @@ describe('outlineMask', () => {
 describe('labelledSheet', () => {
   it('places every tile right of the widest label, one row per entry', () => {
     const tile = createRgbImage(4, 4, [255, 0, 0]);
-    const sheet = labelledSheet([{ label: 'ab', tiles: [tile, tile] }, { label: 'abcd', tiles: [tile] }], { padding: 1 });
+    const sheet = labelledSheet(
+      [
+        { label: 'ab', tiles: [tile, tile] },
+        { label: 'abcd', tiles: [tile] },
+      ],
+      { padding: 1 },
+    );
     const labelW = 4 * 6 + 2; // widest label at 6 px per glyph, plus padding on both sides
     expect(sheet.width).toBe(labelW + 2 * (4 + 1) + 1);
     expect(sheet.height).toBe(2 * (4 + 1) + 1);

@@ -16,7 +16,9 @@ describe('overlayHeatmap', () => {
 
   it('returns the base image at alpha 0 and the bare colormap at alpha 1', () => {
     expect(overlayHeatmap(base, map, 4, 4, { alpha: 0 }).data).toEqual(base.data);
-    expect(overlayHeatmap(base, map, 4, 4, { alpha: 1, colormap: 'viridis' }).data).toEqual(applyColormap(map, 4, 4, 'viridis', { range: [0, 1] }).data);
+    expect(overlayHeatmap(base, map, 4, 4, { alpha: 1, colormap: 'viridis' }).data).toEqual(
+      applyColormap(map, 4, 4, 'viridis', { range: [0, 1] }).data,
+    );
   });
 
   it('blends halfway by default with jet', () => {

@@ -12,7 +12,7 @@ function reference(values: Float32Array, p: number): number {
 
 it('matches the sort-based definition on random, duplicated, sorted and constant data', () => {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const cases: Float32Array[] = [
     Float32Array.from({ length: 1001 }, rand),
     Float32Array.from({ length: 500 }, () => Math.floor(rand() * 4)), // heavy duplicates

@@ -20,7 +20,9 @@ function coordImage(width: number, height: number): RgbImage {
   return { width, height, data };
 }
 
-const pixel = (img: RgbImage, x: number, y: number): number[] => [...img.data.subarray(3 * (y * img.width + x), 3 * (y * img.width + x) + 3)];
+const pixel = (img: RgbImage, x: number, y: number): number[] => [
+  ...img.data.subarray(3 * (y * img.width + x), 3 * (y * img.width + x) + 3),
+];
 
 describe('bilinear resize (PyTorch align_corners=False)', () => {
   it('upsamples 2x2 -> 4x4 as F.interpolate does', () => {

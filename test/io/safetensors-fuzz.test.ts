@@ -24,17 +24,17 @@ function rng(seed: number): () => number {
 
 const random = rng(20240601);
 const int = (n: number) => Math.floor(random() * n);
-const pick = <T,>(items: readonly T[]): T => items[int(items.length)];
+const pick = <T>(items: readonly T[]): T => items[int(items.length)];
 
 const base = writeSafetensors(
   {
     'conv1.weight': { dtype: 'F32', shape: [2, 1, 2, 2], data: Float32Array.from({ length: 8 }, (_, i) => i - 3.5) },
     'bn1.num_batches_tracked': { dtype: 'I64', shape: [], data: new BigInt64Array([7n]) },
     'fc.bias': { dtype: 'F16', shape: [3], data: new Uint16Array([0x3c00, 0xc100, 0x7bff]) },
-    'emb': { dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0x0001]) },
-    'idx': { dtype: 'I32', shape: [2], data: new Int32Array([-1, 5]) },
-    'labels': { dtype: 'U8', shape: [3], data: new Uint8Array([0, 9, 255]) },
-    'empty': { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
+    emb: { dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0x0001]) },
+    idx: { dtype: 'I32', shape: [2], data: new Int32Array([-1, 5]) },
+    labels: { dtype: 'U8', shape: [3], data: new Uint8Array([0, 9, 255]) },
+    empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
   },
   { architecture: 'cifar_resnet', classes: '["a","b"]' },
 );
@@ -128,9 +128,22 @@ function flipBytes(): Uint8Array {
 
 function withHeaderLength(): Uint8Array {
   const candidates = [
-    0n, 1n, 7n, 8n, BigInt(baseHeaderLength - 1), BigInt(baseHeaderLength + 1), BigInt(base.length - 8),
-    BigInt(base.length - 7), BigInt(MAX_HEADER_BYTES), BigInt(MAX_HEADER_BYTES) + 1n, 2n ** 31n, 2n ** 32n,
-    2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, BigInt(int(base.length)),
+    0n,
+    1n,
+    7n,
+    8n,
+    BigInt(baseHeaderLength - 1),
+    BigInt(baseHeaderLength + 1),
+    BigInt(base.length - 8),
+    BigInt(base.length - 7),
+    BigInt(MAX_HEADER_BYTES),
+    BigInt(MAX_HEADER_BYTES) + 1n,
+    2n ** 31n,
+    2n ** 32n,
+    2n ** 53n + 1n,
+    2n ** 63n,
+    2n ** 64n - 1n,
+    BigInt(int(base.length)),
     BigInt(int(2 ** 32)) * BigInt(int(2 ** 32)),
   ];
   const bytes = base.slice();
@@ -139,8 +152,27 @@ function withHeaderLength(): Uint8Array {
 }
 
 const HOSTILE_VALUES = [
-  '1e400', '-1', '-0', '1.5', '0.0', '1e2', '9007199254740993', '18446744073709551615', '4294967296',
-  '2147483648', '4503599627370496', '9007199254740991', '"3"', 'null', 'true', '[]', '{}', '[0]', '[1,2,3]', '[1e308,1e308]', '-9e15',
+  '1e400',
+  '-1',
+  '-0',
+  '1.5',
+  '0.0',
+  '1e2',
+  '9007199254740993',
+  '18446744073709551615',
+  '4294967296',
+  '2147483648',
+  '4503599627370496',
+  '9007199254740991',
+  '"3"',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  '[0]',
+  '[1,2,3]',
+  '[1e308,1e308]',
+  '-9e15',
 ];
 const DTYPE_STRINGS = ['F64', 'f32', '', ' F32', 'BF16', 'I64', 'U8', 'F16', 'I32', 'BOOL', 'F8_E4M3', '__proto__'];
 
@@ -212,9 +244,19 @@ describe('safetensors reader under fuzzing', () => {
     expect(outcomes.arrayBufferGrowth).toBeLessThan(8 * 1024 * 1024);
     // The mutations reach every layer of validation, not just the first check.
     for (const fragment of [
-      'shorter than the 8-byte', 'header length is 0', 'absurd', 'beyond the file size', 'not valid UTF-8 JSON',
-      'unsupported dtype', "'shape' entry", "'data_offsets' must be two", 'outside the data section',
-      'needs', 'overlap', 'more elements than 2^53', "missing '",
+      'shorter than the 8-byte',
+      'header length is 0',
+      'absurd',
+      'beyond the file size',
+      'not valid UTF-8 JSON',
+      'unsupported dtype',
+      "'shape' entry",
+      "'data_offsets' must be two",
+      'outside the data section',
+      'needs',
+      'overlap',
+      'more elements than 2^53',
+      "missing '",
     ]) {
       expect(outcomes.sawMessage(fragment), `no mutation produced "${fragment}"`).toBe(true);
     }

@@ -239,7 +239,13 @@ describe('bad input', () => {
   });
 
   it('rejects unknown dtypes, listing the supported ones', () => {
-    expectError(parse(rawFile({ w: f32([2], [0, 16], 'F64') }, new Uint8Array(16))), "tensor 'w'", 'unsupported dtype "F64"', 'F32, F16, BF16, U8, I32, I64', 'export_weights.py');
+    expectError(
+      parse(rawFile({ w: f32([2], [0, 16], 'F64') }, new Uint8Array(16))),
+      "tensor 'w'",
+      'unsupported dtype "F64"',
+      'F32, F16, BF16, U8, I32, I64',
+      'export_weights.py',
+    );
   });
 
   it('rejects a byte length that does not match the shape', () => {
@@ -276,7 +282,13 @@ describe('bad input', () => {
       }),
       'model.safetensors',
     );
-    expectError(() => requireTensor(file, 'conv1.weight'), 'model.safetensors', "tensor 'conv1.weight'", 'not found', "'module.conv1.weight'");
+    expectError(
+      () => requireTensor(file, 'conv1.weight'),
+      'model.safetensors',
+      "tensor 'conv1.weight'",
+      'not found',
+      "'module.conv1.weight'",
+    );
     expectError(() => requireTensor(file, 'layer1.0.bn1.bais'), "did you mean 'layer1.0.bn1.bias'");
     const far = expectError(() => file.get('classifier.6.weight'), 'the file has 3 tensors');
     expect(far.tensor).toBe('classifier.6.weight');
@@ -300,8 +312,15 @@ describe('metadataJson', () => {
 
 describe('writer validation', () => {
   it('rejects mismatched data, duplicate or reserved names and non-string metadata', () => {
-    expectError(() => writeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array(3) } }), "tensor 'w'", 'has 2 elements but the data has 3');
-    expectError(() => writeSafetensors({ w: { dtype: 'F16', shape: [2], data: new Float32Array(2) } }), 'F16 data must be a Uint16Array, got Float32Array');
+    expectError(
+      () => writeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array(3) } }),
+      "tensor 'w'",
+      'has 2 elements but the data has 3',
+    );
+    expectError(
+      () => writeSafetensors({ w: { dtype: 'F16', shape: [2], data: new Float32Array(2) } }),
+      'F16 data must be a Uint16Array, got Float32Array',
+    );
     expectError(() => writeSafetensors({ w: { dtype: 'F32', shape: [-1], data: new Float32Array(0) } }), 'shape entry 0');
     const t: HostTensor = { name: 'x', dtype: 'U8', shape: [1], data: new Uint8Array(1) };
     expectError(() => writeSafetensors([t, t]), "tensor 'x'", 'two tensors');
@@ -344,7 +363,9 @@ describe('Node file I/O', () => {
 
   it('leaves no file when the tensors are invalid or the directory is missing', async () => {
     const path = join(dir, 'invalid.safetensors');
-    await expect(writeSafetensorsFile(path, { w: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })).rejects.toThrow(SafetensorsError);
+    await expect(writeSafetensorsFile(path, { w: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })).rejects.toThrow(
+      SafetensorsError,
+    );
     expect(existsSync(path)).toBe(false);
     const noDir = join(dir, 'no-such-dir', 'w.safetensors');
     await expect(writeSafetensorsFile(noDir, tensors)).rejects.toThrow(new RegExp(`${noDir}.*cannot write.*directory exists`));

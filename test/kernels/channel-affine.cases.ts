@@ -47,7 +47,12 @@ export const channelAffineCases: KernelCase[] = SHAPES.flatMap((shape, si) =>
       // The fold itself: the affine map reproduces eval-mode batch-norm computed from its definition.
       const bnY = batchNormRef(x, shape, bn).map((v) => (relu && v < 0 ? 0 : v));
       expectClose(got, bnY, { atol: 1e-5, rtol: 1e-5, shape, what: 'channelAffine y vs batch-norm definition' });
-      expectClose(await dx.readF32(), channelAffineBackwardRef(dy, shape, scale), { atol: 1e-6, rtol: 1e-6, shape, what: 'channelAffine dx' });
+      expectClose(await dx.readF32(), channelAffineBackwardRef(dy, shape, scale), {
+        atol: 1e-6,
+        rtol: 1e-6,
+        shape,
+        what: 'channelAffine dx',
+      });
       e.releaseAll(xt, st, bt, dyt, y, dx);
     },
   })),

@@ -34,7 +34,13 @@ describe('channel-affine refuses bad input', () => {
     const a = new Float32Array([1, 2]);
     expect(() => batchNormToAffine(a, new Float32Array(3), a, a)).toThrow(/batchNormToAffine: beta has 3 channels, gamma has 2/);
     expect(() => batchNormToAffine(a, a, a, new Float32Array([-1, 1]), 0)).toThrow(/channel 0 has variance -1/);
-    const { scale, shift } = batchNormToAffine(new Float32Array([2]), new Float32Array([1]), new Float32Array([3]), new Float32Array([4]), 0);
+    const { scale, shift } = batchNormToAffine(
+      new Float32Array([2]),
+      new Float32Array([1]),
+      new Float32Array([3]),
+      new Float32Array([4]),
+      0,
+    );
     expect([...scale, ...shift]).toEqual([1, -2]);
   });
 });

@@ -29,13 +29,26 @@ export interface ConvSpec {
 export const CONV_SPECS: ConvSpec[] = [
   { name: '3x3 pad 1, C=3 O=5, odd 7x9', x: [1, 3, 7, 9], O: 5, k: [3, 3], opts: { padding: 1 }, bias: true },
   { name: '1x1, batch 2, C=8 O=16', x: [2, 8, 12, 10], O: 16, k: [1, 1], opts: {} },
-  { name: '3x3 stride 2 pad 1, batch 3, O=40, relu', x: [3, 6, 11, 13], O: 40, k: [3, 3], opts: { stride: 2, padding: 1, activation: 'relu' }, bias: true },
+  {
+    name: '3x3 stride 2 pad 1, batch 3, O=40, relu',
+    x: [3, 6, 11, 13],
+    O: 40,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1, activation: 'relu' },
+    bias: true,
+  },
   { name: '5x5 pad 2 dilation 2', x: [1, 4, 17, 15], O: 9, k: [5, 5], opts: { padding: 2, dilation: 2 } },
   { name: '7x7 stride 2 pad 3 (stem), C=3', x: [2, 3, 23, 21], O: 12, k: [7, 7], opts: { stride: 2, padding: 3 }, bias: true },
   { name: '3x3 groups 2, bias', x: [1, 8, 9, 9], O: 12, k: [3, 3], opts: { padding: 1, groups: 2 }, bias: true },
   { name: 'depthwise 3x3, relu', x: [2, 6, 10, 8], O: 6, k: [3, 3], opts: { padding: 1, groups: 6, activation: 'relu' }, bias: true },
   { name: 'depthwise x2 multiplier, stride 2', x: [1, 4, 9, 11], O: 8, k: [3, 3], opts: { stride: 2, padding: 1, groups: 4 } },
-  { name: 'asymmetric 3x2 kernel, stride [2,1], pad [1,0], dilation [1,2]', x: [1, 5, 9, 7], O: 10, k: [3, 2], opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2] } },
+  {
+    name: 'asymmetric 3x2 kernel, stride [2,1], pad [1,0], dilation [1,2]',
+    x: [1, 5, 9, 7],
+    O: 10,
+    k: [3, 2],
+    opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2] },
+  },
   { name: '3x3 pad 1 past one workgroup, O=70', x: [2, 16, 40, 36], O: 70, k: [3, 3], opts: { padding: 1 }, bias: true },
   { name: '1x1 stride 2 (downsample)', x: [2, 12, 15, 15], O: 36, k: [1, 1], opts: { stride: 2 } },
   { name: 'C=1 3x3', x: [1, 1, 8, 8], O: 4, k: [3, 3], opts: {} },
@@ -49,7 +62,13 @@ export const CONV_SPECS: ConvSpec[] = [
   { name: '5x5 stride 2 dilation 3 pad 4, C=12', x: [1, 12, 19, 17], O: 10, k: [5, 5], opts: { stride: 2, dilation: 3, padding: 4 } },
   { name: '3x3 stride 2 dilation 2 pad 2, C=16', x: [1, 16, 13, 12], O: 20, k: [3, 3], opts: { stride: 2, dilation: 2, padding: 2 } },
   { name: '2x2 stride 3, C=10', x: [1, 10, 10, 11], O: 7, k: [2, 2], opts: { stride: 3 } },
-  { name: 'asymmetric, groups 2 of 9 channels', x: [1, 18, 9, 7], O: 10, k: [3, 2], opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 } },
+  {
+    name: 'asymmetric, groups 2 of 9 channels',
+    x: [1, 18, 9, 7],
+    O: 10,
+    k: [3, 2],
+    opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 },
+  },
   { name: '1x1 pad 1, C=12', x: [1, 12, 5, 6], O: 33, k: [1, 1], opts: { padding: 1 } },
   { name: '1x1 on 7x7 (a flat row of 49 pixels), C=12 O=40', x: [2, 12, 7, 7], O: 40, k: [1, 1], opts: {}, bias: true },
 ];
@@ -85,8 +104,14 @@ function forwardCase(s: ConvSpec, si: number): KernelCase {
     name: `conv2d forward ${s.name}`,
     async run(e) {
       const { g, wShape, yShape, K } = specShapes(s);
-      const x = randomArray(s.x.reduce((a, b) => a * b), 100 + si);
-      const w = randomArray(wShape.reduce((a, b) => a * b), 200 + si);
+      const x = randomArray(
+        s.x.reduce((a, b) => a * b),
+        100 + si,
+      );
+      const w = randomArray(
+        wShape.reduce((a, b) => a * b),
+        200 + si,
+      );
       const b = s.bias ? randomArray(s.O, 300 + si) : null;
       const relu = s.opts.activation === 'relu';
       const ref = conv2dRef(x, s.x, w, wShape, b, g, relu).y;
@@ -117,8 +142,14 @@ function backwardInputCase(s: ConvSpec, si: number): KernelCase {
     name: `conv2d backward-input ${s.name}`,
     async run(e) {
       const { g, wShape, yShape } = specShapes(s);
-      const dy = randomArray(yShape.reduce((a, b) => a * b), 400 + si);
-      const w = randomArray(wShape.reduce((a, b) => a * b), 500 + si);
+      const dy = randomArray(
+        yShape.reduce((a, b) => a * b),
+        400 + si,
+      );
+      const w = randomArray(
+        wShape.reduce((a, b) => a * b),
+        500 + si,
+      );
       const ref = conv2dBackwardInputRef(dy, yShape, w, wShape, s.x, g);
       const Kb = (s.O / g.groups) * s.k[0] * s.k[1];
       const dyt = e.upload(dy, yShape);
@@ -139,8 +170,14 @@ function backwardWeightCase(s: ConvSpec, si: number): KernelCase {
     name: `conv2d backward-weight ${s.name}`,
     async run(e) {
       const { g, wShape, yShape } = specShapes(s);
-      const x = randomArray(s.x.reduce((a, b) => a * b), 600 + si);
-      const dy = randomArray(yShape.reduce((a, b) => a * b), 700 + si);
+      const x = randomArray(
+        s.x.reduce((a, b) => a * b),
+        600 + si,
+      );
+      const dy = randomArray(
+        yShape.reduce((a, b) => a * b),
+        700 + si,
+      );
       const ref = conv2dBackwardWeightRef(x, s.x, dy, yShape, wShape, g);
       const xt = e.upload(x, s.x);
       const dyt = e.upload(dy, yShape);
@@ -161,9 +198,18 @@ function finiteDifferenceCase(s: ConvSpec, si: number): KernelCase {
     name: `conv2d finite differences ${s.name}`,
     async run(e) {
       const { g, wShape, yShape } = specShapes(s);
-      const x = randomArray(s.x.reduce((a, b) => a * b), 800 + si);
-      const w = randomArray(wShape.reduce((a, b) => a * b), 900 + si);
-      const r = randomArray(yShape.reduce((a, b) => a * b), 1000 + si);
+      const x = randomArray(
+        s.x.reduce((a, b) => a * b),
+        800 + si,
+      );
+      const w = randomArray(
+        wShape.reduce((a, b) => a * b),
+        900 + si,
+      );
+      const r = randomArray(
+        yShape.reduce((a, b) => a * b),
+        1000 + si,
+      );
       const loss = (xv: Float32Array, wv: Float32Array) => {
         const y = conv2dRef(xv, s.x, wv, wShape, null, g).y;
         let sum = 0;
@@ -237,8 +283,20 @@ const consistencyCase: KernelCase = {
   async run(e) {
     const s = CONV_SPECS[9];
     const { wShape, yShape } = specShapes(s);
-    const xt = e.upload(randomArray(s.x.reduce((a, b) => a * b), 1), s.x);
-    const wt = e.upload(randomArray(wShape.reduce((a, b) => a * b), 2), wShape);
+    const xt = e.upload(
+      randomArray(
+        s.x.reduce((a, b) => a * b),
+        1,
+      ),
+      s.x,
+    );
+    const wt = e.upload(
+      randomArray(
+        wShape.reduce((a, b) => a * b),
+        2,
+      ),
+      wShape,
+    );
     const a = conv2dForward(e, xt, wt, null, s.opts);
     const b = conv2dForward(e, xt, wt, null, s.opts);
     const r = compareClose(await a.readF32(), await b.readF32(), { atol: 0, rtol: 0, shape: yShape, what: 'second call' });
@@ -253,9 +311,27 @@ function prepareCase(s: ConvSpec): KernelCase {
     name: `conv2d prepareConv2dWeight covers forward and backward: ${s.name}`,
     async run(e) {
       const { wShape, yShape } = specShapes(s);
-      const xt = e.upload(randomArray(s.x.reduce((a, b) => a * b), 1), s.x);
-      const wt = e.upload(randomArray(wShape.reduce((a, b) => a * b), 2), wShape);
-      const dyt = e.upload(randomArray(yShape.reduce((a, b) => a * b), 3), yShape);
+      const xt = e.upload(
+        randomArray(
+          s.x.reduce((a, b) => a * b),
+          1,
+        ),
+        s.x,
+      );
+      const wt = e.upload(
+        randomArray(
+          wShape.reduce((a, b) => a * b),
+          2,
+        ),
+        wShape,
+      );
+      const dyt = e.upload(
+        randomArray(
+          yShape.reduce((a, b) => a * b),
+          3,
+        ),
+        yShape,
+      );
       prepareConv2dWeight(e, wt, { ...s.opts, backwardInput: true });
       await e.finish();
       const before = e.pool.stats.liveBytes;

@@ -19,7 +19,9 @@ describe('conv2d kernels vs CPU reference', () => {
 describe('conv2d shapes and selection', () => {
   it('computes PyTorch output shapes and FLOPs', () => {
     expect(conv2dOutputShape([1, 3, 224, 224], [64, 3, 7, 7], { stride: 2, padding: 3 })).toEqual([1, 64, 112, 112]);
-    expect(conv2dOutputShape([2, 8, 10, 9], [4, 4, 3, 2], { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 })).toEqual([2, 4, 5, 7]);
+    expect(conv2dOutputShape([2, 8, 10, 9], [4, 4, 3, 2], { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 })).toEqual([
+      2, 4, 5, 7,
+    ]);
     expect(conv2dFlops([1, 64, 56, 56], [64, 64, 3, 3], { padding: 1 })).toBe(2 * 64 * 56 * 56 * 64 * 9);
   });
 
@@ -37,7 +39,9 @@ describe('conv2d bad input', () => {
   const w = e.zeros([6, 4, 3, 3]);
 
   it('rejects a channel mismatch', () => {
-    expect(() => conv2dForward(e, x, e.zeros([6, 3, 3, 3]), null)).toThrow(/conv2d.forward: channel mismatch.*\[1, 4, 8, 8\].*\[6, 3, 3, 3\]/);
+    expect(() => conv2dForward(e, x, e.zeros([6, 3, 3, 3]), null)).toThrow(
+      /conv2d.forward: channel mismatch.*\[1, 4, 8, 8\].*\[6, 3, 3, 3\]/,
+    );
   });
   it('rejects groups that do not divide the channels', () => {
     expect(() => conv2dForward(e, x, e.zeros([6, 2, 3, 3]), null, { groups: 3 })).toThrow(/groups=3 must divide/);
@@ -45,7 +49,9 @@ describe('conv2d bad input', () => {
     expect(() => conv2dForward(e, x, w, null, { groups: 0 })).toThrow(/groups must be a positive integer/);
   });
   it('rejects a kernel larger than the padded input', () => {
-    expect(() => conv2dForward(e, x, e.zeros([2, 4, 11, 3]), null, { padding: 1 })).toThrow(/larger than the padded input 10x10.*output size would be 0x/);
+    expect(() => conv2dForward(e, x, e.zeros([2, 4, 11, 3]), null, { padding: 1 })).toThrow(
+      /larger than the padded input 10x10.*output size would be 0x/,
+    );
     expect(() => conv2dOutputShape([1, 4, 8, 8], [6, 4, 5, 5], { dilation: 3 })).toThrow(/dilation 3x3.*larger than the padded input/);
   });
   it('rejects wrong ranks, zero sizes, bad options and dtypes', () => {
@@ -58,8 +64,12 @@ describe('conv2d bad input', () => {
     expect(() => conv2dForward(e, e.zeros([1, 4, 8, 8], 'i32'), w, null)).toThrow(/x must be f32, got i32/);
   });
   it('rejects dy that does not match the conv output', () => {
-    expect(() => conv2dBackwardInput(e, e.zeros([1, 6, 7, 6]), w, [1, 4, 8, 8])).toThrow(/backwardInput: dy \[1, 6, 7, 6\] does not match the conv output \[1, 6, 6, 6\]/);
-    expect(() => conv2dBackwardWeight(e, x, e.zeros([1, 6, 8, 8]), [6, 4, 3, 3])).toThrow(/backwardWeight: dy \[1, 6, 8, 8\] does not match/);
+    expect(() => conv2dBackwardInput(e, e.zeros([1, 6, 7, 6]), w, [1, 4, 8, 8])).toThrow(
+      /backwardInput: dy \[1, 6, 7, 6\] does not match the conv output \[1, 6, 6, 6\]/,
+    );
+    expect(() => conv2dBackwardWeight(e, x, e.zeros([1, 6, 8, 8]), [6, 4, 3, 3])).toThrow(
+      /backwardWeight: dy \[1, 6, 8, 8\] does not match/,
+    );
   });
   it('rejects a packed input over the storage binding limit', () => {
     const max = e.limits.maxStorageBufferBindingSize;
@@ -68,7 +78,9 @@ describe('conv2d bad input', () => {
     if (side * side * 16 > e.limits.maxBufferSize) return;
     const big = e.empty([1, 3, side, side]);
     const wBig = e.zeros([32, 3, 3, 3]);
-    expect(() => conv2dForward(e, big, wBig, null, { stride: 8, variant: 'tiled' })).toThrow(/packed input \[1, 1, \d+, \d+, 4\].*over this adapter's maxStorageBufferBindingSize/);
+    expect(() => conv2dForward(e, big, wBig, null, { stride: 8, variant: 'tiled' })).toThrow(
+      /packed input \[1, 1, \d+, \d+, 4\].*over this adapter's maxStorageBufferBindingSize/,
+    );
     e.releaseAll(big, wBig);
   });
 });

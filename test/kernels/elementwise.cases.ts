@@ -32,7 +32,12 @@ async function checkBinary(e: Engine, op: BinaryOp, aShape: number[], bShape: nu
   const c = binary(e, op, at, bt);
   const ref = binaryRef(op, a, aShape, b, bShape);
   if (c.shape.join() !== ref.shape.join()) throw new Error(`shape ${c.shape} != ${ref.shape}`);
-  expectClose(await c.readF32(), ref.data, { atol: 0, rtol: op === 'div' ? 2e-7 : 0, shape: ref.shape, what: `${op} ${JSON.stringify(aShape)} x ${JSON.stringify(bShape)}` });
+  expectClose(await c.readF32(), ref.data, {
+    atol: 0,
+    rtol: op === 'div' ? 2e-7 : 0,
+    shape: ref.shape,
+    what: `${op} ${JSON.stringify(aShape)} x ${JSON.stringify(bShape)}`,
+  });
   e.releaseAll(at, bt, c);
 }
 
@@ -43,25 +48,61 @@ const FLAT: number[][] = [[1], [7], [256], [257], [2, 3, 5, 5], [3, 7, 8, 9]];
 const BCAST: [number[], number[]][] = [
   [[3, 17, 9, 11], [1]],
   [[1], [2, 3, 5]],
-  [[2, 1, 7, 9], [2, 3, 7, 9]],
-  [[2, 3, 7, 9], [1, 3, 1, 1]],
-  [[4, 1, 1], [2, 4, 5, 3]],
-  [[5, 1, 3], [1, 4, 1]],
-  [[2, 1, 3, 1, 2, 3], [1, 2, 1, 3, 2, 1]],
-  [[1, 64, 1, 1], [2, 64, 13, 13]],
+  [
+    [2, 1, 7, 9],
+    [2, 3, 7, 9],
+  ],
+  [
+    [2, 3, 7, 9],
+    [1, 3, 1, 1],
+  ],
+  [
+    [4, 1, 1],
+    [2, 4, 5, 3],
+  ],
+  [
+    [5, 1, 3],
+    [1, 4, 1],
+  ],
+  [
+    [2, 1, 3, 1, 2, 3],
+    [1, 2, 1, 3, 2, 1],
+  ],
+  [
+    [1, 64, 1, 1],
+    [2, 64, 13, 13],
+  ],
   // Innermost axis a multiple of 4: vec4 entries (both inputs along it, one broadcast along it).
-  [[2, 3, 8, 8], [1, 3, 1, 1]],
-  [[2, 1, 4, 8], [2, 3, 4, 8]],
-  [[2, 3, 1, 1], [2, 3, 4, 4]],
+  [
+    [2, 3, 8, 8],
+    [1, 3, 1, 1],
+  ],
+  [
+    [2, 1, 4, 8],
+    [2, 3, 4, 8],
+  ],
+  [
+    [2, 3, 1, 1],
+    [2, 3, 4, 4],
+  ],
   [[1], [2, 3, 4]],
   [[4], [3, 4]],
-  [[3, 1, 1, 8], [1, 5, 2, 8]],
-  [[3, 1], [1, 4]],
+  [
+    [3, 1, 1, 8],
+    [1, 5, 2, 8],
+  ],
+  [
+    [3, 1],
+    [1, 4],
+  ],
 ];
 
 const binaryCases: KernelCase[] = [
   ...OPS.flatMap((op, oi) =>
-    FLAT.map<KernelCase>((shape, si) => ({ name: `binary ${op} ${JSON.stringify(shape)}`, run: (e) => checkBinary(e, op, shape, shape, 100 + 10 * oi + si) })),
+    FLAT.map<KernelCase>((shape, si) => ({
+      name: `binary ${op} ${JSON.stringify(shape)}`,
+      run: (e) => checkBinary(e, op, shape, shape, 100 + 10 * oi + si),
+    })),
   ),
   ...OPS.flatMap((op, oi) =>
     BCAST.map<KernelCase>(([as, bs], si) => ({
@@ -85,7 +126,11 @@ const fusedCases: KernelCase[] = [[9], [2, 3, 17, 5], [2, 4, 6, 6]].flatMap((sha
       const at = e.upload(a, shape);
       const bt = e.upload(b, shape);
       const c = addRelu(e, at, bt);
-      expectClose(await c.readF32(), a.map((v, i) => Math.max(0, Math.fround(v + b[i]))), { atol: 0, rtol: 0, shape, what: 'addRelu' });
+      expectClose(
+        await c.readF32(),
+        a.map((v, i) => Math.max(0, Math.fround(v + b[i]))),
+        { atol: 0, rtol: 0, shape, what: 'addRelu' },
+      );
       e.releaseAll(at, bt, c);
     },
   },
@@ -98,7 +143,11 @@ const fusedCases: KernelCase[] = [[9], [2, 3, 17, 5], [2, 4, 6, 6]].flatMap((sha
       const bt = e.upload(b, shape);
       addInPlace(e, acc, bt);
       addInPlace(e, acc, bt);
-      expectClose(await acc.readF32(), a.map((v, i) => Math.fround(Math.fround(v + b[i]) + b[i])), { atol: 0, rtol: 0, shape, what: 'addInPlace twice' });
+      expectClose(
+        await acc.readF32(),
+        a.map((v, i) => Math.fround(Math.fround(v + b[i]) + b[i])),
+        { atol: 0, rtol: 0, shape, what: 'addInPlace twice' },
+      );
       e.releaseAll(acc, bt);
     },
   },
@@ -125,7 +174,12 @@ const mapCases: KernelCase[] = [
         const xt = e.upload(x, shape);
         const y = unary(e, op, xt);
         const exact = op === 'abs' || op === 'relu' || op === 'neg';
-        expectClose(await y.readF32(), mapRef(x, UNARY[op]), { atol: exact ? 0 : 1e-6, rtol: exact ? 0 : 4e-6, shape, what: `unary ${op}` });
+        expectClose(await y.readF32(), mapRef(x, UNARY[op]), {
+          atol: exact ? 0 : 1e-6,
+          rtol: exact ? 0 : 4e-6,
+          shape,
+          what: `unary ${op}`,
+        });
         e.releaseAll(xt, y);
       },
     })),
@@ -136,7 +190,11 @@ const mapCases: KernelCase[] = [
       const x = randomArray(132, 601);
       const xt = e.upload(x, [4, 33]);
       const y = affine(e, xt, -2.5, 0.75);
-      expectClose(await y.readF32(), mapRef(x, (v) => v * -2.5 + 0.75), { atol: 1e-6, rtol: 1e-6, what: 'affine' });
+      expectClose(
+        await y.readF32(),
+        mapRef(x, (v) => v * -2.5 + 0.75),
+        { atol: 1e-6, rtol: 1e-6, what: 'affine' },
+      );
       e.releaseAll(xt, y);
     },
   },
@@ -147,7 +205,11 @@ const mapCases: KernelCase[] = [
       const x = randomArray(n, 602);
       const xt = e.upload(x, [n]);
       const y = affine(e, xt, 3, -1);
-      expectClose(await y.readF32(), mapRef(x, (v) => v * 3 - 1), { atol: 1e-6, rtol: 1e-6, what: 'affine large' });
+      expectClose(
+        await y.readF32(),
+        mapRef(x, (v) => v * 3 - 1),
+        { atol: 1e-6, rtol: 1e-6, what: 'affine large' },
+      );
       e.releaseAll(xt, y);
     },
   },
@@ -160,7 +222,11 @@ const mapCases: KernelCase[] = [
       x[100] = 0;
       const xt = e.upload(x, [301]);
       const y = pow(e, xt, p);
-      expectClose(await y.readF32(), mapRef(x, (v) => powRef(v, p)), { atol: 1e-6, rtol: 1e-5, what: `pow ${p}` });
+      expectClose(
+        await y.readF32(),
+        mapRef(x, (v) => powRef(v, p)),
+        { atol: 1e-6, rtol: 1e-5, what: `pow ${p}` },
+      );
       e.releaseAll(xt, y);
     },
   })),
@@ -171,7 +237,11 @@ const mapCases: KernelCase[] = [
       const xt = e.upload(x, [4]);
       for (const p of [3, 2]) {
         const y = pow(e, xt, p);
-        expectClose(await y.readF32(), mapRef(x, (v) => powRef(v, p)), { atol: 1e-6, rtol: 1e-5, what: `pow ${p}` });
+        expectClose(
+          await y.readF32(),
+          mapRef(x, (v) => powRef(v, p)),
+          { atol: 1e-6, rtol: 1e-5, what: `pow ${p}` },
+        );
         y.release();
       }
       const y = pow(e, xt, 0.5);
@@ -188,14 +258,21 @@ const mapCases: KernelCase[] = [
       const x = randomArray(105, 620);
       const xt = e.upload(x, [3, 5, 7]);
       const y = clamp(e, xt, -0.25, 0.5);
-      expectClose(await y.readF32(), mapRef(x, (v) => Math.min(Math.max(v, -0.25), 0.5)), { atol: 0, rtol: 0, what: 'clamp' });
+      expectClose(
+        await y.readF32(),
+        mapRef(x, (v) => Math.min(Math.max(v, -0.25), 0.5)),
+        { atol: 0, rtol: 0, what: 'clamp' },
+      );
       e.releaseAll(xt, y);
     },
   },
   {
     name: 'fill [4, 33] (vec4 entry) and [3, 3]',
     async run(e) {
-      for (const shape of [[4, 33], [3, 3]]) {
+      for (const shape of [
+        [4, 33],
+        [3, 3],
+      ]) {
         const t = e.empty(shape);
         fill(e, t, 2.5);
         expectClose(await t.readF32(), new Float32Array(size(shape)).fill(2.5), { atol: 0, rtol: 0, shape, what: 'fill' });

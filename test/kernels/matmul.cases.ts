@@ -48,7 +48,8 @@ async function checkMatmul(e: Engine, variant: MatmulVariant, p: Problem, seed: 
   const opts = { transposeA: p.transposeA, transposeB: p.transposeB, variant };
   const c = matmul(e, at, bt, opts);
   const ref = matmulRef(a, p.a, b, p.b, opts);
-  if (c.shape.join() !== ref.shape.join()) throw new Error(`matmul shape ${JSON.stringify(c.shape)}, expected ${JSON.stringify(ref.shape)}`);
+  if (c.shape.join() !== ref.shape.join())
+    throw new Error(`matmul shape ${JSON.stringify(c.shape)}, expected ${JSON.stringify(ref.shape)}`);
   const K = p.transposeA ? p.a[p.a.length - 2] : p.a[p.a.length - 1];
   const got = await c.readF32();
   expectClose(got, ref.data, { ...tol(K), shape: ref.shape, what: `matmul ${variant} (${matmulEntry(e, at, bt, opts)}) ${describe(p)}` });
@@ -99,7 +100,14 @@ const crossCases: KernelCase[] = [
     // Kernel variants against each other (same inputs): a tighter check than against float64.
     name: 'matmul variants agree with each other (aligned, odd, transposed, batched)',
     async run(e) {
-      for (const [pi, p] of ([{ a: [96, 200], b: [200, 72] }, { a: [37, 41], b: [41, 23] }, { a: [40, 64], b: [24, 64], transposeB: true }, { a: [2, 32, 20], b: [2, 32, 16], transposeA: true }] as Problem[]).entries()) {
+      for (const [pi, p] of (
+        [
+          { a: [96, 200], b: [200, 72] },
+          { a: [37, 41], b: [41, 23] },
+          { a: [40, 64], b: [24, 64], transposeB: true },
+          { a: [2, 32, 20], b: [2, 32, 16], transposeA: true },
+        ] as Problem[]
+      ).entries()) {
         const results = new Map<MatmulVariant, Float32Array>();
         for (const v of VARIANTS) {
           const r = await checkMatmul(e, v, p, 2000 + pi);
@@ -192,7 +200,11 @@ async function checkLinear(e: Engine, variant: MatmulVariant, p: LinearProblem, 
   const dyt = e.upload(dy, [p.N, p.M]);
 
   const y = linearForward(e, xt, wt, bt, { relu: p.relu, variant });
-  expectClose(await y.readF32(), linearRef(x, p.N, p.K, w, p.M, bias, p.relu), { ...tol(p.K), shape: [p.N, p.M], what: `linear forward ${variant}` });
+  expectClose(await y.readF32(), linearRef(x, p.N, p.K, w, p.M, bias, p.relu), {
+    ...tol(p.K),
+    shape: [p.N, p.M],
+    what: `linear forward ${variant}`,
+  });
 
   // dx = dy @ W: the reference is the matmul of the same matrices.
   const dx = linearBackwardInput(e, dyt, wt, { variant });
@@ -208,7 +220,10 @@ async function checkLinear(e: Engine, variant: MatmulVariant, p: LinearProblem, 
 }
 
 const linearCases: KernelCase[] = VARIANTS.flatMap((variant, vi) =>
-  LINEAR.map<KernelCase>((p, pi) => ({ name: `linear ${variant} ${linearName(p)}`, run: (e) => checkLinear(e, variant, p, 3000 + 100 * vi + 4 * pi) })),
+  LINEAR.map<KernelCase>((p, pi) => ({
+    name: `linear ${variant} ${linearName(p)}`,
+    run: (e) => checkLinear(e, variant, p, 3000 + 100 * vi + 4 * pi),
+  })),
 );
 
 /**
@@ -253,7 +268,10 @@ async function checkLinearFiniteDifferences(e: Engine, variant: MatmulVariant, c
 
 const fdCases: KernelCase[] = VARIANTS.flatMap((variant) => [
   { name: `linear backward vs finite differences ${variant}`, run: (e: Engine) => checkLinearFiniteDifferences(e, variant) },
-  { name: `linear backward vs finite differences ${variant}, weight in 4-row blocks`, run: (e: Engine) => checkLinearFiniteDifferences(e, variant, 12 * 4 * 4) },
+  {
+    name: `linear backward vs finite differences ${variant}, weight in 4-row blocks`,
+    run: (e: Engine) => checkLinearFiniteDifferences(e, variant, 12 * 4 * 4),
+  },
 ]);
 
 // ---------------------------------------------------------------- bad input
@@ -279,10 +297,19 @@ const badInputCases: KernelCase[] = [
       expectThrow(() => linearForward(e, b, w, null), /linearForward: x \[4, 2\] does not match weight \[4, 3\]: expected K=3, got 2/);
       expectThrow(() => linearForward(e, a, w, v), /linearForward: bias must be f32 \(4\) for weight \[4, 3\], got f32 \[3\]/);
       expectThrow(() => linearForward(e, a3, w, null), /linearForward: x must be \(N, K\) = \(N, 3\), got \[2, 3, 4\]/);
-      expectThrow(() => linearBackwardInput(e, a, w), /linearBackwardInput: dy \[2, 3\] does not match weight \[4, 3\]: expected M=4, got 3/);
-      expectThrow(() => linearBackwardWeight(e, a, b), /linearBackwardWeight: x must be \(N, K\) and dy \(N, M\) with the same N, got x \[2, 3\] and dy \[4, 2\]/);
+      expectThrow(
+        () => linearBackwardInput(e, a, w),
+        /linearBackwardInput: dy \[2, 3\] does not match weight \[4, 3\]: expected M=4, got 3/,
+      );
+      expectThrow(
+        () => linearBackwardWeight(e, a, b),
+        /linearBackwardWeight: x must be \(N, K\) and dy \(N, M\) with the same N, got x \[2, 3\] and dy \[4, 2\]/,
+      );
       expectThrow(() => uploadLinearWeight(e, new Float32Array(11), 4, 3, 'fc'), /uploadLinearWeight: fc has 11 values for shape \[4, 3\]/);
-      expectThrow(() => uploadLinearWeight(e, new Float32Array(12), 4, 3, 'fc', 8), /one row of fc \[4, 3\] is 12 bytes, over the binding limit of 8 bytes/);
+      expectThrow(
+        () => uploadLinearWeight(e, new Float32Array(12), 4, 3, 'fc', 8),
+        /one row of fc \[4, 3\] is 12 bytes, over the binding limit of 8 bytes/,
+      );
       releaseLinearWeight(e, w);
       e.releaseAll(a, b, i, v, a3, b3);
       if (e.pool.stats.liveBytes !== before) throw new Error(`failed calls leaked ${e.pool.stats.liveBytes - before} bytes`);
@@ -295,7 +322,10 @@ const badInputCases: KernelCase[] = [
       if (n * 4 > e.limits.maxBufferSize) return; // the adapter cannot even hold it
       const before = e.pool.stats.liveBytes;
       const a = e.empty([1, n]);
-      expectThrow(() => matmul(e, a, a.reshape([n, 1]), { variant: 'register' }), /matmul\.reg: binding "a" is .* \(\[1, \d+\]\), over this adapter's maxStorageBufferBindingSize/);
+      expectThrow(
+        () => matmul(e, a, a.reshape([n, 1]), { variant: 'register' }),
+        /matmul\.reg: binding "a" is .* \(\[1, \d+\]\), over this adapter's maxStorageBufferBindingSize/,
+      );
       a.release();
       if (e.pool.stats.liveBytes !== before) throw new Error('the failed matmul leaked its output');
     },

@@ -47,7 +47,12 @@ function tiedArray(n: number, seed: number, levels: number): Float32Array {
 }
 
 /** d/dx sum(w * f(x)) by central differences in float64 on the CPU reference. */
-function centralDifferences(f: (x: Float64Array) => ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>, eps: number): Float64Array {
+function centralDifferences(
+  f: (x: Float64Array) => ArrayLike<number>,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  eps: number,
+): Float64Array {
   const xp = Float64Array.from(x);
   const g = new Float64Array(xp.length);
   const objective = () => {
@@ -93,14 +98,31 @@ const MAX_CASES: MaxCase[] = [
   { name: '3x3/2 ceil_mode, last window clipped', shape: [1, 2, 6, 8], opts: { kernel: 3, stride: 2, ceilMode: true } },
   { name: '3x3/1 pad 1 overlapping', shape: [2, 3, 9, 10], opts: { kernel: 3, stride: 1, padding: 1 } },
   { name: '3x3/2 pad 1 dilation 2', shape: [2, 3, 15, 17], opts: { kernel: 3, stride: 2, padding: 1, dilation: 2 } },
-  { name: '3x3/2 pad 1 dilation 2 ceil_mode', shape: [1, 4, 10, 9], opts: { kernel: 3, stride: 2, padding: 1, dilation: 2, ceilMode: true } },
-  { name: 'rectangular k[3,2] s[2,1] p[1,0] d[2,1]', shape: [2, 2, 12, 11], opts: { kernel: [3, 2], stride: [2, 1], padding: [1, 0], dilation: [2, 1] } },
+  {
+    name: '3x3/2 pad 1 dilation 2 ceil_mode',
+    shape: [1, 4, 10, 9],
+    opts: { kernel: 3, stride: 2, padding: 1, dilation: 2, ceilMode: true },
+  },
+  {
+    name: 'rectangular k[3,2] s[2,1] p[1,0] d[2,1]',
+    shape: [2, 2, 12, 11],
+    opts: { kernel: [3, 2], stride: [2, 1], padding: [1, 0], dilation: [2, 1] },
+  },
   { name: '5x5/3 pad 2 past one workgroup', shape: [3, 7, 37, 41], opts: { kernel: 5, stride: 3, padding: 2 } },
   { name: 'ties: 3 levels, 3x3/1 pad 1', shape: [2, 3, 9, 9], opts: { kernel: 3, stride: 1, padding: 1 }, input: 'ties' },
-  { name: 'ties: binary, 3x3/2 pad 1 ceil', shape: [2, 4, 13, 12], opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true }, input: 'binary' },
+  {
+    name: 'ties: binary, 3x3/2 pad 1 ceil',
+    shape: [2, 4, 13, 12],
+    opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true },
+    input: 'binary',
+  },
   { name: 'ties: constant input, 2x2/1 dilation 2', shape: [1, 2, 8, 7], opts: { kernel: 2, stride: 1, dilation: 2 }, input: 'constant' },
   { name: 'NaN propagates', shape: [1, 2, 8, 9], opts: { kernel: 3, stride: 2, padding: 1 }, input: 'nan' },
-  { name: 'dilated windows of only padding', shape: [2, 2, 2, 6], opts: { kernel: [2, 3], stride: [1, 2], padding: [2, 1], dilation: [3, 1] } },
+  {
+    name: 'dilated windows of only padding',
+    shape: [2, 2, 2, 6],
+    opts: { kernel: [2, 3], stride: [1, 2], padding: [2, 1], dilation: [3, 1] },
+  },
   { name: 'pad 2 within the dilated 3x3 (effective 5x5)', shape: [1, 3, 9, 10], opts: { kernel: 3, stride: 2, padding: 2, dilation: 2 } },
   { name: '-inf windows keep the first tap', shape: [1, 2, 8, 8], opts: { kernel: 3, stride: 2, padding: 1 }, input: 'neginf' },
 ];
@@ -162,11 +184,31 @@ interface AvgCase {
 const AVG_CASES: AvgCase[] = [
   { name: '2x2/2 odd size', shape: [2, 3, 7, 9], opts: { kernel: 2 } },
   { name: '3x3/2 pad 1 ceil_mode count_include_pad', shape: [2, 5, 11, 13], opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true } },
-  { name: '3x3/2 pad 1 ceil_mode exclude pad', shape: [2, 5, 11, 13], opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false } },
-  { name: '3x3/2 pad 1 ceil_mode, window past input+padding', shape: [1, 3, 6, 6], opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true } },
-  { name: '3x3/2 no pad ceil_mode, window past input', shape: [1, 3, 6, 8], opts: { kernel: 3, stride: 2, ceilMode: true, countIncludePad: false } },
-  { name: '3x3/1 pad 1 overlapping exclude pad', shape: [1, 4, 10, 10], opts: { kernel: 3, stride: 1, padding: 1, countIncludePad: false } },
-  { name: 'rectangular k[3,2] s[2,2] p[1,1] ceil', shape: [2, 3, 9, 8], opts: { kernel: [3, 2], stride: [2, 2], padding: [1, 1], ceilMode: true } },
+  {
+    name: '3x3/2 pad 1 ceil_mode exclude pad',
+    shape: [2, 5, 11, 13],
+    opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false },
+  },
+  {
+    name: '3x3/2 pad 1 ceil_mode, window past input+padding',
+    shape: [1, 3, 6, 6],
+    opts: { kernel: 3, stride: 2, padding: 1, ceilMode: true },
+  },
+  {
+    name: '3x3/2 no pad ceil_mode, window past input',
+    shape: [1, 3, 6, 8],
+    opts: { kernel: 3, stride: 2, ceilMode: true, countIncludePad: false },
+  },
+  {
+    name: '3x3/1 pad 1 overlapping exclude pad',
+    shape: [1, 4, 10, 10],
+    opts: { kernel: 3, stride: 1, padding: 1, countIncludePad: false },
+  },
+  {
+    name: 'rectangular k[3,2] s[2,2] p[1,1] ceil',
+    shape: [2, 3, 9, 8],
+    opts: { kernel: [3, 2], stride: [2, 2], padding: [1, 1], ceilMode: true },
+  },
   { name: '3x3/2 pad 1 past one workgroup', shape: [2, 16, 33, 33], opts: { kernel: 3, stride: 2, padding: 1 } },
 ];
 
@@ -211,7 +253,11 @@ const adaptiveCases: KernelCase[] = ADAPTIVE_CASES.map((c, ci) => ({
     const dyt = e.upload(dy, outShape);
     const dx = adaptiveAvgPool2dBackward(e, dyt, c.shape);
     expectClose(await y.readF32(), adaptiveAvgPoolRef(x, c.shape, c.out), { ...TOL, shape: outShape, what: 'adaptiveAvgPool2d y' });
-    expectClose(await dx.readF32(), adaptiveAvgPoolBackwardRef(dy, c.shape, c.out), { ...TOL, shape: c.shape, what: 'adaptiveAvgPool2d dx' });
+    expectClose(await dx.readF32(), adaptiveAvgPoolBackwardRef(dy, c.shape, c.out), {
+      ...TOL,
+      shape: c.shape,
+      what: 'adaptiveAvgPool2d dx',
+    });
     e.releaseAll(xt, y, dyt, dx);
   },
 }));
@@ -287,8 +333,17 @@ const fdCases: KernelCase[] = [
       const { switches } = maxPoolRef(x, c.shape, o);
       const sw = e.upload(switches, poolOutShapeRef(c.shape, o));
       // eps well under the 2/n gap between values, so no window changes its argmax.
-      await fdCheck(e, c.shape, x, poolOutShapeRef(c.shape, o), (xp) => maxPoolRef(xp, c.shape, o).y,
-        (dyt) => maxPool2dBackward(e, dyt, sw, c.shape, c.opts), 0.25 / n, 950 + ci, 'maxPool2d dx vs finite differences');
+      await fdCheck(
+        e,
+        c.shape,
+        x,
+        poolOutShapeRef(c.shape, o),
+        (xp) => maxPoolRef(xp, c.shape, o).y,
+        (dyt) => maxPool2dBackward(e, dyt, sw, c.shape, c.opts),
+        0.25 / n,
+        950 + ci,
+        'maxPool2d dx vs finite differences',
+      );
       sw.release();
     },
   })),
@@ -296,24 +351,51 @@ const fdCases: KernelCase[] = [
     name: `avgPool2d backward finite differences ${JSON.stringify(c.shape)} ${JSON.stringify(c.opts)}`,
     async run(e) {
       const o = refPoolOptions(c.opts);
-      await fdCheck(e, c.shape, randomArray(size(c.shape), 1000 + ci), poolOutShapeRef(c.shape, o), (xp) => avgPoolRef(xp, c.shape, o),
-        (dyt) => avgPool2dBackward(e, dyt, c.shape, c.opts), 1e-3, 1050 + ci, 'avgPool2d dx vs finite differences');
+      await fdCheck(
+        e,
+        c.shape,
+        randomArray(size(c.shape), 1000 + ci),
+        poolOutShapeRef(c.shape, o),
+        (xp) => avgPoolRef(xp, c.shape, o),
+        (dyt) => avgPool2dBackward(e, dyt, c.shape, c.opts),
+        1e-3,
+        1050 + ci,
+        'avgPool2d dx vs finite differences',
+      );
     },
   })),
   {
     name: 'adaptiveAvgPool2d backward finite differences [1, 2, 7, 5] -> 3x2',
     async run(e) {
       const shape = [1, 2, 7, 5];
-      await fdCheck(e, shape, randomArray(size(shape), 1100), [1, 2, 3, 2], (xp) => adaptiveAvgPoolRef(xp, shape, [3, 2]),
-        (dyt) => adaptiveAvgPool2dBackward(e, dyt, shape), 1e-3, 1101, 'adaptiveAvgPool2d dx vs finite differences');
+      await fdCheck(
+        e,
+        shape,
+        randomArray(size(shape), 1100),
+        [1, 2, 3, 2],
+        (xp) => adaptiveAvgPoolRef(xp, shape, [3, 2]),
+        (dyt) => adaptiveAvgPool2dBackward(e, dyt, shape),
+        1e-3,
+        1101,
+        'adaptiveAvgPool2d dx vs finite differences',
+      );
     },
   },
   {
     name: 'globalAvgPool backward finite differences [2, 2, 5, 3]',
     async run(e) {
       const shape = [2, 2, 5, 3];
-      await fdCheck(e, shape, randomArray(size(shape), 1200), [2, 2, 1, 1], (xp) => globalAvgPoolRef(xp, shape),
-        (dyt) => globalAvgPoolBackward(e, dyt, shape), 1e-3, 1201, 'globalAvgPool dx vs finite differences');
+      await fdCheck(
+        e,
+        shape,
+        randomArray(size(shape), 1200),
+        [2, 2, 1, 1],
+        (xp) => globalAvgPoolRef(xp, shape),
+        (dyt) => globalAvgPoolBackward(e, dyt, shape),
+        1e-3,
+        1201,
+        'globalAvgPool dx vs finite differences',
+      );
     },
   },
 ];

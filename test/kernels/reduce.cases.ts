@@ -23,7 +23,12 @@ async function checkReduce(e: Engine, op: ReduceOp, shape: number[], axes: numbe
   // fp32 accumulation against a float64 reference: the error grows like sqrt(len) for sums.
   const exact = op === 'max' || op === 'min';
   const atol = exact ? 0 : op === 'mean' ? 1e-6 : 2e-6 * Math.sqrt(len);
-  expectClose(await y.readF32(), reduceRef(op, x, shape, axes), { atol, rtol: exact ? 0 : 1e-5, shape: want, what: `reduce ${op} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}` });
+  expectClose(await y.readF32(), reduceRef(op, x, shape, axes), {
+    atol,
+    rtol: exact ? 0 : 1e-5,
+    shape: want,
+    what: `reduce ${op} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`,
+  });
   e.releaseAll(xt, y);
 }
 
@@ -51,7 +56,10 @@ const sizeCases: KernelCase[] = [
         [[1], [0]],
         [[7], [0]],
         [[3, 1000], [1]],
-        [[2, 1, 224, 224], [2, 3]],
+        [
+          [2, 1, 224, 224],
+          [2, 3],
+        ],
         [[1000000], [0]],
         [[2, 64, 9, 9], [1]],
         [[3000, 3], [0]],
@@ -62,7 +70,10 @@ const sizeCases: KernelCase[] = [
     })),
   ),
   { name: 'reduce max [70000, 64] axes [1] (many short rows)', run: (e) => checkReduce(e, 'max', [70000, 64], [1], false, 2100) },
-  { name: 'reduce sum [4200000, 2] axes [1] (one invocation per output, past 65535 workgroups)', run: (e) => checkReduce(e, 'sum', [4200000, 2], [1], false, 2105) },
+  {
+    name: 'reduce sum [4200000, 2] axes [1] (one invocation per output, past 65535 workgroups)',
+    run: (e) => checkReduce(e, 'sum', [4200000, 2], [1], false, 2105),
+  },
   {
     // Workgroup-per-row passes fold their grid into y past 65535 workgroups; a lowered limit reaches
     // that path without a 300 MB tensor.
@@ -126,15 +137,29 @@ async function checkMinmax(e: Engine, x: Float32Array, shape: number[], axes: nu
   const got = await y.readF32();
   const bad = got.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new Error(`minmaxNormalize produced ${got[bad]} at ${bad}`);
-  expectClose(got, minmaxRef(x, shape, axes), { atol: 1e-6, rtol: 1e-5, shape, what: `minmax ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}` });
+  expectClose(got, minmaxRef(x, shape, axes), {
+    atol: 1e-6,
+    rtol: 1e-5,
+    shape,
+    what: `minmax ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`,
+  });
   e.releaseAll(xt, y);
 }
 
 const minmaxCases: KernelCase[] = [
   { name: 'minmaxNormalize maps [2, 1, 7, 7] over [2, 3]', run: (e) => checkMinmax(e, randomArray(98, 4000, -3, 5), [2, 1, 7, 7], [2, 3]) },
-  { name: 'minmaxNormalize [3, 224, 224] over [1, 2] (chunked rows)', run: (e) => checkMinmax(e, randomArray(3 * 224 * 224, 4001), [3, 224, 224], [1, 2]) },
-  { name: 'minmaxNormalize per image [2, 3, 5, 5] over [1, 2, 3]', run: (e) => checkMinmax(e, randomArray(150, 4002), [2, 3, 5, 5], [1, 2, 3]) },
-  { name: 'minmaxNormalize over channels [2, 6, 4, 4] axis [1] (non-trailing)', run: (e) => checkMinmax(e, randomArray(192, 4003), [2, 6, 4, 4], [1]) },
+  {
+    name: 'minmaxNormalize [3, 224, 224] over [1, 2] (chunked rows)',
+    run: (e) => checkMinmax(e, randomArray(3 * 224 * 224, 4001), [3, 224, 224], [1, 2]),
+  },
+  {
+    name: 'minmaxNormalize per image [2, 3, 5, 5] over [1, 2, 3]',
+    run: (e) => checkMinmax(e, randomArray(150, 4002), [2, 3, 5, 5], [1, 2, 3]),
+  },
+  {
+    name: 'minmaxNormalize over channels [2, 6, 4, 4] axis [1] (non-trailing)',
+    run: (e) => checkMinmax(e, randomArray(192, 4003), [2, 6, 4, 4], [1]),
+  },
   {
     name: 'minmaxNormalize constant map -> zeros, never NaN (mixed with a normal slice)',
     async run(e) {
@@ -177,7 +202,10 @@ async function checkDot(e: Engine, n: number, seed: number): Promise<void> {
   e.releaseAll(at, bt, d);
 }
 
-const dotCases: KernelCase[] = [1, 7, 4096, 4097, 1000000].map((n, i) => ({ name: `dot n=${n}`, run: (e: Engine) => checkDot(e, n, 5000 + 2 * i) }));
+const dotCases: KernelCase[] = [1, 7, 4096, 4097, 1000000].map((n, i) => ({
+  name: `dot n=${n}`,
+  run: (e: Engine) => checkDot(e, n, 5000 + 2 * i),
+}));
 
 const badInputCases: KernelCase[] = [
   {
@@ -199,4 +227,11 @@ const badInputCases: KernelCase[] = [
   },
 ];
 
-export const reduceCases: KernelCase[] = leakChecked([...axisSetCases, ...sizeCases, ...argmaxCases, ...minmaxCases, ...dotCases, ...badInputCases]);
+export const reduceCases: KernelCase[] = leakChecked([
+  ...axisSetCases,
+  ...sizeCases,
+  ...argmaxCases,
+  ...minmaxCases,
+  ...dotCases,
+  ...badInputCases,
+]);

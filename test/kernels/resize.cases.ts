@@ -27,10 +27,20 @@ export const resizeCases: KernelCase[] = CASES.map<KernelCase>((c, ci) => ({
     const dyt = e.upload(dy, outShape);
     const y = bilinearResize(e, xt, c.out);
     const dx = bilinearResizeBackward(e, dyt, c.shape);
-    expectClose(await y.readF32(), bilinearResizeRef(x, c.shape, c.out), { atol: 2e-6, rtol: 1e-5, shape: outShape, what: 'bilinearResize y' });
+    expectClose(await y.readF32(), bilinearResizeRef(x, c.shape, c.out), {
+      atol: 2e-6,
+      rtol: 1e-5,
+      shape: outShape,
+      what: 'bilinearResize y',
+    });
     // dx sums up to ~(out/in)^2 terms of size 1: scale the tolerance with that count.
     const fanIn = Math.max(1, (c.out[0] / c.shape[2]) * (c.out[1] / c.shape[3]));
-    expectClose(await dx.readF32(), bilinearResizeBackwardRef(dy, c.shape, c.out), { atol: 2e-6 * fanIn, rtol: 1e-5, shape: c.shape, what: 'bilinearResize dx' });
+    expectClose(await dx.readF32(), bilinearResizeBackwardRef(dy, c.shape, c.out), {
+      atol: 2e-6 * fanIn,
+      rtol: 1e-5,
+      shape: c.shape,
+      what: 'bilinearResize dx',
+    });
     e.releaseAll(xt, dyt, y, dx);
   },
 }));
@@ -45,7 +55,13 @@ const KNOWN: { name: string; x: number[]; shape: number[]; out: [number, number]
     out: [4, 4],
     y: [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4],
   },
-  { name: 'arange(16) 4x4 -> 2x2', x: Array.from({ length: 16 }, (_, i) => i), shape: [1, 1, 4, 4], out: [2, 2], y: [2.5, 4.5, 10.5, 12.5] },
+  {
+    name: 'arange(16) 4x4 -> 2x2',
+    x: Array.from({ length: 16 }, (_, i) => i),
+    shape: [1, 1, 4, 4],
+    out: [2, 2],
+    y: [2.5, 4.5, 10.5, 12.5],
+  },
 ];
 for (const k of KNOWN) {
   resizeCases.push({

@@ -25,7 +25,12 @@ export const shortcutCases: KernelCase[] = CASES.map<KernelCase>((c, ci) => ({
     const dx = shortcutOptionABackward(e, dyt, c.shape);
     if (y.shape.join() !== ref.shape.join()) throw new Error(`shortcutOptionA: output shape ${y.shape} != expected ${ref.shape}`);
     expectClose(await y.readF32(), ref.y, { atol: 0, rtol: 0, shape: ref.shape, what: 'shortcutOptionA y' });
-    expectClose(await dx.readF32(), shortcutBackwardRef(dy, c.shape, c.outC), { atol: 0, rtol: 0, shape: c.shape, what: 'shortcutOptionA dx' });
+    expectClose(await dx.readF32(), shortcutBackwardRef(dy, c.shape, c.outC), {
+      atol: 0,
+      rtol: 0,
+      shape: c.shape,
+      what: 'shortcutOptionA dx',
+    });
     e.releaseAll(xt, dyt, y, dx);
   },
 }));

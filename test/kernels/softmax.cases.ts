@@ -16,7 +16,12 @@ async function checkForward(e: Engine, shape: number[], seed: number, scale: num
   if (bad >= 0) throw new Error(`${log ? 'logSoftmax' : 'softmax'} produced ${got[bad]} at ${bad}`);
   // exp(x - max) for |x| up to s carries fp32 rounding of the argument: about s * 6e-8 relative.
   const rtol = 2e-6 + scale * 1.2e-7;
-  expectClose(got, softmaxRef(x, len, log), { atol: log ? 2e-6 : 1e-7, rtol, shape, what: `${log ? 'logSoftmax' : 'softmax'} ${JSON.stringify(shape)} scale ${scale}` });
+  expectClose(got, softmaxRef(x, len, log), {
+    atol: log ? 2e-6 : 1e-7,
+    rtol,
+    shape,
+    what: `${log ? 'logSoftmax' : 'softmax'} ${JSON.stringify(shape)} scale ${scale}`,
+  });
   e.releaseAll(xt, y);
 }
 
@@ -29,7 +34,12 @@ async function checkBackward(e: Engine, shape: number[], seed: number): Promise<
   const y = softmax(e, xt);
   const dx = softmaxBackward(e, y, dyt);
   const yGpu = await y.readF32();
-  expectClose(await dx.readF32(), softmaxBackwardRef(yGpu, dy, len), { atol: 1e-6, rtol: 1e-4, shape, what: `softmax backward ${JSON.stringify(shape)}` });
+  expectClose(await dx.readF32(), softmaxBackwardRef(yGpu, dy, len), {
+    atol: 1e-6,
+    rtol: 1e-4,
+    shape,
+    what: `softmax backward ${JSON.stringify(shape)}`,
+  });
   e.releaseAll(xt, dyt, y, dx);
 }
 
@@ -57,12 +67,27 @@ async function checkFiniteDifferences(e: Engine, shape: number[], seed: number):
   const wt = e.upload(w, shape);
   const y = softmax(e, xt);
   const dx = softmaxBackward(e, y, wt);
-  expectClose(await dx.readF32(), fd, { atol: 2e-4, rtol: 1e-3, shape, what: `softmax backward vs finite differences ${JSON.stringify(shape)}` });
+  expectClose(await dx.readF32(), fd, {
+    atol: 2e-4,
+    rtol: 1e-3,
+    shape,
+    what: `softmax backward vs finite differences ${JSON.stringify(shape)}`,
+  });
   e.releaseAll(xt, wt, y, dx);
 }
 
 // Short rows (one invocation per row), long rows (workgroup per row), odd lengths, rank 3, batches.
-const SHAPES: number[][] = [[1, 1], [1, 7], [4, 10], [3, 64], [3, 65], [3, 1000], [2, 3, 5], [2, 2, 1001], [300, 33]];
+const SHAPES: number[][] = [
+  [1, 1],
+  [1, 7],
+  [4, 10],
+  [3, 64],
+  [3, 65],
+  [3, 1000],
+  [2, 3, 5],
+  [2, 2, 1001],
+  [300, 33],
+];
 
 const cases: KernelCase[] = [
   ...SHAPES.flatMap((shape, si) =>
@@ -71,14 +96,24 @@ const cases: KernelCase[] = [
       run: (e) => checkForward(e, shape, 100 + si, 4, log),
     })),
   ),
-  ...[[2, 10], [2, 1000]].flatMap((shape, si) =>
+  ...[
+    [2, 10],
+    [2, 1000],
+  ].flatMap((shape, si) =>
     [false, true].map<KernelCase>((log) => ({
       name: `${log ? 'logSoftmax' : 'softmax'} large logits (1e4) stay finite ${JSON.stringify(shape)}`,
       run: (e) => checkForward(e, shape, 200 + si, 1e4, log),
     })),
   ),
-  ...SHAPES.map<KernelCase>((shape, si) => ({ name: `softmax backward ${JSON.stringify(shape)}`, run: (e) => checkBackward(e, shape, 300 + si) })),
-  ...[[2, 5], [1, 70], [2, 3, 4]].map<KernelCase>((shape, si) => ({
+  ...SHAPES.map<KernelCase>((shape, si) => ({
+    name: `softmax backward ${JSON.stringify(shape)}`,
+    run: (e) => checkBackward(e, shape, 300 + si),
+  })),
+  ...[
+    [2, 5],
+    [1, 70],
+    [2, 3, 4],
+  ].map<KernelCase>((shape, si) => ({
     name: `softmax backward finite differences ${JSON.stringify(shape)}`,
     run: (e) => checkFiniteDifferences(e, shape, 400 + si),
   })),

@@ -26,7 +26,9 @@ import { cifarFile } from '../util/shared-data.js';
 const MIN_CORRELATION = 0.999;
 
 const engine = await testEngine();
-const ref: SafetensorsFile = await readSafetensorsFile(fileURLToPath(new URL('../references/methods/resnet20.safetensors', import.meta.url)));
+const ref: SafetensorsFile = await readSafetensorsFile(
+  fileURLToPath(new URL('../references/methods/resnet20.safetensors', import.meta.url)),
+);
 const model: Model = modelFromFile(engine, await readSafetensorsFile(cifarFile('resnet20.safetensors')));
 const inputShape = ref.info('input').shape;
 const x = engine.upload(ref.getF32('input'), inputShape, 'input');
@@ -52,7 +54,9 @@ interface Row {
 const summary: Row[] = [];
 afterAll(() => {
   if (!summary.length) return;
-  const lines = summary.map((s) => `  ${s.what.padEnd(40)} r=${s.r.toFixed(7)}  worst |diff| ${s.worst.toExponential(3)}  (max |ref| ${s.scale.toExponential(3)})`);
+  const lines = summary.map(
+    (s) => `  ${s.what.padEnd(40)} r=${s.r.toFixed(7)}  worst |diff| ${s.worst.toExponential(3)}  (max |ref| ${s.scale.toExponential(3)})`,
+  );
   console.log(`method parity vs PyTorch (resnet20, ${N} images):\n${lines.join('\n')}`);
 });
 
@@ -69,7 +73,10 @@ function expectCorrelated(actual: Float32Array, expected: Float32Array, what: st
   const worst = compareClose(actual, expected, { atol: 0, rtol: 0, what }).worstAbs;
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   summary.push({ what, r, worst, scale });
-  expect(r, `${what}: correlation ${r.toFixed(7)} (min ${min}); worst |diff| ${worst.toExponential(3)} (max |ref| ${scale.toExponential(3)})`).toBeGreaterThanOrEqual(min);
+  expect(
+    r,
+    `${what}: correlation ${r.toFixed(7)} (min ${min}); worst |diff| ${worst.toExponential(3)} (max |ref| ${scale.toExponential(3)})`,
+  ).toBeGreaterThanOrEqual(min);
 }
 
 async function checkAttribution(a: Attribution, key: string, kind: 'heatmap' | 'signed'): Promise<void> {
@@ -133,7 +140,10 @@ describe('attribution methods match PyTorch references (resnet20, first 4 CIFAR 
   it('guided_backprop_neuron (layer2.0, strongest activation per image)', async () => {
     const { grad, units } = await neuronGradient(model, x, { layer: 'layer2.0' }, 'guided');
     const refUnits = Array.from(ref.get('guided_backprop_neuron_units').data as BigInt64Array, Number);
-    expect(units.flatMap((u) => [u.channel, u.row, u.col]), 'chosen units (channel, row, col) per image').toEqual(refUnits);
+    expect(
+      units.flatMap((u) => [u.channel, u.row, u.col]),
+      'chosen units (channel, row, col) per image',
+    ).toEqual(refUnits);
     expectCorrelated(await read(grad), ref.getF32('guided_backprop_neuron'), 'guided_backprop_neuron');
     // The public entry point picks the same units.
     const a = await guidedBackprop(model, x, { neuron: { layer: 'layer2.0' } });
@@ -178,10 +188,19 @@ describe('method identities', () => {
     const lhs = gcV.map((v) => Math.max(v, 0));
     const rhs = camV.map((v) => Math.max(v, 0) / hw);
     const scale = rhs.reduce((m, v) => Math.max(m, v), 0);
-    const r = compareClose(lhs, rhs, { atol: 1e-5 * scale, rtol: 1e-4, shape: c.cam.shape, what: `ReLU(gradCamRaw(${c.layer})) vs ReLU(camRaw)/${hw}` });
+    const r = compareClose(lhs, rhs, {
+      atol: 1e-5 * scale,
+      rtol: 1e-4,
+      shape: c.cam.shape,
+      what: `ReLU(gradCamRaw(${c.layer})) vs ReLU(camRaw)/${hw}`,
+    });
     expect(r.ok, r.message).toBe(true);
     // Stronger: before the ReLU too (the GAP gradient is w_c / (H W) at every position).
-    const pre = compareClose(gcV, camV.map((v) => v / hw), { atol: 1e-5 * scale, rtol: 1e-4, shape: c.cam.shape, what: 'gradCamRaw vs camRaw/(H*W), no ReLU' });
+    const pre = compareClose(
+      gcV,
+      camV.map((v) => v / hw),
+      { atol: 1e-5 * scale, rtol: 1e-4, shape: c.cam.shape, what: 'gradCamRaw vs camRaw/(H*W), no ReLU' },
+    );
     expect(pre.ok, pre.message).toBe(true);
   });
 
@@ -195,7 +214,12 @@ describe('method identities', () => {
       assertFinite(h0, `hybrid alpha=0 at ${layer}`);
       const a = compareClose(h1, gc, { atol: 1e-6, rtol: 1e-5, shape: [N, 1, H, W], what: `hybrid(alpha=1) vs grad-cam at ${layer}` });
       expect(a.ok, a.message).toBe(true);
-      const b = compareClose(h0, lc, { atol: 1e-6, rtol: 1e-5, shape: [N, 1, H, W], what: `hybrid(alpha=0) vs layer-cam at ${layer} (0^0 must be 1)` });
+      const b = compareClose(h0, lc, {
+        atol: 1e-6,
+        rtol: 1e-5,
+        shape: [N, 1, H, W],
+        what: `hybrid(alpha=0) vs layer-cam at ${layer} (0^0 must be 1)`,
+      });
       expect(b.ok, b.message).toBe(true);
     }
   });
@@ -212,7 +236,10 @@ describe('method identities', () => {
           zerosSeen++;
           for (let ch = 0; ch < 3; ch++) {
             const v = ggc[(n * 3 + ch) * plane + p];
-            if (v !== 0) expect.fail(`guided grad-cam at ${layer} is ${v} at image ${n}, channel ${ch}, pixel (${Math.floor(p / W)}, ${p % W}) where grad-cam is 0`);
+            if (v !== 0)
+              expect.fail(
+                `guided grad-cam at ${layer} is ${v} at image ${n}, channel ${ch}, pixel (${Math.floor(p / W)}, ${p % W}) where grad-cam is 0`,
+              );
           }
         }
       }
@@ -228,14 +255,20 @@ describe('method identities', () => {
       const out = await read(finishCam(engine, t, [32, 32], { normalizeFirst }));
       engine.release(t);
       assertFinite(out, `finishCam(negative, normalizeFirst=${normalizeFirst})`);
-      expect(out.every((v) => v === 0), `finishCam(negative, normalizeFirst=${normalizeFirst}) is all zeros`).toBe(true);
+      expect(
+        out.every((v) => v === 0),
+        `finishCam(negative, normalizeFirst=${normalizeFirst}) is all zeros`,
+      ).toBe(true);
     }
     // A constant negative map too (max - min = 0 before the ReLU).
     const t = engine.upload(new Float32Array(64).fill(-3), [1, 1, 8, 8], 'constant.cam');
     const out = await read(finishCam(engine, t, [32, 32]));
     engine.release(t);
     assertFinite(out, 'finishCam(constant negative)');
-    expect(out.every((v) => v === 0), 'finishCam(constant negative) is all zeros').toBe(true);
+    expect(
+      out.every((v) => v === 0),
+      'finishCam(constant negative) is all zeros',
+    ).toBe(true);
   });
 
   it('a real target whose raw Grad-CAM is negative everywhere gives all zeros, never NaN', async () => {
@@ -247,12 +280,18 @@ describe('method identities', () => {
       const plane = raw.cam.shape[2] * raw.cam.shape[3];
       const rawV = (await read(raw.cam)).subarray(c.image * plane, (c.image + 1) * plane);
       const maxRaw = rawV.reduce((m, v) => Math.max(m, v), -Infinity);
-      expect(maxRaw, `image ${c.image}, class ${c.class}, ${c.layer}: raw Grad-CAM max ${maxRaw} (PyTorch ${c.max_raw}) should be < 0`).toBeLessThan(0);
+      expect(
+        maxRaw,
+        `image ${c.image}, class ${c.class}, ${c.layer}: raw Grad-CAM max ${maxRaw} (PyTorch ${c.max_raw}) should be < 0`,
+      ).toBeLessThan(0);
       const a = await gradCam(model, x, { layer: c.layer, target: c.class });
       const maps = await read(a.maps);
       const img = maps.subarray(c.image * H * W, (c.image + 1) * H * W);
       assertFinite(img, `grad-cam image ${c.image} class ${c.class} at ${c.layer}`);
-      expect(img.every((v) => v === 0), `grad-cam image ${c.image} class ${c.class} at ${c.layer} is all zeros`).toBe(true);
+      expect(
+        img.every((v) => v === 0),
+        `grad-cam image ${c.image} class ${c.class} at ${c.layer} is all zeros`,
+      ).toBe(true);
     }
   });
 
@@ -273,12 +312,17 @@ describe('method identities', () => {
               inside++;
               if (v !== 0) nonzeroInside++;
             } else if (v !== 0) {
-              expect.fail(`image ${n}, unit (c ${u.channel}, ${u.row}, ${u.col}): input gradient ${v} at channel ${ch}, pixel (${i}, ${j}), outside the 7x7 receptive field`);
+              expect.fail(
+                `image ${n}, unit (c ${u.channel}, ${u.row}, ${u.col}): input gradient ${v} at channel ${ch}, pixel (${i}, ${j}), outside the 7x7 receptive field`,
+              );
             }
           }
         }
       }
-      expect(nonzeroInside, `image ${n}, unit (c ${u.channel}, ${u.row}, ${u.col}): nonzero input gradients inside the receptive field (${nonzeroInside}/${inside})`).toBeGreaterThan(0);
+      expect(
+        nonzeroInside,
+        `image ${n}, unit (c ${u.channel}, ${u.row}, ${u.col}): nonzero input gradients inside the receptive field (${nonzeroInside}/${inside})`,
+      ).toBeGreaterThan(0);
     });
   });
 

@@ -26,7 +26,11 @@ function regionDataset(count: number, seed: number) {
       }
     }
   }
-  return { count, shape: [3, size, size] as [number, number, number], batch: (s: number, n: number) => ({ data: data.slice(s * 3 * plane, (s + n) * 3 * plane), labels: labels.subarray(s, s + n) }) };
+  return {
+    count,
+    shape: [3, size, size] as [number, number, number],
+    batch: (s: number, n: number) => ({ data: data.slice(s * 3 * plane, (s + n) * 3 * plane), labels: labels.subarray(s, s + n) }),
+  };
 }
 
 describe('on a model whose output depends on one region only', () => {
@@ -76,7 +80,12 @@ describe('on a model whose output depends on one region only', () => {
       const xi = engine.upload(host.slice(i * 3 * plane, (i + 1) * 3 * plane), [1, 3, size, size], 'xi');
       const alone = await l2caf(model, xi, { layer: 'features.1', mode: 'specific', target: [0, 1, 0][i], learningRate: 50 });
       expect(batched.optimisation[i].steps, `image ${i}: steps in the batch vs alone`).toBe(alone.optimisation[0].steps);
-      expectClose(together.subarray(i * plane, (i + 1) * plane), await alone.maps.readF32(), { atol: 1e-4, rtol: 1e-3, shape: [size, size], what: `L2-CAF map of image ${i}` });
+      expectClose(together.subarray(i * plane, (i + 1) * plane), await alone.maps.readF32(), {
+        atol: 1e-4,
+        rtol: 1e-3,
+        shape: [size, size],
+        what: `L2-CAF map of image ${i}`,
+      });
       engine.releaseAll(xi, alone.maps);
     }
     engine.releaseAll(x, batched.maps);

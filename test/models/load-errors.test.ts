@@ -22,7 +22,9 @@ function edited(edit: (t: Record<string, TensorSpec>) => void, metadata = resnet
 describe('bad weights give errors that name the file, the tensor and the layer', () => {
   it('a missing tensor', () => {
     const f = edited((t) => delete t['layer2.1.conv2.weight']);
-    expect(() => modelFromFile(engine, f)).toThrow(/broken\.safetensors: missing tensor "layer2\.1\.conv2\.weight" needed by layer layer2\.1\.conv2/);
+    expect(() => modelFromFile(engine, f)).toThrow(
+      /broken\.safetensors: missing tensor "layer2\.1\.conv2\.weight" needed by layer layer2\.1\.conv2/,
+    );
   });
 
   it('a tensor of the wrong shape for its layer', () => {
@@ -31,7 +33,10 @@ describe('bad weights give errors that name the file, the tensor and the layer',
   });
 
   it('weights of no known architecture', () => {
-    const f = parseSafetensors(writeSafetensors({ 'encoder.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } }), 'mystery.safetensors');
+    const f = parseSafetensors(
+      writeSafetensors({ 'encoder.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } }),
+      'mystery.safetensors',
+    );
     expect(() => modelFromFile(engine, f)).toThrow(/mystery\.safetensors: cannot tell the architecture.*Known: resnet18/);
   });
 

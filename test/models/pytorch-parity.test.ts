@@ -40,7 +40,10 @@ function expectCorrelated(actual: Float32Array, expected: Float32Array, what: st
   const r = correlation(actual, expected);
   const worst = compareClose(actual, expected, { atol: 0, rtol: 0, what }).worstAbs;
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  expect(r, `${what}: correlation ${r.toFixed(7)} (min ${min}); worst |diff| ${worst.toExponential(3)} (max |ref| ${scale.toExponential(3)})`).toBeGreaterThanOrEqual(min);
+  expect(
+    r,
+    `${what}: correlation ${r.toFixed(7)} (min ${min}); worst |diff| ${worst.toExponential(3)} (max |ref| ${scale.toExponential(3)})`,
+  ).toBeGreaterThanOrEqual(min);
 }
 
 describe('PyTorch parity: logits, input gradients under three ReLU rules, layer activations and gradients', () => {
@@ -57,7 +60,12 @@ describe('PyTorch parity: logits, input gradients under three ReLU rules, layer 
 
       const logitsRef = ref.getF32('logits');
       const maxLogit = logitsRef.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      const logits = compareClose(await trace.logits.readF32(), logitsRef, { rtol: 1e-4, atol: 1e-5 * maxLogit, shape: ref.info('logits').shape, what: `${spec.ref} logits` });
+      const logits = compareClose(await trace.logits.readF32(), logitsRef, {
+        rtol: 1e-4,
+        atol: 1e-5 * maxLogit,
+        shape: ref.info('logits').shape,
+        what: `${spec.ref} logits`,
+      });
       expect(logits.ok, logits.message).toBe(true);
 
       for (const layer of layers) {
@@ -73,7 +81,8 @@ describe('PyTorch parity: logits, input gradients under three ReLU rules, layer 
       for (const rule of RULES) {
         const back = model.backward(trace, { grad: seed }, { rule, gradsAt: rule === 'standard' ? layers : [] });
         expectCorrelated(await back.input!.readF32(), ref.getF32(`grad_input_${rule}`), `${spec.ref} input gradient, ${rule} rule`);
-        for (const [layer, g] of back.grads) expectCorrelated(await g.readF32(), ref.getF32(`grad:${layer}`), `${spec.ref} gradient at ${layer}`);
+        for (const [layer, g] of back.grads)
+          expectCorrelated(await g.readF32(), ref.getF32(`grad:${layer}`), `${spec.ref} gradient at ${layer}`);
         back.release();
       }
       engine.releaseAll(seed, x);

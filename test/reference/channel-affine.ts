@@ -17,7 +17,13 @@ export function batchNormRef(
 }
 
 /** y = x * scale[c] + shift[c], then max(y, 0) when relu. */
-export function channelAffineRef(x: ArrayLike<number>, shape: readonly number[], scale: ArrayLike<number>, shift: ArrayLike<number>, relu = false): Float64Array {
+export function channelAffineRef(
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  scale: ArrayLike<number>,
+  shift: ArrayLike<number>,
+  relu = false,
+): Float64Array {
   const c = shape[1];
   const inner = shape.slice(2).reduce((a, b) => a * b, 1);
   const y = new Float64Array(x.length);

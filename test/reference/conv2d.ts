@@ -13,8 +13,16 @@ export interface ConvGeometry {
   groups: number;
 }
 
-export function convGeometry(opts: { stride?: number | [number, number]; padding?: number | [number, number]; dilation?: number | [number, number]; groups?: number } = {}): ConvGeometry {
-  const pair = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+export function convGeometry(
+  opts: {
+    stride?: number | [number, number];
+    padding?: number | [number, number];
+    dilation?: number | [number, number];
+    groups?: number;
+  } = {},
+): ConvGeometry {
+  const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
+    v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   return { stride: pair(opts.stride, 1), padding: pair(opts.padding, 0), dilation: pair(opts.dilation, 1), groups: opts.groups ?? 1 };
 }
 
@@ -24,8 +32,13 @@ export function convOutSize(inSize: number, k: number, stride: number, pad: numb
 
 /** x: (N, C, H, W), w: (O, C/groups, KH, KW), b: (O) or null -> y: (N, O, Ho, Wo) */
 export function conv2dRef(
-  x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], b: Float32Array | null,
-  g: ConvGeometry, relu = false,
+  x: Float32Array,
+  xShape: readonly number[],
+  w: Float32Array,
+  wShape: readonly number[],
+  b: Float32Array | null,
+  g: ConvGeometry,
+  relu = false,
 ): { y: Float32Array; shape: [number, number, number, number] } {
   const [N, C, H, W] = xShape;
   const [O, Cg, KH, KW] = wShape;
@@ -63,7 +76,12 @@ export function conv2dRef(
 
 /** dy: (N, O, Ho, Wo), w -> dx: (N, C, H, W); each dy element scatters into the inputs it read. */
 export function conv2dBackwardInputRef(
-  dy: Float32Array, dyShape: readonly number[], w: Float32Array, wShape: readonly number[], xShape: readonly number[], g: ConvGeometry,
+  dy: Float32Array,
+  dyShape: readonly number[],
+  w: Float32Array,
+  wShape: readonly number[],
+  xShape: readonly number[],
+  g: ConvGeometry,
 ): Float32Array {
   const [N, C, H, W] = xShape;
   const [, O, Ho, Wo] = dyShape;
@@ -98,7 +116,12 @@ export function conv2dBackwardInputRef(
 
 /** x, dy -> dw: (O, C/groups, KH, KW) */
 export function conv2dBackwardWeightRef(
-  x: Float32Array, xShape: readonly number[], dy: Float32Array, dyShape: readonly number[], wShape: readonly number[], g: ConvGeometry,
+  x: Float32Array,
+  xShape: readonly number[],
+  dy: Float32Array,
+  dyShape: readonly number[],
+  wShape: readonly number[],
+  g: ConvGeometry,
 ): Float32Array {
   const [N, C, H, W] = xShape;
   const [, O, Ho, Wo] = dyShape;

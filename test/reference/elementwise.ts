@@ -33,7 +33,13 @@ function at(data: Float32Array, shape: readonly number[], out: readonly number[]
   return data[flat];
 }
 
-export function binaryRef(op: BinaryOpRef, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): { data: Float32Array; shape: number[] } {
+export function binaryRef(
+  op: BinaryOpRef,
+  a: Float32Array,
+  aShape: number[],
+  b: Float32Array,
+  bShape: number[],
+): { data: Float32Array; shape: number[] } {
   const shape = broadcastShapeRef(aShape, bShape);
   const n = shape.reduce((p, d) => p * d, 1);
   const data = new Float32Array(n);

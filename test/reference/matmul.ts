@@ -37,7 +37,15 @@ export function matmulRef(
 }
 
 /** y = x W^T + bias (then ReLU), x: (N, K), W: (M, K) -> (N, M). */
-export function linearRef(x: ArrayLike<number>, N: number, K: number, w: ArrayLike<number>, M: number, bias: ArrayLike<number> | null, relu = false): Float64Array {
+export function linearRef(
+  x: ArrayLike<number>,
+  N: number,
+  K: number,
+  w: ArrayLike<number>,
+  M: number,
+  bias: ArrayLike<number> | null,
+  relu = false,
+): Float64Array {
   const y = new Float64Array(N * M);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {

@@ -100,7 +100,12 @@ export function maxPoolRef(x: ArrayLike<number>, shape: readonly number[], o: Po
 
 export const NO_SWITCH = 0xffffffff;
 
-export function maxPoolBackwardRef(dy: ArrayLike<number>, switches: ArrayLike<number>, inputShape: readonly number[], outShape: readonly number[]): Float64Array {
+export function maxPoolBackwardRef(
+  dy: ArrayLike<number>,
+  switches: ArrayLike<number>,
+  inputShape: readonly number[],
+  outShape: readonly number[],
+): Float64Array {
   const [n, c, h, w] = inputShape;
   const outPlane = outShape[2] * outShape[3];
   const dx = new Float64Array(n * c * h * w);

@@ -26,7 +26,13 @@ describe('tools/export_weights.py', () => {
     expect(r.status, r.stderr).toBe(0);
     const [exported, shared] = [await readSafetensorsFile(out), await readSafetensorsFile(cifarFile('resnet20.safetensors'))];
     expect(exported.names().sort()).toEqual(shared.names().sort());
-    for (const n of shared.names()) expect(Buffer.from(exported.getF32(n).buffer, exported.getF32(n).byteOffset, exported.info(n).byteLength).equals(Buffer.from(shared.getF32(n).buffer, shared.getF32(n).byteOffset, shared.info(n).byteLength)), n).toBe(true);
+    for (const n of shared.names())
+      expect(
+        Buffer.from(exported.getF32(n).buffer, exported.getF32(n).byteOffset, exported.info(n).byteLength).equals(
+          Buffer.from(shared.getF32(n).buffer, shared.getF32(n).byteOffset, shared.info(n).byteLength),
+        ),
+        n,
+      ).toBe(true);
     expect(JSON.parse(exported.metadata.classes)).toHaveLength(10);
     const model = modelFromFile(engine, exported);
     expect(model.info.architecture).toBe('cifar_resnet20');

@@ -27,7 +27,13 @@ export function compareClose(
   { atol = 1e-5, rtol = 1e-4, shape, what = 'values' }: { atol?: number; rtol?: number; shape?: readonly number[]; what?: string } = {},
 ): CloseResult {
   if (actual.length !== expected.length) {
-    return { ok: false, worstIndex: -1, worstAbs: Infinity, worstExcess: Infinity, message: `${what}: length ${actual.length} != expected ${expected.length}` };
+    return {
+      ok: false,
+      worstIndex: -1,
+      worstAbs: Infinity,
+      worstExcess: Infinity,
+      message: `${what}: length ${actual.length} != expected ${expected.length}`,
+    };
   }
   let worstIndex = -1;
   let worstExcess = -Infinity;

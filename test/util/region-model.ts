@@ -22,7 +22,8 @@ export function regionModel(e: Engine, size = REGION_SIZE, region: Region = REGI
   const pooled = size / 2;
   const cls = new Float32Array(2 * pooled * pooled);
   for (let y = region.top / 2; y < (region.top + region.height) / 2; y++) {
-    for (let x = region.left / 2; x < (region.left + region.width) / 2; x++) cls[y * pooled + x] = gain / ((region.height * region.width) / 4);
+    for (let x = region.left / 2; x < (region.left + region.width) / 2; x++)
+      cls[y * pooled + x] = gain / ((region.height * region.width) / 4);
   }
   const bytes = writeSafetensors(
     {
@@ -31,7 +32,12 @@ export function regionModel(e: Engine, size = REGION_SIZE, region: Region = REGI
       'classifier.weight': { dtype: 'F32', shape: [2, pooled * pooled], data: cls },
       'classifier.bias': { dtype: 'F32', shape: [2], data: new Float32Array([0, gain / 2]) },
     },
-    { architecture: 'plain_cnn', input_size: JSON.stringify([size, size]), normalize: JSON.stringify({ mean: [0, 0, 0], std: [1, 1, 1] }), classes: JSON.stringify(['region', 'other']) },
+    {
+      architecture: 'plain_cnn',
+      input_size: JSON.stringify([size, size]),
+      normalize: JSON.stringify({ mean: [0, 0, 0], std: [1, 1, 1] }),
+      classes: JSON.stringify(['region', 'other']),
+    },
   );
   return modelFromFile(e, parseSafetensors(bytes, 'region-model'));
 }
@@ -48,7 +54,7 @@ export function regionModelLogitsCpu(x: Float32Array, n: number, size = REGION_S
         for (let dy = 0; dy < 2; dy++) {
           for (let dx = 0; dx < 2; dx++) {
             const p = (py * 2 + dy) * size + px * 2 + dx;
-            const v = (x[(i * 3) * plane + p] + x[(i * 3 + 1) * plane + p] + x[(i * 3 + 2) * plane + p]) / 3;
+            const v = (x[i * 3 * plane + p] + x[(i * 3 + 1) * plane + p] + x[(i * 3 + 2) * plane + p]) / 3;
             m = Math.max(m, Math.max(v, 0));
           }
         }

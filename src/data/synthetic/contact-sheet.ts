@@ -15,7 +15,15 @@ export function syntheticContactSheet(perClass = 4, seed = SPLIT_SEEDS.val, scal
     if (rows[s.label].length >= perClass) continue;
     const mask = new Uint8Array(S * S * 3);
     for (let i = 0; i < S * S; i++) mask.fill(s.mask[i] ? 255 : 0, i * 3, i * 3 + 3);
-    rows[s.label].push(hstack([{ width: S, height: S, data: s.image }, { width: S, height: S, data: mask }], { padding: 1 }));
+    rows[s.label].push(
+      hstack(
+        [
+          { width: S, height: S, data: s.image },
+          { width: S, height: S, data: mask },
+        ],
+        { padding: 1 },
+      ),
+    );
   }
   return tileGrid(rows.flat(), { columns: perClass, padding: 4, scale, background: [255, 255, 255] });
 }

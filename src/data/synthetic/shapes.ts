@@ -114,14 +114,32 @@ export interface ShapeClass {
 /** Class index = position in this list. */
 export const SHAPES: readonly ShapeClass[] = [
   { name: 'circle', sdf: circleSdf(0, 0, 0.86) },
-  { name: 'square', sdf: polygonSdf([[-0.68, -0.68], [0.68, -0.68], [0.68, 0.68], [-0.68, 0.68]]) },
+  {
+    name: 'square',
+    sdf: polygonSdf([
+      [-0.68, -0.68],
+      [0.68, -0.68],
+      [0.68, 0.68],
+      [-0.68, 0.68],
+    ]),
+  },
   { name: 'triangle', sdf: polygonSdf(radialPolygon(3, 0.98)) },
   { name: 'star', sdf: polygonSdf(radialPolygon(5, 0.98, 0.42)) },
   {
     name: 'cross',
     sdf: polygonSdf([
-      [-ARM, -REACH], [ARM, -REACH], [ARM, -ARM], [REACH, -ARM], [REACH, ARM], [ARM, ARM],
-      [ARM, REACH], [-ARM, REACH], [-ARM, ARM], [-REACH, ARM], [-REACH, -ARM], [-ARM, -ARM],
+      [-ARM, -REACH],
+      [ARM, -REACH],
+      [ARM, -ARM],
+      [REACH, -ARM],
+      [REACH, ARM],
+      [ARM, ARM],
+      [ARM, REACH],
+      [-ARM, REACH],
+      [-ARM, ARM],
+      [-REACH, ARM],
+      [-REACH, -ARM],
+      [-ARM, -ARM],
     ]),
   },
   { name: 'ring', sdf: ringSdf },
@@ -130,7 +148,13 @@ export const SHAPES: readonly ShapeClass[] = [
   {
     name: 'arrow',
     sdf: polygonSdf([
-      [-0.94, -0.22], [0.06, -0.22], [0.06, -0.6], [0.96, 0], [0.06, 0.6], [0.06, 0.22], [-0.94, 0.22],
+      [-0.94, -0.22],
+      [0.06, -0.22],
+      [0.06, -0.6],
+      [0.96, 0],
+      [0.06, 0.6],
+      [0.06, 0.22],
+      [-0.94, 0.22],
     ]),
   },
   { name: 'ellipse', sdf: polygonSdf(ellipsePolygon(0.95, 0.42)) },

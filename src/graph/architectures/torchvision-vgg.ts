@@ -40,7 +40,10 @@ export function buildTorchvisionVgg(b: GraphBuilder, cfg: Cfg, batchNorm: boolea
 }
 
 /** Recovers the cfg from `features.N.weight` keys (conv weights are 4-D; BN weights 1-D). */
-export function inferVggCfg(names: string[], shapeOf: (n: string) => readonly number[] | undefined): { cfg: Cfg; batchNorm: boolean } | undefined {
+export function inferVggCfg(
+  names: string[],
+  shapeOf: (n: string) => readonly number[] | undefined,
+): { cfg: Cfg; batchNorm: boolean } | undefined {
   const convs = names
     .map((n) => /^features\.(\d+)\.weight$/.exec(n))
     .filter((m): m is RegExpExecArray => !!m && shapeOf(m[0])!.length === 4)
