@@ -38,11 +38,12 @@ export class Model {
 
   /** x: (N, 3, H, W) normalised -> trace with logits (N, classes) and the kept activations. */
   forward(x: Tensor, opts: ForwardOptions = {}): Trace {
-    return runForward(this.engine, this.graph, x, opts);
+    // A scope: a pass that throws half-way gives back the activations it had made.
+    return this.engine.scope(() => runForward(this.engine, this.graph, x, opts));
   }
 
   backward(trace: Trace, seed: BackwardSeed, opts: BackwardOptions = {}): BackwardResult {
-    return runBackward(this.engine, trace, seed, opts);
+    return this.engine.scope(() => runBackward(this.engine, trace, seed, opts));
   }
 
   /** Logits for a batch, read back to the host. */
