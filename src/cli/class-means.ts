@@ -5,8 +5,9 @@ import { hasClassNames } from '../graph/model-info.js';
 import { openLabelledSet } from '../data/labelled-source.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { parseRange } from './data-range.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { defineCommand } from './command.js';
-import { batchOption, DATA, FORCE, RANGE, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, batchOption, DATA, FORCE, RANGE, WEIGHTS } from './common-options.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
@@ -20,6 +21,7 @@ from a labelled image set, with a per-exit temperature (the median distance of t
 their own class mean), and saves them as safetensors for early-exit and LayerTracer.`,
   options: {
     weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
     data: DATA,
     range: RANGE,
     mode: {
@@ -36,7 +38,7 @@ their own class mean), and saves them as safetensors for early-exit and LayerTra
   async run(values, out) {
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const set = await openLabelledSet(values.data);
       const range = parseRange(values.range, set.count);
       // Labels are class indices: a set that names its classes differently from the model's named
@@ -55,6 +57,8 @@ their own class mean), and saves them as safetensors for early-exit and LayerTra
         onProgress: (done, total, pass) => progress.update(pass === 'means' ? done : total + done, pass),
       });
       progress.done();
+      for (const l of means.exits) assertFiniteResult(means.means.get(l)!, `the class means at ${l}`);
+      assertFiniteResult([...means.temperatures.values()], 'the temperatures');
       const { tensors, metadata } = classMeansToTensors(means);
       await writeSafetensorsFile(out.file, tensors, metadata);
       console.log(`exits: ${means.exits.join(', ')}`);

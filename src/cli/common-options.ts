@@ -12,6 +12,12 @@ export const WEIGHTS = {
   help: 'model weights (.safetensors, from tools/export_weights.py or weights/)',
 } as const satisfies OptionSpec;
 
+/** Opt-out of the load-time check for NaN and infinite parameters (graph/weights.ts). */
+export const ALLOW_NON_FINITE = {
+  type: 'flag',
+  help: 'load weights that hold NaN or infinite values (refused by default: every output would be meaningless)',
+} as const satisfies OptionSpec;
+
 export const DATA = {
   type: 'file-or-dir',
   required: true,

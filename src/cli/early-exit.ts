@@ -5,8 +5,9 @@ import { acquireEngine } from '../gpu/acquire.js';
 import { openLabelledSet } from '../data/labelled-source.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { parseRange } from './data-range.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { defineCommand } from './command.js';
-import { DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
 
@@ -19,6 +20,7 @@ threshold, predicting the nearest class mean. Prints accuracy against the fracti
 over a sweep of thresholds, and writes it as CSV, JSON and Markdown.`,
   options: {
     weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
     means: { type: 'file', required: true, help: 'class means from `layertracer class-means`' },
     data: { ...DATA, help: 'labelled evaluation images' },
     range: { ...RANGE, help: 'evaluate on images A..B-1 only (keep it disjoint from the class-means range)' },
@@ -37,7 +39,7 @@ default temperature the confidences of a 10-class model rarely pass 0.5)`,
     out.expect(outputs);
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const means = classMeansFromFile(await readSafetensorsFile(values.means));
       const set = await openLabelledSet(values.data);
       const range = parseRange(values.range, set.count);
@@ -45,6 +47,7 @@ default temperature the confidences of a 10-class model rarely pass 0.5)`,
       const obs = await observeExits(model, means, set.batches(model.info, range), 50, (d) => progress.update(d));
       progress.done();
       const thresholds = values.thresholds ?? defaultThresholds(model.numClasses);
+      for (const c of obs.confidence) assertFiniteResult(c, 'the E2CM confidences');
       const results = thresholds.map((t) => simulateEarlyExit(obs, t));
       const note = `class means: ${means.source}; evaluation: ${set.description} images ${range.start}..${range.start + range.count - 1}`;
       const md = `${earlyExitMarkdown(model.info.architecture, obs.exits, results, note)}\n${exitSummaryMarkdown(obs)}`;

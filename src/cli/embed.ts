@@ -7,8 +7,9 @@ import { openImageSource } from '../features/source-node.js';
 import { trustworthiness, tsne } from '../features/tsne.js';
 import { writePng } from '../image/encode-node.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { defineCommand } from './command.js';
-import { batchOption, DATA, FORCE, LAYER, LIMIT, outDir, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, batchOption, DATA, FORCE, LAYER, LIMIT, outDir, WEIGHTS } from './common-options.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
@@ -23,6 +24,7 @@ early exaggeration 12 for 250 iterations, 1000 iterations, PCA to 50 dimensions 
 as scatter plots coloured by class with a legend, as PNG and SVG; the coordinates are saved too.`,
   options: {
     weights: { ...WEIGHTS, help: 'model weights (.safetensors)' },
+    'allow-non-finite': ALLOW_NON_FINITE,
     data: { ...DATA, help: 'a dataset .safetensors (images U8 [N,H,W,3] + labels) or a folder of images' },
     method: { type: 'enum', arg: 'NAME', values: ['pca', 'tsne', 'both'], default: 'both', help: 'pca, tsne or both' },
     layer: { ...LAYER, help: 'feature layer (PyTorch module name); default the input of the final linear layer' },
@@ -44,7 +46,7 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
     if (values.layer) out.expect(names(values.layer));
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const layer = values.layer ?? defaultFeatureLayer(model);
       model.assertLayer(layer);
       const outputs = names(layer);
@@ -86,6 +88,7 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
           points = r.embedding;
           subtitle = `perplexity ${perplexity}, ${iterations} iterations, seed ${seed}, KL ${r.kl.toFixed(3)}; ${what}`;
         }
+        assertFiniteResult(points, `the ${method} coordinates`);
         const seconds = (Date.now() - t) / 1000;
         const trust = trustK >= 1 ? trustworthiness(f.data, points, f.count, f.dim, 2, trustK).toFixed(3) : 'n/a (fewer than 3 images)';
         console.log(`${method}: ${seconds.toFixed(1)} s, trustworthiness (k=${trustK}) ${trust}`);

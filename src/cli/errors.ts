@@ -52,9 +52,13 @@ export function describeError(err: unknown): { message: string; exitCode: number
       return { message: `an input is nested too deeply to process (${err.message}); check the input files`, exitCode: EXIT.failed };
     }
   }
-  // The project's own errors (WeightsError, SafetensorsError, ImageDecodeError, GpuError, ...) say what to do.
-  if (/Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError' && err.name !== 'RangeError') {
-    return { message: err.message, exitCode: EXIT.failed };
+  if (err instanceof SyntaxError) {
+    return { message: `an input holds invalid JSON (${err.message}); check the input files`, exitCode: EXIT.failed };
   }
-  return { message: err.stack ?? err.message, exitCode: EXIT.failed };
+  // JavaScript's own errors here mean a bug in LayerTracer, not in the input: say so, with the trace.
+  if (err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError) {
+    return { message: `internal error, please report it with this trace:\n${err.stack ?? err.message}`, exitCode: EXIT.failed };
+  }
+  // The project's errors (WeightsError, SafetensorsError, ImageDecodeError, GpuError, ...) say what to do.
+  return { message: err.message, exitCode: EXIT.failed };
 }

@@ -6,8 +6,9 @@ import { causalMetrics } from '../metrics/insertion-deletion.js';
 import { toHeatmap } from '../methods/heatmap.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
 import { parseRange } from './data-range.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { defineCommand } from './command.js';
-import { batchOption, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, batchOption, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
 
@@ -29,6 +30,7 @@ better: deleting them first destroys it quickly), on the softmax probability of 
 top-1 class. Prints a table and writes evaluate.csv and evaluate.json.`,
   options: {
     weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
     data: DATA,
     range: { ...RANGE, default: '0:100' },
     methods: {
@@ -55,7 +57,7 @@ top-1 class. Prints a table and writes evaluate.csv and evaluate.json.`,
     out.expect(outputs);
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const set = await openLabelledSet(values.data);
       const range = parseRange(values.range, set.count);
       const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
@@ -68,6 +70,7 @@ top-1 class. Prints a table and writes evaluate.csv and evaluate.json.`,
           if (done % 10 === 0 && done < range.count) console.log(`\n${scoreTable(partial, `${note}; first ${done} images`)}`);
         },
       });
+      for (const s of scores) assertFiniteResult([s.insertion, s.deletion], `the ${s.method} scores`);
       console.log(scoreTable(scores, note));
       await writeFile(
         out.path(outputs[0]),

@@ -14,9 +14,10 @@ import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { softmax } from '../kernels/softmax.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
 import { explainReport, type ExplainRow } from '../report/explain-report.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
 import { defineCommand } from './command.js';
-import { FORCE, LAYER, outDir, TARGET, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, FORCE, LAYER, outDir, TARGET, WEIGHTS } from './common-options.js';
 import { UsageError } from './errors.js';
 import { loadModelFile, parseTarget } from './load-model.js';
 import { Progress } from './progress.js';
@@ -30,6 +31,7 @@ writes a PNG overlay and the raw float32 map (safetensors) per method and image,
 with all methods side by side.`,
   options: {
     weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
     image: {
       type: 'file',
       arg: 'FILE',
@@ -59,7 +61,7 @@ with all methods side by side.`,
     out.expect(explainOutputNames(values.image, methods));
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       await explain(engine, model, {
         images: values.image,
         methods,
@@ -155,6 +157,7 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
       masks: job.riseMasks,
     });
     const maps = await attribution.maps.readF32();
+    assertFiniteResult(maps, `the ${method.name} maps`);
     const [, c, mh, mw] = attribution.maps.shape;
     for (let i = 0; i < stems.length; i++) {
       const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
@@ -235,6 +238,7 @@ export async function topPredictions(model: Model, x: Tensor, k: number): Promis
   const trace = model.forward(x, { forBackward: false });
   const probsT = softmax(e, trace.logits);
   const probs = await probsT.readF32();
+  assertFiniteResult(probs, `the class probabilities of ${model.info.architecture}`);
   e.release(probsT);
   trace.release();
   const classes = model.numClasses;

@@ -2,7 +2,7 @@ import { acquireEngine } from '../gpu/acquire.js';
 import { filterGrid, firstConvLayer } from '../features/filters.js';
 import { writePng } from '../image/encode-node.js';
 import { defineCommand } from './command.js';
-import { FORCE, LAYER, outDir, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, FORCE, LAYER, outDir, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
 
 export const FILTERS = defineCommand({
@@ -15,6 +15,7 @@ that convolution's filters as grey tiles, one row per filter and one tile per in
 filter min-max scaled over all its channels, so its channels compare).`,
   options: {
     weights: { ...WEIGHTS, help: 'model weights (.safetensors)' },
+    'allow-non-finite': ALLOW_NON_FINITE,
     layer: {
       ...LAYER,
       help: 'a convolution (PyTorch module name, e.g. layer1.0.conv1, features.2);\ndefault: the first convolution (conv1, features.0)',
@@ -30,7 +31,7 @@ filter min-max scaled over all its channels, so its channels compare).`,
     if (values.layer) out.expect([`filters.${values.layer}.png`]);
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const layer = values.layer ?? firstConvLayer(model);
       const name = `filters.${layer}.png`;
       out.expect([name]);

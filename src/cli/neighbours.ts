@@ -4,8 +4,9 @@ import { defaultFeatureLayer, extractFeatures } from '../features/representation
 import { openImageSource } from '../features/source-node.js';
 import { neighbourStrips } from '../features/strips.js';
 import { writePng } from '../image/encode-node.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { defineCommand } from './command.js';
-import { batchOption, DATA, FORCE, LAYER, LIMIT, outDir, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, batchOption, DATA, FORCE, LAYER, LIMIT, outDir, WEIGHTS } from './common-options.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
@@ -20,6 +21,7 @@ query to the whole set on the GPU, and a PNG with one strip per query: the query
 images (green frame: same label as the query, red: different).`,
   options: {
     weights: { ...WEIGHTS, help: 'model weights (.safetensors)' },
+    'allow-non-finite': ALLOW_NON_FINITE,
     data: { ...DATA, help: 'a dataset .safetensors (images U8 [N,H,W,3] + labels) or a folder of images' },
     queries: { type: 'index-list', arg: 'LIST', required: true, help: 'image indices into the data: 0,1,2 or ranges 0-4' },
     k: { type: 'int', arg: 'N', min: 1, max: 1000, default: 8, help: 'neighbours per query' },
@@ -35,7 +37,7 @@ images (green frame: same label as the query, red: different).`,
     if (values.layer) out.expect([`neighbours.${values.layer}.${metric}.png`]);
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const layer = values.layer ?? defaultFeatureLayer(model);
       model.assertLayer(layer);
       const name = `neighbours.${layer}.${metric}.png`;
@@ -57,6 +59,7 @@ images (green frame: same label as the query, red: different).`,
       });
       progress.done();
       const t1 = Date.now();
+      assertFiniteResult(features.data, `the ${layer} features`);
       const result = await nearestNeighbours(engine, features.data, features.dim, queries, { k, metric });
       console.log(
         `${layer}: ${features.dim}-d features of ${source.count} images in ${((t1 - t0) / 1000).toFixed(1)} s; ${metric} neighbours in ${((Date.now() - t1) / 1000).toFixed(2)} s`,

@@ -3,7 +3,7 @@ import { maxActivatingPatches, renderPatches } from '../features/patches.js';
 import { openImageSource } from '../features/source-node.js';
 import { writePng } from '../image/encode-node.js';
 import { defineCommand } from './command.js';
-import { batchOption, DATA, FORCE, LAYER, LIMIT, outDir, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, batchOption, DATA, FORCE, LAYER, LIMIT, outDir, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
 
@@ -17,6 +17,7 @@ to the receptive field of the unit where it peaks (clipped to the image). Writes
 and one sheet with a row per channel.`,
   options: {
     weights: { ...WEIGHTS, help: 'model weights (.safetensors)' },
+    'allow-non-finite': ALLOW_NON_FINITE,
     data: {
       ...DATA,
       help: `a dataset .safetensors (images U8 [N,H,W,3] + labels, e.g. test1000.safetensors)
@@ -43,7 +44,7 @@ centred on it, with the part outside the image in light grey`,
     out.expect([sheetName, ...channelNames]);
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       model.assertLayer(layer);
       const source = await openImageSource(values.data, model.info, values.limit);
       const progress = new Progress('patches', source.count);

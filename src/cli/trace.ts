@@ -14,9 +14,10 @@ import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-nod
 import { layerTracer, type LayerTracerResult } from '../methods/layertracer.js';
 import { escapeHtml, page } from '../report/html.js';
 import { attentionStrip } from '../report/strip.js';
+import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
 import { defineCommand } from './command.js';
-import { batchOption, FORCE, outDir, TARGET, WEIGHTS } from './common-options.js';
+import { ALLOW_NON_FINITE, batchOption, FORCE, outDir, TARGET, WEIGHTS } from './common-options.js';
 import { loadModelFile, parseTarget } from './load-model.js';
 import { Progress } from './progress.js';
 
@@ -30,6 +31,7 @@ map weights the masks by the E2CM class-mean confidence of the target class ther
 (safetensors) and an HTML page.`,
   options: {
     weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
     means: { type: 'file', required: true, help: 'class means from `layertracer class-means`' },
     image: { type: 'file', arg: 'FILE', required: true, multiple: true, help: 'an image (PNG or JPEG); repeat for several' },
     target: TARGET,
@@ -47,7 +49,7 @@ map weights the masks by the E2CM class-mean confidence of the target class ther
     out.expect(traceOutputNames(values.image));
     const engine = await acquireEngine();
     try {
-      const model = await loadModelFile(engine, values.weights);
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
       const means = classMeansFromFile(await readSafetensorsFile(values.means));
       await traceImages(engine, model, means, values.image, {
         target: parseTarget(values.target, model.info.classes),
@@ -125,6 +127,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
   for (const [i, stem] of stems.entries()) {
     const maps = new Map<string, Float32Array>();
     for (const l of result.layers) maps.set(l, (await result.maps.get(l)!.readF32()).slice(i * h * w, (i + 1) * h * w));
+    for (const [l, map] of maps) assertFiniteResult(map, `the LayerTracer map at ${l}`);
     const scale = Math.max(1, Math.ceil(128 / w));
     const tiles = shown.map((l) => ({
       image: upscaleNearest(overlayHeatmap(prepared[i].image, stretchToUnit(maps.get(l)!), w, h, { colormap: 'jet', alpha: 0.5 }), scale),
