@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { acquireEngine } from '../gpu/acquire.js';
 import type { Engine } from '../gpu/engine.js';
-import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
@@ -11,8 +10,8 @@ import { preprocessForModel } from '../image/preprocess.js';
 import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import type { RgbImage } from '../image/image.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
-import { softmax } from '../kernels/softmax.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
+import { topPredictions } from '../api/predictions.js';
 import { explainReport, type ExplainRow } from '../report/explain-report.js';
 import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
@@ -136,6 +135,10 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
 
   const predictions = await topPredictions(model, x, 5);
+  assertFiniteResult(
+    predictions.flatMap((p) => p.map((q) => q.prob)),
+    'the class probabilities',
+  );
   predictions.forEach((preds, i) => {
     console.log(`${show(job.images[i])}:`);
     for (const p of preds) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${p.label}`);
@@ -230,24 +233,5 @@ function uniqueStems(paths: string[]): string[] {
     const n = (seen.get(stem) ?? 0) + 1;
     seen.set(stem, n);
     return n === 1 ? stem : `${stem}-${n}`;
-  });
-}
-
-export async function topPredictions(model: Model, x: Tensor, k: number): Promise<{ label: string; index: number; prob: number }[][]> {
-  const e = model.engine;
-  const trace = model.forward(x, { forBackward: false });
-  const probsT = softmax(e, trace.logits);
-  const probs = await probsT.readF32();
-  assertFiniteResult(probs, `the class probabilities of ${model.info.architecture}`);
-  e.release(probsT);
-  trace.release();
-  const classes = model.numClasses;
-  return Array.from({ length: x.shape[0] }, (_, n) => {
-    const row = Array.from(probs.subarray(n * classes, (n + 1) * classes), (prob: number, index: number) => ({
-      prob,
-      index,
-      label: model.info.classes[index],
-    }));
-    return row.sort((a, b) => b.prob - a.prob).slice(0, k);
   });
 }

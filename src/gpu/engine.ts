@@ -4,6 +4,7 @@ import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.j
 import { ScopeStack } from './scopes.js';
 import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
 import type { BindingDecl } from './wgsl-reflect.js';
+import '../util/dispose-symbol.js';
 
 export interface EngineOptions {
   /** Dispatches encoded before an automatic submit. Readback submits earlier. */
@@ -496,6 +497,11 @@ export class Engine {
       this.device.destroy();
     }
     void this.keepAlive;
+  }
+
+  /** `using engine = await acquireEngine()` destroys the engine at the end of the block. */
+  [Symbol.dispose](): void {
+    this.destroy();
   }
 }
 
