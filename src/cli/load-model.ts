@@ -5,6 +5,7 @@ import type { WeightCheckOptions } from '../graph/weights.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { resolveClassChoice } from '../api/target.js';
 import { UsageError } from './errors.js';
+import { assertFiniteActivations } from './finite-probe.js';
 
 /** Loads a weights file for a command; a missing file says where models come from. */
 export async function loadModelFile(engine: Engine, path: string, checks: WeightCheckOptions = {}): Promise<Model> {
@@ -14,7 +15,15 @@ export async function loadModelFile(engine: Engine, path: string, checks: Weight
         'or use an embedded default model from weights/.',
     );
   }
-  return modelFromFile(engine, await readSafetensorsFile(path), checks);
+  const model = modelFromFile(engine, await readSafetensorsFile(path), checks);
+  if (checks.allowNonFinite) return model;
+  try {
+    await assertFiniteActivations(model);
+  } catch (err) {
+    model.release();
+    throw err;
+  }
+  return model;
 }
 
 /** "top1", a class index, or a class name (case-insensitive) -> 'top1' | index. */

@@ -18,7 +18,8 @@ export function snapshot(dir: string): Record<string, string> | null {
       if (e.isDirectory()) {
         out[`${p}/`] = 'dir';
         walk(p);
-      } else out[p] = describe(join(dir, p));
+      } else if (e.isFile()) out[p] = describe(join(dir, p));
+      else out[p] = 'special'; // a FIFO or a socket: never read it
     }
   };
   walk('');

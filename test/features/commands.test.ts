@@ -45,7 +45,9 @@ describe('feature commands', () => {
 
   it('refuse missing arguments with a usage error', async () => {
     await expect(filtersCommand([])).rejects.toThrow(/--weights FILE is required/);
-    await expect(patchesCommand(['--weights', weights, '--data', data, '--layer', 'layer1'])).rejects.toThrow(/--channels LIST is required/);
+    await expect(patchesCommand(['--weights', weights, '--data', data, '--layer', 'layer1'])).rejects.toThrow(
+      /--channels LIST is required/,
+    );
     await expect(neighboursCommand(['--weights', weights, '--data', data, '--queries', '1', '--metric', 'manhattan'])).rejects.toThrow(
       /--metric must be one of euclidean, cosine; got "manhattan"/,
     );

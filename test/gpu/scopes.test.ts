@@ -76,7 +76,9 @@ describe('release scopes', () => {
     });
     release();
     const results = await Promise.allSettled([outer, other]);
-    expect(results.some((r) => r.status === 'rejected' && r.reason instanceof GpuError && /out of order/.test(String(r.reason)))).toBe(true);
+    expect(results.some((r) => r.status === 'rejected' && r.reason instanceof GpuError && /out of order/.test(String(r.reason)))).toBe(
+      true,
+    );
   });
 });
 
