@@ -8,7 +8,7 @@ import { parseRange } from './data-range.js';
 import { assertFiniteResult } from '../util/finite.js';
 import { defineCommand } from './command.js';
 import { ALLOW_NON_FINITE, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
-import { loadModelFile } from './load-model.js';
+import { loadModelFile, MAX_WEIGHTS_BYTES } from './load-model.js';
 import { Progress } from './progress.js';
 
 export const EARLY_EXIT = defineCommand({
@@ -40,7 +40,7 @@ default temperature the confidences of a 10-class model rarely pass 0.5)`,
     const engine = await acquireEngine();
     try {
       const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
-      const means = classMeansFromFile(await readSafetensorsFile(values.means));
+      const means = classMeansFromFile(await readSafetensorsFile(values.means, { maxBytes: MAX_WEIGHTS_BYTES }));
       const set = await openLabelledSet(values.data);
       const range = parseRange(values.range, set.count);
       const progress = new Progress('early exit', range.count);

@@ -6,7 +6,7 @@ import type { Model } from '../graph/model.js';
 import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
 import { gradientToImage, overlayHeatmap } from '../image/overlay.js';
-import { preprocessForModel } from '../image/preprocess.js';
+import { preprocessForModel, type ModelInput } from '../image/preprocess.js';
 import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import type { RgbImage } from '../image/image.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
@@ -120,16 +120,18 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   await mkdir(job.outDir, { recursive: true });
 
   const [h, w] = model.info.inputSize;
-  const prepared = await Promise.all(
-    job.images.map(async (path) =>
+  // One at a time: a full-size photo is dropped as soon as it is reduced to the model's input.
+  const prepared: ModelInput[] = [];
+  for (const path of job.images) {
+    prepared.push(
       preprocessForModel(await readImageFile(path), {
         inputSize: [h, w],
         mean: model.info.mean,
         std: model.info.std,
         resize: model.info.resize,
       }),
-    ),
-  );
+    );
+  }
   const batch = new Float32Array(prepared.length * 3 * h * w);
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');

@@ -7,6 +7,12 @@ import { resolveClassChoice } from '../api/target.js';
 import { UsageError } from './errors.js';
 import { assertFiniteActivations } from './finite-probe.js';
 
+/**
+ * The largest weights file a command reads (it is read into memory whole): the largest supported model,
+ * VGG-19-BN, is 0.55 GiB, so 1 GiB leaves room and keeps a hostile file from taking the machine's memory.
+ */
+export const MAX_WEIGHTS_BYTES = 2 ** 30;
+
 /** Loads a weights file for a command; a missing file says where models come from. */
 export async function loadModelFile(engine: Engine, path: string, checks: WeightCheckOptions = {}): Promise<Model> {
   if (!existsSync(path)) {
@@ -15,7 +21,7 @@ export async function loadModelFile(engine: Engine, path: string, checks: Weight
         'or use an embedded default model from weights/.',
     );
   }
-  const model = modelFromFile(engine, await readSafetensorsFile(path), checks);
+  const model = modelFromFile(engine, await readSafetensorsFile(path, { maxBytes: MAX_WEIGHTS_BYTES }), checks);
   if (checks.allowNonFinite) return model;
   try {
     await assertFiniteActivations(model);

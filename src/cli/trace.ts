@@ -9,7 +9,7 @@ import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
 import { upscaleNearest } from '../image/image.js';
 import { overlayHeatmap } from '../image/overlay.js';
-import { preprocessForModel } from '../image/preprocess.js';
+import { preprocessForModel, type ModelInput } from '../image/preprocess.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import { layerTracer, type LayerTracerResult } from '../methods/layertracer.js';
 import { escapeHtml, page } from '../report/html.js';
@@ -18,7 +18,7 @@ import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
 import { defineCommand } from './command.js';
 import { ALLOW_NON_FINITE, batchOption, FORCE, outDir, TARGET, WEIGHTS } from './common-options.js';
-import { loadModelFile, parseTarget } from './load-model.js';
+import { loadModelFile, parseTarget, MAX_WEIGHTS_BYTES } from './load-model.js';
 import { Progress } from './progress.js';
 
 export const TRACE = defineCommand({
@@ -50,7 +50,7 @@ map weights the masks by the E2CM class-mean confidence of the target class ther
     const engine = await acquireEngine();
     try {
       const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
-      const means = classMeansFromFile(await readSafetensorsFile(values.means));
+      const means = classMeansFromFile(await readSafetensorsFile(values.means, { maxBytes: MAX_WEIGHTS_BYTES }));
       await traceImages(engine, model, means, values.image, {
         target: parseTarget(values.target, model.info.classes),
         masks: values.masks,
@@ -104,16 +104,18 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
   const report = join(job.outDir, 'layertracer.html');
   await mkdir(job.outDir, { recursive: true });
   const [h, w] = model.info.inputSize;
-  const prepared = await Promise.all(
-    images.map(async (p) =>
+  // One at a time: a full-size photo is dropped as soon as it is reduced to the model's input.
+  const prepared: ModelInput[] = [];
+  for (const p of images) {
+    prepared.push(
       preprocessForModel(await readImageFile(p), {
         inputSize: [h, w],
         mean: model.info.mean,
         std: model.info.std,
         resize: model.info.resize,
       }),
-    ),
-  );
+    );
+  }
   const batch = new Float32Array(prepared.length * 3 * h * w);
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');

@@ -2,7 +2,7 @@
  * Images under a budget, decided from the header before any decoder allocates (browser-safe: no Node
  * imports). A hostile or broken file can claim a huge image in a few bytes; the decoders would
  * allocate width*height first and find out later. So the header is read here and the file refused when
- *   - its pixel count passes the budget (`maxMegapixels`, default 16: a phone photo of 4000x4000; the
+ *   - its pixel count passes the budget (`maxMegapixels`, default 12: a 4000x3000 phone photo; the
  *     models see at most a few hundred pixels a side, so a bigger picture only costs memory),
  *   - the file is larger than any image within the budget can be,
  *   - its compressed data cannot fill the declared image (deflate expands at most 1032:1, and a JPEG
@@ -13,13 +13,13 @@
 import { ImageDecodeError } from './errors.js';
 
 export interface DecodeLimits {
-  /** Largest width*height accepted, in millions of pixels. Default 16. */
+  /** Largest width*height accepted, in millions of pixels. Default 12. */
   maxMegapixels?: number;
   /** Most memory the JPEG decoder may allocate, in MiB. Default: from the pixel budget (16 bytes a pixel + 32). */
   maxMemoryMB?: number;
 }
 
-export const DEFAULT_MAX_MEGAPIXELS = 16;
+export const DEFAULT_MAX_MEGAPIXELS = 12;
 
 /** Deflate's best case: 258 bytes from a 1-bit code pair... at most 1032 output bytes per input byte. */
 const DEFLATE_MAX_RATIO = 1032;
@@ -60,7 +60,21 @@ export function checkFileSize(name: string, bytes: number, budget: Budget): void
   }
 }
 
+/**
+ * A strip more than this many times longer than wide is no picture a model can read, and resizing its
+ * shorter side to a model's 256 would make a giant one; decoders also spend per-row time on a 1-pixel-wide
+ * image millions of rows tall.
+ */
+export const MAX_ASPECT_RATIO = 100;
+
 function checkPixels(name: string, width: number, height: number, budget: Budget): void {
+  if (Math.max(width, height) > MAX_ASPECT_RATIO * Math.min(width, height)) {
+    throw refuse(
+      name,
+      `the image is ${width}x${height}, more than ${MAX_ASPECT_RATIO} times longer than it is wide`,
+      'Crop it to the part to explain, or re-save it at its real size',
+    );
+  }
   if (width * height > budget.maxPixels) {
     throw refuse(
       name,

@@ -5,7 +5,7 @@
  * default VGG model or from scratch, deterministically.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { encode as encodeJpeg } from 'jpeg-js';
@@ -175,6 +175,9 @@ export function makeHostileFiles(dir: string): Files {
   );
   put('unknown-dtype.safetensors', rawSafetensors('{"w":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}', new Uint8Array(4)));
   put('text.safetensors', 'hello, I am a text file\n');
+  // 1.5 GiB on paper, nothing on disk: a sparse file past the weights size cap.
+  const sparse = put('sparse-big.safetensors', good);
+  truncateSync(sparse, 1.5 * 2 ** 30);
   put('png-as-weights.safetensors', encodePng({ width: 2, height: 2, data: new Uint8Array(12) }));
 
   // Images.
@@ -182,6 +185,7 @@ export function makeHostileFiles(dir: string): Files {
   put('good.png', encodePng({ width: 64, height: 64, data: sample.image }));
   put('big-header.png', rawPng({ width: 5000, height: 5000, idat: [deflateSync(Buffer.alloc(1000))] }));
   put('tall.png', rawPng({ width: 1, height: 10_000_000, idat: [deflateSync(Buffer.alloc(2000))] }));
+  put('unfillable.png', rawPng({ width: 3000, height: 3000, idat: [deflateSync(Buffer.alloc(1000))] }));
   put('wide.png', rawPng({ width: 10_000_000, height: 1, depth: 1, color: 0, idat: [deflateSync(Buffer.alloc(100))] }));
   put('interlaced-bomb.png', rawPng({ width: 64, height: 64, interlace: 1, idat: [deflateSync(Buffer.alloc(20_000_000))] }));
   put('bomb.png', rawPng({ width: 256, height: 256, idat: [deflateSync(Buffer.alloc(50_000_000))] }));

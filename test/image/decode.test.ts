@@ -223,7 +223,7 @@ describe('decode errors', () => {
 
   it('refuses oversized images before allocating them', () => {
     const bomb = pngHeaderOnly(100_000, 100_000);
-    expect(() => decodeImageBytes(bomb, 'bomb.png')).toThrow(/100000x100000 .*over the 16-megapixel limit.*Downscale/);
+    expect(() => decodeImageBytes(bomb, 'bomb.png')).toThrow(/100000x100000 .*over the 12-megapixel limit.*Downscale/);
     const jpeg = encodeJpeg({ width: 40, height: 30, data: Buffer.alloc(40 * 30 * 4) }, 50).data;
     expect(() => decodeImageBytes(jpeg, 'big.jpg', { maxMegapixels: 0.0005 })).toThrow(ImageDecodeError);
     expect(() => decodeImageBytes(jpeg, 'big.jpg', { maxMegapixels: 0.0005 })).toThrow(/40x30 .*over the 0.0005-megapixel limit/);

@@ -357,7 +357,8 @@ function checkImage(bytes: Uint8Array, name: string): string | void {
   const img = decodeImageBytes(bytes, name);
   if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3)
     return `decoded ${img.width}x${img.height} with ${img.data.length} bytes`;
-  if (img.width * img.height > 16e6) return `decoded ${img.width}x${img.height}, over the budget`;
+  if (img.width * img.height > 12e6) return `decoded ${img.width}x${img.height}, over the budget`;
+  if (Math.max(img.width, img.height) > 100 * Math.min(img.width, img.height)) return `decoded a ${img.width}x${img.height} strip`;
 }
 
 // ------------------------------------------------------------------------------------------ options

@@ -22,8 +22,12 @@ import { saliency } from '../../src/methods/saliency.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc (npm run soak does)');
 
-function heap(): number {
-  for (let i = 0; i < 3; i++) gc!();
+/** The JS heap after full GCs with event-loop turns between them, so native wrappers' finalizers run too. */
+async function heap(): Promise<number> {
+  for (let i = 0; i < 4; i++) {
+    gc!();
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return process.memoryUsage().heapUsed;
 }
 
@@ -62,17 +66,17 @@ async function soak(loop: Loop): Promise<void> {
   await engine.finish();
   const live0 = engine.pool.stats.liveBytes;
   const pooled0 = engine.pool.stats.pooledBytes;
-  const heap0 = heap();
+  const heap0 = await heap();
   const samples: string[] = [];
   let liveDrift = 0;
   const t0 = Date.now();
   for (let i = 1; i <= loop.runs; i++) {
     engine.release((await loop.run()).maps);
     liveDrift = Math.max(liveDrift, Math.abs(engine.pool.stats.liveBytes - live0));
-    if (i % Math.max(1, Math.floor(loop.runs / 5)) === 0) samples.push(`${i}: heap ${((heap() - heap0) / 1024).toFixed(0)} KiB`);
+    if (i % Math.max(1, Math.floor(loop.runs / 5)) === 0) samples.push(`${i}: heap ${(((await heap()) - heap0) / 1024).toFixed(0)} KiB`);
   }
   await engine.finish();
-  const grown = heap() - heap0;
+  const grown = (await heap()) - heap0;
   const pooled = engine.pool.stats.pooledBytes - pooled0;
   console.log(
     `${loop.name}: ${loop.runs} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s; GPU live ${(engine.pool.stats.liveBytes / MIB).toFixed(2)} MiB ` +
