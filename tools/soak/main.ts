@@ -4,7 +4,7 @@
  * live bytes must come back to the same value after every pass, the pooled (free) bytes must stop
  * growing, and the JS heap after a full GC must stay flat. Prints the measurements; exit code 1 on growth.
  *
- *   npm run soak -- [--passes 10000] [--rise 40] [--rise-masks 500] [--l2caf 40] [--l2caf-steps 100]
+ *   npm run soak -- [--passes 10000] [--rise 40] [--rise-masks 500] [--l2caf 40] [--l2caf-steps 300]
  *
  * Runs GPU work: take the shared GPU lock (flock /tmp/lt-gpu.lock npm run soak).
  */
@@ -38,7 +38,7 @@ const { values } = parseArgs({
     rise: { type: 'string', default: '40' },
     'rise-masks': { type: 'string', default: '500' },
     l2caf: { type: 'string', default: '40' },
-    'l2caf-steps': { type: 'string', default: '100' },
+    'l2caf-steps': { type: 'string', default: '300' },
   },
 });
 
@@ -61,6 +61,7 @@ interface Loop {
 }
 
 async function soak(loop: Loop): Promise<void> {
+  if (loop.runs <= 0) return;
   const warm = Math.max(5, Math.floor(loop.runs / 20));
   for (let i = 0; i < warm; i++) engine.release((await loop.run()).maps);
   await engine.finish();
@@ -101,7 +102,7 @@ await soak({ name: 'RISE', runs: Number(values.rise), run: () => rise(model, x, 
 await soak({
   name: 'L2-CAF',
   runs: Number(values.l2caf),
-  run: () => l2caf(model, x, { maxSteps: Number(values['l2caf-steps']) }),
+  run: () => l2caf(model, x, { maxSteps: Number(values['l2caf-steps']), tolerance: -1 }), // every step, no plateau stop
   heapSlack: MIB,
 });
 
