@@ -11,7 +11,7 @@
 // Listens on 127.0.0.1 only: a loopback origin is a secure context, which navigator.gpu requires,
 // and nothing is exposed to the network. --port 0 picks a free port. The first line on stdout is
 // `LayerTracer page: http://127.0.0.1:PORT/` (scripts read the port from it).
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,11 +38,21 @@ function inside(dir, rel) {
   return p === dir || p.startsWith(dir + sep) ? p : null;
 }
 
-function isFile(p) {
+/**
+ * The real path of `rel` under `dir` when it is a regular file whose real location (every symlink
+ * followed) is still inside the real `dir`; null otherwise. A link from a served folder to /etc or to
+ * the user's home serves nothing.
+ */
+function servedFile(dir, rel) {
+  const p = inside(dir, rel);
+  if (!p) return null;
   try {
-    return statSync(p).isFile();
+    const root = realpathSync(dir);
+    const real = realpathSync(p);
+    if (real !== root && !real.startsWith(root + sep)) return null;
+    return statSync(real).isFile() ? real : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -59,8 +69,8 @@ function listModels(weightDirs) {
       continue; // a folder that does not exist (yet) lists nothing
     }
     for (const file of names) {
-      const p = join(dir, file);
-      if (!seen.has(file) && isFile(p)) seen.set(file, { file, bytes: statSync(p).size });
+      const p = servedFile(dir, file);
+      if (!seen.has(file) && p) seen.set(file, { file, bytes: statSync(p).size });
     }
   }
   return [...seen.values()];
@@ -88,10 +98,9 @@ export function startServer({ port = 8080, weights = [], site = join(ROOT, 'dist
       return void res.end(req.method === 'HEAD' ? undefined : body);
     } else if (path.startsWith('/weights/')) {
       const rel = path.slice('/weights/'.length);
-      file = weightDirs.map((d) => inside(d, rel)).find((p) => p && isFile(p)) ?? null;
+      file = weightDirs.map((d) => servedFile(d, rel)).find((p) => p) ?? null;
     } else {
-      const p = inside(siteDir, path === '/' ? 'index.html' : path.slice(1));
-      file = p && isFile(p) ? p : null;
+      file = servedFile(siteDir, path === '/' ? 'index.html' : path.slice(1));
     }
     if (!file) {
       const hint =

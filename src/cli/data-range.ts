@@ -10,9 +10,3 @@ export function parseRange(text: string | undefined, total: number, flag = '--ra
   if (start >= end || end > total) throw new UsageError(`${flag} ${text} is outside the ${total} images available`);
   return { start, count: end - start };
 }
-
-export function parseNumberList(text: string, flag: string): number[] {
-  const values = text.split(',').map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isFinite(v))) throw new UsageError(`${flag} must be a comma-separated list of numbers, got "${text}"`);
-  return values;
-}

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateSample, SPLIT_SEEDS, SYNTHETIC_CLASSES } from '../data/synthetic/index.js';
 import { classMeansFromFile } from '../e2cm/means-file.js';
 import { acquireEngine } from '../gpu/acquire.js';
@@ -10,23 +9,12 @@ import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { METHODS } from '../methods/registry.js';
 import { escapeHtml, page } from '../report/html.js';
 import { projectRoot } from '../util/project-root.js';
+import { defineCommand } from './command.js';
+import { outDir } from './common-options.js';
 import { explain } from './explain.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { traceImages } from './trace.js';
-
-export const DEMO_HELP = `layertracer demo [options]
-
-Runs every implemented method with both embedded default models (weights/default-resnet and
-weights/default-vgg, trained on the project's generated shapes data) on a handful of generated test
-images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
-An earlier report is moved aside to out/demo-previous-<time>, never deleted.
-
-  --images N        generated test images (default 4)
-  --rise-masks N    RISE masks (default 500)
-  --trace-masks N   LayerTracer masks (default 500)
-  --out DIR         default out/demo
-`;
 
 export const DEFAULT_MODELS = [
   {
@@ -38,102 +26,102 @@ export const DEFAULT_MODELS = [
   { id: 'vgg', title: 'VGG-style (plain conv stack)', weights: 'default-vgg.safetensors', means: 'default-vgg.means.safetensors' },
 ];
 
-export async function demoCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      images: { type: 'string', default: '4' },
-      'rise-masks': { type: 'string', default: '500' },
-      'trace-masks': { type: 'string', default: '500' },
-      out: { type: 'string', default: join('out', 'demo') },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return void process.stdout.write(DEMO_HELP);
-  const out = values.out!;
-  const count = Number(values.images);
-  if (existsSync(out)) {
-    const aside = `${out}-previous-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    await rename(out, aside);
-    console.log(`moved the earlier report ${out} to ${aside}`);
-  }
-  const imagesDir = join(out, 'images');
-  await mkdir(imagesDir, { recursive: true });
-  const images = await writeDemoImages(imagesDir, count);
+export const DEMO = defineCommand({
+  name: 'demo',
+  summary: 'every method on generated images with both embedded default models -> out/demo/index.html',
+  usage: '[options]',
+  description: `Runs every implemented method with both embedded default models (weights/default-resnet and
+weights/default-vgg, trained on the project's generated shapes data) on a handful of generated test
+images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
+An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
+  options: {
+    images: { type: 'int', arg: 'N', min: 1, max: 100, default: 4, help: 'generated test images' },
+    'rise-masks': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 500, help: 'RISE masks' },
+    'trace-masks': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 500, help: 'LayerTracer masks' },
+    out: { ...outDir('demo'), existing: 'move-aside' },
+  },
+  async run(values, stage) {
+    const out = stage.dir;
+    const imagesDir = join(out, 'images');
+    await mkdir(imagesDir, { recursive: true });
+    const images = await writeDemoImages(imagesDir, values.images);
 
-  const weightsDir = join(projectRoot(), 'weights');
-  const engine = await acquireEngine();
-  const sections: string[] = [];
-  try {
-    console.log(
-      `adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`,
-    );
-    const present = DEFAULT_MODELS.filter((m) => existsSync(join(weightsDir, m.weights)));
-    if (!present.length) {
-      throw new UsageError(`no default model in ${weightsDir}; train them with tools/train_default_models.py (see weights/README.md)`);
-    }
-    for (const m of DEFAULT_MODELS.filter((x) => !present.includes(x)))
-      console.log(`note: ${m.weights} is missing; skipping the ${m.id} model`);
-    for (const m of present) {
-      console.log(`\n== ${m.title}: ${m.weights}`);
-      const model = await loadModelFile(engine, join(weightsDir, m.weights));
-      const explainDir = join(out, m.id);
-      await explain(engine, model, {
-        images: images.map((i) => i.path),
-        methods: METHODS,
-        target: 'top1',
-        colormap: 'jet',
-        riseMasks: Number(values['rise-masks']),
-        outDir: explainDir,
-        force: false,
-        title: `${m.title}: every method`,
-      });
-      let traceLink = '';
-      const meansPath = join(weightsDir, m.means);
-      if (existsSync(meansPath)) {
-        const means = classMeansFromFile(await readSafetensorsFile(meansPath));
-        await traceImages(
-          engine,
-          model,
-          means,
-          images.map((i) => i.path),
-          {
-            target: 'top1',
-            masks: Number(values['trace-masks']),
-            s: 7,
-            p: 0.5,
-            seed: 0,
-            batchSize: 64,
-            threshold: 0.9,
-            allExits: false,
-            outDir: join(out, `${m.id}-trace`),
-            force: false,
-          },
-        );
-        traceLink = ` · <a href="${m.id}-trace/layertracer.html">LayerTracer strips</a>`;
-      } else {
-        console.log(`no class means at ${meansPath}; skipping LayerTracer (make them with \`layertracer class-means\`)`);
-      }
-      sections.push(
-        `<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`,
+    const weightsDir = join(projectRoot(), 'weights');
+    const engine = await acquireEngine();
+    const sections: string[] = [];
+    try {
+      console.log(
+        `adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`,
       );
-      model.release();
+      const present = DEFAULT_MODELS.filter((m) => existsSync(join(weightsDir, m.weights)));
+      if (!present.length) {
+        throw new UsageError(`no default model in ${weightsDir}; train them with tools/train_default_models.py (see weights/README.md)`);
+      }
+      for (const m of DEFAULT_MODELS.filter((x) => !present.includes(x)))
+        console.log(`note: ${m.weights} is missing; skipping the ${m.id} model`);
+      for (const m of present) {
+        console.log(`\n== ${m.title}: ${m.weights}`);
+        const model = await loadModelFile(engine, join(weightsDir, m.weights));
+        const explainDir = join(out, m.id);
+        await explain(engine, model, {
+          images: images.map((i) => i.path),
+          methods: METHODS,
+          target: 'top1',
+          colormap: 'jet',
+          riseMasks: values['rise-masks'],
+          outDir: explainDir,
+          show: stage.show,
+          title: `${m.title}: every method`,
+        });
+        let traceLink = '';
+        const meansPath = join(weightsDir, m.means);
+        if (existsSync(meansPath)) {
+          const means = classMeansFromFile(await readSafetensorsFile(meansPath));
+          await traceImages(
+            engine,
+            model,
+            means,
+            images.map((i) => i.path),
+            {
+              target: 'top1',
+              masks: values['trace-masks'],
+              s: 7,
+              p: 0.5,
+              seed: 0,
+              batchSize: 64,
+              threshold: 0.9,
+              allExits: false,
+              outDir: join(out, `${m.id}-trace`),
+              show: stage.show,
+            },
+          );
+          traceLink = ` · <a href="${m.id}-trace/layertracer.html">LayerTracer strips</a>`;
+        } else {
+          console.log(`no class means at ${meansPath}; skipping LayerTracer (make them with \`layertracer class-means\`)`);
+        }
+        sections.push(
+          `<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`,
+        );
+        model.release();
+      }
+    } finally {
+      engine.destroy();
     }
-  } finally {
-    engine.destroy();
-  }
-  const list = images.map((i) => `<li>${escapeHtml(i.path.split('/').pop()!)}: ${escapeHtml(i.label)}</li>`).join('');
-  const index = join(out, 'index.html');
-  await writeFile(
-    index,
-    page(
-      'LayerTracer demo',
-      `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`,
-    ),
-    { flag: 'wx' },
-  );
-  console.log(`\nwrote ${index}`);
-}
+    const list = images.map((i) => `<li>${escapeHtml(i.path.split('/').pop()!)}: ${escapeHtml(i.label)}</li>`).join('');
+    await writeFile(
+      join(out, 'index.html'),
+      page(
+        'LayerTracer demo',
+        `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`,
+      ),
+      { flag: 'wx' },
+    );
+    console.log(`\nwrote ${stage.final('index.html')}`);
+  },
+});
+
+export const DEMO_HELP = DEMO.help;
+export const demoCommand = (argv: string[]): Promise<void> => DEMO.invoke(argv);
 
 /** The first generated test images, one per class where possible, as PNG files. */
 async function writeDemoImages(dir: string, count: number): Promise<{ path: string; label: string }[]> {

@@ -1,81 +1,74 @@
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { writeFile } from 'node:fs/promises';
 import { observeExits, simulateEarlyExit, type EarlyExitResult, type ExitObservations } from '../e2cm/early-exit.js';
 import { classMeansFromFile } from '../e2cm/means-file.js';
 import { acquireEngine } from '../gpu/acquire.js';
 import { openLabelledSet } from '../data/labelled-source.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
-import { parseNumberList, parseRange } from './data-range.js';
-import { UsageError } from './errors.js';
-import { loadModelFile } from './load-model.js';
+import { parseRange } from './data-range.js';
+import { assertFiniteResult } from '../util/finite.js';
+import { defineCommand } from './command.js';
+import { ALLOW_NON_FINITE, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
+import { loadModelFile, MAX_WEIGHTS_BYTES } from './load-model.js';
 import { Progress } from './progress.js';
 
-export const EARLY_EXIT_HELP = `layertracer early-exit --weights FILE --means FILE --data FILE|DIR [options]
-
-E2CM early-exit inference: each image exits at the first layer whose class-mean confidence passes the
+export const EARLY_EXIT = defineCommand({
+  name: 'early-exit',
+  summary: 'E2CM early-exit accuracy against compute over a threshold sweep',
+  usage: '--weights FILE --means FILE --data FILE|DIR [options]',
+  description: `E2CM early-exit inference: each image exits at the first layer whose class-mean confidence passes the
 threshold, predicting the nearest class mean. Prints accuracy against the fraction of compute used
-over a sweep of thresholds, and writes it as CSV, JSON and Markdown.
-
-  --weights FILE     model weights
-  --means FILE       class means from \`layertracer class-means\`
-  --data FILE|DIR    labelled evaluation images
-  --range A:B        evaluate on images A..B-1 only (keep it disjoint from the class-means range)
-  --thresholds LIST  comma-separated confidence thresholds (default: a sweep from just above chance,
-                     1/K + (1 - 1/K) q for q = 0.02 .. 0.8, plus 1.01 which never exits; with the
-                     default temperature the confidences of a 10-class model rarely pass 0.5)
-  --out DIR          where to write early-exit.{csv,json,md} (default out/early-exit)
-  --force            overwrite existing outputs
-`;
-
-export async function earlyExitCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      weights: { type: 'string' },
-      means: { type: 'string' },
-      data: { type: 'string' },
-      range: { type: 'string' },
-      thresholds: { type: 'string' },
-      out: { type: 'string', default: join('out', 'early-exit') },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+over a sweep of thresholds, and writes it as CSV, JSON and Markdown.`,
+  options: {
+    weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
+    means: { type: 'file', required: true, help: 'class means from `layertracer class-means`' },
+    data: { ...DATA, help: 'labelled evaluation images' },
+    range: { ...RANGE, help: 'evaluate on images A..B-1 only (keep it disjoint from the class-means range)' },
+    thresholds: {
+      type: 'number-list',
+      min: 0,
+      help: `comma-separated confidence thresholds (default: a sweep from just above chance,
+1/K + (1 - 1/K) q for q = 0.02 .. 0.8, plus 1.01 which never exits; with the
+default temperature the confidences of a 10-class model rarely pass 0.5)`,
     },
-  });
-  if (values.help) return void process.stdout.write(EARLY_EXIT_HELP);
-  if (!values.weights || !values.means || !values.data) throw new UsageError('early-exit needs --weights, --means and --data (see --help)');
-  const outputs = ['csv', 'json', 'md'].map((x) => join(values.out!, `early-exit.${x}`));
-  if (!values.force && outputs.some(existsSync)) throw new UsageError(`${values.out}/early-exit.* exist; pass --force to overwrite`);
-  const engine = await acquireEngine();
-  try {
-    const model = await loadModelFile(engine, values.weights);
-    const means = classMeansFromFile(await readSafetensorsFile(values.means));
-    const set = await openLabelledSet(values.data);
-    const range = parseRange(values.range, set.count);
-    const progress = new Progress('early exit', range.count);
-    const obs = await observeExits(model, means, set.batches(model.info, range), 50, (d) => progress.update(d));
-    progress.done();
-    const thresholds = values.thresholds ? parseNumberList(values.thresholds, '--thresholds') : defaultThresholds(model.numClasses);
-    const results = thresholds.map((t) => simulateEarlyExit(obs, t));
-    const note = `class means: ${means.source}; evaluation: ${set.description} images ${range.start}..${range.start + range.count - 1}`;
-    const md = `${earlyExitMarkdown(model.info.architecture, obs.exits, results, note)}\n${exitSummaryMarkdown(obs)}`;
-    console.log(md);
-    await mkdir(values.out!, { recursive: true });
-    const flag = values.force ? 'w' : 'wx';
-    await writeFile(outputs[0], earlyExitCsv(obs.exits, results), { flag });
-    await writeFile(
-      outputs[1],
-      JSON.stringify({ model: model.info.architecture, note, exits: obs.exits, costFraction: obs.costFraction, results }, null, 2),
-      { flag },
-    );
-    await writeFile(outputs[2], md, { flag });
-    console.log(`wrote ${outputs.join(', ')}`);
-    model.release();
-  } finally {
-    engine.destroy();
-  }
-}
+    out: outDir('early-exit', 'where to write early-exit.{csv,json,md}'),
+    force: FORCE,
+  },
+  async run(values, out) {
+    const outputs = ['csv', 'json', 'md'].map((x) => `early-exit.${x}`);
+    out.expect(outputs);
+    const engine = await acquireEngine();
+    try {
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
+      const means = classMeansFromFile(await readSafetensorsFile(values.means, { maxBytes: MAX_WEIGHTS_BYTES }));
+      const set = await openLabelledSet(values.data);
+      const range = parseRange(values.range, set.count);
+      const progress = new Progress('early exit', range.count);
+      const obs = await observeExits(model, means, set.batches(model.info, range), 50, (d) => progress.update(d));
+      progress.done();
+      const thresholds = values.thresholds ?? defaultThresholds(model.numClasses);
+      for (const c of obs.confidence) assertFiniteResult(c, 'the E2CM confidences');
+      const results = thresholds.map((t) => simulateEarlyExit(obs, t));
+      const note = `class means: ${means.source}; evaluation: ${set.description} images ${range.start}..${range.start + range.count - 1}`;
+      const md = `${earlyExitMarkdown(model.info.architecture, obs.exits, results, note)}\n${exitSummaryMarkdown(obs)}`;
+      console.log(md);
+      await writeFile(out.path(outputs[0]), earlyExitCsv(obs.exits, results), { flag: 'wx' });
+      await writeFile(
+        out.path(outputs[1]),
+        JSON.stringify({ model: model.info.architecture, note, exits: obs.exits, costFraction: obs.costFraction, results }, null, 2),
+        { flag: 'wx' },
+      );
+      await writeFile(out.path(outputs[2]), md, { flag: 'wx' });
+      console.log(`wrote ${outputs.map((o) => out.final(o)).join(', ')}`);
+      model.release();
+    } finally {
+      engine.destroy();
+    }
+  },
+});
+
+export const EARLY_EXIT_HELP = EARLY_EXIT.help;
+export const earlyExitCommand = (argv: string[]): Promise<void> => EARLY_EXIT.invoke(argv);
 
 export function earlyExitMarkdown(model: string, exits: string[], results: EarlyExitResult[], note: string): string {
   const rows = results.map(

@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { writeFile } from 'node:fs/promises';
 import { openLabelledSet } from '../data/labelled-source.js';
 import { acquireEngine } from '../gpu/acquire.js';
 import type { Model } from '../graph/model.js';
@@ -9,27 +6,11 @@ import { causalMetrics } from '../metrics/insertion-deletion.js';
 import { toHeatmap } from '../methods/heatmap.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
 import { parseRange } from './data-range.js';
-import { UsageError } from './errors.js';
+import { assertFiniteResult } from '../util/finite.js';
+import { defineCommand } from './command.js';
+import { ALLOW_NON_FINITE, batchOption, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
 import { Progress } from './progress.js';
-
-export const EVALUATE_HELP = `layertracer evaluate --weights FILE --data FILE|DIR [options]
-
-Scores attribution methods with RISE's causal metrics: insertion AUC (higher is better: revealing the
-most salient pixels first over a blurred copy recovers the class quickly) and deletion AUC (lower is
-better: deleting them first destroys it quickly), on the softmax probability of each image's clean
-top-1 class. Prints a table and writes evaluate.csv and evaluate.json.
-
-  --weights FILE         model weights
-  --data FILE|DIR        labelled images (safetensors or a folder per class)
-  --range A:B            images A..B-1 (default 0:100)
-  --methods LIST|all     comma-separated method names, or all (default)
-  --pixels-per-step N    pixels changed per step (default ceil(H*W/224): 224 steps)
-  --rise-masks N         masks for RISE when evaluated (default 4000)
-  --batch N              step images per forward pass (default 32)
-  --out DIR              default out/evaluate
-  --force                overwrite existing outputs
-`;
 
 export interface MethodScore {
   method: string;
@@ -39,60 +20,77 @@ export interface MethodScore {
   seconds: number;
 }
 
-export async function evaluateCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      weights: { type: 'string' },
-      data: { type: 'string' },
-      range: { type: 'string', default: '0:100' },
-      methods: { type: 'string', default: 'all' },
-      'pixels-per-step': { type: 'string' },
-      'rise-masks': { type: 'string', default: '4000' },
-      batch: { type: 'string', default: '32' },
-      out: { type: 'string', default: join('out', 'evaluate') },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+export const EVALUATE = defineCommand({
+  name: 'evaluate',
+  summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)',
+  usage: '--weights FILE --data FILE|DIR [options]',
+  description: `Scores attribution methods with RISE's causal metrics: insertion AUC (higher is better: revealing the
+most salient pixels first over a blurred copy recovers the class quickly) and deletion AUC (lower is
+better: deleting them first destroys it quickly), on the softmax probability of each image's clean
+top-1 class. Prints a table and writes evaluate.csv and evaluate.json.`,
+  options: {
+    weights: WEIGHTS,
+    'allow-non-finite': ALLOW_NON_FINITE,
+    data: DATA,
+    range: { ...RANGE, default: '0:100' },
+    methods: {
+      type: 'string-list',
+      arg: 'LIST|all',
+      values: ['all', ...METHODS.map((m) => m.name)],
+      default: 'all',
+      help: 'comma-separated method names, or all',
     },
-  });
-  if (values.help) return void process.stdout.write(EVALUATE_HELP);
-  if (!values.weights || !values.data) throw new UsageError('evaluate needs --weights and --data (see --help)');
-  const names = values.methods === 'all' ? METHODS.map((m) => m.name) : values.methods!.split(',');
-  const outputs = [join(values.out!, 'evaluate.csv'), join(values.out!, 'evaluate.json')];
-  if (!values.force && outputs.some(existsSync)) throw new UsageError(`${values.out}/evaluate.* exist; pass --force to overwrite`);
-  const engine = await acquireEngine();
-  try {
-    const model = await loadModelFile(engine, values.weights);
-    const set = await openLabelledSet(values.data);
-    const range = parseRange(values.range, set.count);
-    const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
-    const scores = await evaluateMethods(model, set.batches(model.info, range), names, {
-      pixelsPerStep: values['pixels-per-step'] ? Number(values['pixels-per-step']) : undefined,
-      riseMasks: Number(values['rise-masks']),
-      batchSize: Number(values.batch),
-      // A long run shows its running means every 10 images, so an interrupted run is not wasted.
-      onImage: (done, partial) => {
-        if (done % 10 === 0 && done < range.count) console.log(`\n${scoreTable(partial, `${note}; first ${done} images`)}`);
-      },
-    });
-    console.log(scoreTable(scores, note));
-    await mkdir(values.out!, { recursive: true });
-    const flag = values.force ? 'w' : 'wx';
-    await writeFile(
-      outputs[0],
-      [
-        'method,images,insertion_auc,deletion_auc,seconds',
-        ...scores.map((s) => `${s.method},${s.images},${s.insertion},${s.deletion},${s.seconds}`),
-      ].join('\n') + '\n',
-      { flag },
-    );
-    await writeFile(outputs[1], JSON.stringify({ note, scores }, null, 2), { flag });
-    console.log(`wrote ${outputs.join(', ')}`);
-    model.release();
-  } finally {
-    engine.destroy();
-  }
-}
+    'pixels-per-step': {
+      type: 'int',
+      arg: 'N',
+      min: 1,
+      help: 'pixels changed per step (default ceil(H*W/224): 224 steps)',
+    },
+    'rise-masks': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 4000, help: 'masks for RISE when evaluated' },
+    batch: batchOption(32, 'step images per forward pass'),
+    out: outDir('evaluate'),
+    force: FORCE,
+  },
+  async run(values, out) {
+    const names = values.methods.includes('all') ? METHODS.map((m) => m.name) : values.methods;
+    const outputs = ['evaluate.csv', 'evaluate.json'];
+    out.expect(outputs);
+    const engine = await acquireEngine();
+    try {
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
+      const set = await openLabelledSet(values.data);
+      const range = parseRange(values.range, set.count);
+      const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
+      const scores = await evaluateMethods(model, set.batches(model.info, range), names, {
+        pixelsPerStep: values['pixels-per-step'],
+        riseMasks: values['rise-masks'],
+        batchSize: values.batch,
+        // A long run shows its running means every 10 images, so an interrupted run is not wasted.
+        onImage: (done, partial) => {
+          if (done % 10 === 0 && done < range.count) console.log(`\n${scoreTable(partial, `${note}; first ${done} images`)}`);
+        },
+      });
+      for (const s of scores) assertFiniteResult([s.insertion, s.deletion], `the ${s.method} scores`);
+      console.log(scoreTable(scores, note));
+      await writeFile(
+        out.path(outputs[0]),
+        [
+          'method,images,insertion_auc,deletion_auc,seconds',
+          ...scores.map((s) => `${s.method},${s.images},${s.insertion},${s.deletion},${s.seconds}`),
+        ].join('\n') + '\n',
+        { flag: 'wx' },
+      );
+      await writeFile(out.path(outputs[1]), JSON.stringify({ note, scores }, null, 2), { flag: 'wx' });
+      console.log(`wrote ${outputs.map((o) => out.final(o)).join(', ')}`);
+      model.release();
+    } finally {
+      engine.destroy();
+    }
+  },
+});
+
+export const EVALUATE_HELP = EVALUATE.help;
+export const evaluateCommand = (argv: string[]): Promise<void> => EVALUATE.invoke(argv);
 
 export async function evaluateMethods(
   model: Model,

@@ -1,81 +1,62 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { acquireEngine } from '../gpu/acquire.js';
 import { filterGrid, firstConvLayer } from '../features/filters.js';
 import { writePng } from '../image/encode-node.js';
-import { UsageError } from './errors.js';
+import { defineCommand } from './command.js';
+import { ALLOW_NON_FINITE, FORCE, LAYER, outDir, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
 
-export const FILTERS_HELP = `layertracer filters --weights FILE [--layer NAME] [options]
-
-Draws convolution filters as one PNG grid, read back from the weights on the GPU. Without --layer:
+export const FILTERS = defineCommand({
+  name: 'filters',
+  summary: "draw a conv layer's filters as a PNG grid (first layer as RGB tiles)",
+  usage: '--weights FILE [--layer NAME] [options]',
+  description: `Draws convolution filters as one PNG grid, read back from the weights on the GPU. Without --layer:
 every filter of the first convolution as an RGB tile, each min-max scaled on its own. With --layer:
 that convolution's filters as grey tiles, one row per filter and one tile per input channel (each
-filter min-max scaled over all its channels, so its channels compare).
-
-  --weights FILE      model weights (.safetensors)
-  --layer NAME        a convolution (PyTorch module name, e.g. layer1.0.conv1, features.2);
-                      default: the first convolution (conv1, features.0)
-  --grey              grey tiles per input channel even for a first layer that reads RGB
-  --max-filters N     filters (rows) drawn, default 64
-  --max-channels N    input channels (tiles per row) drawn in grey grids, default 32
-  --scale N           integer upscale of every tile (default: tiles of about 24 pixels)
-  --out DIR           output folder (default out/filters); writes filters.LAYER.png
-  --force             overwrite existing output files (never done otherwise)
-  -h, --help          this text
-`;
-
-/** A positive integer option, or a UsageError naming the option. */
-export function positiveInt(value: string | undefined, option: string, fallback?: number): number | undefined {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${option} must be a positive integer, got "${value}"`);
-  return Number(value);
-}
-
-export async function filtersCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      weights: { type: 'string' },
-      layer: { type: 'string' },
-      grey: { type: 'boolean', default: false },
-      'max-filters': { type: 'string' },
-      'max-channels': { type: 'string' },
-      scale: { type: 'string' },
-      out: { type: 'string', default: join('out', 'filters') },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+filter min-max scaled over all its channels, so its channels compare).`,
+  options: {
+    weights: { ...WEIGHTS, help: 'model weights (.safetensors)' },
+    'allow-non-finite': ALLOW_NON_FINITE,
+    layer: {
+      ...LAYER,
+      help: 'a convolution (PyTorch module name, e.g. layer1.0.conv1, features.2);\ndefault: the first convolution (conv1, features.0)',
     },
-    strict: true,
-  });
-  if (values.help) return void process.stdout.write(FILTERS_HELP);
-  if (!values.weights) throw new UsageError('filters needs --weights FILE (see --help)');
-  const maxFilters = positiveInt(values['max-filters'], '--max-filters', 64);
-  const maxChannels = positiveInt(values['max-channels'], '--max-channels', 32);
-  const scale = positiveInt(values.scale, '--scale');
+    grey: { type: 'flag', help: 'grey tiles per input channel even for a first layer that reads RGB' },
+    'max-filters': { type: 'int', arg: 'N', min: 1, max: 4096, default: 64, help: 'filters (rows) drawn' },
+    'max-channels': { type: 'int', arg: 'N', min: 1, max: 4096, default: 32, help: 'input channels (tiles per row) drawn in grey grids' },
+    scale: { type: 'int', arg: 'N', min: 1, max: 64, help: 'integer upscale of every tile (default: tiles of about 24 pixels)' },
+    out: outDir('filters', 'output folder; writes filters.LAYER.png'),
+    force: FORCE,
+  },
+  async run(values, out) {
+    if (values.layer) out.expect([`filters.${values.layer}.png`]);
+    const engine = await acquireEngine();
+    try {
+      const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
+      const layer = values.layer ?? firstConvLayer(model);
+      const name = `filters.${layer}.png`;
+      out.expect([name]);
+      const grid = await filterGrid(model, layer, {
+        maxFilters: values['max-filters'],
+        maxChannels: values['max-channels'],
+        scale: values.scale,
+        mode: values.grey ? 'grey' : undefined,
+      });
+      await writePng(out.path(name), grid.image);
+      const [o, c, kh, kw] = grid.shape;
+      const cut =
+        grid.filters < o || (grid.mode === 'grey' && grid.channels < c)
+          ? ` (showing ${grid.filters} filters${grid.mode === 'grey' ? ` x ${grid.channels} channels` : ''}; raise --max-filters/--max-channels for more)`
+          : '';
+      console.log(
+        `${layer}: ${o} filters of ${c}x${kh}x${kw}, drawn as ${grid.mode === 'rgb' ? 'RGB tiles' : 'grey tiles per input channel'}${cut}`,
+      );
+      console.log(`wrote ${out.final(name)} (${grid.image.width}x${grid.image.height})`);
+      model.release();
+    } finally {
+      engine.destroy();
+    }
+  },
+});
 
-  const engine = await acquireEngine();
-  try {
-    const model = await loadModelFile(engine, values.weights);
-    const layer = values.layer ?? firstConvLayer(model);
-    // Reading a conv's weights is cheap: draw first, so a wrong layer is explained before any file check.
-    const grid = await filterGrid(model, layer, { maxFilters, maxChannels, scale, mode: values.grey ? 'grey' : undefined });
-    const path = join(values.out!, `filters.${layer}.png`);
-    if (!values.force && existsSync(path))
-      throw new UsageError(`output file ${path} already exists; pass --force to overwrite or choose another --out`);
-    await writePng(path, grid.image, { force: values.force });
-    const [o, c, kh, kw] = grid.shape;
-    const cut =
-      grid.filters < o || (grid.mode === 'grey' && grid.channels < c)
-        ? ` (showing ${grid.filters} filters${grid.mode === 'grey' ? ` x ${grid.channels} channels` : ''}; raise --max-filters/--max-channels for more)`
-        : '';
-    console.log(
-      `${layer}: ${o} filters of ${c}x${kh}x${kw}, drawn as ${grid.mode === 'rgb' ? 'RGB tiles' : 'grey tiles per input channel'}${cut}`,
-    );
-    console.log(`wrote ${path} (${grid.image.width}x${grid.image.height})`);
-    model.release();
-  } finally {
-    engine.destroy();
-  }
-}
+export const FILTERS_HELP = FILTERS.help;
+export const filtersCommand = (argv: string[]): Promise<void> => FILTERS.invoke(argv);

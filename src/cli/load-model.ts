@@ -1,19 +1,35 @@
 import { existsSync } from 'node:fs';
 import type { Engine } from '../gpu/engine.js';
 import { modelFromFile, type Model } from '../graph/model.js';
+import type { WeightCheckOptions } from '../graph/weights.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { resolveClassChoice } from '../api/target.js';
 import { UsageError } from './errors.js';
+import { assertFiniteActivations } from './finite-probe.js';
+
+/**
+ * The largest weights file a command reads (it is read into memory whole): the largest supported model,
+ * VGG-19-BN, is 0.55 GiB, so 1 GiB leaves room and keeps a hostile file from taking the machine's memory.
+ */
+export const MAX_WEIGHTS_BYTES = 2 ** 30;
 
 /** Loads a weights file for a command; a missing file says where models come from. */
-export async function loadModelFile(engine: Engine, path: string): Promise<Model> {
+export async function loadModelFile(engine: Engine, path: string, checks: WeightCheckOptions = {}): Promise<Model> {
   if (!existsSync(path)) {
     throw new UsageError(
       `weights file "${path}" does not exist. Export one with tools/export_weights.py (see README "Weights"), ` +
         'or use an embedded default model from weights/.',
     );
   }
-  return modelFromFile(engine, await readSafetensorsFile(path));
+  const model = modelFromFile(engine, await readSafetensorsFile(path, { maxBytes: MAX_WEIGHTS_BYTES }), checks);
+  if (checks.allowNonFinite) return model;
+  try {
+    await assertFiniteActivations(model);
+  } catch (err) {
+    model.release();
+    throw err;
+  }
+  return model;
 }
 
 /** "top1", a class index, or a class name (case-insensitive) -> 'top1' | index. */

@@ -35,8 +35,17 @@ export function datasetFromFile(file: DatasetFile): ImageDataset {
   if (lab.shape.length !== 1 || lab.shape[0] !== img.shape[0]) {
     throw new Error(`${file.source}: "labels" must be [${img.shape[0]}], got [${lab.shape.join(', ')}]`);
   }
+  if (lab.dtype !== 'U8' && lab.dtype !== 'I32')
+    throw new Error(`${file.source}: "labels" must be U8 or I32 class indices, got ${lab.dtype}`);
   const labels = file.get('labels').data as Uint8Array | Int32Array;
-  const classes = file.metadata.classes ? (JSON.parse(file.metadata.classes) as string[]) : [];
+  const classes = datasetClasses(file);
+  // A label outside the classes would silently land in no class (or in a wrong one): refuse it here.
+  const top = classes.length || Infinity;
+  const bad = labels.findIndex((l) => l < 0 || l >= top);
+  if (bad >= 0)
+    throw new Error(
+      `${file.source}: label ${labels[bad]} of image ${bad} is not a class index${classes.length ? ` (0..${classes.length - 1})` : ''}`,
+    );
   return {
     images: file.get('images').data as Uint8Array,
     labels,
@@ -46,6 +55,20 @@ export function datasetFromFile(file: DatasetFile): ImageDataset {
     classes,
     source: describeDatasetFile(file),
   };
+}
+
+function datasetClasses(file: DatasetFile): string[] {
+  const text = file.metadata.classes;
+  if (text === undefined) return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error(`${file.source}: metadata "classes" is not valid JSON`);
+  }
+  if (!Array.isArray(v) || !v.every((c) => typeof c === 'string' && c.length <= 256))
+    throw new Error(`${file.source}: metadata "classes" must be a JSON list of class names`);
+  return v as string[];
 }
 
 /**

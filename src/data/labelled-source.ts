@@ -2,7 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { LabelledBatches } from '../e2cm/class-means.js';
 import type { ModelInfo } from '../graph/model-info.js';
-import { readImageFile } from '../image/decode-node.js';
+import { readFileSync } from 'node:fs';
+import { decodeImageBytes, readImageFile } from '../image/decode-node.js';
 import { preprocessForModel } from '../image/preprocess.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { datasetFromFile, normalizedBatch, type ImageDataset } from './image-dataset.js';
@@ -71,15 +72,16 @@ async function folderSet(root: string): Promise<LabelledSet> {
     }
   }
   if (!files.length) throw new Error(`${root}: no PNG or JPEG images in the class folders`);
-  // Batches are produced synchronously, so images are decoded up front (sets here are small).
-  const decoded = await Promise.all(files.map((f) => readImageFile(f.path)));
+  // Each image is decoded when its batch is made and dropped after, so a folder of large photos never
+  // holds them all at full size (batches are synchronous, hence the synchronous read and decode).
+  const decode = (i: number) => decodeImageBytes(readFileSync(files[i].path), files[i].path);
   return {
     description: root,
     count: files.length,
     classes,
     label: (i) => files[i].label,
     async rgb(i) {
-      return decoded[i];
+      return readImageFile(files[i].path);
     },
     batches(info, range = { start: 0, count: files.length }) {
       const [h, w] = info.inputSize;
@@ -93,7 +95,7 @@ async function folderSet(root: string): Promise<LabelledSet> {
           for (let k = 0; k < count; k++) {
             const i = range.start + start + k;
             data.set(
-              preprocessForModel(decoded[i], { inputSize: [h, w], mean: info.mean, std: info.std, resize: info.resize }).chw,
+              preprocessForModel(decode(i), { inputSize: [h, w], mean: info.mean, std: info.std, resize: info.resize }).chw,
               k * plane,
             );
             labels[k] = files[i].label;

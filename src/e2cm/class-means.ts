@@ -3,6 +3,7 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Model } from '../graph/model.js';
 import { exitFeature, type FeatureMode } from './features.js';
 import { classDistances, uploadMeans, type GpuMeans } from './distances.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * E2CM class means (after the stem and after every residual block / stage): the mean feature of each
@@ -39,7 +40,11 @@ export interface ClassMeansOptions {
   onProgress?: (done: number, total: number, pass: string) => void;
 }
 
-export async function computeClassMeans(model: Model, data: LabelledBatches, opts: ClassMeansOptions = {}): Promise<ClassMeans> {
+export const computeClassMeans = scoped(async function computeClassMeans(
+  model: Model,
+  data: LabelledBatches,
+  opts: ClassMeansOptions = {},
+): Promise<ClassMeans> {
   const e = model.engine;
   const exits = opts.exits ?? model.exitLayers;
   for (const l of exits) model.assertLayer(l);
@@ -116,7 +121,7 @@ export async function computeClassMeans(model: Model, data: LabelledBatches, opt
     counts,
     source: opts.source ?? '',
   };
-}
+});
 
 async function forEachBatch(
   model: Model,

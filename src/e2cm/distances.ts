@@ -4,6 +4,7 @@ import { affine, binary, clamp, unary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
 import { reduce } from '../kernels/reduce.js';
 import { softmax } from '../kernels/softmax.js';
+import { scoped } from '../gpu/scopes.js';
 
 /** Class means of one exit on the GPU: mu (K, D) and |mu_k|^2 as a (1, K) row. */
 export interface GpuMeans {
@@ -25,7 +26,7 @@ export function uploadMeans(e: Engine, means: Float32Array, classes: number, dim
  * Euclidean distances (B, K) between features f (B, D) and class means: sqrt(|f|^2 - 2 f.mu + |mu|^2),
  * one matmul for the cross term; clamped at 0 against rounding.
  */
-export function classDistances(e: Engine, f: Tensor, m: GpuMeans): Tensor {
+export const classDistances = scoped(function classDistances(e: Engine, f: Tensor, m: GpuMeans): Tensor {
   const cross = matmul(e, f, m.means, { transposeB: true }); // (B, K)
   const f2 = binary(e, 'mul', f, f);
   const fNorm = reduce(e, 'sum', f2, [1], true); // (B, 1)
@@ -36,12 +37,12 @@ export function classDistances(e: Engine, f: Tensor, m: GpuMeans): Tensor {
   const d = unary(e, 'sqrt', pos);
   e.releaseAll(cross, f2, fNorm, a, b, sq, pos);
   return d;
-}
+});
 
 /** E2CM confidence: softmax over classes of -d / T. (B, K). */
-export function classConfidences(e: Engine, distances: Tensor, temperature: number): Tensor {
+export const classConfidences = scoped(function classConfidences(e: Engine, distances: Tensor, temperature: number): Tensor {
   const logits = affine(e, distances, -1 / temperature, 0);
   const conf = softmax(e, logits);
   e.release(logits);
   return conf;
-}
+});

@@ -3,6 +3,7 @@ import type { Model } from '../graph/model.js';
 import { assertMeansFitModel, type ClassMeans, type LabelledBatches } from './class-means.js';
 import { classConfidences, classDistances, uploadMeans } from './distances.js';
 import { exitFeature } from './features.js';
+import { scoped } from '../gpu/scopes.js';
 
 /** Per image, per exit: the nearest class mean and the E2CM confidence; plus the final classifier's answer. */
 export interface ExitObservations {
@@ -17,11 +18,11 @@ export interface ExitObservations {
 }
 
 /** One pass over a labelled set that records what every exit would predict. */
-export async function observeExits(
+export const observeExits = scoped(async function observeExits(
   model: Model,
   means: ClassMeans,
   data: LabelledBatches,
-  batchSize = 50,
+  batchSize: number = 50,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ExitObservations> {
   assertMeansFitModel(means, model);
@@ -66,7 +67,7 @@ export async function observeExits(
     for (const g of gpu) e.releaseAll(g.means, g.normsSq);
   }
   return obs;
-}
+});
 
 export interface EarlyExitResult {
   threshold: number;

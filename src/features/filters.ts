@@ -8,6 +8,7 @@ import type { Model } from '../graph/model.js';
 import { tileGrid } from '../image/grid.js';
 import { createRgbImage, type RgbImage } from '../image/image.js';
 import { FeatureInputError } from './errors.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface ConvWeights {
   layer: string;
@@ -42,7 +43,7 @@ function convNode(model: Model, layer: string): ConvNode {
 }
 
 /** Reads a conv layer's weights back from the GPU. */
-export async function readConvWeights(model: Model, layer: string): Promise<ConvWeights> {
+export const readConvWeights = scoped(async function readConvWeights(model: Model, layer: string): Promise<ConvWeights> {
   const node = convNode(model, layer);
   const [o, c, kh, kw] = node.weight.shape;
   return {
@@ -51,7 +52,7 @@ export async function readConvWeights(model: Model, layer: string): Promise<Conv
     shape: [o, c, kh, kw],
     groups: (node.opts.groups as number | undefined) ?? 1,
   };
-}
+});
 
 /** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (SPEC notation). */
 function minmaxBytes(values: ArrayLike<number>, out: Uint8Array, stride = 1, offset = 0): void {

@@ -9,6 +9,7 @@ import { affine, binary, clamp, unary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
 import { reduce } from '../kernels/reduce.js';
 import { FeatureInputError } from './errors.js';
+import { scoped } from '../gpu/scopes.js';
 
 export type Metric = 'euclidean' | 'cosine';
 export const METRICS: readonly Metric[] = ['euclidean', 'cosine'];
@@ -33,7 +34,7 @@ function rowNorms(e: Engine, x: Tensor, floor: number): Tensor {
  * euclidean: sqrt(max(0, |q|^2 - 2 q.x + |x|^2)); cosine: 1 - q.x / (|q| |x|) (a zero vector counts as
  * orthogonal to everything: distance 1).
  */
-export function pairwiseDistances(e: Engine, q: Tensor, x: Tensor, metric: Metric): Tensor {
+export const pairwiseDistances = scoped(function pairwiseDistances(e: Engine, q: Tensor, x: Tensor, metric: Metric): Tensor {
   if (q.rank !== 2 || x.rank !== 2 || q.shape[1] !== x.shape[1]) {
     throw new FeatureInputError(`pairwiseDistances: expected (Q, D) and (N, D), got [${q.shape.join(', ')}] and [${x.shape.join(', ')}]`);
   }
@@ -59,7 +60,7 @@ export function pairwiseDistances(e: Engine, q: Tensor, x: Tensor, metric: Metri
   }
   e.releaseAll(cross, qn, xn);
   return out;
-}
+});
 
 export interface Neighbours {
   /** Row i of `indices`/`distances`: the query's k nearest rows of the set, nearest first. */
@@ -94,7 +95,7 @@ export interface NeighbourOptions {
 /**
  * The k nearest rows of `features` (N, D) for each query row index, by GPU distance matrix.
  */
-export async function nearestNeighbours(
+export const nearestNeighbours = scoped(async function nearestNeighbours(
   e: Engine,
   features: Float32Array,
   dim: number,
@@ -132,4 +133,4 @@ export async function nearestNeighbours(
     e.release(x);
   }
   return out;
-}
+});

@@ -9,6 +9,7 @@ import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 import { receptiveField, receptiveFieldBox, type Box, type ReceptiveField } from './receptive-field.js';
 import { scanSource, type ScanOptions } from './scan.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface PatchOptions extends Omit<ScanOptions, 'indices'> {
   layer: string;
@@ -52,7 +53,11 @@ function offer(list: TopActivation[], item: TopActivation, k: number): void {
   if (list.length > k) list.pop();
 }
 
-export async function maxActivatingPatches(model: Model, source: ImageSource, opts: PatchOptions): Promise<PatchScan> {
+export const maxActivatingPatches = scoped(async function maxActivatingPatches(
+  model: Model,
+  source: ImageSource,
+  opts: PatchOptions,
+): Promise<PatchScan> {
   const { layer, channels } = opts;
   const k = opts.top ?? 9;
   if (!Number.isInteger(k) || k < 1) throw new FeatureInputError(`top must be a positive integer, got ${k}`);
@@ -105,7 +110,7 @@ export async function maxActivatingPatches(model: Model, source: ImageSource, op
     images: source.count,
     channels: channels.map((channel, i) => ({ channel, top: lists[i] })),
   };
-}
+});
 
 /** Pixels of `img` inside `box`. */
 export function cropBox(img: RgbImage, box: Box): RgbImage {

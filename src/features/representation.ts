@@ -7,6 +7,7 @@ import type { Model } from '../graph/model.js';
 import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 import { scanSource, type ScanOptions } from './scan.js';
+import { scoped } from '../gpu/scopes.js';
 
 /** The layer whose output feeds the last linear layer: `flatten` in ResNets, `classifier.5` in VGG. */
 export function defaultFeatureLayer(model: Model): string {
@@ -37,7 +38,11 @@ export interface FeatureOptions extends ScanOptions {
 }
 
 /** Features of the source's images at one layer, (N, C, H, W) maps averaged over H, W on the GPU. */
-export async function extractFeatures(model: Model, source: ImageSource, opts: FeatureOptions = {}): Promise<Features> {
+export const extractFeatures = scoped(async function extractFeatures(
+  model: Model,
+  source: ImageSource,
+  opts: FeatureOptions = {},
+): Promise<Features> {
   const layer = opts.layer ?? defaultFeatureLayer(model);
   const e = model.engine;
   const indices = [...(opts.indices ?? Array.from({ length: source.count }, (_, i) => i))];
@@ -65,4 +70,4 @@ export async function extractFeatures(model: Model, source: ImageSource, opts: F
     at += c.length;
   }
   return { layer, data, count: indices.length, dim, indices, labels: Int32Array.from(indices, (i) => source.label(i)) };
-}
+});

@@ -2,6 +2,7 @@ import type { Trace } from '../graph/executor.js';
 import type { Model } from '../graph/model.js';
 import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface ScanOptions {
   /** Images per forward pass; default 50. */
@@ -30,7 +31,7 @@ async function loadBatch(model: Model, source: ImageSource, indices: readonly nu
  * Forward passes over the source in batches, keeping `layers` (forBackward false: nothing for a backward
  * pass is retained). `visit` gets the trace and the source indices of the batch; the trace is released after.
  */
-export async function scanSource(
+export const scanSource = scoped(async function scanSource(
   model: Model,
   source: ImageSource,
   layers: readonly string[],
@@ -57,4 +58,4 @@ export async function scanSource(
     }
     opts.onProgress?.(Math.min(all.length, start + batchSize), all.length);
   }
-}
+});

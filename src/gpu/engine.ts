@@ -1,6 +1,7 @@
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, KernelCompileError, KernelInputError } from './errors.js';
 import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
+import { ScopeStack } from './scopes.js';
 import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
 import type { BindingDecl } from './wgsl-reflect.js';
 import '../util/dispose-symbol.js';
@@ -68,7 +69,10 @@ export class Engine {
   private batchLabels: string[] = [];
   private pendingErrors: Promise<BatchError | null>[] = [];
   private lostInfo: GPUDeviceLostInfo | null = null;
-  private readonly lostPromise: Promise<GPUDeviceLostInfo>;
+  /** Pending reads and finishes to fail when the device is lost; removed as each settles (no growth per call). */
+  private readonly lostWaiters = new Set<(info: GPUDeviceLostInfo) => void>();
+  private readonly scopes = new ScopeStack((t) => this.release(t));
+  private allocationsUntilFault: number | null = null;
   private destroyed = false;
   private readonly counters = { dispatches: 0, submits: 0 };
 
@@ -89,7 +93,11 @@ export class Engine {
       label: 'engine.uniforms',
     });
     this.uniformStaging = new ArrayBuffer(this.maxDispatches * UNIFORM_SLOT);
-    this.lostPromise = device.lost.then((info) => (this.lostInfo = info));
+    void device.lost.then((info) => {
+      this.lostInfo = info;
+      for (const fail of this.lostWaiters) fail(info);
+      this.lostWaiters.clear();
+    });
   }
 
   // ---------------------------------------------------------------- tensors
@@ -109,8 +117,39 @@ export class Engine {
         `${label}: tensor ${formatShape(shape)} needs ${formatBytes(bytes)}, over this adapter's maxBufferSize ${formatBytes(this.limits.maxBufferSize)}; use a smaller batch or split the tensor`,
       );
     }
+    if (this.allocationsUntilFault !== null && this.allocationsUntilFault-- <= 0) {
+      this.allocationsUntilFault = null;
+      throw new GpuLimitError(`${label}: simulated allocation failure (simulateAllocationFailure)`);
+    }
     const buffer = this.pool.acquire(bytes, `${label} ${formatShape(shape)}`);
-    return new Tensor(this, { buffer, released: false }, [...shape], dtype);
+    const t = new Tensor(this, { buffer, released: false }, [...shape], dtype);
+    this.scopes.track(t);
+    return t;
+  }
+
+  /**
+   * Runs `fn` in a release scope (scopes.ts): every tensor allocated inside that `fn` neither returns
+   * nor `keep`s is released when it ends, also when it throws. Works for sync and async `fn`.
+   */
+  scope<T>(fn: () => T): T {
+    return this.scopes.run(fn);
+  }
+
+  /** Lets a tensor outlive the innermost scope (it moves to the enclosing one). */
+  keep<T extends Tensor>(t: T): T {
+    this.scopes.keep(t);
+    return t;
+  }
+
+  /** Takes a tensor out of every scope for good: caches and model parameters are released by their owner. */
+  persist<T extends Tensor>(t: T): T {
+    this.scopes.persist(t);
+    return t;
+  }
+
+  /** Testing aid (device faults): the allocation after the next `n` fails with a GpuLimitError; null disarms. */
+  simulateAllocationFailure(n: number | null): void {
+    this.allocationsUntilFault = n;
   }
 
   upload(data: HostArray | readonly number[], shape: readonly number[], label = 'upload'): Tensor {
@@ -422,10 +461,17 @@ export class Engine {
   }
 
   private async raceLost<T>(p: Promise<T>, what: string): Promise<T> {
-    const lost = this.lostPromise.then((info) => {
-      throw new DeviceLostError(`GPU device lost during ${what}: ${info.message || info.reason}`);
+    this.assertUsable();
+    let waiter!: (info: GPUDeviceLostInfo) => void;
+    const lost = new Promise<never>((_, reject) => {
+      waiter = (info) => reject(new DeviceLostError(`GPU device lost during ${what}: ${info.message || info.reason}`));
     });
-    return Promise.race([p, lost]);
+    this.lostWaiters.add(waiter);
+    try {
+      return await Promise.race([p, lost]);
+    } finally {
+      this.lostWaiters.delete(waiter);
+    }
   }
 
   private assertUsable(): void {

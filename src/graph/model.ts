@@ -18,8 +18,8 @@ import {
 } from './executor.js';
 import type { Graph } from './graph.js';
 import { resolveLayer } from './layer-names.js';
-import { defaultInfo, infoFromMetadata, type ModelInfo } from './model-info.js';
-import { fileWeights, WeightsError, type TensorFile, type WeightSource } from './weights.js';
+import { defaultInfo, infoFromMetadata, metadataInputSize, type ModelInfo } from './model-info.js';
+import { fileWeights, WeightsError, type TensorFile, type WeightCheckOptions, type WeightSource } from './weights.js';
 import '../util/dispose-symbol.js';
 
 /** A loaded network: its graph on the GPU, what it expects as input, and the layer names it answers to. */
@@ -39,11 +39,12 @@ export class Model {
 
   /** x: (N, 3, H, W) normalised -> trace with logits (N, classes) and the kept activations. */
   forward(x: Tensor, opts: ForwardOptions = {}): Trace {
-    return runForward(this.engine, this.graph, x, opts);
+    // A scope: a pass that throws half-way gives back the activations it had made.
+    return this.engine.scope(() => runForward(this.engine, this.graph, x, opts));
   }
 
   backward(trace: Trace, seed: BackwardSeed, opts: BackwardOptions = {}): BackwardResult {
-    return runBackward(this.engine, trace, seed, opts);
+    return this.engine.scope(() => runBackward(this.engine, trace, seed, opts));
   }
 
   /** Logits for a batch, read back to the host. */
@@ -144,10 +145,14 @@ function numClassesOf(arch: Architecture): number {
 }
 
 /** Builds a model from a parsed safetensors file (Node: readSafetensorsFile; browser: fetchSafetensors). */
-export function modelFromFile(engine: Engine, file: TensorFile & { metadata: Readonly<Record<string, string>> }): Model {
-  const weights = fileWeights(file);
+export function modelFromFile(
+  engine: Engine,
+  file: TensorFile & { metadata: Readonly<Record<string, string>> },
+  checks: WeightCheckOptions = {},
+): Model {
+  const weights = fileWeights(file, checks);
   const metadata = { ...file.metadata };
-  const inputGuess = metadata.input_size ? (JSON.parse(metadata.input_size) as [number, number]) : ([32, 32] as [number, number]);
+  const inputGuess = metadataInputSize(metadata, file.source) ?? ([32, 32] as [number, number]);
   const arch = detectArchitecture(weights, metadata, inputGuess);
   const info = infoFromMetadata(metadata, defaultInfo(family(arch), numClassesOf(arch)), arch.name, file.source);
   const builder = new GraphBuilder(engine, weights);

@@ -25,7 +25,18 @@ export interface TensorFile {
   getF32(name: string): Float32Array;
 }
 
-export function fileWeights(file: TensorFile): WeightSource & { used: Set<string> } {
+export interface WeightCheckOptions {
+  /**
+   * Accept NaN and infinite parameters. Off by default: one NaN weight turns every output into NaN and
+   * every map into nonsense, silently. For a user who knows (e.g. a pruned model with inf masks).
+   */
+  allowNonFinite?: boolean;
+}
+
+/** Float dtypes a layer parameter may be stored in; integer tensors (labels, counters) are never weights. */
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
+export function fileWeights(file: TensorFile, checks: WeightCheckOptions = {}): WeightSource & { used: Set<string> } {
   const used = new Set<string>();
   return {
     description: file.source,
@@ -49,8 +60,36 @@ export function fileWeights(file: TensorFile): WeightSource & { used: Set<string
           `${file.source}: tensor "${name}" has shape ${formatShape(actual)} but layer ${layer} expects ${formatShape(shape)}`,
         );
       }
+      const { dtype } = file.info(name);
+      if (!FLOAT_DTYPES.has(dtype)) {
+        throw new WeightsError(
+          `${file.source}: tensor "${name}" is stored as ${dtype}, an integer type, but layer ${layer} needs floating-point parameters (F32, F16 or BF16). ` +
+            'The file is not a float model export; re-export with tools/export_weights.py.',
+        );
+      }
       used.add(name);
-      return file.getF32(name);
+      const values = file.getF32(name);
+      if (!checks.allowNonFinite) assertFinite(values, file.source, name, layer);
+      return values;
     },
   };
+}
+
+/** Names the tensor, how many values are NaN or infinite, and where the first one is. */
+function assertFinite(values: Float32Array, source: string, name: string, layer: string): void {
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    // v - v is 0 for every finite v, NaN for NaN and +-Infinity: one comparison per value.
+    if (values[i] - values[i] !== 0) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (bad) {
+    throw new WeightsError(
+      `${source}: tensor "${name}" (layer ${layer}) has ${bad} non-finite value${bad > 1 ? 's' : ''} (NaN or infinity; the first at index ${first}: ${values[first]}). ` +
+        'Every output of the model would be meaningless. Re-export the weights, or pass --allow-non-finite (allowNonFinite) if you know why they are there.',
+    );
+  }
 }

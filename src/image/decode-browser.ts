@@ -7,11 +7,24 @@
  * different IDCT, so pixels can differ by a few levels. Colour-space conversion is turned off
  * to stay as close as possible to the raw file values that PIL and jpeg-js return.
  */
+import { budgetOf, checkFileSize, jpegLayout, pngLayout, type DecodeLimits } from './budget.js';
 import { ImageDecodeError } from './errors.js';
+import { detectImageFormat } from './format.js';
 import { compositeRgbaOverWhite, type RgbImage } from './image.js';
 
 /** Decodes an image file held in a Blob (or File) with the browser's decoders. */
-export async function decodeImageBlob(blob: Blob, name = blob instanceof File ? blob.name : 'image'): Promise<RgbImage> {
+export async function decodeImageBlob(
+  blob: Blob,
+  name = blob instanceof File ? blob.name : 'image',
+  limits: DecodeLimits = {},
+): Promise<RgbImage> {
+  // The same budget as the Node decoder, from the header, before the browser decodes anything.
+  const budget = budgetOf(limits);
+  checkFileSize(name, blob.size, budget);
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const format = detectImageFormat(bytes).format;
+  if (format === 'png') pngLayout(bytes, name, budget);
+  if (format === 'jpeg') jpegLayout(bytes, name, budget);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -24,6 +37,14 @@ export async function decodeImageBlob(blob: Blob, name = blob instanceof File ? 
     );
   }
   try {
+    // Other formats the browser reads (WebP, GIF, ...) are checked on their decoded size, before the canvas copy.
+    if (bitmap.width * bitmap.height > budget.maxPixels) {
+      throw new ImageDecodeError(
+        name,
+        `the image is ${bitmap.width}x${bitmap.height}, over the ${budget.maxMegapixels}-megapixel limit`,
+        'Downscale it first (the models see a few hundred pixels a side)',
+      );
+    }
     return bitmapToRgb(bitmap);
   } finally {
     bitmap.close();

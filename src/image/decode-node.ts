@@ -2,23 +2,16 @@
  * Node image decoding: PNG through pngjs, JPEG through jpeg-js (both pure JavaScript, so no native
  * build step). The format comes from the magic bytes, never from the file extension.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { inflateSync } from 'node:zlib';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { budgetOf, checkFileSize, jpegLayout, pngLayout, type Budget, type DecodeLimits, type PngLayout } from './budget.js';
 import { ImageDecodeError } from './errors.js';
 import { detectImageFormat, SUPPORTED_FORMATS_TEXT } from './format.js';
 import { compositeRgbaOverWhite, type RgbImage } from './image.js';
 
-/** Caps that keep a hostile or absurd file (a "decompression bomb") from exhausting memory. */
-export interface DecodeLimits {
-  /** Largest width*height accepted, in millions of pixels. Default 100 (a 10000x10000 photo). */
-  maxMegapixels?: number;
-  /** Most memory the JPEG decoder may allocate, in MiB. Default 1024. */
-  maxMemoryMB?: number;
-}
-
-const DEFAULT_MAX_MEGAPIXELS = 100;
-const DEFAULT_MAX_MEMORY_MB = 1024;
+export { DEFAULT_MAX_MEGAPIXELS, type DecodeLimits } from './budget.js';
 
 const CORRUPT_HINT = 'Check that the file was copied or downloaded completely, or re-save it with an image editor';
 
@@ -26,8 +19,13 @@ const CORRUPT_HINT = 'Check that the file was copied or downloaded completely, o
 export async function readImageFile(path: string, limits: DecodeLimits = {}): Promise<RgbImage> {
   let bytes: Uint8Array;
   try {
+    const info = await stat(path);
+    if (!info.isFile() && !info.isDirectory())
+      throw new ImageDecodeError(path, 'this is not a regular file (a pipe or a device)', 'Pass an image file');
+    if (info.isFile()) checkFileSize(path, info.size, budgetOf(limits));
     bytes = await readFile(path);
   } catch (err) {
+    if (err instanceof ImageDecodeError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ImageDecodeError(path, 'no such file', 'Check the path and the current directory', { cause: err });
     if (code === 'EISDIR')
@@ -39,13 +37,14 @@ export async function readImageFile(path: string, limits: DecodeLimits = {}): Pr
 
 /** Decodes PNG or JPEG bytes already in memory; `name` is only used in error messages. */
 export function decodeImageBytes(bytes: Uint8Array, name: string, limits: DecodeLimits = {}): RgbImage {
-  const maxMegapixels = limits.maxMegapixels ?? DEFAULT_MAX_MEGAPIXELS;
+  const budget = budgetOf(limits);
+  checkFileSize(name, bytes.length, budget);
   const detected = detectImageFormat(bytes);
   switch (detected.format) {
     case 'png':
-      return decodePng(bytes, name, maxMegapixels);
+      return decodePng(bytes, name, budget);
     case 'jpeg':
-      return decodeJpegBytes(bytes, name, maxMegapixels, limits.maxMemoryMB ?? DEFAULT_MAX_MEMORY_MB);
+      return decodeJpegBytes(bytes, name, budget);
     case 'unsupported':
       throw new ImageDecodeError(
         name,
@@ -55,23 +54,9 @@ export function decodeImageBytes(bytes: Uint8Array, name: string, limits: Decode
   }
 }
 
-function tooLarge(name: string, width: number, height: number, maxMegapixels: number): ImageDecodeError {
-  return new ImageDecodeError(
-    name,
-    `the image is ${width}x${height} (${((width * height) / 1e6).toFixed(1)} megapixels), over the ${maxMegapixels}-megapixel limit`,
-    'Downscale it first, or raise maxMegapixels if the file is trusted',
-  );
-}
-
-function decodePng(bytes: Uint8Array, name: string, maxMegapixels: number): RgbImage {
-  // pngjs allocates width*height*4 from the header before inflating anything, so the size
-  // limit must be checked on the IHDR chunk (bytes 16..23, big-endian) first.
-  if (bytes.length < 24) throw new ImageDecodeError(name, 'the PNG is truncated (no complete header)', CORRUPT_HINT);
-  const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const width = header.getUint32(16);
-  const height = header.getUint32(20);
-  if (width * height > maxMegapixels * 1e6) throw tooLarge(name, width, height, maxMegapixels);
-
+function decodePng(bytes: Uint8Array, name: string, budget: Budget): RgbImage {
+  const layout = pngLayout(bytes, name, budget);
+  checkInflatedSize(layout, name);
   let png: PNG;
   try {
     // Default options: palettes, grey, 1..16-bit depths all come out as 8-bit RGBA.
@@ -82,15 +67,45 @@ function decodePng(bytes: Uint8Array, name: string, maxMegapixels: number): RgbI
   return compositeRgbaOverWhite(png.data, png.width, png.height);
 }
 
-function decodeJpegBytes(bytes: Uint8Array, name: string, maxMegapixels: number, maxMemoryMB: number): RgbImage {
+/**
+ * Inflates the image data with the exact size the header implies as the ceiling: more is a bomb, less
+ * a file whose end is missing (pngjs would zero-fill it and the run would explain a blank image).
+ */
+function checkInflatedSize(layout: PngLayout, name: string): void {
+  let inflated: Buffer;
+  try {
+    inflated = inflateSync(Buffer.concat(layout.idat), { maxOutputLength: Math.max(1, layout.rawBytes) });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE')
+      throw new ImageDecodeError(
+        name,
+        `the PNG's compressed data inflates to more than the ${layout.rawBytes} bytes its ${layout.width}x${layout.height} header needs (a decompression bomb?)`,
+        CORRUPT_HINT,
+      );
+    if (e.code === 'Z_BUF_ERROR')
+      throw new ImageDecodeError(name, `the PNG's image data ends early (its compressed stream is cut off)`, CORRUPT_HINT);
+    throw new ImageDecodeError(name, `the PNG's compressed data is corrupt (${e.message})`, CORRUPT_HINT, { cause: err });
+  }
+  if (inflated.length < layout.rawBytes) {
+    throw new ImageDecodeError(
+      name,
+      `the PNG's image data ends early: ${inflated.length} of the ${layout.rawBytes} bytes its ${layout.width}x${layout.height} header needs`,
+      CORRUPT_HINT,
+    );
+  }
+}
+
+function decodeJpegBytes(bytes: Uint8Array, name: string, budget: Budget): RgbImage {
+  jpegLayout(bytes, name, budget);
   try {
     // formatAsRGBA false: JPEG has no alpha, so ask for RGB directly (grey and CMYK are
     // converted to RGB by jpeg-js). EXIF orientation is not applied, as in PIL's Image.open.
     const img = decodeJpeg(bytes, {
       useTArray: true,
       formatAsRGBA: false,
-      maxResolutionInMP: maxMegapixels,
-      maxMemoryUsageInMB: maxMemoryMB,
+      maxResolutionInMP: budget.maxMegapixels,
+      maxMemoryUsageInMB: budget.maxMemoryMB,
     });
     return { width: img.width, height: img.height, data: img.data };
   } catch (err) {

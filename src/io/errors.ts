@@ -12,6 +12,8 @@ export class SafetensorsError extends Error {
     readonly tensor?: string,
     options?: ErrorOptions,
   ) {
-    super(`${source}: ${tensor === undefined ? '' : `tensor '${tensor}': `}${detail}`, options);
+    // A hostile file can name a tensor with megabytes of text: show the start of it.
+    const shown = tensor !== undefined && tensor.length > 120 ? `${tensor.slice(0, 117)}...` : tensor;
+    super(`${source}: ${shown === undefined ? '' : `tensor '${shown}': `}${detail}`, options);
   }
 }

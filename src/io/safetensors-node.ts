@@ -23,12 +23,19 @@ const READ_CHUNK_BYTES = 1 << 30;
  * Reads a safetensors file: the length field, then the header, which is validated against the file
  * size before the data section is read, once, into a single ArrayBuffer (tensors are views into it).
  */
-export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+export async function readSafetensorsFile(path: string, options: { maxBytes?: number } = {}): Promise<SafetensorsFile> {
   const handle = await openForReading(path);
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new SafetensorsError(path, 'is not a regular file');
     const size = info.size;
+    // The whole data section is read into memory: a caller that knows how large its files can be says so.
+    if (options.maxBytes !== undefined && size > options.maxBytes) {
+      throw new SafetensorsError(
+        path,
+        `is ${(size / 2 ** 30).toFixed(2)} GiB, over the ${(options.maxBytes / 2 ** 30).toFixed(2)} GiB this kind of file can need; is it the right file?`,
+      );
+    }
     const prefix = await readExactly(handle, 0, Math.min(LENGTH_FIELD_BYTES, size), path);
     const headerLength = readHeaderLength(prefix, size, path);
     const dataStart = LENGTH_FIELD_BYTES + headerLength;

@@ -170,7 +170,34 @@ export function attachData(header: SafetensorsHeader, data: Uint8Array): Safeten
   return new ParsedFile(header, data);
 }
 
+/** A real header nests three levels ({name: {shape: [...]}}); far deeper is an attack on the parser. */
+const MAX_HEADER_NESTING = 32;
+
+/** The first nesting depth over the limit, scanning the raw bytes (strings skipped), or 0 when within it. */
+function excessiveNesting(bytes: Uint8Array): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > MAX_HEADER_NESTING) return depth;
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+  return 0;
+}
+
 function decodeHeaderJson(headerBytes: Uint8Array, source: string): Record<string, unknown> {
+  if (excessiveNesting(headerBytes)) {
+    throw new SafetensorsError(
+      source,
+      `header is nested more than ${MAX_HEADER_NESTING} levels deep (a safetensors header has 3): not a weights file, or ${CORRUPT_HINT}`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
@@ -591,10 +618,30 @@ function isNonNegativeInteger(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-/** A short, printable rendering of an untrusted JSON value for error messages. */
-function describe(value: unknown): string {
-  const text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
+/**
+ * A short, printable rendering of an untrusted JSON value for error messages. Never JSON.stringify the
+ * whole value: a header nested a million levels deep would overflow the stack in the error path. Depth
+ * and breadth are capped, so the work is bounded whatever the input.
+ */
+export function describe(value: unknown): string {
+  const text = preview(value, 3);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function preview(value: unknown, depth: number): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value !== 'object' || value === null) return String(value);
+  if (depth === 0) return Array.isArray(value) ? '[...]' : '{...}';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 4).map((v) => preview(v, depth - 1));
+    return `[${items.join(',')}${value.length > 4 ? ',...' : ''}]`;
+  }
+  const keys = Object.keys(value);
+  const items = keys
+    .slice(0, 4)
+    .map((k) => `${JSON.stringify(k.slice(0, 30))}:${preview((value as Record<string, unknown>)[k], depth - 1)}`);
+  return `{${items.join(',')}${keys.length > 4 ? ',...' : ''}}`;
 }
 
 function errorText(error: unknown): string {

@@ -5,6 +5,7 @@ import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, GpuLimitError } from '../gpu/errors.js';
 import { defineKernel, type Kernel, type ParamValues } from '../gpu/kernel.js';
 import type { Storage, Tensor } from '../gpu/tensor.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * The implicit-GEMM machinery behind conv2d.ts: tile configurations per variant, the packed-weight
@@ -225,7 +226,8 @@ export function packedWeight(
   const C4 = Math.ceil(Ci / 4);
   const NT = Math.ceil(Co / TN);
   const total = G * NT * view.JH * C4 * view.JW * 4 * TN;
-  const wt = e.empty([total], 'f32', `${kernel}.packed_weight`);
+  // A cache outlives the call that fills it: out of every release scope.
+  const wt = e.persist(e.empty([total], 'f32', `${kernel}.packed_weight`));
   e.dispatch({
     kernel: packKernel,
     entry: 'pack_weight',
@@ -335,7 +337,7 @@ export function dispatchGemm(
  * Runs GEMM convs that read the same input `x` and the same weight `w` (one conv, or the phases of a
  * backward pass), each with its own view of the weight, into `y`.
  */
-export function runGemms(
+export const runGemms = scoped(function runGemms(
   e: Engine,
   kernel: string,
   variant: GemmVariant,
@@ -362,4 +364,4 @@ export function runGemms(
     dispatchGemm(e, cfg, conv, x, packed, wt, bias, y, relu);
   }
   if (packed) e.release(packed.xt);
-}
+});

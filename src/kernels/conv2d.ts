@@ -5,6 +5,7 @@ import { defineKernel, type ParamValues } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { gemmWasteful, packedWeight, runGemms, tileConfig, type GemmConv, type GemmVariant, type WeightView } from './conv2d-gemm.js';
 import { assertDType, assertRank } from './shape-checks.js';
+import { scoped } from '../gpu/scopes.js';
 
 export { releaseConv2dWeightCache } from './conv2d-gemm.js';
 
@@ -277,7 +278,13 @@ function gemmSuits(variant: GemmVariant, jobs: { conv: GemmConv }[]): boolean {
 }
 
 // x: (N, C, H, W), w: (O, C/groups, KH, KW), bias: (O) or null -> y: (N, O, Ho, Wo)
-export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+export const conv2dForward = scoped(function conv2dForward(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  opts: Conv2dOptions = {},
+): Tensor {
   const kernel = 'conv2d.forward';
   assertRank(kernel, 'x', x, 4);
   assertRank(kernel, 'w', w, 4);
@@ -309,7 +316,7 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
     constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
   });
   return y;
-}
+});
 
 function forwardView(g: Geometry): WeightView {
   return { mode: 0, JH: g.KH, JW: g.KW, kh0: 0, kw0: 0, TH: 1, TW: 1 };
@@ -493,7 +500,13 @@ function columnsJob(g: Geometry): Job {
 }
 
 // dy: (N, O, Ho, Wo), w: (O, C/groups, KH, KW) -> dx: (N, C, H, W) for inputShape (N, C, H, W)
-export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
+  e: Engine,
+  dy: Tensor,
+  w: Tensor,
+  inputShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   const kernel = 'conv2d.backwardInput';
   assertRank(kernel, 'dy', dy, 4);
   assertRank(kernel, 'w', w, 4);
@@ -538,7 +551,7 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
     workgroups: grid1d(n, WG),
   });
   return dx;
-}
+});
 
 // ---------------------------------------------------------------- backward to the weights
 

@@ -4,6 +4,7 @@ import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertSameShape } from './shape-checks.js';
+import { scoped } from '../gpu/scopes.js';
 
 const elementwise = defineKernel('elementwise', source);
 const WG = 256;
@@ -252,7 +253,7 @@ export function fill(e: Engine, t: Tensor, value: number): void {
  * A scatter kernel rather than `engine.write`, so it queues behind earlier work without a submit.
  * A repeated index takes its last value.
  */
-export function fillAt(e: Engine, t: Tensor, indices: number[], values: number[]): void {
+export const fillAt = scoped(function fillAt(e: Engine, t: Tensor, indices: number[], values: number[]): void {
   const kernel = 'elementwise.fillAt';
   assertDType(kernel, 't', t, 'f32');
   if (indices.length !== values.length) {
@@ -286,4 +287,4 @@ export function fillAt(e: Engine, t: Tensor, indices: number[], values: number[]
   });
   // Safe before the dispatch runs: the pool recycles a buffer only after the submit that uses it.
   e.release(pairs);
-}
+});

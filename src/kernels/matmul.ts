@@ -4,6 +4,7 @@ import type { Engine } from '../gpu/engine.js';
 import { formatShape, GpuLimitError, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { scoped } from '../gpu/scopes.js';
 
 const plainKernel = defineKernel('matmul', source);
 const subgroupKernel = defineKernel('matmul_subgroup', subgroupSource);
@@ -239,7 +240,7 @@ function matmulGemm(
 
 // a: (M, K) or (B, M, K), b: (K, N) or (B, K, N) (either transposed by the options) -> (M, N) or (B, M, N).
 // A rank-2 operand is shared by every batch.
-export function matmul(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+export const matmul = scoped(function matmul(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const g = matmulGemm(e, a, b, opts);
   const c = e.empty(g.outShape, 'f32', 'matmul.out');
   try {
@@ -249,7 +250,7 @@ export function matmul(e: Engine, a: Tensor, b: Tensor, opts: MatmulOptions = {}
     throw err;
   }
   return c;
-}
+});
 
 export function matmulFlops(M: number, N: number, K: number): number {
   return 2 * M * N * K;
@@ -327,7 +328,7 @@ function assertLinear(op: string, x: Tensor, xName: string, width: number, width
 }
 
 // x: (N, K), w: (M, K), bias: (M) or null -> y: (N, M) = x @ w^T + bias, ReLU fused when asked
-export function linearForward(
+export const linearForward = scoped(function linearForward(
   e: Engine,
   x: Tensor,
   w: LinearWeight,
@@ -369,10 +370,15 @@ export function linearForward(
     throw err;
   }
   return y;
-}
+});
 
 // dy: (N, M), w: (M, K) -> dx: (N, K) = dy @ w
-export function linearBackwardInput(e: Engine, dy: Tensor, w: LinearWeight, opts: { variant?: MatmulVariant } = {}): Tensor {
+export const linearBackwardInput = scoped(function linearBackwardInput(
+  e: Engine,
+  dy: Tensor,
+  w: LinearWeight,
+  opts: { variant?: MatmulVariant } = {},
+): Tensor {
   const op = 'linearBackwardInput';
   assertLinear(op, dy, 'dy', w.rows, 'M', w);
   const N = dy.shape[0];
@@ -402,7 +408,7 @@ export function linearBackwardInput(e: Engine, dy: Tensor, w: LinearWeight, opts
     throw err;
   }
   return dx;
-}
+});
 
 // x: (N, K), dy: (N, M) -> dW: (M, K) = dy^T @ x, one tensor (small layers; fc6's would exceed a binding)
 export function linearBackwardWeight(e: Engine, x: Tensor, dy: Tensor, opts: { variant?: MatmulVariant } = {}): Tensor {

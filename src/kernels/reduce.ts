@@ -4,6 +4,7 @@ import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertSameShape } from './shape-checks.js';
+import { scoped } from '../gpu/scopes.js';
 
 const reduceKernel = defineKernel('reduce', source);
 const WG = 64;
@@ -101,14 +102,14 @@ function reduceView(e: Engine, op: KernelOp, x: Tensor, outer: number, len: numb
 }
 
 // x: (..., A_i..A_j, ...) with axes i..j contiguous -> y: the other axes (axes kept as 1 with keepDims)
-export function reduce(e: Engine, op: ReduceOp, x: Tensor, axes: number[], keepDims = false): Tensor {
+export const reduce = scoped(function reduce(e: Engine, op: ReduceOp, x: Tensor, axes: number[], keepDims: boolean = false): Tensor {
   const kernel = `reduce.${op}`;
   if (!['sum', 'mean', 'max', 'min'].includes(op)) throw new KernelInputError(`reduce: unknown op "${op}"; one of sum, mean, max, min`);
   assertDType(kernel, 'x', x, 'f32');
   const v = viewOf(kernel, x, axes);
   const y = reduceView(e, op === 'mean' ? 'sum' : op, x, v.outer, v.len, v.inner, op === 'mean' ? 1 / v.len : 1);
   return y.reshape(keepDims ? v.keptDims : v.kept);
-}
+});
 
 // x: (..., A, ...) -> i32 index along `axis` of the first maximum, that axis removed
 export function argmax(e: Engine, x: Tensor, axis: number): Tensor {
@@ -129,7 +130,7 @@ export function argmax(e: Engine, x: Tensor, axis: number): Tensor {
  * M -> (M - min) / (max - min + 1e-7) per slice, min and max taken over `axes` (SPEC's minmax).
  * An all-constant slice becomes all zeros, never NaN. Same shape as x.
  */
-export function minmaxNormalize(e: Engine, x: Tensor, axes: number[]): Tensor {
+export const minmaxNormalize = scoped(function minmaxNormalize(e: Engine, x: Tensor, axes: number[]): Tensor {
   const kernel = 'reduce.minmaxNormalize';
   assertDType(kernel, 'x', x, 'f32');
   const v = viewOf(kernel, x, axes);
@@ -140,10 +141,10 @@ export function minmaxNormalize(e: Engine, x: Tensor, axes: number[]): Tensor {
   e.dispatch({ kernel: reduceKernel, entry: 'minmax_apply', bindings: { x, lo, hi, out }, params, workgroups: grid1d(x.size, WG) });
   e.releaseAll(lo, hi);
   return out;
-}
+});
 
 // a, b: same shape -> (1): sum(a * b)
-export function dot(e: Engine, a: Tensor, b: Tensor): Tensor {
+export const dot = scoped(function dot(e: Engine, a: Tensor, b: Tensor): Tensor {
   const kernel = 'reduce.dot';
   if (a.dtype !== 'f32' || b.dtype !== 'f32') {
     throw new KernelInputError(
@@ -160,7 +161,7 @@ export function dot(e: Engine, a: Tensor, b: Tensor): Tensor {
   const total = reduceView(e, 'sum', out, 1, nchunks, 1, 1);
   e.release(out);
   return total;
-}
+});
 
 /** Bytes a reduction over x reads and writes (for GB/s in benchmarks). */
 export function reduceBytes(inputElements: number, outputElements: number): number {

@@ -11,6 +11,7 @@ import {
   type Attribution,
   type MethodOptions,
 } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * Gradient-weighted CAM variants that differ only in how the channel weights are formed, all as in
@@ -18,15 +19,15 @@ import {
  */
 type Variant = 'grad-cam++' | 'xgrad-cam' | 'hires-cam';
 
-export function gradCamPlusPlus(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
+export const gradCamPlusPlus = scoped(function gradCamPlusPlus(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   return variant(model, x, opts, 'grad-cam++');
-}
-export function xGradCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
+});
+export const xGradCam = scoped(function xGradCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   return variant(model, x, opts, 'xgrad-cam');
-}
-export function hiResCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
+});
+export const hiResCam = scoped(function hiResCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   return variant(model, x, opts, 'hires-cam');
-}
+});
 
 async function variant(model: Model, x: Tensor, opts: MethodOptions, method: Variant): Promise<Attribution> {
   assertImageBatch(model, x);

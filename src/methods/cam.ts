@@ -11,17 +11,18 @@ import {
   type Attribution,
   type MethodOptions,
 } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * Class Activation Mapping (Zhou et al. 2016): M = sum_k w_{c,k} A_k with A the input of the global
  * average pool and w the weights of the linear layer after it. Only for GAP + FC heads.
  */
-export async function cam(model: Model, x: Tensor, opts: Omit<MethodOptions, 'layer'> = {}): Promise<Attribution> {
+export const cam = scoped(async function cam(model: Model, x: Tensor, opts: Omit<MethodOptions, 'layer'> = {}): Promise<Attribution> {
   const raw = await camRaw(model, x, opts);
   const maps = finishCam(model.engine, raw.cam, inputSize(x));
   model.engine.release(raw.cam);
   return { method: 'cam', kind: 'heatmap', maps, targets: raw.targets, layer: raw.layer };
-}
+});
 
 /** The GAP input layer and the FC node after it, or a refusal naming why. */
 export function camHead(model: Model): { layer: string; fc: LinearNode } {
@@ -39,7 +40,7 @@ export function camHead(model: Model): { layer: string; fc: LinearNode } {
 }
 
 /** sum_k w_{c,k} A_k at the layer's resolution, before ReLU: (N, 1, h, w). */
-export async function camRaw(
+export const camRaw = scoped(async function camRaw(
   model: Model,
   x: Tensor,
   opts: Omit<MethodOptions, 'layer'> = {},
@@ -64,4 +65,4 @@ export async function camRaw(
   } finally {
     trace.release();
   }
-}
+});

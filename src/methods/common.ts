@@ -6,6 +6,7 @@ import type { Model } from '../graph/model.js';
 import { binary, unary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
 import { bilinearResize } from '../kernels/resize.js';
+import { scoped } from '../gpu/scopes.js';
 
 /** Which class to explain: one index for every image, one per image, or each image's top-1 class. */
 export type Target = number | readonly number[] | 'top1';
@@ -79,17 +80,17 @@ export function argmaxRow(values: Float32Array, row: number, width: number): num
 }
 
 /** dObjective/dlogits for the objective sum_n y[n, target_n]. */
-export function oneHotSeed(e: Engine, targets: readonly number[], classes: number): Tensor {
+export const oneHotSeed = scoped(function oneHotSeed(e: Engine, targets: readonly number[], classes: number): Tensor {
   const seed = new Float32Array(targets.length * classes);
   targets.forEach((t, n) => (seed[n * classes + t] = 1));
   return e.upload(seed, [targets.length, classes], 'seed.onehot');
-}
+});
 
 /**
  * The activation A at `layer` and the gradient g = dy_c/dA, from one forward and one backward pass that
  * stops at the layer. Both (N, K, h, w); owned by the caller.
  */
-export async function activationAndGradient(
+export const activationAndGradient = scoped(async function activationAndGradient(
   model: Model,
   x: Tensor,
   layer: string,
@@ -113,18 +114,23 @@ export async function activationAndGradient(
   } finally {
     trace.release();
   }
-}
+});
 
 /** sum_k w[n, k] * A[n, k, i, j] -> (N, 1, h, w); w is (N, K, 1, 1) or (N, K, h, w). */
-export function weightedChannelSum(e: Engine, w: Tensor, A: Tensor): Tensor {
+export const weightedChannelSum = scoped(function weightedChannelSum(e: Engine, w: Tensor, A: Tensor): Tensor {
   const prod = binary(e, 'mul', A, w);
   const sum = reduce(e, 'sum', prod, [1], true);
   e.release(prod);
   return sum;
-}
+});
 
 /** ReLU, min-max per image, then bilinear upsampling to the input size: the CAM family's last steps. */
-export function finishCam(e: Engine, cam: Tensor, size: [number, number], { relu = true, normalizeFirst = true } = {}): Tensor {
+export const finishCam = scoped(function finishCam(
+  e: Engine,
+  cam: Tensor,
+  size: [number, number],
+  { relu = true, normalizeFirst = true }: { relu?: boolean; normalizeFirst?: boolean } = {},
+): Tensor {
   const positive = relu ? unary(e, 'relu', cam) : e.clone(cam);
   if (normalizeFirst) {
     const norm = minmaxNormalize(e, positive, [1, 2, 3]);
@@ -136,7 +142,7 @@ export function finishCam(e: Engine, cam: Tensor, size: [number, number], { relu
   const norm = minmaxNormalize(e, up, [1, 2, 3]);
   e.releaseAll(positive, up);
   return norm;
-}
+});
 
 export function inputSize(x: Tensor): [number, number] {
   return [x.shape[2], x.shape[3]];

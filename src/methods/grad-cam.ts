@@ -10,20 +10,21 @@ import {
   type Attribution,
   type MethodOptions,
 } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * Grad-CAM (Selvaraju et al. 2017): alpha_k = mean_ij g_k; map = ReLU(sum_k alpha_k A_k), min-max,
  * bilinear upsampling to the input size. Returns (N, 1, H, W) in [0, 1].
  */
-export async function gradCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
+export const gradCam = scoped(async function gradCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   const raw = await gradCamRaw(model, x, opts);
   const maps = finishCam(model.engine, raw.cam, inputSize(x));
   model.engine.release(raw.cam);
   return { method: 'grad-cam', kind: 'heatmap', maps, targets: raw.targets, layer: raw.layer };
-}
+});
 
 /** sum_k alpha_k A_k at the layer's resolution, before ReLU and normalisation: (N, 1, h, w). */
-export async function gradCamRaw(
+export const gradCamRaw = scoped(async function gradCamRaw(
   model: Model,
   x: Tensor,
   opts: MethodOptions = {},
@@ -36,4 +37,4 @@ export async function gradCamRaw(
   const cam = weightedChannelSum(e, alpha, A);
   e.releaseAll(A, g, alpha);
   return { cam, targets, layer };
-}
+});

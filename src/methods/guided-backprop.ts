@@ -6,6 +6,7 @@ import { argmax } from '../kernels/reduce.js';
 import type { ReluRule } from '../kernels/relu.js';
 import { assertImageBatch, type Attribution, type MethodOptions } from './common.js';
 import { inputGradient } from './saliency.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * One unit to explain instead of a class logit: channel `channel` at (row, col) of `layer`'s output.
@@ -24,14 +25,18 @@ export interface GradientMethodOptions extends MethodOptions {
 }
 
 /** Guided backpropagation (Springenberg et al. 2015): signed input-space map (N, 3, H, W). */
-export function guidedBackprop(model: Model, x: Tensor, opts: GradientMethodOptions = {}): Promise<Attribution> {
+export const guidedBackprop = scoped(function guidedBackprop(
+  model: Model,
+  x: Tensor,
+  opts: GradientMethodOptions = {},
+): Promise<Attribution> {
   return ruleGradient(model, x, opts, 'guided', 'guided-backprop');
-}
+});
 
 /** DeconvNet (Zeiler & Fergus 2014): the backward ReLU passes positive upstream signal only. */
-export function deconvnet(model: Model, x: Tensor, opts: GradientMethodOptions = {}): Promise<Attribution> {
+export const deconvnet = scoped(function deconvnet(model: Model, x: Tensor, opts: GradientMethodOptions = {}): Promise<Attribution> {
   return ruleGradient(model, x, opts, 'deconvnet', 'deconvnet');
-}
+});
 
 async function ruleGradient(model: Model, x: Tensor, opts: GradientMethodOptions, rule: ReluRule, method: string): Promise<Attribution> {
   if (opts.neuron) {
@@ -53,7 +58,7 @@ export interface Unit {
  * activation as the injected gradient, as Zeiler & Fergus project the activation itself), propagate
  * to the input under the rule. Returns the input gradient and the unit chosen per image.
  */
-export async function neuronGradient(
+export const neuronGradient = scoped(async function neuronGradient(
   model: Model,
   x: Tensor,
   neuron: NeuronTarget,
@@ -85,7 +90,7 @@ export async function neuronGradient(
   } finally {
     trace.release();
   }
-}
+});
 
 async function chooseUnits(model: Model, A: Tensor, neuron: NeuronTarget): Promise<Unit[]> {
   const [n, c, h, w] = A.shape;

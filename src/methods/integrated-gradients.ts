@@ -4,6 +4,7 @@ import type { Model } from '../graph/model.js';
 import { affine, binary } from '../kernels/elementwise.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
 import { accumulateGradients } from './sampling.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface IntegratedGradientsOptions extends MethodOptions {
   /** Riemann steps (default 50). */
@@ -19,7 +20,11 @@ export interface IntegratedGradientsOptions extends MethodOptions {
  * IG = (x - x') * (1/m) sum_{k=1..m} dy_c/dx at x' + (k/m)(x - x'). Signed (N, 3, H, W).
  * Completeness: sum(IG) ~= y_c(x) - y_c(x'), closer as m grows.
  */
-export async function integratedGradients(model: Model, x: Tensor, opts: IntegratedGradientsOptions = {}): Promise<Attribution> {
+export const integratedGradients = scoped(async function integratedGradients(
+  model: Model,
+  x: Tensor,
+  opts: IntegratedGradientsOptions = {},
+): Promise<Attribution> {
   assertImageBatch(model, x);
   const steps = opts.steps ?? 50;
   if (!(steps >= 1) || !Number.isInteger(steps))
@@ -57,4 +62,4 @@ export async function integratedGradients(model: Model, x: Tensor, opts: Integra
   const maps = binary(e, 'mul', delta, meanGrad);
   e.releaseAll(sum, baseT, delta, meanGrad);
   return { method: 'integrated-gradients', kind: 'signed', maps, targets };
-}
+});

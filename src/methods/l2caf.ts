@@ -5,6 +5,7 @@ import { binary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
 import { bilinearResize } from '../kernels/resize.js';
 import { assertImageBatch, inputSize, targetsFromLogits, type Attribution, type MethodOptions } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface L2CafOptions extends MethodOptions {
   /** 'oblivious': mean squared difference to the original logits; 'specific': -y_c + sum_{j != c} y_j. */
@@ -37,7 +38,11 @@ export interface L2CafTrace {
  * `layer` treat images independently, so each filter follows exactly the path it would alone; an image
  * whose loss has plateaued keeps its filter while the others go on.
  */
-export async function l2caf(model: Model, x: Tensor, opts: L2CafOptions = {}): Promise<Attribution & { optimisation: L2CafTrace[] }> {
+export const l2caf = scoped(async function l2caf(
+  model: Model,
+  x: Tensor,
+  opts: L2CafOptions = {},
+): Promise<Attribution & { optimisation: L2CafTrace[] }> {
   assertImageBatch(model, x);
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;
@@ -65,7 +70,7 @@ export async function l2caf(model: Model, x: Tensor, opts: L2CafOptions = {}): P
   } finally {
     e.release(A);
   }
-}
+});
 
 async function optimiseFilters(
   model: Model,

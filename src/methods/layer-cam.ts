@@ -5,12 +5,13 @@ import { binary, unary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
 import { bilinearResize } from '../kernels/resize.js';
 import { activationAndGradient, assertImageBatch, inputSize, type Attribution, type MethodOptions } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * LayerCAM (Jiang et al. 2021): M = sum_k ReLU(g_k(i,j)) * A_k(i,j), per position; upsample; min-max.
  * (N, 1, H, W) in [0, 1].
  */
-export async function layerCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
+export const layerCam = scoped(async function layerCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;
@@ -19,10 +20,10 @@ export async function layerCam(model: Model, x: Tensor, opts: MethodOptions = {}
   const maps = minmaxNormalize(e, up, [1, 2, 3]);
   e.releaseAll(raw.cam, up);
   return { method: 'layer-cam', kind: 'heatmap', maps, targets: raw.targets, layer };
-}
+});
 
 /** sum_k ReLU(g_k) * A_k at the layer's resolution: (N, 1, h, w). */
-export async function layerCamRaw(
+export const layerCamRaw = scoped(async function layerCamRaw(
   model: Model,
   x: Tensor,
   layer: string,
@@ -35,14 +36,14 @@ export async function layerCamRaw(
   const cam = reduce(e, 'sum', prod, [1], true);
   e.releaseAll(A, g, reluG, prod);
   return { cam, targets };
-}
+});
 
 /**
  * Multi-layer LayerCAM fusion: each layer's min-max map scaled by tanh(2 M) (the paper's scale for
  * shallow layers, applied to every layer), upsampled to the largest layer, element-wise max; then
  * upsampled to the input and min-maxed.
  */
-export async function layerCamFused(
+export const layerCamFused = scoped(async function layerCamFused(
   model: Model,
   x: Tensor,
   layers: string[],
@@ -79,4 +80,4 @@ export async function layerCamFused(
   const maps = minmaxNormalize(e, up, [1, 2, 3]);
   e.releaseAll(fused!, up);
   return { method: 'layer-cam-fused', kind: 'heatmap', maps, targets, layer: layers.join('+') };
-}
+});

@@ -10,6 +10,7 @@ import { classConfidences, classDistances, uploadMeans, type GpuMeans } from '..
 import { exitFeature } from '../e2cm/features.js';
 import { assertImageBatch, resolveTargets, type Target } from './common.js';
 import { classSelector, forEachMaskBatch, riseSettings, type RiseOptions } from './rise.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface LayerTracerResult {
   /** Exit layers, in network order, then `output` (RISE on the final classifier's softmax). */
@@ -35,7 +36,12 @@ export interface LayerTracerOptions extends RiseOptions {
  * exit the mask's score is the class-mean confidence of the target class there; one map per exit from
  * the same masks (plus the classifier output as the last "layer").
  */
-export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, opts: LayerTracerOptions = {}): Promise<LayerTracerResult> {
+export const layerTracer = scoped(async function layerTracer(
+  model: Model,
+  x: Tensor,
+  means: ClassMeans,
+  opts: LayerTracerOptions = {},
+): Promise<LayerTracerResult> {
   assertImageBatch(model, x);
   assertMeansFitModel(means, model);
   const e = model.engine;
@@ -111,7 +117,7 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
   } finally {
     for (const g of gpu) e.releaseAll(g.means, g.normsSq);
   }
-}
+});
 
 function confidencesAt(model: Model, trace: Trace, layer: string, means: ClassMeans, gpu: GpuMeans) {
   const e = model.engine;

@@ -6,6 +6,7 @@ import { matmul } from '../kernels/matmul.js';
 import { generateRiseMasks, validateRiseMaskSpec } from '../kernels/rise-masks.js';
 import { softmax } from '../kernels/softmax.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface RiseOptions extends MethodOptions {
   /** Number of masks N (default 4000). */
@@ -43,7 +44,7 @@ export function riseSettings(opts: RiseOptions): RiseSettings {
  * (kernels/rise-masks.ts). Batched forward passes; nothing is read back until the end.
  * Returns (N_images, 1, H, W), not min-maxed (the SPEC's normalisation is exactly 1/(N p)).
  */
-export async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Promise<Attribution> {
+export const rise = scoped(async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);
   const e = model.engine;
   const settings = riseSettings(opts);
@@ -78,20 +79,20 @@ export async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Pro
     e.releaseAll(image, selector, sum, scaled);
   }
   return { method: 'rise', kind: 'heatmap', maps, targets };
-}
+});
 
 /** A (classes, 1) one-hot column: probs (B, classes) @ selector = the target's probability per mask. */
-export function classSelector(model: Model, target: number): Tensor {
+export const classSelector = scoped(function classSelector(model: Model, target: number): Tensor {
   const column = new Float32Array(model.numClasses);
   column[target] = 1;
   return model.engine.upload(column, [model.numClasses, 1], 'rise.selector');
-}
+});
 
 /**
  * Generates the masks batch by batch and hands each to `body`, releasing it afterwards, so GPU memory
  * stays flat whatever N is. Waits for the GPU once per batch only when progress is reported.
  */
-export async function forEachMaskBatch(
+export const forEachMaskBatch = scoped(async function forEachMaskBatch(
   model: Model,
   settings: RiseSettings,
   size: [number, number],
@@ -109,4 +110,4 @@ export async function forEachMaskBatch(
       onProgress(first + count);
     }
   }
-}
+});

@@ -3,13 +3,14 @@ import type { Model } from '../graph/model.js';
 import { addInPlace } from '../kernels/elementwise.js';
 import { reduce } from '../kernels/reduce.js';
 import { oneHotSeed } from './common.js';
+import { scoped } from '../gpu/scopes.js';
 
 /**
  * Runs forward + backward over many perturbed copies of each image in batches of `batchSize` and sums
  * d y_target / d input per image on the GPU: (N, C, H, W). `makeBatch(image, first, count)` returns the
  * host data of `count` perturbed copies (count, C, H, W) of image `image`, starting at sample `first`.
  */
-export async function accumulateGradients(
+export const accumulateGradients = scoped(async function accumulateGradients(
   model: Model,
   shape: readonly number[],
   targets: readonly number[],
@@ -48,4 +49,4 @@ export async function accumulateGradients(
     e.release(acc!);
   }
   return sum;
-}
+});

@@ -6,6 +6,7 @@ import { gaussianRandom } from '../util/random.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
 import { saliencyFromGradient } from './saliency.js';
 import { accumulateGradients } from './sampling.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface SmoothGradOptions extends MethodOptions {
   /** Noisy copies per image (default 50). */
@@ -21,7 +22,7 @@ export interface SmoothGradOptions extends MethodOptions {
  * SmoothGrad (Smilkov et al. 2017): the gradient averaged over x + N(0, (sigma (max - min))^2), shown like
  * vanilla saliency (|.|, max over channels, min-max). Noise is seeded and reproducible.
  */
-export async function smoothGrad(model: Model, x: Tensor, opts: SmoothGradOptions = {}): Promise<Attribution> {
+export const smoothGrad = scoped(async function smoothGrad(model: Model, x: Tensor, opts: SmoothGradOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);
   const samples = opts.samples ?? 50;
   const sigmaFrac = opts.sigma ?? 0.15;
@@ -59,4 +60,4 @@ export async function smoothGrad(model: Model, x: Tensor, opts: SmoothGradOption
   const maps = saliencyFromGradient(model, mean);
   e.releaseAll(sum, mean);
   return { method: 'smoothgrad', kind: 'heatmap', maps, targets };
-}
+});

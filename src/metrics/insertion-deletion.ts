@@ -7,6 +7,7 @@ import { revealByRank } from '../kernels/reveal.js';
 import { softmax } from '../kernels/softmax.js';
 import { argmaxRow } from '../methods/common.js';
 import { classSelector } from '../methods/rise.js';
+import { scoped } from '../gpu/scopes.js';
 
 export interface CausalMetricOptions {
   /** Pixels changed per step (default ceil(H*W / 224), i.e. 224 per step at 224x224). */
@@ -55,7 +56,7 @@ export function gaussianKernel(size: number, sigma: number): Float32Array {
 }
 
 /** Depthwise Gaussian blur with zero padding (as RISE's reference code does), on the GPU. */
-export function blur(model: Model, x: Tensor, size: number, sigma: number): Tensor {
+export const blur = scoped(function blur(model: Model, x: Tensor, size: number, sigma: number): Tensor {
   const e = model.engine;
   const c = x.shape[1];
   const k = gaussianKernel(size, sigma);
@@ -65,7 +66,7 @@ export function blur(model: Model, x: Tensor, size: number, sigma: number): Tens
   const y = conv2dForward(e, x, w, null, { padding: (size - 1) / 2, groups: c });
   e.release(w);
   return y;
-}
+});
 
 /**
  * Insertion and deletion curves for one image (1, 3, H, W) and its saliency (H*W values): pixels in
@@ -73,7 +74,7 @@ export function blur(model: Model, x: Tensor, size: number, sigma: number): Tens
  * from the image onto a blurred copy); every step is scored by the softmax probability of the clean
  * top-1 class; the steps run as batched forward passes.
  */
-export async function causalMetrics(
+export const causalMetrics = scoped(async function causalMetrics(
   model: Model,
   image: Tensor,
   saliency: ArrayLike<number>,
@@ -118,4 +119,4 @@ export async function causalMetrics(
   } finally {
     e.releaseAll(rank, zeros, blurred, selector);
   }
-}
+});

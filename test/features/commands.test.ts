@@ -44,20 +44,22 @@ describe('feature commands', () => {
   });
 
   it('refuse missing arguments with a usage error', async () => {
-    await expect(filtersCommand([])).rejects.toThrow(/needs --weights/);
-    await expect(patchesCommand(['--weights', weights, '--data', data, '--layer', 'layer1'])).rejects.toThrow(/needs --channels/);
+    await expect(filtersCommand([])).rejects.toThrow(/--weights FILE is required/);
+    await expect(patchesCommand(['--weights', weights, '--data', data, '--layer', 'layer1'])).rejects.toThrow(
+      /--channels LIST is required/,
+    );
     await expect(neighboursCommand(['--weights', weights, '--data', data, '--queries', '1', '--metric', 'manhattan'])).rejects.toThrow(
-      /unknown metric "manhattan"; use euclidean or cosine/,
+      /--metric must be one of euclidean, cosine; got "manhattan"/,
     );
     await expect(embedCommand(['--weights', weights, '--data', data, '--method', 'umap'])).rejects.toThrow(
-      /--method must be pca, tsne or both/,
+      /--method must be one of pca, tsne, both/,
     );
   });
 
   it('filters writes a grid and never overwrites it without --force; unknown layers list valid ones', async () => {
     await filtersCommand(['--weights', weights, '--out', dir]);
     expect(existsSync(join(dir, 'filters.conv1.png'))).toBe(true);
-    await expect(filtersCommand(['--weights', weights, '--out', dir])).rejects.toThrow(/already exists; pass --force/);
+    await expect(filtersCommand(['--weights', weights, '--out', dir])).rejects.toThrow(/already exist .*; pass --force/);
     await filtersCommand(['--weights', weights, '--out', dir, '--force']);
     await expect(filtersCommand(['--weights', weights, '--layer', 'layer1.0.conv9', '--out', dir])).rejects.toThrow(
       /unknown layer "layer1.0.conv9". Did you mean: layer1.0.conv1/,

@@ -32,12 +32,14 @@ export function inferPlainCnnLayout(
 ): PlainCnnLayout | undefined {
   const cls = shapeOf('classifier.weight');
   if (!cls || cls.length !== 2) return undefined;
+  // Canonical indices only ("features.00" is not "features.0"): the builder asks for features.<index>.
   const idx = names
-    .map((n) => /^features\.(\d+)\.weight$/.exec(n))
+    .map((n) => /^features\.(0|[1-9]\d*)\.weight$/.exec(n))
     .filter((m): m is RegExpExecArray => !!m)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
   if (!idx.length) return undefined;
+  if (idx.some((index) => shapeOf(`features.${index}.weight`)?.length !== 4)) return undefined;
   let [h, w] = inputSize;
   const convs = idx.map((index, i) => {
     const s = shapeOf(`features.${index}.weight`)!;
