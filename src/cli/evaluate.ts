@@ -96,7 +96,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
 
 export async function evaluateMethods(
   model: Model,
-  data: import('../e2cm/class-means.js').LabelledBatches,
+  data: import('../data/labelled-batches.js').LabelledBatches,
   names: string[],
   opts: { pixelsPerStep?: number; riseMasks: number; batchSize: number; onImage?: (done: number, partial: MethodScore[]) => void },
 ): Promise<MethodScore[]> {

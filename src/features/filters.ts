@@ -4,6 +4,7 @@
  * back from the GPU tensors of the loaded graph, so what is drawn is what the engine computes with.
  */
 import { INPUT, type ConvNode } from '../graph/graph.js';
+import { paramValue } from '../graph/ops/op.js';
 import type { Model } from '../graph/model.js';
 import { tileGrid } from '../image/grid.js';
 import { createRgbImage, type RgbImage } from '../image/image.js';
@@ -47,7 +48,7 @@ export async function readConvWeights(model: Model, layer: string): Promise<Conv
   const [o, c, kh, kw] = node.weight.shape;
   return {
     layer: node.name,
-    weight: await node.weight.readF32(),
+    weight: await paramValue(node.weight).readF32(),
     shape: [o, c, kh, kw],
     groups: (node.opts.groups as number | undefined) ?? 1,
   };

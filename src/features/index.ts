@@ -13,7 +13,6 @@ export {
   type Box,
   type Pair,
 } from './receptive-field.js';
-export { geometryGraph } from './geometry.js';
 export {
   filterGrid,
   readConvWeights,

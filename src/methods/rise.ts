@@ -1,6 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { classSelector } from '../graph/outputs.js';
 import { addInPlace, affine, binary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
 import { generateRiseMasks, validateRiseMaskSpec } from '../kernels/rise-masks.js';
@@ -78,13 +79,6 @@ export async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Pro
     e.releaseAll(image, selector, sum, scaled);
   }
   return { method: 'rise', kind: 'heatmap', maps, targets };
-}
-
-/** A (classes, 1) one-hot column: probs (B, classes) @ selector = the target's probability per mask. */
-export function classSelector(model: Model, target: number): Tensor {
-  const column = new Float32Array(model.numClasses);
-  column[target] = 1;
-  return model.engine.upload(column, [model.numClasses, 1], 'rise.selector');
 }
 
 /**

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { datasetFromFile, normalizedBatch } from '../../src/data/image-dataset.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
+import { shapeOnlyGraph } from '../../src/graph/architectures/registry.js';
+import { GraphBuilder, uploadParameters } from '../../src/graph/builder.js';
 import { runForward } from '../../src/graph/executor.js';
 import type { Graph } from '../../src/graph/graph.js';
 import { INPUT } from '../../src/graph/graph.js';
 import { modelFromFile } from '../../src/graph/model.js';
 import type { WeightSource } from '../../src/graph/weights.js';
-import { geometryGraph } from '../../src/features/geometry.js';
 import { receptiveField, receptiveFieldBox, unitsSeeingPixel, type ReceptiveField } from '../../src/features/receptive-field.js';
 import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
 import type { Engine } from '../../src/gpu/engine.js';
@@ -39,21 +39,21 @@ describe('receptive fields match hand-computed values', () => {
   for (const [arch, layer, size, jump, note] of cases) {
     it(`${note}: ${arch} ${layer} size ${size}, jump ${jump}`, () => {
       const inputSize: [number, number] = arch.startsWith('cifar') ? [32, 32] : [224, 224];
-      const rf = receptiveField(geometryGraph(arch, arch.startsWith('cifar') ? 10 : 1000), layer, inputSize);
+      const rf = receptiveField(shapeOnlyGraph(arch, arch.startsWith('cifar') ? 10 : 1000), layer, inputSize);
       expect(rf.size).toEqual([size, size]);
       expect(rf.jump).toEqual([jump, jump]);
     });
   }
 
   it('follows the main branch of a ResNet, not the downsample', () => {
-    const rf = receptiveField(geometryGraph('resnet50'), 'layer2.0', [224, 224]);
+    const rf = receptiveField(shapeOnlyGraph('resnet50'), 'layer2.0', [224, 224]);
     expect(rf.path).toContain('layer2.0.conv2');
     expect(rf.path).not.toContain('layer2.0.downsample.0');
-    expect(receptiveField(geometryGraph('resnet50'), 'layer2.0.downsample', [224, 224]).size).toEqual([35, 35]);
+    expect(receptiveField(shapeOnlyGraph('resnet50'), 'layer2.0.downsample', [224, 224]).size).toEqual([35, 35]);
   });
 
   it('gives offsets and output sizes: VGG-16 conv5_3 units start at 7.5 and are 14x14 at 224', () => {
-    const rf = receptiveField(geometryGraph('vgg16'), 'features.28', [224, 224]);
+    const rf = receptiveField(shapeOnlyGraph('vgg16'), 'features.28', [224, 224]);
     expect(rf.offset).toEqual([7.5, 7.5]);
     expect(rf.outputSize).toEqual([14, 14]);
     // The unit at (7, 7) is centred on 7.5 + 112 and sees 196 pixels, clipped to the image.
@@ -62,7 +62,7 @@ describe('receptive fields match hand-computed values', () => {
   });
 
   it('marks vectors after global pooling as whole-image units', () => {
-    const rf = receptiveField(geometryGraph('resnet50'), 'fc', [224, 224]);
+    const rf = receptiveField(shapeOnlyGraph('resnet50'), 'fc', [224, 224]);
     expect(rf.global).toBe(true);
     expect(receptiveFieldBox(rf, 0, 0)).toEqual({ y0: 0, x0: 0, y1: 224, x1: 224 });
   });
@@ -173,7 +173,7 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     // Zero input, positive weights, no biases: activations are exactly 0 until a pixel is set, and then
     // every unit with a path to it becomes positive (ReLU and max-pool pass positive values), so the set
     // of changed units is the true dependency set.
-    const b = new GraphBuilder(e, positiveWeights(7));
+    const b = new GraphBuilder(uploadParameters(e, positiveWeights(7)));
     let v = b.conv('c1', INPUT, 3, 4, 3, { padding: 1 });
     v = b.relu('r1', b.batchNorm('bn1', v, 4));
     v = b.relu('r2', b.conv('c2', v, 4, 4, 3, { stride: 2, padding: 1 }));
@@ -182,7 +182,7 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     const main = b.conv('blk.conv2', b.relu('blk.relu', b.conv('blk.conv1', v, 4, 4, 3, { padding: 1 })), 4, 4, 3, { padding: 1 });
     const short = b.conv('blk.down', v, 4, 4, 1);
     v = b.alias('blk', b.relu('blk.out', b.add('blk.add', main, short)));
-    v = b.graph.add({ op: 'avgpool', name: 'ap', inputs: [v], opts: { kernel: 2, stride: 2 } });
+    v = b.avgPool('ap', v, { kernel: 2, stride: 2 });
     v = b.relu('r5', b.conv('c5', v, 4, 4, 3, { padding: 1, groups: 2 }));
     b.conv('c6', v, 4, 2, 3, { stride: [1, 2], padding: [1, 0] });
     const layers = ['c1', 'r1', 'r2', 'r3', 'mp', 'blk.down', 'blk', 'ap', 'r5', 'c6'];
@@ -218,7 +218,7 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
         }
       });
     }
-    for (const t of b.graph.parameters()) e.release(t);
+    b.graph.release(e);
   });
 
   const dataset = datasetFromFile(await readSafetensorsFile(cifarFile('test1000.safetensors')));
