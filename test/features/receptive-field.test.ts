@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { datasetFromFile, normalizedBatch } from '../../src/data/image-dataset.js';
-import { shapeOnlyGraph } from '../../src/graph/architectures/registry.js';
+import { architectureFromName, buildGraph, shapeOnlyGraph } from '../../src/graph/architectures/registry.js';
 import { GraphBuilder, uploadParameters } from '../../src/graph/builder.js';
 import { runForward } from '../../src/graph/executor.js';
 import type { Graph } from '../../src/graph/graph.js';
@@ -35,6 +35,25 @@ describe('receptive fields match hand-computed values', () => {
     ['cifar_resnet20', 'layer2.0', 21, 2, 'CIFAR ResNet-20 layer2.0'],
     ['cifar_resnet20', 'layer2', 37, 2, 'CIFAR ResNet-20 layer2'],
     ['cifar_resnet20', 'layer3', 81, 4, 'CIFAR ResNet-20 layer3'],
+    // MobileNetV2: stem 3x3/2: 3 (J2) | only the 3x3 depthwise convs widen (1x1s add nothing):
+    // features.1 +2*2 = 7 | .2 /2: 11 (J4) | .3 19 | .4 /2: 27 (J8) | .5 43, .6 59 | .7 /2: 75 (J16) |
+    // .8-.13 +32 each: 267 | .14 /2: 299 (J32) | .15-.17 +64 each: 491 | .18 (1x1) 491
+    ['mobilenet_v2', 'features.0', 3, 2, 'MobileNetV2 stem'],
+    ['mobilenet_v2', 'features.3', 19, 4, 'MobileNetV2 features.3 (residual: the conv branch)'],
+    ['mobilenet_v2', 'features.7', 75, 16, 'MobileNetV2 features.7'],
+    ['mobilenet_v2', 'features.13', 267, 16, 'MobileNetV2 features.13'],
+    ['mobilenet_v2', 'features.18', 491, 32, 'MobileNetV2 last conv'],
+    // DenseNet-121: conv0 7/2: 7 (J2) | pool0 3/2: 11 (J4) | each dense layer's 3x3 adds 2J (the concat
+    // follows its deepest input): block1 6 layers 11 + 48 = 59 | transition1 pool 2/2: 63 (J8) |
+    // block2 12 layers: 63 + 192 = 255 | transition2: 263 (J16) | block3 24 layers: 1031 |
+    // transition3: 1047 (J32) | block4 16 layers: 2071
+    ['densenet121', 'features.pool0', 11, 4, 'DenseNet-121 stem'],
+    ['densenet121', 'features.denseblock1.denselayer1', 19, 4, 'DenseNet-121 first dense layer'],
+    ['densenet121', 'features.denseblock1', 59, 4, 'DenseNet-121 denseblock1'],
+    ['densenet121', 'features.transition1', 63, 8, 'DenseNet-121 transition1'],
+    ['densenet121', 'features.denseblock2', 255, 8, 'DenseNet-121 denseblock2'],
+    ['densenet121', 'features.denseblock3', 1031, 16, 'DenseNet-121 denseblock3'],
+    ['densenet121', 'features.norm5', 2071, 32, 'DenseNet-121 norm5'],
   ];
   for (const [arch, layer, size, jump, note] of cases) {
     it(`${note}: ${arch} ${layer} size ${size}, jump ${jump}`, () => {
@@ -220,6 +239,39 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     }
     b.graph.release(e);
   });
+
+  // The zero-input, positive-weight probe on whole torchvision graphs: depthwise convs, inverted
+  // residuals and ReLU6 (MobileNetV2); concatenations, transitions' average pools (DenseNet-121).
+  // Activations grow without bound through positive weights and may reach inf, which still differs from
+  // the exact zeros outside the field.
+  const archCases: [arch: string, size: number, layers: string[]][] = [
+    ['mobilenet_v2', 64, ['features.0', 'features.1', 'features.2', 'features.3', 'features.5']],
+    ['densenet121', 96, ['features.pool0', 'features.denseblock1.denselayer2', 'features.denseblock1', 'features.transition1']],
+  ];
+  for (const [arch, side, layers] of archCases) {
+    it(`${arch} at ${side}x${side}: the changed units are exactly the predicted ones`, async () => {
+      const graph = buildGraph(architectureFromName(arch, 10)!, uploadParameters(e, positiveWeights(11)), e);
+      const size: [number, number] = [side, side];
+      const pixels: [number, number][] = [
+        [side / 2, side / 2 + 1],
+        [0, 0],
+        [side - 1, 5],
+        [7, side - 2],
+      ];
+      const result = await probe(e, graph, new Float32Array(3 * side * side), size, pixels, [1], layers);
+      for (const layer of layers) {
+        const rf = receptiveField(graph, layer, size);
+        const shape = result.shapes.get(layer)!;
+        expect(rf.outputSize, `${layer} output size`).toEqual([shape[2], shape[3]]);
+        pixels.forEach(([py, px], p) => {
+          const got = result.changed(layer, p).map(key).sort();
+          const want = predicted(rf, py, px).map(key).sort();
+          expect(got, `${arch} ${layer} (r=${rf.size}, J=${rf.jump}, offset=${rf.offset}), pixel (${py}, ${px})`).toEqual(want);
+        });
+      }
+      graph.release(e);
+    });
+  }
 
   const dataset = datasetFromFile(await readSafetensorsFile(cifarFile('test1000.safetensors')));
   const realCases: [file: string, layers: string[]][] = [
