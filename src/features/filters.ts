@@ -1,6 +1,6 @@
 /**
  * Convolution filters as pictures: the first layer's RGB filters (each one min-max scaled on its own,
- * SPEC 2.14), or any conv layer's filters as grey tiles, one per input channel. The weights are read
+ * docs/design.md §2.14), or any conv layer's filters as grey tiles, one per input channel. The weights are read
  * back from the GPU tensors of the loaded graph, so what is drawn is what the engine computes with.
  */
 import { INPUT, type ConvNode } from '../graph/graph.js';
@@ -54,7 +54,7 @@ export async function readConvWeights(model: Model, layer: string): Promise<Conv
   };
 }
 
-/** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (SPEC notation). */
+/** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (docs/design.md's minmax). */
 function minmaxBytes(values: ArrayLike<number>, out: Uint8Array, stride = 1, offset = 0): void {
   let lo = Infinity;
   let hi = -Infinity;

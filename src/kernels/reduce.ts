@@ -128,7 +128,7 @@ export function argmax(e: Engine, x: Tensor, axis: number): Tensor {
 }
 
 /**
- * M -> (M - min) / (max - min + 1e-7) per slice, min and max taken over `axes` (SPEC's minmax).
+ * M -> (M - min) / (max - min + 1e-7) per slice, min and max taken over `axes` (docs/design.md's minmax).
  * An all-constant slice becomes all zeros, never NaN. Same shape as x.
  */
 export function minmaxNormalize(e: Engine, x: Tensor, axes: number[]): Tensor {

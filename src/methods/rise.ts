@@ -42,7 +42,7 @@ export function riseSettings(opts: RiseOptions): RiseSettings {
 /**
  * RISE (Petsiuk et al. 2018): S_c = 1/(N p) sum_i softmax(f(x * M_i))_c M_i with seeded GPU masks
  * (kernels/rise-masks.ts). Batched forward passes; nothing is read back until the end.
- * Returns (N_images, 1, H, W), not min-maxed (the SPEC's normalisation is exactly 1/(N p)).
+ * Returns (N_images, 1, H, W), not min-maxed (docs/design.md §2.9: the normalisation is exactly 1/(N p)).
  */
 export async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);

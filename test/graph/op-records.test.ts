@@ -1,5 +1,7 @@
 // Every graph op is one record (src/graph/ops/): this checks each record is complete, and that every
 // architecture builds from ops that have one. Pure CPU: shape-only graphs, no GPU.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KNOWN_ARCHITECTURES, shapeOnlyGraph } from '../../src/graph/architectures/registry.js';
 import { GraphBuilder, SHAPE_ONLY } from '../../src/graph/builder.js';
@@ -86,6 +88,24 @@ describe('op records', () => {
     const i = nodes.findIndex((n) => n.op === 'conv');
     // 8 output channels x 12 x 12 positions x (8 / 2 input channels x 3 x 3) taps x 2
     expect(opOf(nodes[i]).flops(nodes[i], inShapes[i], outShapes[i])).toBe(2 * 8 * 144 * 4 * 9);
+  });
+
+  it('docs/design.md lists every op with the backward formulas of its record', () => {
+    const design = readFileSync(fileURLToPath(new URL('../../docs/design.md', import.meta.url)), 'utf8');
+    for (const [name, record] of Object.entries(OPS)) {
+      const row = design.split('\n').find((l) => l.startsWith(`| \`${name}\` |`));
+      expect(row, `docs/design.md has a row for ${name}`).toBeDefined();
+      const cells = row!.split('|').map((c) => c.trim());
+      // | op | PyTorch | rules | standard | guided | deconvnet |
+      expect(cells[3], `${name} rules`).toBe(record.ruleBehaviour === 'relu-family' ? 'ReLU family' : 'plain');
+      expect(cells[4], `${name} standard`).toBe(record.rules.standard);
+      for (const [k, rule] of [
+        [5, 'guided'],
+        [6, 'deconvnet'],
+      ] as const) {
+        expect(cells[k], `${name} ${rule}`).toBe(record.ruleBehaviour === 'relu-family' ? record.rules[rule] : 'same');
+      }
+    }
   });
 
   it('ReLU and ReLU6 are the ReLU-family units; every other op takes the plain gradient', () => {
