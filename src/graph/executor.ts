@@ -152,7 +152,8 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     if (state) saved.set(i, state);
     for (const n of [node, ...chain]) shapes.set(n.output, y.shape);
     values.set((chain.length ? chain[chain.length - 1] : node).output, y);
-    for (const n of chain) consumers.set(graph.nodes[graph.producerIndex(n.inputs[0])].output, 0);
+    // The chained values never existed: nothing is left to release for them.
+    for (const n of chain) consumers.set(n.inputs[0], 0);
     for (const v of node.inputs) consumed(v);
     for (const n of chain) for (const v of n.inputs.slice(1)) consumed(v);
     i += chain.length;
