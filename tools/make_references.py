@@ -92,71 +92,43 @@ RULES = ("standard", "guided", "deconvnet")
 
 
 # ----------------------------------------------------------------------------------------- ReLU rules
-class _RuleReLUFn(torch.autograd.Function):
+class _RuleFn(torch.autograd.Function):
+    """ReLU (ceiling None) or ReLU6 (ceiling 6) whose backward follows `rule` (docs/design.md section 1.2)."""
+
     @staticmethod
-    def forward(ctx, z, rule):
+    def forward(ctx, z, rule, ceiling):
         ctx.save_for_backward(z)
         ctx.rule = rule
-        return z.clamp(min=0)
+        ctx.ceiling = ceiling
+        return z.clamp(min=0, max=ceiling)
 
     @staticmethod
     def backward(ctx, R):
         (z,) = ctx.saved_tensors
         zero = torch.zeros_like(R)
+        passes = (z > 0) if ctx.ceiling is None else (z > 0) & (z < ctx.ceiling)
         if ctx.rule == "standard":
-            g = torch.where(z > 0, R, zero)
+            g = torch.where(passes, R, zero)
         elif ctx.rule == "guided":
-            g = torch.where((z > 0) & (R > 0), R, zero)
+            g = torch.where(passes & (R > 0), R, zero)
         elif ctx.rule == "deconvnet":
             g = torch.where(R > 0, R, zero)
         else:
             raise ValueError(ctx.rule)
-        return g, None
-
-
-class _RuleReLU6Fn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, z, rule):
-        ctx.save_for_backward(z)
-        ctx.rule = rule
-        return z.clamp(min=0, max=6)
-
-    @staticmethod
-    def backward(ctx, R):
-        (z,) = ctx.saved_tensors
-        zero = torch.zeros_like(R)
-        inside = (z > 0) & (z < 6)
-        if ctx.rule == "standard":
-            g = torch.where(inside, R, zero)
-        elif ctx.rule == "guided":
-            g = torch.where(inside & (R > 0), R, zero)
-        elif ctx.rule == "deconvnet":
-            g = torch.where(R > 0, R, zero)
-        else:
-            raise ValueError(ctx.rule)
-        return g, None
-
-
-class RuleReLU6(nn.Module):
-    """Drop-in nn.ReLU6 whose backward follows `state['rule']`, as RuleReLU."""
-
-    def __init__(self, state):
-        super().__init__()
-        self.state = state
-
-    def forward(self, z):
-        return _RuleReLU6Fn.apply(z, self.state["rule"])
+        return g, None, None
 
 
 class RuleReLU(nn.Module):
-    """Drop-in nn.ReLU whose backward follows `state['rule']` (shared by every instance of a model)."""
+    """Drop-in nn.ReLU (or nn.ReLU6 with ceiling=6) whose backward follows `state['rule']` (shared by every
+    instance of a model)."""
 
-    def __init__(self, state):
+    def __init__(self, state, ceiling=None):
         super().__init__()
         self.state = state
+        self.ceiling = ceiling
 
     def forward(self, z):
-        return _RuleReLUFn.apply(z, self.state["rule"])
+        return _RuleFn.apply(z, self.state["rule"], self.ceiling)
 
 
 def swap_relus(model: nn.Module) -> dict:
@@ -166,7 +138,7 @@ def swap_relus(model: nn.Module) -> dict:
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, nn.ReLU6):
-                setattr(parent, name, RuleReLU6(state))
+                setattr(parent, name, RuleReLU(state, ceiling=6.0))
                 n += 1
             elif isinstance(child, nn.ReLU):
                 setattr(parent, name, RuleReLU(state))

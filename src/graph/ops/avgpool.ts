@@ -1,6 +1,6 @@
 import { avgPool2dBackward, avgPool2dForward, type Pool2dOptions } from '../../kernels/pool.js';
 import { kernelArea } from './maxpool.js';
-import { pairOf, perImage, plainRules, windowOut, type NodeBase, type OpRecord } from './op.js';
+import { pairOf, perImage, plainRules, slidingWindow, type NodeBase, type OpRecord } from './op.js';
 
 /** nn.AvgPool2d (DenseNet transitions). */
 export interface AvgPoolNode extends NodeBase {
@@ -16,16 +16,6 @@ export const avgpool: OpRecord<AvgPoolNode> = {
   ruleBehaviour: 'plain-gradient',
   rules: plainRules('R / (window size) spread over each window'),
   flops: (node, _in, out) => perImage(out) * kernelArea(node),
-  field(node, [size]) {
-    const o = node.opts;
-    const k = pairOf(o.kernel, [1, 1]);
-    const s = pairOf(o.stride, k);
-    const p = pairOf(o.padding, [0, 0]);
-    const ceil = o.ceilMode ?? false;
-    return {
-      kind: 'window',
-      window: { k, s, p, out: [windowOut(size[0], k[0], s[0], p[0], ceil), windowOut(size[1], k[1], s[1], p[1], ceil)] },
-    };
-  },
+  field: (node, [size]) => slidingWindow(size, pairOf(node.opts.kernel, [1, 1]), { ...node.opts, dilation: 1, ceil: node.opts.ceilMode }),
   tensors: () => [],
 };

@@ -1,6 +1,6 @@
 import { conv2dBackwardInput, conv2dForward, releaseConv2dWeightCache, type Conv2dOptions } from '../../kernels/conv2d.js';
 import type { Tensor } from '../../gpu/tensor.js';
-import { pairOf, paramValue, perImage, plainRules, windowOut, type NodeBase, type OpRecord, type Pair, type Param } from './op.js';
+import { paramValue, perImage, plainRules, slidingWindow, type NodeBase, type OpRecord, type Param } from './op.js';
 
 /** nn.Conv2d: any kernel, stride, padding, dilation and groups (depthwise included), optional bias. */
 export interface ConvNode extends NodeBase {
@@ -29,14 +29,9 @@ export const conv: OpRecord<ConvNode> = {
     const [, cinPerGroup, kh, kw] = node.weight.shape;
     return 2 * perImage(out) * cinPerGroup * kh * kw;
   },
-  field(node, [size]) {
-    const [kh, kw] = [node.weight.shape[2], node.weight.shape[3]];
-    const s = pairOf(node.opts.stride, [1, 1]);
-    const p = pairOf(node.opts.padding, [0, 0]);
-    const d = pairOf(node.opts.dilation, [1, 1]);
-    const k: Pair = [d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1];
-    return { kind: 'window', window: { k, s, p, out: [windowOut(size[0], k[0], s[0], p[0]), windowOut(size[1], k[1], s[1], p[1])] } };
-  },
+  // PyTorch's conv stride defaults to 1, not to the kernel size as in pooling.
+  field: (node, [size]) =>
+    slidingWindow(size, [node.weight.shape[2], node.weight.shape[3]], { ...node.opts, stride: node.opts.stride ?? 1 }),
   tensors: (node) => [node.weight.value, node.bias?.value].filter((t): t is Tensor => !!t),
   releaseCaches(e, node) {
     if (node.weight.value) releaseConv2dWeightCache(e, node.weight.value);

@@ -1,5 +1,5 @@
 import { maxPool2dBackward, maxPool2dForward, type Pool2dOptions } from '../../kernels/pool.js';
-import { pairOf, perImage, plainRules, windowOut, type NodeBase, type OpRecord, type Pair } from './op.js';
+import { pairOf, perImage, plainRules, slidingWindow, type NodeBase, type OpRecord } from './op.js';
 
 /** nn.MaxPool2d, recording the argmax switches backward routes the gradient through. */
 export interface MaxPoolNode extends NodeBase {
@@ -18,19 +18,7 @@ export const maxpool: OpRecord<MaxPoolNode> = {
   ruleBehaviour: 'plain-gradient',
   rules: plainRules('R routed to the argmax of each window (the switch)'),
   flops: (node, _in, out) => perImage(out) * kernelArea(node),
-  field(node, [size]) {
-    const o = node.opts;
-    const kk = pairOf(o.kernel, [1, 1]);
-    const s = pairOf(o.stride, kk);
-    const p = pairOf(o.padding, [0, 0]);
-    const d = pairOf(o.dilation, [1, 1]);
-    const k: Pair = [d[0] * (kk[0] - 1) + 1, d[1] * (kk[1] - 1) + 1];
-    const ceil = o.ceilMode ?? false;
-    return {
-      kind: 'window',
-      window: { k, s, p, out: [windowOut(size[0], k[0], s[0], p[0], ceil), windowOut(size[1], k[1], s[1], p[1], ceil)] },
-    };
-  },
+  field: (node, [size]) => slidingWindow(size, pairOf(node.opts.kernel, [1, 1]), { ...node.opts, ceil: node.opts.ceilMode }),
   tensors: () => [],
 };
 

@@ -130,6 +130,20 @@ export function pairOf(v: number | readonly number[] | undefined, fallback: Pair
   return [v[0], v[1]];
 }
 
+/** The field rule of a sliding window (conv, pools) in PyTorch's terms; the kernel is the undilated one. */
+export function slidingWindow(
+  size: Pair,
+  kernel: Pair,
+  o: { stride?: number | readonly number[]; padding?: number | readonly number[]; dilation?: number | readonly number[]; ceil?: boolean },
+): FieldRule {
+  const s = pairOf(o.stride, kernel);
+  const p = pairOf(o.padding, [0, 0]);
+  const d = pairOf(o.dilation, [1, 1]);
+  const k: Pair = [d[0] * (kernel[0] - 1) + 1, d[1] * (kernel[1] - 1) + 1];
+  const out: Pair = [windowOut(size[0], k[0], s[0], p[0], o.ceil), windowOut(size[1], k[1], s[1], p[1], o.ceil)];
+  return { kind: 'window', window: { k, s, p, out } };
+}
+
 /** PyTorch's output size of a window: floor (or ceil, whose last window must start inside input or left padding). */
 export function windowOut(n: number, k: number, s: number, p: number, ceil = false): number {
   const span = n + 2 * p - k;
