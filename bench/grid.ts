@@ -106,7 +106,7 @@ export const RESIZES: ResizeShape[] = [
 
 /**
  * Kernel variants side by side on the same shapes, batch 1: the engine picks one per adapter
- * (PERF.md: subgroup broadcasts win on lavapipe, shared-memory tiles on real GPUs), and these rows
+ * (docs/adapter.md: subgroup broadcasts win on lavapipe, shared-memory tiles on real GPUs), and these rows
  * show whether the pick is right here.
  */
 export const CONV_VARIANTS: ConvVariant[] = ['subgroup', 'tiled', 'shared', 'direct'];

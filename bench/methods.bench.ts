@@ -1,6 +1,6 @@
 /**
  * Model and method throughput (`npm run bench:methods`): forward and forward+backward-to-input times of
- * ResNet-18/50 and VGG-16 at 224x224 batch 1 (seeded weights; compare with ../shared/PERF.md's peers),
+ * ResNet-18/50 and VGG-16 at 224x224 batch 1 (seeded weights; compare with the peers in docs/adapter.md),
  * RISE masks per second on ResNet-20 at 32x32 and ResNet-50 at 224x224, and images per second of every
  * attribution method on ResNet-20. First run (pipeline compiles) reported apart; then the median of
  * warm runs.

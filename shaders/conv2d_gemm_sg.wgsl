@@ -1,7 +1,7 @@
 enable subgroups;
 
 // Implicit-GEMM conv2d for adapters where subgroup broadcasts are cheap and memory loads are dear.
-// Written for Mesa lavapipe (../shared/PERF.md): there every loaded float costs roughly eight scalar
+// Written for Mesa lavapipe (docs/adapter.md): there every loaded float costs roughly eight scalar
 // instructions per lane whatever its width or uniformity, while subgroupBroadcast is one shuffle, so
 // the kernel is organised to load each value once per subgroup and to reuse it as often as registers
 // allow. A faster shape on a real GPU is conv2d_gemm.wgsl's shared-memory kernel.

@@ -1,8 +1,8 @@
 // Elementwise ops over flat fp32 arrays.
-//   binary_flat   c = op(a, b), same shapes             (OP: 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min)
+//   binary_flat   c = op(a, b), same shapes             (OP: one of the OP_* below)
 //   binary_bcast  c = op(a, b), NumPy broadcasting      (output shape s0..s5, input strides; 0 on broadcast axes)
 //   add_inplace   acc += b                              (gradient accumulation at branch points)
-//   map           y = f(x)                              (MAP: see map_value; f0, f1 are its scalar operands)
+//   map           y = f(x)                              (MAP: one of the MAP_* below; f0, f1 are its scalar operands)
 //   fill          t = f0
 //   fill_at       t[pairs[2j]] = bitcast<f32>(pairs[2j+1]) for j < n
 // RELU_OUT fuses max(0, .) into the binary ops: the residual join relu(a + b) in one pass.
@@ -10,14 +10,38 @@
 // doubles the throughput on lavapipe (loads, not arithmetic, are the cost there). Their `n` counts
 // vec4s. binary_bcast4_* need the innermost broadcast axis to be a multiple of 4 long; an input
 // that is broadcast along it (innermost stride 0) is read as one scalar (`_vs`: b, `_sv`: a).
+// The broadcasting entries read `bcast: BcastParams`, every other entry `params: Params`.
+// The OP_* and MAP_* ids are defined here only; src/kernels/elementwise.ts reads them (wgslEnum).
+
+const OP_ADD: u32 = 0u;
+const OP_SUB: u32 = 1u;
+const OP_MUL: u32 = 2u;
+const OP_DIV: u32 = 3u;
+const OP_MAX: u32 = 4u;
+const OP_MIN: u32 = 5u;
+
+const MAP_ABS: u32 = 0u;
+const MAP_RELU: u32 = 1u;
+const MAP_EXP: u32 = 2u;
+const MAP_LOG: u32 = 3u;
+const MAP_SQRT: u32 = 4u;
+const MAP_TANH: u32 = 5u;
+const MAP_NEG: u32 = 6u;
+const MAP_AFFINE: u32 = 7u;   // v * f0 + f1
+const MAP_POW: u32 = 8u;      // v ^ f0
+const MAP_CLAMP: u32 = 9u;    // clamp to [f0, f1]
 
 struct Params {
+  n: u32,
+  f0: f32,
+  f1: f32,
+}
+
+struct BcastParams {
   n: u32,
   s0: u32, s1: u32, s2: u32, s3: u32, s4: u32, s5: u32,
   sa0: u32, sa1: u32, sa2: u32, sa3: u32, sa4: u32, sa5: u32,
   sb0: u32, sb1: u32, sb2: u32, sb3: u32, sb4: u32, sb5: u32,
-  f0: f32,
-  f1: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -32,6 +56,7 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> c4: array<vec4f>;
 @group(0) @binding(10) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(11) var<storage, read_write> y4: array<vec4f>;
+@group(0) @binding(12) var<uniform> bcast: BcastParams;
 
 override WG: u32 = 256;
 override OP: u32 = 0;
@@ -45,11 +70,11 @@ fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
 fn apply_binary(u: f32, v: f32) -> f32 {
   var r: f32;
   switch OP {
-    case 0u: { r = u + v; }
-    case 1u: { r = u - v; }
-    case 2u: { r = u * v; }
-    case 3u: { r = u / v; }
-    case 4u: { r = max(u, v); }
+    case OP_ADD: { r = u + v; }
+    case OP_SUB: { r = u - v; }
+    case OP_MUL: { r = u * v; }
+    case OP_DIV: { r = u / v; }
+    case OP_MAX: { r = max(u, v); }
     default: { r = min(u, v); }
   }
   if (RELU_OUT) { r = max(r, 0.0); }
@@ -87,19 +112,19 @@ fn peel(p: Peel, size: u32, sa: u32, sb: u32) -> Peel {
 // Input offsets of output element i.
 fn bcast_offsets(i: u32) -> Peel {
   var p = Peel(i, 0u, 0u);
-  p = peel(p, params.s5, params.sa5, params.sb5);
-  p = peel(p, params.s4, params.sa4, params.sb4);
-  p = peel(p, params.s3, params.sa3, params.sb3);
-  p = peel(p, params.s2, params.sa2, params.sb2);
-  p = peel(p, params.s1, params.sa1, params.sb1);
-  p = peel(p, params.s0, params.sa0, params.sb0);
+  p = peel(p, bcast.s5, bcast.sa5, bcast.sb5);
+  p = peel(p, bcast.s4, bcast.sa4, bcast.sb4);
+  p = peel(p, bcast.s3, bcast.sa3, bcast.sb3);
+  p = peel(p, bcast.s2, bcast.sa2, bcast.sb2);
+  p = peel(p, bcast.s1, bcast.sa1, bcast.sb1);
+  p = peel(p, bcast.s0, bcast.sa0, bcast.sb0);
   return p;
 }
 
 @compute @workgroup_size(WG)
 fn binary_bcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
-  if (i >= params.n) { return; }
+  if (i >= bcast.n) { return; }
   let p = bcast_offsets(i);
   c[i] = apply_binary(a[p.ia], b[p.ib]);
 }
@@ -108,7 +133,7 @@ fn binary_bcast(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn binary_bcast4_vv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
-  if (i >= params.n) { return; }
+  if (i >= bcast.n) { return; }
   let p = bcast_offsets(4u * i);
   c4[i] = apply_binary4(a4[p.ia / 4u], b4[p.ib / 4u]);
 }
@@ -117,7 +142,7 @@ fn binary_bcast4_vv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 @compute @workgroup_size(WG)
 fn binary_bcast4_vs(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
-  if (i >= params.n) { return; }
+  if (i >= bcast.n) { return; }
   let p = bcast_offsets(4u * i);
   c4[i] = apply_binary4(a4[p.ia / 4u], vec4f(b[p.ib]));
 }
@@ -127,7 +152,7 @@ fn binary_bcast4_vs(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 @compute @workgroup_size(WG)
 fn binary_bcast4_sv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
-  if (i >= params.n) { return; }
+  if (i >= bcast.n) { return; }
   let p = bcast_offsets(4u * i);
   c4[i] = apply_binary4(vec4f(a[p.ia]), b4[p.ib / 4u]);
 }
@@ -146,19 +171,18 @@ fn add_inplace4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   c4[i] = c4[i] + b4[i];
 }
 
-// MAP: 0 abs, 1 relu, 2 exp, 3 log, 4 sqrt, 5 tanh, 6 neg, 7 affine v*f0 + f1, 8 pow v^f0, 9 clamp to [f0, f1]
 fn map_value(v: f32) -> f32 {
   switch MAP {
-    case 0u: { return abs(v); }
-    case 1u: { return max(v, 0.0); }
-    case 2u: { return exp(v); }
-    case 3u: { return log(v); }
-    case 4u: { return sqrt(v); }
+    case MAP_ABS: { return abs(v); }
+    case MAP_RELU: { return max(v, 0.0); }
+    case MAP_EXP: { return exp(v); }
+    case MAP_LOG: { return log(v); }
+    case MAP_SQRT: { return sqrt(v); }
     // tanh saturates to +-1 in fp32 long before 15; clamping keeps exp-based implementations from inf/inf.
-    case 5u: { return tanh(clamp(v, -15.0, 15.0)); }
-    case 6u: { return -v; }
-    case 7u: { return v * params.f0 + params.f1; }
-    case 8u: { return pow_torch(v, params.f0); }
+    case MAP_TANH: { return tanh(clamp(v, -15.0, 15.0)); }
+    case MAP_NEG: { return -v; }
+    case MAP_AFFINE: { return v * params.f0 + params.f1; }
+    case MAP_POW: { return pow_torch(v, params.f0); }
     default: { return min(max(v, params.f0), params.f1); }
   }
 }

@@ -10,7 +10,7 @@
 //            invocation 4 rows x 1 column.
 //   tiled    classic shared-memory tiles, 64x64 outputs by 8 deep, 16x16 invocations of 4x4, any
 //            strides (real GPUs, where workgroup memory is fast; on lavapipe it is the slowest of
-//            these, see PERF.md).
+//            these, see docs/adapter.md).
 // The reg* workgroups are 64 invocations laid out as a (64 / WY) x WY grid (x along n, y along m), WY
 // from the uniforms so one pipeline serves every shape. Without workgroup memory nothing is shared
 // between invocations; the layout only decides how many are idle, and matmul.ts keeps WY to the rows M

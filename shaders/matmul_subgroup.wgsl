@@ -1,6 +1,6 @@
 enable subgroups;
 
-// Matmul with subgroup broadcasts, for lavapipe (PERF.md): storage loads dominate there, while
+// Matmul with subgroup broadcasts, for lavapipe (docs/adapter.md): storage loads dominate there, while
 // subgroupBroadcast costs about a cycle. Each lane loads one vec4 that the other lanes need and
 // broadcasts it, so every value is fetched once per subgroup. Same contract as matmul.wgsl:
 // C = A @ B (+ bias over columns) (+ old C) (then ReLU), batched over workgroup_id.z, A the logical

@@ -1,5 +1,5 @@
 // Reductions over the middle axis of x viewed as (outer, len, inner), plus argmax, dot and min-max
-// normalisation. OP: 0 sum, 1 max, 2 min.
+// normalisation. OP: one of the OP_* below (defined here only; src/kernels/reduce.ts reads them).
 //   rows         inner == 1: one workgroup per (row, chunk of `chunk` elements), tree reduction in
 //                workgroup memory. Writes partials out[row * nchunks + chunk]; a second pass reduces them.
 //   cols         one invocation per (outer, chunk, inner) output, serial over its chunk; coalesced
@@ -27,6 +27,11 @@ struct Params {
 @group(0) @binding(5) var<storage, read> lo: array<f32>;
 @group(0) @binding(6) var<storage, read> hi: array<f32>;
 
+const OP_SUM: u32 = 0u;
+const OP_MAX: u32 = 1u;
+const OP_MIN: u32 = 2u;
+
+// A power of two (the tree reduction halves it); src/kernels/reduce.ts reads it for its grids.
 const WG = 64u;
 override OP: u32 = 0;
 
@@ -35,8 +40,8 @@ var<workgroup> red_i: array<u32, WG>;
 
 fn combine(u: f32, v: f32) -> f32 {
   switch OP {
-    case 0u: { return u + v; }
-    case 1u: { return max(u, v); }
+    case OP_SUM: { return u + v; }
+    case OP_MAX: { return max(u, v); }
     default: { return min(u, v); }
   }
 }
@@ -69,7 +74,7 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let sp = row_span(wid, nwg);
   if (!sp.valid) { return; }
   // Repeating an element of the span is neutral for max and min, so it doubles as their identity.
-  var acc = select(x[sp.start], 0.0, OP == 0u);
+  var acc = select(x[sp.start], 0.0, OP == OP_SUM);
   for (var i = sp.start + lid; i < sp.end; i += WG) { acc = combine(acc, x[i]); }
   let r = workgroup_reduce(acc, lid);
   if (lid == 0u) { out[wid.x + wid.y * nwg.x] = r * params.scale; }

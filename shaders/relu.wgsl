@@ -1,20 +1,22 @@
 // ReLU forward and its three backward rules, side by side.
 //   z: ReLU forward input, R: upstream gradient (dL/dy), dx: gradient w.r.t. z.
-//   RULE 0 standard   dx = R * [z > 0]
-//   RULE 1 guided     dx = R * [z > 0] * [R > 0]
-//   RULE 2 deconvnet  dx = R * [R > 0]          (ignores z: the "backward ReLU" of Zeiler & Fergus)
+//   standard   dx = R * [z > 0]                  MASK_Z
+//   guided     dx = R * [z > 0] * [R > 0]        MASK_Z and MASK_R
+//   deconvnet  dx = R * [R > 0]                  MASK_R (ignores z: the "backward ReLU" of Zeiler & Fergus)
+// A rule is the pair of masks it multiplies R by; src/kernels/relu.ts names the pairs (RULE_MASKS).
 // The gradient at z == 0 is 0, as in PyTorch.
 
 struct Params { n: u32, }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;        // forward: input; backward: z
+@group(0) @binding(1) var<storage, read> x: array<f32>;        // forward: input; backward: z (or y: [y > 0] == [z > 0])
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;  // forward: output
 @group(0) @binding(3) var<storage, read> dy: array<f32>;       // backward: R
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>; // backward: result
 
 override WG: u32 = 256;
-override RULE: u32 = 0;
+override MASK_Z: bool = true;
+override MASK_R: bool = false;
 
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -32,9 +34,7 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   let i = flat_index(gid, nwg);
   if (i >= params.n) { return; }
   let r = dy[i];
-  var pass_z = x[i] > 0.0;
-  if (RULE == 2u) { pass_z = true; }
-  var pass_r = true;
-  if (RULE != 0u) { pass_r = r > 0.0; }
+  let pass_z = !MASK_Z || x[i] > 0.0;
+  let pass_r = !MASK_R || r > 0.0;
   dx[i] = select(0.0, r, pass_z && pass_r);
 }

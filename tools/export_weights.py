@@ -14,9 +14,10 @@ Needs only torch (+ torchvision for the ImageNet architectures); Debian's python
   python3 tools/export_weights.py ../shared/data/cifar10/resnet20-12fca82f.th --arch cifar_resnet20 \
       --out weights/resnet20.safetensors
 
-Architectures: resnet18/34/50/101/152, vgg11/13/16/19[_bn], cifar_resnet<depth> (depth 6n+2, or
-cifar_resnet --depth N), plain_cnn. For a checkpoint, --arch may be left out when the key names
-determine the architecture unambiguously.
+Architectures: resnet18/34/50/101/152, vgg11/13/16/19[_bn], mobilenet_v2, mobilenet_v3_large/small,
+efficientnet_b0, densenet121/161/169/201, cifar_resnet<depth> (depth 6n+2, or cifar_resnet --depth N),
+plain_cnn. For a checkpoint, --arch may be left out when the key names determine the architecture
+unambiguously. Old-style DenseNet keys (`denselayer1.norm.1.weight`) are renamed as torchvision does.
 
 What it does to a checkpoint: drops `num_batches_tracked`, converts float16/bfloat16/float64 to float32,
 validates every key and shape by a strict load into the architecture (missing / unexpected / misshapen
@@ -258,6 +259,8 @@ def clean_state_dict(sd: Mapping[str, torch.Tensor], path: str) -> "OrderedDict[
                     name, changed = name[len(p):], True
         if name.endswith("num_batches_tracked"):
             continue
+        # torchvision's own fix for old DenseNet checkpoints: denselayerN.norm.1.weight -> denselayerN.norm1.weight
+        name = re.sub(r"(denselayer\d+\.(?:norm|relu|conv))\.([12])\.", r"\1\2.", name)
         if name in out:
             raise ExportError(f"{path}: key {name!r} occurs twice after stripping prefixes")
         if v.is_floating_point():
@@ -301,12 +304,29 @@ def infer_arch(sd: Mapping[str, torch.Tensor]) -> Tuple[str, Optional[int]]:
         table = {8: "vgg11", 10: "vgg13", 13: "vgg16", 16: "vgg19"}
         if len(convs) in table:
             return table[len(convs)] + ("_bn" if bn else ""), None
+    shape = lambda k: tuple(sd[k].shape) if k in sd else None  # noqa: E731
+    if "features.1.conv.0.0.weight" in ks and shape("features.18.0.weight") == (1280, 320, 1, 1):
+        return "mobilenet_v2", None
+    if "classifier.3.weight" in ks and shape("features.16.0.weight") == (960, 160, 1, 1):
+        return "mobilenet_v3_large", None
+    if "classifier.3.weight" in ks and shape("features.12.0.weight") == (576, 96, 1, 1):
+        return "mobilenet_v3_small", None
+    if "features.1.0.block.0.0.weight" in ks and shape("features.8.0.weight") == (1280, 320, 1, 1):
+        return "efficientnet_b0", None
+    if "features.conv0.weight" in ks and "classifier.weight" in ks:
+        counts = tuple(len({m.group(1) for k in keys for m in [re.match(rf"features\.denseblock{b}\.denselayer(\d+)\.", k)] if m})
+                       for b in range(1, 5))
+        table = {(6, 12, 24, 16): "densenet121", (6, 12, 36, 24): "densenet161", (6, 12, 32, 32): "densenet169",
+                 (6, 12, 48, 32): "densenet201"}
+        if counts in table:
+            return table[counts], None
     raise ExportError("cannot infer the architecture from the key names (first keys: "
                       f"{keys[:6]}); pass --arch (one of {', '.join(tm.known_archs())})")
 
 
 def head_classes(sd: Mapping[str, torch.Tensor]) -> Optional[int]:
-    for k in ("fc.weight", "linear.weight", "classifier.6.weight", "classifier.weight"):
+    for k in ("fc.weight", "linear.weight", "classifier.6.weight", "classifier.3.weight", "classifier.1.weight",
+              "classifier.weight"):
         if k in sd and sd[k].dim() == 2:
             return int(sd[k].shape[0])
     return None

@@ -7,7 +7,7 @@ the pure-Python noise stream):
     /usr/bin/python3 tools/make_method_references.py
     /usr/bin/python3 tools/make_method_references.py --out /tmp/r.safetensors --check test/references/methods/resnet20.safetensors
 
-An independent re-implementation of each method's formula as ../shared/SPEC.md section 2 and
+An independent re-implementation of each method's formula as docs/design.md section 2 and
 src/methods/*.ts define it (it shares no code with the TypeScript; the model code, ReLU-rule swap and
 input normalisation come from tools/torch_models.py and tools/make_references.py). Model: the real
 CIFAR ResNet-20 (../shared/data/cifar10/resnet20.safetensors); input: the first 4 test1000 images,

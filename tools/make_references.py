@@ -17,6 +17,10 @@ verifies); a different CPU or torch build can change the last float bits, well i
 Models and inputs
   resnet18, resnet50, vgg16, vgg16_bn  torchvision code (weights=None), every tensor filled by
                                        fill_state_dict_(model, seed=0); input seeded_input([1,3,224,224], 0)
+  mobilenet_v2, mobilenet_v3_large,    the same at seeded_input([2,3,72,72], 0): two images (batching), and
+  efficientnet_b0, densenet121         odd map sizes late in the network (72 -> 36, 18, 9, 5, 3); the input
+                                       is not stored (regenerate it with seededInput), act/grad tensors over
+                                       4,096 elements and the input gradients are stored as BF16
   resnet20, resnet56, plain_cnn        ../shared/data/cifar10/*.safetensors (real weights); input the first 4
                                        test1000 images, x/255 then (x-mean)/std (plain CNN: x/255 - 0.5)
 
@@ -27,9 +31,14 @@ Tensors in each file
   grad_input_standard      d(sum_n logits[n, target_n]) / d input, with every ReLU's backward replaced by
   grad_input_guided          standard  R*[z>0];  guided  R*[z>0]*[R>0];  deconvnet  R*[R>0]
   grad_input_deconvnet       (z = the ReLU's forward input; gradient 0 at z == 0; all ReLUs, including
-                             the one after each residual add)
+                             the one after each residual add and DenseNet's functional final ReLU, made a
+                             module for this). ReLU6 is a ReLU with a ceiling and takes the rule too:
+                             standard R*[0<z<6], guided R*[0<z<6]*[R>0], deconvnet R*[R>0]. Every other
+                             activation (hardswish, hardsigmoid, SiLU, sigmoid) keeps its plain gradient.
   act:<layer>              forward output of the named module (PyTorch named_modules name)
   grad:<layer>             standard-rule gradient of the same objective w.r.t. that output
+Metadata `module_shapes` (the four newer families): every module whose forward hook fires, with the
+output shape of its last call, so the engine's layer names and graph are checked module by module.
 Storage: BF16 (round to nearest even) for act/grad tensors over 65,536 elements (--bf16-over), F32
 otherwise; input, logits and probs always F32, target I64. Metadata: model, architecture, weights, input, targets, layers, rules, torch version.
 """
@@ -40,6 +49,7 @@ import json
 import os
 import sys
 import time
+import types
 from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +59,8 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import torchvision  # noqa: E402
 
 import seeded_init  # noqa: E402
 import torch_models as tm  # noqa: E402
@@ -67,68 +79,100 @@ MODELS = OrderedDict([
     ("resnet20", ("cifar_resnet20", ["layer1", "layer3", "layer2.0"], "shared")),
     ("resnet56", ("cifar_resnet56", ["layer1", "layer3", "layer2.0"], "shared")),
     ("plain_cnn", ("plain_cnn", ["features.7", "features.8"], "shared")),
+    ("mobilenet_v2", ("mobilenet_v2", ["features.3", "features.14.conv.1", "features.18"], "seeded_small")),
+    ("mobilenet_v3_large", ("mobilenet_v3_large", ["features.5", "features.13.block.2", "features.16", "classifier.1"],
+                            "seeded_small")),
+    ("efficientnet_b0", ("efficientnet_b0", ["features.2.1", "features.6.0.block.2", "features.8"], "seeded_small")),
+    ("densenet121", ("densenet121", ["features.denseblock2.denselayer12", "features.transition2", "features.denseblock4",
+                                     "features.norm5"], "seeded_small")),
 ])
+SMALL_INPUT = [2, 3, 72, 72]
+SMALL_BF16_OVER = 4096
 RULES = ("standard", "guided", "deconvnet")
 
 
 # ----------------------------------------------------------------------------------------- ReLU rules
-class _RuleReLUFn(torch.autograd.Function):
+class _RuleFn(torch.autograd.Function):
+    """ReLU (ceiling None) or ReLU6 (ceiling 6) whose backward follows `rule` (docs/design.md section 1.2)."""
+
     @staticmethod
-    def forward(ctx, z, rule):
+    def forward(ctx, z, rule, ceiling):
         ctx.save_for_backward(z)
         ctx.rule = rule
-        return z.clamp(min=0)
+        ctx.ceiling = ceiling
+        return z.clamp(min=0, max=ceiling)
 
     @staticmethod
     def backward(ctx, R):
         (z,) = ctx.saved_tensors
         zero = torch.zeros_like(R)
+        passes = (z > 0) if ctx.ceiling is None else (z > 0) & (z < ctx.ceiling)
         if ctx.rule == "standard":
-            g = torch.where(z > 0, R, zero)
+            g = torch.where(passes, R, zero)
         elif ctx.rule == "guided":
-            g = torch.where((z > 0) & (R > 0), R, zero)
+            g = torch.where(passes & (R > 0), R, zero)
         elif ctx.rule == "deconvnet":
             g = torch.where(R > 0, R, zero)
         else:
             raise ValueError(ctx.rule)
-        return g, None
+        return g, None, None
 
 
 class RuleReLU(nn.Module):
-    """Drop-in nn.ReLU whose backward follows `state['rule']` (shared by every instance of a model)."""
+    """Drop-in nn.ReLU (or nn.ReLU6 with ceiling=6) whose backward follows `state['rule']` (shared by every
+    instance of a model)."""
 
-    def __init__(self, state):
+    def __init__(self, state, ceiling=None):
         super().__init__()
         self.state = state
+        self.ceiling = ceiling
 
     def forward(self, z):
-        return _RuleReLUFn.apply(z, self.state["rule"])
+        return _RuleFn.apply(z, self.state["rule"], self.ceiling)
 
 
 def swap_relus(model: nn.Module) -> dict:
+    """Every ReLU and ReLU6 module (the ReLU-family units) takes the rule in `state`."""
     state = {"rule": "standard"}
     n = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.ReLU):
+            if isinstance(child, nn.ReLU6):
+                setattr(parent, name, RuleReLU(state, ceiling=6.0))
+                n += 1
+            elif isinstance(child, nn.ReLU):
                 setattr(parent, name, RuleReLU(state))
                 n += 1
+    if isinstance(model, torchvision.models.DenseNet):
+        # DenseNet.forward ends in F.relu(features, inplace=True), which no module swap reaches: the same
+        # forward with that ReLU as a module (no parameters, so the state_dict is unchanged).
+        model.relu = RuleReLU(state)
+        model.forward = types.MethodType(_densenet_forward, model)
+        n += 1
     state["count"] = n
     return state
+
+
+def _densenet_forward(self, x):
+    out = self.relu(self.features(x))
+    return self.classifier(torch.flatten(F.adaptive_avg_pool2d(out, (1, 1)), 1))
 
 
 # ----------------------------------------------------------------------------------------- one model
 def build_model(name: str):
     arch, layers, weights = MODELS[name]
-    if weights == "seeded":
+    if weights in ("seeded", "seeded_small"):
         model = tm.build(arch)
         seeded_init.fill_state_dict_(model, SEED)
-        x = torch.from_numpy(seeded_init.seeded_input([1, 3, 224, 224], SEED))
+        shape = SMALL_INPUT if weights == "seeded_small" else [1, 3, 224, 224]
+        x = torch.from_numpy(seeded_init.seeded_input(shape, SEED))
         info = {
             "weights": f"seeded:{SEED} (tools/seeded_init.py fill_state_dict_, src/models/seeded-init.ts)",
-            "input": f"seeded_input([1, 3, 224, 224], seed={SEED}) (tensor name 'input'); used as the "
+            "input": f"seeded_input({shape}, seed={SEED}) (tensor name 'input'); used as the "
                      f"normalised input directly",
         }
+        if weights == "seeded_small":
+            info["input_shape"] = json.dumps(shape)
     else:
         model = tm.load_shared(name)
         data, _ = load_file(os.path.join(tm.SHARED, "test1000.safetensors"))
@@ -166,6 +210,13 @@ def run_model(name: str):
         return fn
 
     handles = [modules[layer].register_forward_hook(hook(layer)) for layer in layers]
+    module_shapes = OrderedDict()
+    if MODELS[name][2] == "seeded_small":
+        def shape_hook(mname):
+            def fn(_mod, _inp, out):
+                module_shapes[mname] = list(out.shape)
+            return fn
+        handles += [m.register_forward_hook(shape_hook(n)) for n, m in model.named_modules() if n]
     out = OrderedDict()
     out["input"] = x.numpy().copy()
     target = None
@@ -214,6 +265,8 @@ def run_model(name: str):
     }
     if arch.startswith("cifar_resnet"):
         meta["depth"] = arch[len("cifar_resnet"):]
+    if module_shapes:
+        meta["module_shapes"] = json.dumps(module_shapes)
     meta.update(info)
     return out, meta
 
@@ -228,6 +281,14 @@ def dtypes_for(tensors, bf16_over=BF16_OVER):
         else:
             d[k] = "BF16" if v.size > bf16_over else "F32"
     return d
+
+
+def storage_for(name, tensors, args):
+    """dtypes and the storage note: the small-input files also store input gradients as BF16."""
+    over = min(args.bf16_over, SMALL_BF16_OVER) if MODELS[name][2] == "seeded_small" else args.bf16_over
+    note = (f"BF16 (round to nearest even) for act/grad tensors over {over} elements, F32 otherwise "
+            f"(input, logits, probs always F32); target I64")
+    return dtypes_for(tensors, over), note
 
 
 def summarize(name, tensors, dtypes, size, secs):
@@ -273,12 +334,12 @@ def main(argv=None):
     for name in names:
         t0 = time.time()
         tensors, meta = run_model(name)
-        if args.omit_seeded_input and MODELS[name][2] == "seeded":
+        kind = MODELS[name][2]
+        if (args.omit_seeded_input and kind == "seeded") or kind == "seeded_small":
             del tensors["input"]
-            meta["input_stored"] = "no: regenerate with seededInput([1, 3, 224, 224], 0)"
-        dt = dtypes_for(tensors, args.bf16_over)
-        meta["storage"] = (f"BF16 (round to nearest even) for act/grad tensors over {args.bf16_over} "
-                           f"elements, F32 otherwise (input, logits, probs always F32); target I64")
+            shape = meta.get("input_shape", "[1, 3, 224, 224]")
+            meta["input_stored"] = f"no: regenerate with seededInput({shape}, 0)"
+        dt, meta["storage"] = storage_for(name, tensors, args)
         path = os.path.join(args.out_dir, f"{name}.safetensors")
         size = save_file(tensors, path, metadata=meta, dtypes=dt)
         total += size

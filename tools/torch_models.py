@@ -1,8 +1,9 @@
 """PyTorch builders for every architecture LayerTracer runs, with PyTorch's state_dict key names.
 
-    build(arch, **kw) -> nn.Module (eval mode, every ReLU a separate non-inplace nn.ReLU)
+    build(arch, **kw) -> nn.Module (eval mode, every activation a separate non-inplace module)
 
-arch: resnet18/34/50/101/152, vgg11/13/16/19 and vgg11_bn/13_bn/16_bn/19_bn (torchvision, weights=None),
+arch: resnet18/34/50/101/152, vgg11/13/16/19 and vgg11_bn/13_bn/16_bn/19_bn, mobilenet_v2,
+      mobilenet_v3_large/small, efficientnet_b0, densenet121/161/169/201 (torchvision, weights=None),
       cifar_resnet20/32/44/56/110/1202 or cifar_resnet with depth=6n+2 (akamaster layout, option-A
       shortcut), plain_cnn (the ConvNetJS CIFAR-10 net in ../shared/data/cifar10).
 
@@ -23,6 +24,8 @@ import torch.nn.functional as F
 TORCHVISION_ARCHS = [
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
     "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0",
+    "densenet121", "densenet161", "densenet169", "densenet201",
 ]
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 CIFAR_MEAN = [0.4914, 0.4822, 0.4465]
@@ -117,16 +120,21 @@ class PlainCNN(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------- helpers
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.Sigmoid)
+
+
 def make_relus_non_inplace(model: nn.Module) -> nn.Module:
-    """Replace every nn.ReLU by a fresh non-inplace nn.ReLU (same name), so hooks see true values.
+    """Replace every activation module by a fresh non-inplace one (same name), so hooks see true values.
 
     torchvision's BasicBlock / Bottleneck reuse one `relu` module for several activations, including the
-    one after the residual add; swapping the module covers all of those call sites.
+    one after the residual add; swapping the module covers all of those call sites. MobileNet and
+    EfficientNet build theirs with inplace=True.
     """
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.ReLU):
-                setattr(parent, name, nn.ReLU(inplace=False))
+            if isinstance(child, ACTIVATIONS):
+                fresh = type(child)() if isinstance(child, nn.Sigmoid) else type(child)(inplace=False)
+                setattr(parent, name, fresh)
     return model
 
 

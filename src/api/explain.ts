@@ -222,6 +222,6 @@ function renderOverlay(
     return picture.width === width && picture.height === height ? picture : resizeImage(picture, width, height);
   }
   const base = width === input.width && height === input.height ? input : resizeImage(input, width, height);
-  // RISE keeps the SPEC's 1/(N p) scale; the overlay reads [0, 1], so stretch for display only.
+  // RISE keeps its 1/(N p) scale (docs/design.md §2.9); the overlay reads [0, 1], so stretch for display only.
   return overlayHeatmap(base, stretchToUnit(map), w, h, { colormap: options.colormap ?? 'jet', alpha: options.alpha ?? 0.5 });
 }

@@ -94,7 +94,7 @@ export const evaluateCommand = (argv: string[]): Promise<void> => EVALUATE.invok
 
 export async function evaluateMethods(
   model: Model,
-  data: import('../e2cm/class-means.js').LabelledBatches,
+  data: import('../data/labelled-batches.js').LabelledBatches,
   names: string[],
   opts: { pixelsPerStep?: number; riseMasks: number; batchSize: number; onImage?: (done: number, partial: MethodScore[]) => void },
 ): Promise<MethodScore[]> {

@@ -166,7 +166,7 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     const [, c, mh, mw] = attribution.maps.shape;
     for (let i = 0; i < stems.length; i++) {
       const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
-      // RISE maps keep the SPEC's 1/(N p) scale; the overlay reads [0, 1], so stretch for display only
+      // RISE maps keep their 1/(N p) scale (docs/design.md §2.9); the overlay reads [0, 1], so stretch for display only
       // (the raw map written beside it is untouched).
       const shown = attribution.kind === 'heatmap' ? stretchToUnit(map) : map;
       const picture: RgbImage =

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { LabelledBatches } from '../e2cm/class-means.js';
+import type { LabelledBatches } from './labelled-batches.js';
 import type { ModelInfo } from '../graph/model-info.js';
 import { readFileSync } from 'node:fs';
 import { decodeImageBytes, readImageFile } from '../image/decode-node.js';

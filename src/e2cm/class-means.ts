@@ -1,3 +1,4 @@
+import type { LabelledBatches } from '../data/labelled-batches.js';
 import type { Engine } from '../gpu/engine.js';
 import { KernelInputError } from '../gpu/errors.js';
 import type { Model } from '../graph/model.js';
@@ -23,13 +24,6 @@ export interface ClassMeans {
   counts: number[];
   /** Where the means came from, for reports. */
   source: string;
-}
-
-/** A labelled image source in batches: normalised (B, 3, H, W) host data plus labels. */
-export interface LabelledBatches {
-  count: number;
-  shape: [number, number, number];
-  batch(start: number, count: number): { data: Float32Array; labels: ArrayLike<number> };
 }
 
 export interface ClassMeansOptions {

@@ -1,6 +1,7 @@
 import { cumulativeFlops } from '../graph/flops.js';
 import type { Model } from '../graph/model.js';
-import { assertMeansFitModel, type ClassMeans, type LabelledBatches } from './class-means.js';
+import type { LabelledBatches } from '../data/labelled-batches.js';
+import { assertMeansFitModel, type ClassMeans } from './class-means.js';
 import { classConfidences, classDistances, uploadMeans } from './distances.js';
 import { exitFeature } from './features.js';
 import { scoped } from '../gpu/scopes.js';

@@ -1,9 +1,10 @@
 /**
  * Convolution filters as pictures: the first layer's RGB filters (each one min-max scaled on its own,
- * SPEC 2.14), or any conv layer's filters as grey tiles, one per input channel. The weights are read
+ * docs/design.md §2.14), or any conv layer's filters as grey tiles, one per input channel. The weights are read
  * back from the GPU tensors of the loaded graph, so what is drawn is what the engine computes with.
  */
 import { INPUT, type ConvNode } from '../graph/graph.js';
+import { paramValue } from '../graph/ops/op.js';
 import type { Model } from '../graph/model.js';
 import { tileGrid } from '../image/grid.js';
 import { createRgbImage, type RgbImage } from '../image/image.js';
@@ -48,13 +49,13 @@ export const readConvWeights = scoped(async function readConvWeights(model: Mode
   const [o, c, kh, kw] = node.weight.shape;
   return {
     layer: node.name,
-    weight: await node.weight.readF32(),
+    weight: await paramValue(node.weight).readF32(),
     shape: [o, c, kh, kw],
     groups: (node.opts.groups as number | undefined) ?? 1,
   };
 });
 
-/** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (SPEC notation). */
+/** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (docs/design.md's minmax). */
 function minmaxBytes(values: ArrayLike<number>, out: Uint8Array, stride = 1, offset = 0): void {
   let lo = Infinity;
   let hi = -Infinity;

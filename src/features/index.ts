@@ -1,5 +1,5 @@
 /**
- * Feature visualisation (SPEC 2.14-2.16): filters, receptive fields and maximally activating patches,
+ * Feature visualisation (docs/design.md §2.14-2.16): filters, receptive fields and maximally activating patches,
  * representation-space neighbours and 2-D maps. Browser-safe; the Node-only image-folder source is in
  * source-node.ts.
  */
@@ -13,7 +13,6 @@ export {
   type Box,
   type Pair,
 } from './receptive-field.js';
-export { geometryGraph } from './geometry.js';
 export {
   filterGrid,
   readConvWeights,

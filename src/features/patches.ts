@@ -1,5 +1,5 @@
 /**
- * Maximally activating patches (SPEC 2.15): for chosen channels of a layer, the K images whose strongest
+ * Maximally activating patches (docs/design.md §2.15): for chosen channels of a layer, the K images whose strongest
  * activation in that channel is highest, each cropped to the receptive field of the unit where it peaks.
  */
 import type { Model } from '../graph/model.js';

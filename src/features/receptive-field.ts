@@ -9,16 +9,22 @@
  *   start             c_l = c_{l-1} + ((k'_l - 1) / 2 - p_l) J_{l-1}  (c_0 = 0, the centre of pixel 0)
  * so the centre of unit u is c + u J in input pixels, and the unit sees input pixels
  * [c + u J - (r - 1) / 2, c + u J + (r - 1) / 2] (padding counted as if it were image).
- * Where paths join (a residual add) the path with the larger field wins: ResNets follow the main branch
- * (conv1 -> conv2 (-> conv3)), never the 1x1 downsample or the parameter-free shortcut.
+ * Each op's record (graph/ops/) says how it moves the field: a window, position-wise, a join or a vector.
+ * Where paths join (a residual add, a DenseNet concatenation) the path with the larger field wins:
+ * ResNets follow the main branch (conv1 -> conv2 (-> conv3)), never the 1x1 downsample or the
+ * parameter-free shortcut; a dense block follows its deepest layer. A squeeze-and-excitation gate
+ * follows its feature map: the gate itself is a global statistic, so strictly every unit after it
+ * depends on the whole image, multiplicatively; the field reported is the local one.
  */
-import type { Graph, GraphNode, ValueId } from '../graph/graph.js';
+import type { Graph, ValueId } from '../graph/graph.js';
 import { INPUT } from '../graph/graph.js';
 import { resolveLayer } from '../graph/layer-names.js';
 import type { Model } from '../graph/model.js';
+import { opOf } from '../graph/ops/index.js';
+import type { Pair, Window } from '../graph/ops/op.js';
 import { FeatureInputError } from './errors.js';
 
-export type Pair = [h: number, w: number];
+export type { Pair };
 
 export interface ReceptiveField {
   layer: string;
@@ -47,66 +53,6 @@ interface Geo {
   path: string[];
 }
 
-/** A window op on one axis: effective kernel, stride, padding (PyTorch semantics). */
-interface Window {
-  k: Pair;
-  s: Pair;
-  p: Pair;
-  out: Pair;
-}
-
-function pair(v: unknown, fallback: Pair): Pair {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v === 'number') return [v, v];
-  const a = v as readonly number[];
-  return [a[0], a[1]];
-}
-
-function convOut(n: number, k: number, s: number, p: number, ceil = false): number {
-  const span = n + 2 * p - k;
-  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  // PyTorch: with ceil_mode the last window must start inside the input or the left padding.
-  if (ceil && (out - 1) * s >= n + p) out--;
-  return out;
-}
-
-function windowOf(node: GraphNode, inSize: Pair): Window | null {
-  switch (node.op) {
-    case 'conv': {
-      const [kh, kw] = [node.weight.shape[2], node.weight.shape[3]];
-      const o = node.opts as { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[] };
-      const s = pair(o.stride, [1, 1]);
-      const p = pair(o.padding, [0, 0]);
-      const d = pair(o.dilation, [1, 1]);
-      const k: Pair = [d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1];
-      return { k, s, p, out: [convOut(inSize[0], k[0], s[0], p[0]), convOut(inSize[1], k[1], s[1], p[1])] };
-    }
-    case 'maxpool':
-    case 'avgpool': {
-      const o = node.opts;
-      const kk = pair(o.kernel, [1, 1]);
-      const s = pair(o.stride, kk);
-      const p = pair(o.padding, [0, 0]);
-      const d = pair(node.op === 'maxpool' ? o.dilation : undefined, [1, 1]);
-      const k: Pair = [d[0] * (kk[0] - 1) + 1, d[1] * (kk[1] - 1) + 1];
-      const ceil = o.ceilMode ?? false;
-      return { k, s, p, out: [convOut(inSize[0], k[0], s[0], p[0], ceil), convOut(inSize[1], k[1], s[1], p[1], ceil)] };
-    }
-    case 'shortcutA':
-      // x[:, :, ::2, ::2]
-      return { k: [1, 1], s: [2, 2], p: [0, 0], out: [Math.ceil(inSize[0] / 2), Math.ceil(inSize[1] / 2)] };
-    case 'adaptiveavgpool': {
-      // PyTorch windows [floor(i n / o), ceil((i + 1) n / o)): exact when o divides n; otherwise the widest
-      // window and the mean stride, an upper bound on the field.
-      const k = [0, 1].map((a) => Math.ceil(inSize[a] / node.size[a]) + (inSize[a] % node.size[a] ? 1 : 0)) as Pair;
-      const s = [0, 1].map((a) => inSize[a] / node.size[a]) as Pair;
-      return { k, s, p: [0, 0], out: [node.size[0], node.size[1]] };
-    }
-    default:
-      return null;
-  }
-}
-
 function applyWindow(g: Geo, w: Window, name: string, global = false): Geo {
   const r = [0, 1].map((a) => g.r[a] + (w.k[a] - 1) * g.j[a]) as Pair;
   const c = [0, 1].map((a) => g.c[a] + ((w.k[a] - 1) / 2 - w.p[a]) * g.j[a]) as Pair;
@@ -125,17 +71,17 @@ function graphGeometry(graph: Graph, inputSize: Pair, until: ValueId): Map<Value
       return g;
     });
     let out: Geo;
-    const w = windowOf(node, inputs[0].size);
-    if (w) {
-      // Global average pooling makes a vector of whole-image units.
-      const global = node.op === 'adaptiveavgpool' && node.size[0] === 1 && node.size[1] === 1;
-      out = applyWindow(inputs[0], w, node.name, global);
-    } else if (node.op === 'add') {
+    const rule = opOf(node).field(
+      node,
+      inputs.map((g) => g.size),
+    );
+    if (rule.kind === 'window') {
+      out = applyWindow(inputs[0], rule.window, node.name, rule.global);
+    } else if (rule.kind === 'widest') {
       // The longest path: the input whose field is larger (the main branch of a residual block).
-      const [a, b] = inputs;
-      const pick = b.r[0] + b.r[1] > a.r[0] + a.r[1] ? b : a;
+      const pick = inputs.reduce((best, g) => (g.r[0] + g.r[1] > best.r[0] + best.r[1] ? g : best));
       out = { ...pick, path: [...pick.path, node.name] };
-    } else if (node.op === 'flatten' || node.op === 'linear') {
+    } else if (rule.kind === 'vector') {
       const g = inputs[0];
       // A vector unit reads every position: a window as large as the map.
       out =

@@ -1,5 +1,5 @@
 /**
- * Representation space (SPEC 2.16): one global-average-pooled feature vector per image at a layer,
+ * Representation space (docs/design.md §2.16): one global-average-pooled feature vector per image at a layer,
  * by default the penultimate representation (the input of the final linear layer).
  */
 import { exitFeature } from '../e2cm/features.js';

@@ -3,7 +3,7 @@ import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, Ker
 import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
 import { ScopeStack } from './scopes.js';
 import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
-import type { BindingDecl } from './wgsl-reflect.js';
+import type { BindingDecl, EntryPointInfo } from './wgsl-reflect.js';
 import '../util/dispose-symbol.js';
 
 export interface EngineOptions {
@@ -222,7 +222,7 @@ export class Engine {
     for (const b of bindings) {
       if (b.kind === 'uniform') {
         uniformSlot = this.batchDispatches;
-        this.packParams(kernel, req.params ?? {}, uniformSlot);
+        this.packParams(kernel.name, kernel.reflection.entryPoints.get(entry)!, req.params ?? {}, uniformSlot);
         entries.push({
           binding: b.binding,
           resource: { buffer: this.uniformBuffer, offset: uniformSlot * UNIFORM_SLOT, size: UNIFORM_SLOT },
@@ -264,28 +264,30 @@ export class Engine {
     if (this.batchDispatches >= this.maxDispatches) this.flush();
   }
 
-  private packParams(kernel: Kernel, params: ParamValues, slot: number): void {
-    const fields = kernel.reflection.params;
+  /** Packs the fields of the uniform struct the entry point reads (`label`: the kernel, for messages). */
+  private packParams(label: string, entry: EntryPointInfo, params: ParamValues, slot: number): void {
+    const fields = entry.params;
     const view = new DataView(this.uniformStaging, slot * UNIFORM_SLOT, UNIFORM_SLOT);
     if (fields.length * 4 > UNIFORM_SLOT)
-      throw new KernelInputError(`${kernel.name}: struct Params has more than ${UNIFORM_SLOT / 4} fields`);
+      throw new KernelInputError(`${label}: struct ${entry.paramsStruct} has more than ${UNIFORM_SLOT / 4} fields`);
     for (const name of Object.keys(params)) {
       if (!fields.some((f) => f.name === name)) {
-        throw new KernelInputError(`${kernel.name}: unknown param "${name}"; struct Params has ${fields.map((f) => f.name).join(', ')}`);
+        throw new KernelInputError(
+          `${label}: unknown param "${name}"; struct ${entry.paramsStruct} has ${fields.map((f) => f.name).join(', ')}`,
+        );
       }
     }
     fields.forEach((f, i) => {
       const v = params[f.name];
-      if (v === undefined) throw new KernelInputError(`${kernel.name}: param "${f.name}" is missing`);
+      if (v === undefined) throw new KernelInputError(`${label}: param "${f.name}" is missing`);
       if (f.type === 'f32') {
         view.setFloat32(i * 4, v, true);
       } else if (f.type === 'u32') {
-        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
-          throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not a u32`);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new KernelInputError(`${label}: param ${f.name}=${v} is not a u32`);
         view.setUint32(i * 4, v, true);
       } else {
         if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff)
-          throw new KernelInputError(`${kernel.name}: param ${f.name}=${v} is not an i32`);
+          throw new KernelInputError(`${label}: param ${f.name}=${v} is not an i32`);
         view.setInt32(i * 4, v, true);
       }
     });

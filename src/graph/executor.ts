@@ -1,22 +1,12 @@
 import type { Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { channelAffineBackward, channelAffineForward } from '../kernels/channel-affine.js';
-import { conv2dBackwardInput, conv2dForward } from '../kernels/conv2d.js';
-import { addInPlace, addRelu, binary } from '../kernels/elementwise.js';
-import { linearBackwardInput, linearForward } from '../kernels/matmul.js';
-import {
-  adaptiveAvgPool2dBackward,
-  adaptiveAvgPool2dForward,
-  avgPool2dBackward,
-  avgPool2dForward,
-  maxPool2dBackward,
-  maxPool2dForward,
-} from '../kernels/pool.js';
-import { reluBackward, reluForward, type ReluRule } from '../kernels/relu.js';
-import { shortcutOptionABackward, shortcutOptionAForward } from '../kernels/shortcut.js';
+import { addInPlace } from '../kernels/elementwise.js';
+import type { ReluRule } from '../kernels/relu.js';
 import { INPUT, type Graph, type GraphNode, type ValueId } from './graph.js';
 import { resolveLayer } from './layer-names.js';
+import { opOf } from './ops/index.js';
+import type { BackwardContext, FusedNode } from './ops/op.js';
 
 export interface ForwardOptions {
   /** Layer names whose activations the trace keeps and returns. */
@@ -36,7 +26,8 @@ export class Trace {
     readonly engine: Engine,
     readonly graph: Graph,
     readonly values: Map<ValueId, Tensor>,
-    readonly switches: Map<number, Tensor>,
+    /** Op-private state for backward, by node index (max-pool switches). */
+    readonly saved: Map<number, Tensor>,
     readonly shapes: Map<ValueId, readonly number[]>,
     /** Values the trace does not own (the caller's input, a startAt value). */
     readonly borrowed: Set<ValueId>,
@@ -68,15 +59,24 @@ export class Trace {
 
   release(): void {
     for (const [v, t] of this.values) if (!this.borrowed.has(v)) this.engine.release(t);
-    for (const t of this.switches.values()) this.engine.release(t);
+    for (const t of this.saved.values()) this.engine.release(t);
     this.values.clear();
-    this.switches.clear();
+    this.saved.clear();
   }
 }
 
-/** Nodes whose output feeds only a ReLU can compute the ReLU in their epilogue. */
-function fusableIntoRelu(node: GraphNode): boolean {
-  return node.op === 'conv' || node.op === 'affine' || node.op === 'add' || node.op === 'linear';
+/**
+ * Values backward reads: outputs and inputs of the nodes whose records say `saves`. Kept by a forward
+ * pass that may be followed by a backward one.
+ */
+function savedForBackward(graph: Graph): Set<ValueId> {
+  const values = new Set<ValueId>();
+  for (const n of graph.nodes) {
+    const { saves } = opOf(n);
+    if (saves.output) values.add(n.output);
+    if (saves.inputs) for (const v of n.inputs) values.add(v);
+  }
+  return values;
 }
 
 export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOptions = {}): Trace {
@@ -85,13 +85,14 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
   keep.add(graph.output);
   const values = new Map<ValueId, Tensor>();
   const shapes = new Map<ValueId, readonly number[]>();
-  const switches = new Map<number, Tensor>();
+  const saved = new Map<number, Tensor>();
   const borrowed = new Set<ValueId>();
+  const savedValues = forBackward ? savedForBackward(graph) : new Set<ValueId>();
 
   let first = 0;
   if (opts.startAt) {
     const start = resolveLayer(graph, opts.startAt.layer);
-    first = graph.nodes.findIndex((n) => n.output === start) + 1;
+    first = graph.producerIndex(start) + 1;
     assertSelfContainedSuffix(graph, first, start, opts.startAt.layer);
     values.set(start, opts.startAt.value);
     shapes.set(start, opts.startAt.value.shape);
@@ -105,49 +106,59 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
   // Remaining forward consumers of each value: a value is released after its last one.
   const consumers = new Map<ValueId, number>();
   for (const n of graph.nodes.slice(first)) for (const v of n.inputs) consumers.set(v, (consumers.get(v) ?? 0) + 1);
+  const tensorOf = (node: GraphNode, v: ValueId) => {
+    const t = values.get(v);
+    if (!t) throw new KernelInputError(`internal: ${node.name} needs value ${v}, which was released`);
+    return t;
+  };
+  const consumed = (v: ValueId) => {
+    const left = (consumers.get(v) ?? 0) - 1;
+    consumers.set(v, left);
+    if (left === 0 && !keep.has(v) && !borrowed.has(v) && !savedValues.has(v)) {
+      e.release(values.get(v)!);
+      values.delete(v);
+    }
+  };
 
   const nodes = graph.nodes;
   for (let i = first; i < nodes.length; i++) {
     const node = nodes[i];
-    const next = nodes[i + 1];
-    const fuse =
-      next?.op === 'relu' &&
-      next.inputs[0] === node.output &&
-      fusableIntoRelu(node) &&
-      consumers.get(node.output) === 1 &&
-      !keep.has(node.output);
-    const inputs = node.inputs.map((v) => {
-      const t = values.get(v);
-      if (!t) throw new KernelInputError(`internal: ${node.name} needs value ${v}, which was released`);
-      return t;
-    });
-    const y = forwardNode(e, node, inputs, fuse, switches, i);
-    if (fuse) {
-      // The ReLU node's output is the fused result; the pre-ReLU value never exists.
-      shapes.set(node.output, y.shape);
-      values.set(next.output, y);
-      shapes.set(next.output, y.shape);
-      consumers.set(node.output, 0);
-      i++;
-    } else {
-      values.set(node.output, y);
-      shapes.set(node.output, y.shape);
+    const record = opOf(node);
+    // Following nodes the op computes in its epilogue: each reads only the value before it, which then
+    // never exists, so that value must be neither kept, nor read by anything else, nor saved for backward.
+    const chain: GraphNode[] = [];
+    for (;;) {
+      const next = nodes[i + 1 + chain.length];
+      const last = chain.length ? chain[chain.length - 1] : node;
+      if (
+        !next ||
+        !record.absorbs?.(node, chain, next) ||
+        next.inputs[0] !== last.output ||
+        next.inputs.slice(1).includes(last.output) ||
+        consumers.get(last.output) !== 1 ||
+        keep.has(last.output) ||
+        savedValues.has(last.output)
+      )
+        break;
+      chain.push(next);
     }
-    for (const v of node.inputs) {
-      const left = (consumers.get(v) ?? 0) - 1;
-      consumers.set(v, left);
-      if (left === 0 && !keep.has(v) && !borrowed.has(v) && !(forBackward && neededByBackward(graph, v))) {
-        e.release(values.get(v)!);
-        values.delete(v);
-      }
-    }
+    const fused: FusedNode[] = chain.map((n) => ({ node: n, others: n.inputs.slice(1).map((v) => tensorOf(n, v)) }));
+    const { y, saved: state } = record.forward(
+      e,
+      node,
+      node.inputs.map((v) => tensorOf(node, v)),
+      fused,
+    );
+    if (state) saved.set(i, state);
+    for (const n of [node, ...chain]) shapes.set(n.output, y.shape);
+    values.set((chain.length ? chain[chain.length - 1] : node).output, y);
+    // The chained values never existed: nothing is left to release for them.
+    for (const n of chain) consumers.set(n.inputs[0], 0);
+    for (const v of node.inputs) consumed(v);
+    for (const n of chain) for (const v of n.inputs.slice(1)) consumed(v);
+    i += chain.length;
   }
-  return new Trace(e, graph, values, switches, shapes, borrowed, first, forBackward);
-}
-
-/** ReLU outputs carry the [z > 0] mask every backward rule needs (y > 0 exactly where z > 0). */
-function neededByBackward(graph: Graph, v: ValueId): boolean {
-  return graph.producer(v)?.op === 'relu';
+  return new Trace(e, graph, values, saved, shapes, borrowed, first, forBackward);
 }
 
 function assertSelfContainedSuffix(graph: Graph, first: number, start: ValueId, layer: string): void {
@@ -156,43 +167,10 @@ function assertSelfContainedSuffix(graph: Graph, first: number, start: ValueId, 
     for (const v of n.inputs) {
       if (v !== start && !produced.has(v)) {
         throw new KernelInputError(
-          `cannot start the forward pass at "${layer}": ${n.name} after it also reads an earlier value (a residual shortcut); start at a block or stage output instead`,
+          `cannot start the forward pass at "${layer}": ${n.name} after it also reads an earlier value (a residual shortcut or concatenation); start at a block or stage output instead`,
         );
       }
     }
-  }
-}
-
-function forwardNode(e: Engine, node: GraphNode, inputs: Tensor[], relu: boolean, switches: Map<number, Tensor>, index: number): Tensor {
-  const [x] = inputs;
-  switch (node.op) {
-    case 'conv':
-      return conv2dForward(e, x, node.weight, node.bias, { ...node.opts, activation: relu ? 'relu' : 'none' });
-    case 'affine':
-      return channelAffineForward(e, x, node.scale, node.shift, { relu });
-    case 'relu':
-      return reluForward(e, x);
-    case 'maxpool': {
-      const { y, switches: s } = maxPool2dForward(e, x, node.opts);
-      switches.set(index, s);
-      return y;
-    }
-    case 'avgpool':
-      return avgPool2dForward(e, x, node.opts);
-    case 'adaptiveavgpool':
-      return adaptiveAvgPool2dForward(e, x, node.size);
-    case 'add':
-      return relu ? addRelu(e, inputs[0], inputs[1]) : binary(e, 'add', inputs[0], inputs[1]);
-    case 'shortcutA':
-      return shortcutOptionAForward(e, x, node.outChannels);
-    case 'flatten':
-      // A copy, not a view: views share storage and the input may be released before the output.
-      return e.clone(x, node.name).reshape([x.shape[0], x.size / x.shape[0]]);
-    case 'linear':
-      if (x.rank !== 2) throw new KernelInputError(`${node.name}: linear layer expects (N, features), got ${formatShape(x.shape)}`);
-      return linearForward(e, x, node.weight, node.bias, { relu });
-    case 'identity':
-      return e.clone(x, node.name);
   }
 }
 
@@ -236,7 +214,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     const v = resolveLayer(graph, l);
     wanted.set(v, [...(wanted.get(v) ?? []), l]);
   }
-  const producerIndex = (v: ValueId) => (v === INPUT ? -1 : graph.nodes.findIndex((n) => n.output === v));
+  const producerIndex = (v: ValueId) => graph.producerIndex(v);
   const seedIndex = producerIndex(seedValue);
   for (const [v, names] of wanted) {
     if (producerIndex(v) > seedIndex)
@@ -268,7 +246,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     const node = graph.nodes[i];
     const g = grads.get(node.output);
     if (!g) continue; // no gradient reaches this node from the seed
-    const inputGrads = backwardNode(e, trace, node, i, g, rule);
+    const inputGrads = opOf(node).backward(node, g, backwardContext(e, trace, node, i, rule));
     node.inputs.forEach((v, k) => accumulate(v, inputGrads[k]));
     if (!wanted.has(node.output) && !borrowedGrads.has(g)) {
       e.release(g);
@@ -302,34 +280,18 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
   };
 }
 
-/** Gradients w.r.t. each input of `node`, given dL/d(node output). New tensors, owned by the caller. */
-function backwardNode(e: Engine, trace: Trace, node: GraphNode, index: number, g: Tensor, rule: ReluRule): Tensor[] {
-  const inShape = (k = 0) => trace.shapes.get(node.inputs[k])!;
-  switch (node.op) {
-    case 'conv':
-      return [conv2dBackwardInput(e, g, node.weight, inShape(), node.opts)];
-    case 'affine':
-      return [channelAffineBackward(e, g, node.scale)];
-    case 'relu': {
-      const y = trace.values.get(node.output);
-      if (!y) throw new KernelInputError(`internal: ReLU output of ${node.name} was not kept for backward`);
-      return [reluBackward(e, y, g, rule)];
-    }
-    case 'maxpool':
-      return [maxPool2dBackward(e, g, trace.switches.get(index)!, inShape(), node.opts)];
-    case 'avgpool':
-      return [avgPool2dBackward(e, g, inShape(), node.opts)];
-    case 'adaptiveavgpool':
-      return [adaptiveAvgPool2dBackward(e, g, inShape())];
-    case 'add':
-      return [e.clone(g, 'grad.add'), e.clone(g, 'grad.add')];
-    case 'shortcutA':
-      return [shortcutOptionABackward(e, g, inShape())];
-    case 'flatten':
-      return [e.clone(g, 'grad.flatten').reshape(inShape())];
-    case 'linear':
-      return [linearBackwardInput(e, g, node.weight)];
-    case 'identity':
-      return [e.clone(g, 'grad.identity')];
-  }
+/** What a node's backward may read from the trace. */
+function backwardContext(e: Engine, trace: Trace, node: GraphNode, index: number, rule: ReluRule): BackwardContext {
+  const need = <T>(t: T | undefined, what: string): T => {
+    if (!t) throw new KernelInputError(`internal: ${what} of ${node.name} was not kept for backward`);
+    return t;
+  };
+  return {
+    engine: e,
+    rule,
+    input: (k) => need(trace.values.get(node.inputs[k]), `input ${k}`),
+    inputShape: (k) => need(trace.shapes.get(node.inputs[k]), `the shape of input ${k}`),
+    output: () => need(trace.values.get(node.output), 'the output'),
+    saved: () => need(trace.saved.get(index), 'the saved state'),
+  };
 }

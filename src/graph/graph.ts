@@ -1,79 +1,55 @@
+import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { LinearWeight } from '../kernels/matmul.js';
-import type { Conv2dOptions } from '../kernels/conv2d.js';
-import type { Pool2dOptions } from '../kernels/pool.js';
+import type { AdaptiveAvgPoolNode } from './ops/adaptive-avgpool.js';
+import type { AddNode } from './ops/add.js';
+import type { AffineNode } from './ops/affine.js';
+import type { AvgPoolNode } from './ops/avgpool.js';
+import type { ChannelScaleNode } from './ops/channel-scale.js';
+import type { ConcatNode } from './ops/concat.js';
+import type { ConvNode } from './ops/conv.js';
+import type { FlattenNode } from './ops/flatten.js';
+import type { HardsigmoidNode } from './ops/hardsigmoid.js';
+import type { HardswishNode } from './ops/hardswish.js';
+import type { IdentityNode } from './ops/identity.js';
+import { opOf } from './ops/index.js';
+import type { LinearNode } from './ops/linear.js';
+import type { MaxPoolNode } from './ops/maxpool.js';
+import type { ReluNode } from './ops/relu.js';
+import type { Relu6Node } from './ops/relu6.js';
+import type { ShortcutANode } from './ops/shortcut-a.js';
+import type { SigmoidNode } from './ops/sigmoid.js';
+import type { SiluNode } from './ops/silu.js';
+
+export type { AdaptiveAvgPoolNode, AddNode, AffineNode, AvgPoolNode, ChannelScaleNode, ConcatNode, ConvNode, FlattenNode };
+export type { HardsigmoidNode, HardswishNode, IdentityNode, LinearNode, MaxPoolNode, ReluNode, Relu6Node, ShortcutANode };
+export type { SigmoidNode, SiluNode };
+export type { Param } from './ops/op.js';
 
 /**
  * A model is a list of nodes in execution order over numbered values. Value 0 is the input.
  * Every node carries the PyTorch `named_modules` name of the module that produced it, so a user names
  * a layer exactly as in PyTorch (`layer4.1`, `layer4.1.conv2`, `features.29`).
  * Containers (`layer4`, `layer4.1`, `layer1.0.downsample`) are aliases for the value their last
- * module produced.
+ * module produced. What each op does lives in its record (`ops/`).
  */
 
 export type ValueId = number;
-
-interface NodeBase {
-  /** PyTorch module name; a module applied twice (torchvision's block `relu`) gets `#2`, `#3` suffixes. */
-  name: string;
-  inputs: ValueId[];
-  output: ValueId;
-}
-
-export interface ConvNode extends NodeBase {
-  op: 'conv';
-  weight: Tensor;
-  bias: Tensor | null;
-  opts: Conv2dOptions;
-}
-export interface AffineNode extends NodeBase {
-  op: 'affine';
-  scale: Tensor;
-  shift: Tensor;
-} // batch-norm, inference form
-export interface ReluNode extends NodeBase {
-  op: 'relu';
-}
-export interface MaxPoolNode extends NodeBase {
-  op: 'maxpool';
-  opts: Pool2dOptions;
-}
-export interface AvgPoolNode extends NodeBase {
-  op: 'avgpool';
-  opts: Pool2dOptions;
-}
-export interface AdaptiveAvgPoolNode extends NodeBase {
-  op: 'adaptiveavgpool';
-  size: [number, number];
-}
-export interface AddNode extends NodeBase {
-  op: 'add';
-}
-export interface ShortcutANode extends NodeBase {
-  op: 'shortcutA';
-  outChannels: number;
-}
-export interface FlattenNode extends NodeBase {
-  op: 'flatten';
-}
-export interface LinearNode extends NodeBase {
-  op: 'linear';
-  weight: LinearWeight;
-  bias: Tensor | null;
-}
-/** Dropout and empty shortcuts: identity at inference, kept so every PyTorch name resolves. */
-export interface IdentityNode extends NodeBase {
-  op: 'identity';
-}
 
 export type GraphNode =
   | ConvNode
   | AffineNode
   | ReluNode
+  | Relu6Node
+  | HardswishNode
+  | HardsigmoidNode
+  | SiluNode
+  | SigmoidNode
   | MaxPoolNode
   | AvgPoolNode
   | AdaptiveAvgPoolNode
   | AddNode
+  | ChannelScaleNode
+  | ConcatNode
   | ShortcutANode
   | FlattenNode
   | LinearNode
@@ -89,16 +65,18 @@ export class Graph {
   /** Layer name -> value. Module names, `#k` instances and container aliases. */
   readonly names = new Map<string, ValueId>();
   private nextValue = 1;
+  private readonly producers = new Map<ValueId, number>();
 
   /** Appends a node; returns its output value. */
   add(node: NodeSpec): ValueId {
     const output = this.nextValue++;
     let name = node.name;
-    if (this.nodes.some((n) => n.name === name)) {
+    if (this.names.has(name) && this.nodes.some((n) => n.name === name)) {
       let k = 2;
       while (this.nodes.some((n) => n.name === `${node.name}#${k}`)) k++;
       name = `${node.name}#${k}`;
     }
+    this.producers.set(output, this.nodes.length);
     this.nodes.push({ ...node, name, output } as GraphNode);
     this.names.set(name, output);
     // The unsuffixed name follows the latest call, like a PyTorch forward hook that fires twice.
@@ -115,26 +93,31 @@ export class Graph {
     return this.nodes[this.nodes.length - 1].output;
   }
 
+  /** Index of the node producing `value` (-1 for the input). */
+  producerIndex(value: ValueId): number {
+    return this.producers.get(value) ?? -1;
+  }
+
   producer(value: ValueId): GraphNode | undefined {
-    return this.nodes.find((n) => n.output === value);
+    const i = this.producerIndex(value);
+    return i < 0 ? undefined : this.nodes[i];
   }
 
   /** Every layer name a user may pass, in execution order. */
   layerNames(): string[] {
-    const order = new Map(this.nodes.map((n, i) => [n.output, i] as const));
     return [...this.names.entries()]
-      .sort((a, b) => (order.get(a[1]) ?? -1) - (order.get(b[1]) ?? -1) || a[0].length - b[0].length)
+      .sort((a, b) => this.producerIndex(a[1]) - this.producerIndex(b[1]) || a[0].length - b[0].length)
       .map(([n]) => n);
   }
 
-  /** Weight tensors owned by the graph, for release. */
+  /** Weight tensors owned by the graph (none in a shape-only graph). */
   parameters(): Tensor[] {
-    const out: Tensor[] = [];
-    for (const n of this.nodes) {
-      if (n.op === 'conv') out.push(n.weight, ...(n.bias ? [n.bias] : []));
-      else if (n.op === 'affine') out.push(n.scale, n.shift);
-      else if (n.op === 'linear') out.push(...n.weight.chunks, ...(n.bias ? [n.bias] : []));
-    }
-    return out;
+    return this.nodes.flatMap((n) => opOf(n).tensors(n));
+  }
+
+  /** Frees every parameter on the GPU and the copies kernels cached from them. */
+  release(e: Engine): void {
+    for (const n of this.nodes) opOf(n).releaseCaches?.(e, n);
+    for (const t of this.parameters()) e.release(t);
   }
 }

@@ -1,12 +1,6 @@
 import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { releaseConv2dWeightCache } from '../kernels/conv2d.js';
-import { buildCifarResNet } from './architectures/cifar-resnet.js';
-import { architectureFromName, detectArchitecture, type Architecture } from './architectures/detect.js';
-import { buildPlainCnn } from './architectures/plain-cnn.js';
-import { buildTorchvisionResNet } from './architectures/torchvision-resnet.js';
-import { buildTorchvisionVgg } from './architectures/torchvision-vgg.js';
-import { GraphBuilder } from './builder.js';
+import { architectureFromName, detectArchitecture, uploadedGraph, type Architecture } from './architectures/registry.js';
 import {
   runBackward,
   runForward,
@@ -70,33 +64,14 @@ export class Model {
     resolveLayer(this.graph, name);
   }
 
-  /** The last convolutional stage: where CAM-family methods look by default. */
+  /** The last convolutional stage: where CAM-family methods look by default (the architecture's choice). */
   get defaultCamLayer(): string {
-    switch (this.arch.kind) {
-      case 'resnet':
-        return 'layer4';
-      case 'cifar_resnet':
-        return 'layer3';
-      case 'vgg':
-      case 'plain_cnn': {
-        const lastRelu = [...this.graph.nodes].reverse().find((n) => n.op === 'relu' && n.name.startsWith('features.'));
-        return lastRelu!.name;
-      }
-    }
+    return this.arch.camLayer(this.graph);
   }
 
-  /** E2CM exits: after the stem and after every residual block (ResNets) or stage (VGG / plain). */
+  /** E2CM exits: after the stem and after every block or stage (the architecture's choice). */
   get exitLayers(): string[] {
-    const names = this.graph.layerNames();
-    switch (this.arch.kind) {
-      case 'resnet':
-        return ['maxpool', ...names.filter((n) => /^layer\d+\.\d+$/.test(n))];
-      case 'cifar_resnet':
-        return ['relu', ...names.filter((n) => /^layer\d+\.\d+$/.test(n))];
-      case 'vgg':
-      case 'plain_cnn':
-        return this.graph.nodes.filter((n) => n.op === 'maxpool').map((n) => n.name);
-    }
+    return this.arch.exits(this.graph);
   }
 
   private readonly afterRelease: (() => void)[] = [];
@@ -112,8 +87,7 @@ export class Model {
   release(): void {
     if (this.releasedAlready) return;
     this.releasedAlready = true;
-    for (const n of this.graph.nodes) if (n.op === 'conv') releaseConv2dWeightCache(this.engine, n.weight);
-    for (const t of this.graph.parameters()) this.engine.release(t);
+    this.graph.release(this.engine);
     for (const fn of this.afterRelease.splice(0)) fn();
   }
 
@@ -121,27 +95,6 @@ export class Model {
   [Symbol.dispose](): void {
     this.release();
   }
-}
-
-function build(b: GraphBuilder, arch: Architecture): void {
-  switch (arch.kind) {
-    case 'resnet':
-      return buildTorchvisionResNet(b, arch.depth, arch.numClasses);
-    case 'vgg':
-      return buildTorchvisionVgg(b, arch.cfg, arch.batchNorm, arch.numClasses);
-    case 'cifar_resnet':
-      return buildCifarResNet(b, arch.depth, arch.numClasses);
-    case 'plain_cnn':
-      return buildPlainCnn(b, arch.layout);
-  }
-}
-
-function family(arch: Architecture): 'imagenet' | 'cifar' | 'plain' {
-  return arch.kind === 'cifar_resnet' ? 'cifar' : arch.kind === 'plain_cnn' ? 'plain' : 'imagenet';
-}
-
-function numClassesOf(arch: Architecture): number {
-  return arch.kind === 'plain_cnn' ? arch.layout.classes : arch.numClasses;
 }
 
 /** Builds a model from a parsed safetensors file (Node: readSafetensorsFile; browser: fetchSafetensors). */
@@ -154,16 +107,10 @@ export function modelFromFile(
   const metadata = { ...file.metadata };
   const inputGuess = metadataInputSize(metadata, file.source) ?? ([32, 32] as [number, number]);
   const arch = detectArchitecture(weights, metadata, inputGuess);
-  const info = infoFromMetadata(metadata, defaultInfo(family(arch), numClassesOf(arch)), arch.name, file.source);
-  const builder = new GraphBuilder(engine, weights);
-  try {
-    build(builder, arch);
-  } catch (err) {
-    for (const t of builder.graph.parameters()) engine.release(t);
-    throw err;
-  }
+  const info = infoFromMetadata(metadata, defaultInfo(arch.preprocessing, arch.numClasses), arch.name, file.source);
+  const graph = uploadedGraph(engine, arch, weights);
   const unused = file.names().filter((n) => !weights.used.has(n) && !n.endsWith('num_batches_tracked'));
-  return new Model(engine, builder.graph, info, arch, unused);
+  return new Model(engine, graph, info, arch, unused);
 }
 
 /**
@@ -184,8 +131,6 @@ export function seededModel(
     shapeOf: () => undefined,
     get: (name, shape) => seededValues(name, [...shape]),
   };
-  const builder = new GraphBuilder(engine, source);
-  build(builder, arch);
-  const info = { ...defaultInfo(family(arch), numClasses), architecture: arch.name, source: source.description };
-  return new Model(engine, builder.graph, info, arch);
+  const info = { ...defaultInfo(arch.preprocessing, numClasses), architecture: arch.name, source: source.description };
+  return new Model(engine, uploadedGraph(engine, arch, source), info, arch);
 }

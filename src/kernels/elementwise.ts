@@ -1,7 +1,7 @@
 import source from '../../shaders/elementwise.wgsl?raw';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
-import { defineKernel, type ParamValues } from '../gpu/kernel.js';
+import { defineKernel, wgslEnum, type ParamValues } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertSameShape } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
@@ -10,25 +10,27 @@ const elementwise = defineKernel('elementwise', source);
 const WG = 256;
 const MAX_RANK = 6;
 
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
-const BINARY_ID: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5 };
+const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+const binaryId = wgslEnum(elementwise, 'OP_', BINARY_OPS);
 
-export type UnaryOp = 'abs' | 'relu' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'neg';
-const UNARY_ID: Record<UnaryOp, number> = { abs: 0, relu: 1, exp: 2, log: 3, sqrt: 4, tanh: 5, neg: 6 };
-const MAP_AFFINE = 7;
-const MAP_POW = 8;
-const MAP_CLAMP = 9;
+const UNARY_OPS = ['abs', 'relu', 'exp', 'log', 'sqrt', 'tanh', 'neg'] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+/** The maps of elementwise.wgsl: the unary ops plus those with scalar operands. */
+const mapId = wgslEnum(elementwise, 'MAP_', [...UNARY_OPS, 'affine', 'pow', 'clamp'] as const);
 
-/**
- * Every dispatch of this file passes the whole `struct Params`; the fields an entry point does not
- * read are neutral (size-1 axes, zero strides).
- */
-function params(n: number, extra: { shape?: number[]; sa?: number[]; sb?: number[]; f0?: number; f1?: number } = {}): ParamValues {
-  const p: ParamValues = { n, f0: extra.f0 ?? 0, f1: extra.f1 ?? 0 };
+/** `struct Params` of the flat entry points: n elements (or vec4s) and the map's scalar operands. */
+function params(n: number, f0 = 0, f1 = 0): ParamValues {
+  return { n, f0, f1 };
+}
+
+/** `struct BcastParams`: the collapsed output shape and both inputs' strides, padded to MAX_RANK. */
+function bcastParams(n: number, g: { shape: number[]; sa: number[]; sb: number[] }): ParamValues {
+  const p: ParamValues = { n };
   for (let d = 0; d < MAX_RANK; d++) {
-    p[`s${d}`] = extra.shape?.[d] ?? 1;
-    p[`sa${d}`] = extra.sa?.[d] ?? 0;
-    p[`sb${d}`] = extra.sb?.[d] ?? 0;
+    p[`s${d}`] = g.shape[d];
+    p[`sa${d}`] = g.sa[d];
+    p[`sb${d}`] = g.sb[d];
   }
   return p;
 }
@@ -115,7 +117,7 @@ function binaryImpl(e: Engine, op: BinaryOp, a: Tensor, b: Tensor, reluOut: bool
   }
   const outShape = broadcastShapes(kernel, a.shape, b.shape);
   const c = e.empty(outShape, 'f32', `${kernel}.out`);
-  const constants = { OP: BINARY_ID[op], RELU_OUT: reluOut ? 1 : 0 };
+  const constants = { WG, OP: binaryId(op), RELU_OUT: reluOut ? 1 : 0 };
   const n = c.size;
   const dispatch = (entry: string, bindings: Record<string, Tensor>, threads: number, p = params(threads)) =>
     e.dispatch({ kernel: elementwise, entry, bindings, params: p, workgroups: grid1d(threads, WG), constants });
@@ -130,12 +132,12 @@ function binaryImpl(e: Engine, op: BinaryOp, a: Tensor, b: Tensor, reluOut: bool
   if (g.shape[MAX_RANK - 1] % 4 === 0) {
     const aVec = g.sa[MAX_RANK - 1] === 1;
     const bVec = g.sb[MAX_RANK - 1] === 1;
-    const p = params(n / 4, g);
+    const p = bcastParams(n / 4, g);
     if (aVec && bVec) dispatch('binary_bcast4_vv', { a4: a, b4: b, c4: c }, n / 4, p);
     else if (aVec) dispatch('binary_bcast4_vs', { a4: a, b, c4: c }, n / 4, p);
     else dispatch('binary_bcast4_sv', { a, b4: b, c4: c }, n / 4, p);
   } else {
-    dispatch('binary_bcast', { a, b, c }, n, params(n, g));
+    dispatch('binary_bcast', { a, b, c }, n, bcastParams(n, g));
   }
   return c;
 }
@@ -167,23 +169,31 @@ export function addInPlace(e: Engine, acc: Tensor, b: Tensor): void {
       bindings: { c4: acc, b4: b },
       params: params(n / 4),
       workgroups: grid1d(n / 4, WG),
+      constants: { WG },
     });
   } else {
-    e.dispatch({ kernel: elementwise, entry: 'add_inplace', bindings: { c: acc, b }, params: params(n), workgroups: grid1d(n, WG) });
+    e.dispatch({
+      kernel: elementwise,
+      entry: 'add_inplace',
+      bindings: { c: acc, b },
+      params: params(n),
+      workgroups: grid1d(n, WG),
+      constants: { WG },
+    });
   }
 }
 
-function map(e: Engine, kernel: string, x: Tensor, mapId: number, f0 = 0, f1 = 0): Tensor {
+function map(e: Engine, kernel: string, x: Tensor, id: number, f0 = 0, f1 = 0): Tensor {
   assertDType(kernel, 'x', x, 'f32');
   const y = e.empty(x.shape, 'f32', `${kernel}.out`);
-  const constants = { MAP: mapId };
+  const constants = { WG, MAP: id };
   const n = x.size;
   if (n % 4 === 0) {
     e.dispatch({
       kernel: elementwise,
       entry: 'map4',
       bindings: { x4: x, y4: y },
-      params: params(n / 4, { f0, f1 }),
+      params: params(n / 4, f0, f1),
       workgroups: grid1d(n / 4, WG),
       constants,
     });
@@ -192,7 +202,7 @@ function map(e: Engine, kernel: string, x: Tensor, mapId: number, f0 = 0, f1 = 0
       kernel: elementwise,
       entry: 'map',
       bindings: { x, y },
-      params: params(n, { f0, f1 }),
+      params: params(n, f0, f1),
       workgroups: grid1d(n, WG),
       constants,
     });
@@ -208,27 +218,28 @@ function assertFinite(kernel: string, what: Record<string, number>): void {
 
 // x -> y = f(x), same shape
 export function unary(e: Engine, op: UnaryOp, x: Tensor): Tensor {
-  if (!(op in UNARY_ID)) throw new KernelInputError(`elementwise.unary: unknown op "${op}"; one of ${Object.keys(UNARY_ID).join(', ')}`);
-  return map(e, `elementwise.${op}`, x, UNARY_ID[op]);
+  if (!(UNARY_OPS as readonly string[]).includes(op))
+    throw new KernelInputError(`elementwise.unary: unknown op "${op}"; one of ${UNARY_OPS.join(', ')}`);
+  return map(e, `elementwise.${op}`, x, mapId(op));
 }
 
 // x -> x * scale + shift
 export function affine(e: Engine, x: Tensor, scale: number, shift = 0): Tensor {
   assertFinite('elementwise.affine', { scale, shift });
-  return map(e, 'elementwise.affine', x, MAP_AFFINE, scale, shift);
+  return map(e, 'elementwise.affine', x, mapId('affine'), scale, shift);
 }
 
 // x -> x^p (PyTorch semantics: 0^0 = 1; a negative base only for integer p)
 export function pow(e: Engine, x: Tensor, p: number): Tensor {
   assertFinite('elementwise.pow', { p });
-  return map(e, 'elementwise.pow', x, MAP_POW, p);
+  return map(e, 'elementwise.pow', x, mapId('pow'), p);
 }
 
 // x -> min(max(x, lo), hi)
 export function clamp(e: Engine, x: Tensor, lo: number, hi: number): Tensor {
   if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi)
     throw new KernelInputError(`elementwise.clamp: need lo <= hi, got lo=${lo} hi=${hi}`);
-  return map(e, 'elementwise.clamp', x, MAP_CLAMP, Math.max(lo, -3.4028234663852886e38), Math.min(hi, 3.4028234663852886e38));
+  return map(e, 'elementwise.clamp', x, mapId('clamp'), Math.max(lo, -3.4028234663852886e38), Math.min(hi, 3.4028234663852886e38));
 }
 
 // t := value everywhere (in place)
@@ -240,11 +251,19 @@ export function fill(e: Engine, t: Tensor, value: number): void {
       kernel: elementwise,
       entry: 'fill4',
       bindings: { y4: t },
-      params: params(n / 4, { f0: value }),
+      params: params(n / 4, value),
       workgroups: grid1d(n / 4, WG),
+      constants: { WG },
     });
   } else {
-    e.dispatch({ kernel: elementwise, entry: 'fill', bindings: { y: t }, params: params(n, { f0: value }), workgroups: grid1d(n, WG) });
+    e.dispatch({
+      kernel: elementwise,
+      entry: 'fill',
+      bindings: { y: t },
+      params: params(n, value),
+      workgroups: grid1d(n, WG),
+      constants: { WG },
+    });
   }
 }
 
@@ -284,6 +303,7 @@ export const fillAt = scoped(function fillAt(e: Engine, t: Tensor, indices: numb
     bindings: { y: t, pairs },
     params: params(last.size),
     workgroups: grid1d(last.size, WG),
+    constants: { WG },
   });
   // Safe before the dispatch runs: the pool recycles a buffer only after the submit that uses it.
   e.release(pairs);

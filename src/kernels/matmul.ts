@@ -10,7 +10,7 @@ const plainKernel = defineKernel('matmul', source);
 const subgroupKernel = defineKernel('matmul_subgroup', subgroupSource);
 
 /**
- * Which family of matmul kernels an adapter runs (PERF.md):
+ * Which family of matmul kernels an adapter runs (docs/adapter.md):
  *  - 'subgroup': lavapipe and other CPU adapters with subgroups of >= 8 lanes; loads are the cost
  *    there and subgroup broadcasts nearly free.
  *  - 'register': register-tiled with vec4 loads and no subgroups or workgroup memory; CPU adapters

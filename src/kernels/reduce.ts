@@ -1,13 +1,14 @@
 import source from '../../shaders/reduce.wgsl?raw';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
-import { defineKernel } from '../gpu/kernel.js';
+import { defineKernel, wgslEnum } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertSameShape } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
 
 const reduceKernel = defineKernel('reduce', source);
-const WG = 64;
+/** Invocations per workgroup: reduce.wgsl's `const WG`, which also sizes its workgroup arrays. */
+const wg = () => reduceKernel.reflection.constants.get('WG')!;
 /** Elements one workgroup reduces in the `rows` pass; longer rows get a second pass over partials. */
 const ROW_CHUNK = 4096;
 /**
@@ -21,8 +22,9 @@ const COL_SPLIT_LEN = 1024;
 const COL_SPLIT_OUTPUTS = 16384;
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
-const OP_ID = { sum: 0, max: 1, min: 2 } as const;
-type KernelOp = keyof typeof OP_ID;
+const KERNEL_OPS = ['sum', 'max', 'min'] as const;
+type KernelOp = (typeof KERNEL_OPS)[number];
+const opId = wgslEnum(reduceKernel, 'OP_', KERNEL_OPS);
 
 /** x viewed as (outer, len, inner) with the reduced axes in the middle. */
 interface View {
@@ -77,7 +79,7 @@ function foldedGroups(count: number): [number, number, number] {
  * (outer, nchunks, inner) are reduced again, so any length works and every pass keeps the device busy.
  */
 function reduceView(e: Engine, op: KernelOp, x: Tensor, outer: number, len: number, inner: number, scale: number): Tensor {
-  const constants = { OP: OP_ID[op] };
+  const constants = { OP: opId(op) };
   if (inner === 1 && len >= ROWS_MIN_LEN) {
     const nchunks = Math.ceil(len / ROW_CHUNK);
     const out = e.empty([outer * nchunks], 'f32', `reduce.${op}.partial`);
@@ -94,7 +96,7 @@ function reduceView(e: Engine, op: KernelOp, x: Tensor, outer: number, len: numb
   const n = outer * nchunks * inner;
   const out = e.empty([n], 'f32', `reduce.${op}.partial`);
   const params = { outer, len, inner, chunk, nchunks, scale: nchunks === 1 ? scale : 1 };
-  e.dispatch({ kernel: reduceKernel, entry: 'cols', bindings: { x, out }, params, workgroups: grid1d(n, WG), constants });
+  e.dispatch({ kernel: reduceKernel, entry: 'cols', bindings: { x, out }, params, workgroups: grid1d(n, wg()), constants });
   if (nchunks === 1) return out;
   const next = reduceView(e, op, out, outer, nchunks, inner, scale);
   e.release(out);
@@ -121,13 +123,13 @@ export function argmax(e: Engine, x: Tensor, axis: number): Tensor {
   if (v.inner === 1 && v.len >= ROWS_MIN_LEN) {
     e.dispatch({ kernel: reduceKernel, entry: 'argmax_rows', bindings: { x, idx }, params, workgroups: foldedGroups(v.outer) });
   } else {
-    e.dispatch({ kernel: reduceKernel, entry: 'argmax_cols', bindings: { x, idx }, params, workgroups: grid1d(v.outer * v.inner, WG) });
+    e.dispatch({ kernel: reduceKernel, entry: 'argmax_cols', bindings: { x, idx }, params, workgroups: grid1d(v.outer * v.inner, wg()) });
   }
   return idx;
 }
 
 /**
- * M -> (M - min) / (max - min + 1e-7) per slice, min and max taken over `axes` (SPEC's minmax).
+ * M -> (M - min) / (max - min + 1e-7) per slice, min and max taken over `axes` (docs/design.md's minmax).
  * An all-constant slice becomes all zeros, never NaN. Same shape as x.
  */
 export const minmaxNormalize = scoped(function minmaxNormalize(e: Engine, x: Tensor, axes: number[]): Tensor {
@@ -138,7 +140,7 @@ export const minmaxNormalize = scoped(function minmaxNormalize(e: Engine, x: Ten
   const hi = reduceView(e, 'max', x, v.outer, v.len, v.inner, 1);
   const out = e.empty(x.shape, 'f32', `${kernel}.out`);
   const params = { outer: v.outer, len: v.len, inner: v.inner, chunk: v.len, nchunks: 1, scale: 1 };
-  e.dispatch({ kernel: reduceKernel, entry: 'minmax_apply', bindings: { x, lo, hi, out }, params, workgroups: grid1d(x.size, WG) });
+  e.dispatch({ kernel: reduceKernel, entry: 'minmax_apply', bindings: { x, lo, hi, out }, params, workgroups: grid1d(x.size, wg()) });
   e.releaseAll(lo, hi);
   return out;
 });

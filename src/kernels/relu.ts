@@ -1,5 +1,6 @@
 import source from '../../shaders/relu.wgsl?raw';
 import { grid1d, type Engine } from '../gpu/engine.js';
+import { KernelInputError } from '../gpu/errors.js';
 import { defineKernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertSameShape } from './shape-checks.js';
@@ -7,21 +8,46 @@ import { assertDType, assertSameShape } from './shape-checks.js';
 const relu = defineKernel('relu', source);
 const WG = 256;
 
-/** The three ways a ReLU can pass a gradient back (SPEC section 1). */
-export type ReluRule = 'standard' | 'guided' | 'deconvnet';
-const RULE_ID: Record<ReluRule, number> = { standard: 0, guided: 1, deconvnet: 2 };
+/** The three ways a ReLU-family unit passes a gradient back (docs/design.md, section 1). */
+export const RELU_RULES = ['standard', 'guided', 'deconvnet'] as const;
+export type ReluRule = (typeof RELU_RULES)[number];
+
+/**
+ * Each rule as the two masks it multiplies the upstream gradient R by: the unit's own pass mask
+ * ([z > 0] for ReLU, [0 < z < 6] for ReLU6) and the sign mask [R > 0]. Override constants of
+ * relu.wgsl and activation.wgsl.
+ */
+export const RULE_MASKS: Record<ReluRule, { MASK_Z: number; MASK_R: number }> = {
+  standard: { MASK_Z: 1, MASK_R: 0 },
+  guided: { MASK_Z: 1, MASK_R: 1 },
+  deconvnet: { MASK_Z: 0, MASK_R: 1 },
+};
+
+export function assertRule(kernel: string, rule: string): asserts rule is ReluRule {
+  if (!(RELU_RULES as readonly string[]).includes(rule)) {
+    throw new KernelInputError(`${kernel}: unknown rule "${rule}"; one of ${RELU_RULES.join(', ')}`);
+  }
+}
 
 // x: any shape -> y: same shape
 export function reluForward(e: Engine, x: Tensor): Tensor {
   assertDType('relu.forward', 'x', x, 'f32');
   const y = e.empty(x.shape, 'f32', 'relu.y');
-  e.dispatch({ kernel: relu, entry: 'forward', bindings: { x, y }, params: { n: x.size }, workgroups: grid1d(x.size, WG) });
+  e.dispatch({
+    kernel: relu,
+    entry: 'forward',
+    bindings: { x, y },
+    params: { n: x.size },
+    workgroups: grid1d(x.size, WG),
+    constants: { WG },
+  });
   return y;
 }
 
-// z: ReLU forward input, dy: upstream gradient (same shape) -> dx
+// z: ReLU forward input (or its output), dy: upstream gradient (same shape) -> dx
 export function reluBackward(e: Engine, z: Tensor, dy: Tensor, rule: ReluRule = 'standard'): Tensor {
   assertSameShape('relu.backward', ['z', z], ['dy', dy]);
+  assertRule('relu.backward', rule);
   const dx = e.empty(z.shape, 'f32', 'relu.dx');
   e.dispatch({
     kernel: relu,
@@ -29,7 +55,7 @@ export function reluBackward(e: Engine, z: Tensor, dy: Tensor, rule: ReluRule = 
     bindings: { x: z, dy, dx },
     params: { n: z.size },
     workgroups: grid1d(z.size, WG),
-    constants: { RULE: RULE_ID[rule] },
+    constants: { WG, ...RULE_MASKS[rule] },
   });
   return dx;
 }

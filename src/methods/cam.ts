@@ -2,6 +2,7 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import type { LinearNode } from '../graph/graph.js';
+import { paramValue } from '../graph/ops/op.js';
 import {
   assertImageBatch,
   finishCam,
@@ -24,19 +25,32 @@ export const cam = scoped(async function cam(model: Model, x: Tensor, opts: Omit
   return { method: 'cam', kind: 'heatmap', maps, targets: raw.targets, layer: raw.layer };
 });
 
+/**
+ * The GAP input layer and the FC node that ends the model after it (global average pool, flatten,
+ * dropouts, linear), or null when the model has no such head.
+ */
+export function findCamHead(model: Model): { layer: string; fc: LinearNode } | null {
+  const nodes = model.graph.nodes;
+  const fc = nodes[nodes.length - 1];
+  if (fc.op !== 'linear') return null;
+  let i = nodes.length - 2;
+  while (i >= 0 && nodes[i].op === 'identity') i--;
+  const gap = nodes[i - 1];
+  if (nodes[i]?.op !== 'flatten' || gap?.op !== 'adaptiveavgpool' || gap.size[0] !== 1 || gap.size[1] !== 1) return null;
+  const producer = gap.inputs[0];
+  const layer = [...model.graph.names.entries()].find(([name, v]) => v === producer && !name.includes('#'))![0];
+  return { layer, fc };
+}
+
 /** The GAP input layer and the FC node after it, or a refusal naming why. */
 export function camHead(model: Model): { layer: string; fc: LinearNode } {
-  const nodes = model.graph.nodes;
-  const gap = nodes.findIndex((n) => n.op === 'adaptiveavgpool' && n.size[0] === 1 && n.size[1] === 1);
-  const fc = nodes[gap + 2];
-  if (gap < 0 || nodes[gap + 1]?.op !== 'flatten' || fc?.op !== 'linear' || gap + 3 !== nodes.length) {
+  const head = findCamHead(model);
+  if (!head) {
     throw new KernelInputError(
-      `CAM needs a global-average-pool + linear head; ${model.info.architecture} has none (torchvision VGG ends in a 7x7 pool and three linear layers). Use grad-cam instead.`,
+      `CAM needs a global-average-pool + linear head; ${model.info.architecture} has none (torchvision VGG ends in a 7x7 pool and three linear layers, MobileNetV3 in two). Use grad-cam instead.`,
     );
   }
-  const producer = model.graph.nodes[gap].inputs[0];
-  const layer = [...model.graph.names.entries()].find(([name, v]) => v === producer && !name.includes('#'))![0];
-  return { layer, fc: fc as LinearNode };
+  return head;
 }
 
 /** sum_k w_{c,k} A_k at the layer's resolution, before ReLU: (N, 1, h, w). */
@@ -55,9 +69,10 @@ export const camRaw = scoped(async function camRaw(
     const K = A.shape[1];
     // Gather w[target_n, :] for each image from the (row-chunked) FC weight.
     const w = e.empty([targets.length, K, 1, 1], 'f32', 'cam.weights');
+    const weight = paramValue(fc.weight);
     targets.forEach((t, n) => {
-      const chunk = fc.weight.chunks[Math.floor(t / fc.weight.rowsPerChunk)];
-      e.copy(chunk, (t % fc.weight.rowsPerChunk) * K, w, n * K, K);
+      const chunk = weight.chunks[Math.floor(t / weight.rowsPerChunk)];
+      e.copy(chunk, (t % weight.rowsPerChunk) * K, w, n * K, K);
     });
     const camMap = weightedChannelSum(e, w, A);
     e.release(w);

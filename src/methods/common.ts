@@ -3,6 +3,7 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Trace } from '../graph/executor.js';
 import type { Model } from '../graph/model.js';
+import { argmaxRow } from '../graph/outputs.js';
 import { binary, unary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
 import { bilinearResize } from '../kernels/resize.js';
@@ -38,7 +39,7 @@ export function assertImageBatch(model: Model, x: Tensor): void {
   if (x.rank !== 4 || x.shape[1] !== 3) {
     throw new KernelInputError(`expected a normalised image batch (N, 3, H, W), got [${x.shape.join(', ')}]`);
   }
-  if (model.arch.kind === 'plain_cnn' && (x.shape[2] !== h || x.shape[3] !== w)) {
+  if (model.arch.fixedInputSize && (x.shape[2] !== h || x.shape[3] !== w)) {
     throw new KernelInputError(
       `${model.info.architecture} takes ${h}x${w} images (its classifier has a fixed input size), got ${x.shape[2]}x${x.shape[3]}`,
     );
@@ -71,12 +72,6 @@ export function targetsFromLogits(model: Model, logits: Float32Array | null, n: 
   if (typeof target === 'number') return Array(n).fill(check(target));
   if (target.length !== n) throw new KernelInputError(`${target.length} targets given for a batch of ${n} images`);
   return target.map(check);
-}
-
-export function argmaxRow(values: Float32Array, row: number, width: number): number {
-  let best = 0;
-  for (let j = 1; j < width; j++) if (values[row * width + j] > values[row * width + best]) best = j;
-  return best;
 }
 
 /** dObjective/dlogits for the objective sum_n y[n, target_n]. */

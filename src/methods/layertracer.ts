@@ -2,6 +2,7 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Trace } from '../graph/executor.js';
 import type { Model } from '../graph/model.js';
+import { classSelector } from '../graph/outputs.js';
 import { addInPlace, affine, binary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
 import { softmax } from '../kernels/softmax.js';
@@ -9,7 +10,7 @@ import { assertMeansFitModel, type ClassMeans } from '../e2cm/class-means.js';
 import { classConfidences, classDistances, uploadMeans, type GpuMeans } from '../e2cm/distances.js';
 import { exitFeature } from '../e2cm/features.js';
 import { assertImageBatch, resolveTargets, type Target } from './common.js';
-import { classSelector, forEachMaskBatch, riseSettings, type RiseOptions } from './rise.js';
+import { forEachMaskBatch, riseSettings, type RiseOptions } from './rise.js';
 import { scoped } from '../gpu/scopes.js';
 
 export interface LayerTracerResult {

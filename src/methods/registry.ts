@@ -1,7 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
-import { cam } from './cam.js';
+import { cam, findCamHead } from './cam.js';
 import { gradCamPlusPlus, hiResCam, xGradCam } from './cam-variants.js';
 import type { Attribution, MethodOptions } from './common.js';
 import { gradCam } from './grad-cam.js';
@@ -43,7 +43,7 @@ export const METHODS: MethodEntry[] = [
     title: 'CAM',
     usesLayer: false,
     run: cam,
-    supports: (m) => m.arch.kind === 'resnet' || m.arch.kind === 'cifar_resnet',
+    supports: (m) => findCamHead(m) !== null,
   },
   { name: 'grad-cam', title: 'Grad-CAM', usesLayer: true, run: gradCam },
   { name: 'guided-grad-cam', title: 'Guided Grad-CAM', usesLayer: true, run: guidedGradCam },

@@ -1,6 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { classSelector } from '../graph/outputs.js';
 import { addInPlace, affine, binary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
 import { generateRiseMasks, validateRiseMaskSpec } from '../kernels/rise-masks.js';
@@ -42,7 +43,7 @@ export function riseSettings(opts: RiseOptions): RiseSettings {
 /**
  * RISE (Petsiuk et al. 2018): S_c = 1/(N p) sum_i softmax(f(x * M_i))_c M_i with seeded GPU masks
  * (kernels/rise-masks.ts). Batched forward passes; nothing is read back until the end.
- * Returns (N_images, 1, H, W), not min-maxed (the SPEC's normalisation is exactly 1/(N p)).
+ * Returns (N_images, 1, H, W), not min-maxed (docs/design.md §2.9: the normalisation is exactly 1/(N p)).
  */
 export const rise = scoped(async function rise(model: Model, x: Tensor, opts: RiseOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);
@@ -79,13 +80,6 @@ export const rise = scoped(async function rise(model: Model, x: Tensor, opts: Ri
     e.releaseAll(image, selector, sum, scaled);
   }
   return { method: 'rise', kind: 'heatmap', maps, targets };
-});
-
-/** A (classes, 1) one-hot column: probs (B, classes) @ selector = the target's probability per mask. */
-export const classSelector = scoped(function classSelector(model: Model, target: number): Tensor {
-  const column = new Float32Array(model.numClasses);
-  column[target] = 1;
-  return model.engine.upload(column, [model.numClasses, 1], 'rise.selector');
 });
 
 /**

@@ -1,12 +1,11 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { argmaxRow, classSelector } from '../graph/outputs.js';
 import { conv2dForward } from '../kernels/conv2d.js';
 import { matmul } from '../kernels/matmul.js';
 import { revealByRank } from '../kernels/reveal.js';
 import { softmax } from '../kernels/softmax.js';
-import { argmaxRow } from '../methods/common.js';
-import { classSelector } from '../methods/rise.js';
 import { scoped } from '../gpu/scopes.js';
 
 export interface CausalMetricOptions {

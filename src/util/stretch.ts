@@ -1,4 +1,4 @@
-/** Min-max to [0, 1] as a copy (SPEC's minmax: a constant map becomes zeros, never NaN). For display. */
+/** Min-max to [0, 1] as a copy (docs/design.md's minmax: a constant map becomes zeros, never NaN). For display. */
 export function stretchToUnit(map: ArrayLike<number>): Float32Array {
   let lo = Infinity;
   let hi = -Infinity;

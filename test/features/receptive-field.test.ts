@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { datasetFromFile, normalizedBatch } from '../../src/data/image-dataset.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
+import { architectureFromName, buildGraph, shapeOnlyGraph } from '../../src/graph/architectures/registry.js';
+import { GraphBuilder, uploadParameters } from '../../src/graph/builder.js';
 import { runForward } from '../../src/graph/executor.js';
 import type { Graph } from '../../src/graph/graph.js';
 import { INPUT } from '../../src/graph/graph.js';
 import { modelFromFile } from '../../src/graph/model.js';
 import type { WeightSource } from '../../src/graph/weights.js';
-import { geometryGraph } from '../../src/features/geometry.js';
 import { receptiveField, receptiveFieldBox, unitsSeeingPixel, type ReceptiveField } from '../../src/features/receptive-field.js';
 import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
 import type { Engine } from '../../src/gpu/engine.js';
@@ -35,25 +35,44 @@ describe('receptive fields match hand-computed values', () => {
     ['cifar_resnet20', 'layer2.0', 21, 2, 'CIFAR ResNet-20 layer2.0'],
     ['cifar_resnet20', 'layer2', 37, 2, 'CIFAR ResNet-20 layer2'],
     ['cifar_resnet20', 'layer3', 81, 4, 'CIFAR ResNet-20 layer3'],
+    // MobileNetV2: stem 3x3/2: 3 (J2) | only the 3x3 depthwise convs widen (1x1s add nothing):
+    // features.1 +2*2 = 7 | .2 /2: 11 (J4) | .3 19 | .4 /2: 27 (J8) | .5 43, .6 59 | .7 /2: 75 (J16) |
+    // .8-.13 +32 each: 267 | .14 /2: 299 (J32) | .15-.17 +64 each: 491 | .18 (1x1) 491
+    ['mobilenet_v2', 'features.0', 3, 2, 'MobileNetV2 stem'],
+    ['mobilenet_v2', 'features.3', 19, 4, 'MobileNetV2 features.3 (residual: the conv branch)'],
+    ['mobilenet_v2', 'features.7', 75, 16, 'MobileNetV2 features.7'],
+    ['mobilenet_v2', 'features.13', 267, 16, 'MobileNetV2 features.13'],
+    ['mobilenet_v2', 'features.18', 491, 32, 'MobileNetV2 last conv'],
+    // DenseNet-121: conv0 7/2: 7 (J2) | pool0 3/2: 11 (J4) | each dense layer's 3x3 adds 2J (the concat
+    // follows its deepest input): block1 6 layers 11 + 48 = 59 | transition1 pool 2/2: 63 (J8) |
+    // block2 12 layers: 63 + 192 = 255 | transition2: 263 (J16) | block3 24 layers: 1031 |
+    // transition3: 1047 (J32) | block4 16 layers: 2071
+    ['densenet121', 'features.pool0', 11, 4, 'DenseNet-121 stem'],
+    ['densenet121', 'features.denseblock1.denselayer1', 19, 4, 'DenseNet-121 first dense layer'],
+    ['densenet121', 'features.denseblock1', 59, 4, 'DenseNet-121 denseblock1'],
+    ['densenet121', 'features.transition1', 63, 8, 'DenseNet-121 transition1'],
+    ['densenet121', 'features.denseblock2', 255, 8, 'DenseNet-121 denseblock2'],
+    ['densenet121', 'features.denseblock3', 1031, 16, 'DenseNet-121 denseblock3'],
+    ['densenet121', 'features.norm5', 2071, 32, 'DenseNet-121 norm5'],
   ];
   for (const [arch, layer, size, jump, note] of cases) {
     it(`${note}: ${arch} ${layer} size ${size}, jump ${jump}`, () => {
       const inputSize: [number, number] = arch.startsWith('cifar') ? [32, 32] : [224, 224];
-      const rf = receptiveField(geometryGraph(arch, arch.startsWith('cifar') ? 10 : 1000), layer, inputSize);
+      const rf = receptiveField(shapeOnlyGraph(arch, arch.startsWith('cifar') ? 10 : 1000), layer, inputSize);
       expect(rf.size).toEqual([size, size]);
       expect(rf.jump).toEqual([jump, jump]);
     });
   }
 
   it('follows the main branch of a ResNet, not the downsample', () => {
-    const rf = receptiveField(geometryGraph('resnet50'), 'layer2.0', [224, 224]);
+    const rf = receptiveField(shapeOnlyGraph('resnet50'), 'layer2.0', [224, 224]);
     expect(rf.path).toContain('layer2.0.conv2');
     expect(rf.path).not.toContain('layer2.0.downsample.0');
-    expect(receptiveField(geometryGraph('resnet50'), 'layer2.0.downsample', [224, 224]).size).toEqual([35, 35]);
+    expect(receptiveField(shapeOnlyGraph('resnet50'), 'layer2.0.downsample', [224, 224]).size).toEqual([35, 35]);
   });
 
   it('gives offsets and output sizes: VGG-16 conv5_3 units start at 7.5 and are 14x14 at 224', () => {
-    const rf = receptiveField(geometryGraph('vgg16'), 'features.28', [224, 224]);
+    const rf = receptiveField(shapeOnlyGraph('vgg16'), 'features.28', [224, 224]);
     expect(rf.offset).toEqual([7.5, 7.5]);
     expect(rf.outputSize).toEqual([14, 14]);
     // The unit at (7, 7) is centred on 7.5 + 112 and sees 196 pixels, clipped to the image.
@@ -62,7 +81,7 @@ describe('receptive fields match hand-computed values', () => {
   });
 
   it('marks vectors after global pooling as whole-image units', () => {
-    const rf = receptiveField(geometryGraph('resnet50'), 'fc', [224, 224]);
+    const rf = receptiveField(shapeOnlyGraph('resnet50'), 'fc', [224, 224]);
     expect(rf.global).toBe(true);
     expect(receptiveFieldBox(rf, 0, 0)).toEqual({ y0: 0, x0: 0, y1: 224, x1: 224 });
   });
@@ -173,7 +192,7 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     // Zero input, positive weights, no biases: activations are exactly 0 until a pixel is set, and then
     // every unit with a path to it becomes positive (ReLU and max-pool pass positive values), so the set
     // of changed units is the true dependency set.
-    const b = new GraphBuilder(e, positiveWeights(7));
+    const b = new GraphBuilder(uploadParameters(e, positiveWeights(7)));
     let v = b.conv('c1', INPUT, 3, 4, 3, { padding: 1 });
     v = b.relu('r1', b.batchNorm('bn1', v, 4));
     v = b.relu('r2', b.conv('c2', v, 4, 4, 3, { stride: 2, padding: 1 }));
@@ -182,7 +201,7 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
     const main = b.conv('blk.conv2', b.relu('blk.relu', b.conv('blk.conv1', v, 4, 4, 3, { padding: 1 })), 4, 4, 3, { padding: 1 });
     const short = b.conv('blk.down', v, 4, 4, 1);
     v = b.alias('blk', b.relu('blk.out', b.add('blk.add', main, short)));
-    v = b.graph.add({ op: 'avgpool', name: 'ap', inputs: [v], opts: { kernel: 2, stride: 2 } });
+    v = b.avgPool('ap', v, { kernel: 2, stride: 2 });
     v = b.relu('r5', b.conv('c5', v, 4, 4, 3, { padding: 1, groups: 2 }));
     b.conv('c6', v, 4, 2, 3, { stride: [1, 2], padding: [1, 0] });
     const layers = ['c1', 'r1', 'r2', 'r3', 'mp', 'blk.down', 'blk', 'ap', 'r5', 'c6'];
@@ -218,8 +237,41 @@ describe('receptive fields match a brute-force probe (perturb one pixel, see whi
         }
       });
     }
-    for (const t of b.graph.parameters()) e.release(t);
+    b.graph.release(e);
   });
+
+  // The zero-input, positive-weight probe on whole torchvision graphs: depthwise convs, inverted
+  // residuals and ReLU6 (MobileNetV2); concatenations, transitions' average pools (DenseNet-121).
+  // Activations grow without bound through positive weights and may reach inf, which still differs from
+  // the exact zeros outside the field.
+  const archCases: [arch: string, size: number, layers: string[]][] = [
+    ['mobilenet_v2', 64, ['features.0', 'features.1', 'features.2', 'features.3', 'features.5']],
+    ['densenet121', 96, ['features.pool0', 'features.denseblock1.denselayer2', 'features.denseblock1', 'features.transition1']],
+  ];
+  for (const [arch, side, layers] of archCases) {
+    it(`${arch} at ${side}x${side}: the changed units are exactly the predicted ones`, async () => {
+      const graph = buildGraph(architectureFromName(arch, 10)!, uploadParameters(e, positiveWeights(11)), e);
+      const size: [number, number] = [side, side];
+      const pixels: [number, number][] = [
+        [side / 2, side / 2 + 1],
+        [0, 0],
+        [side - 1, 5],
+        [7, side - 2],
+      ];
+      const result = await probe(e, graph, new Float32Array(3 * side * side), size, pixels, [1], layers);
+      for (const layer of layers) {
+        const rf = receptiveField(graph, layer, size);
+        const shape = result.shapes.get(layer)!;
+        expect(rf.outputSize, `${layer} output size`).toEqual([shape[2], shape[3]]);
+        pixels.forEach(([py, px], p) => {
+          const got = result.changed(layer, p).map(key).sort();
+          const want = predicted(rf, py, px).map(key).sort();
+          expect(got, `${arch} ${layer} (r=${rf.size}, J=${rf.jump}, offset=${rf.offset}), pixel (${py}, ${px})`).toEqual(want);
+        });
+      }
+      graph.release(e);
+    });
+  }
 
   const dataset = datasetFromFile(await readSafetensorsFile(cifarFile('test1000.safetensors')));
   const realCases: [file: string, layers: string[]][] = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { grid1d } from '../../src/gpu/engine.js';
 import { GpuLimitError, KernelCompileError, KernelInputError } from '../../src/gpu/errors.js';
-import { defineKernel } from '../../src/gpu/kernel.js';
+import { defineKernel, wgslEnum } from '../../src/gpu/kernel.js';
 import { sizeClass } from '../../src/gpu/buffer-pool.js';
 import { reflectWgsl } from '../../src/gpu/wgsl-reflect.js';
 import { reluForward } from '../../src/kernels/relu.js';
@@ -39,6 +39,36 @@ describe('WGSL reflection', () => {
     ]);
     expect(r.entryPoints.get('a')!.bindings.map((b) => b.name)).toEqual(['x', 'y']);
     expect(r.entryPoints.get('b')!.bindings.map((b) => b.name)).toEqual(['params', 'y']);
+  });
+
+  it('reads each entry point its own uniform struct, and module-scope integer constants', () => {
+    const r = reflectWgsl(
+      `const OP_ADD: u32 = 0u; const OP_MUL = 2u;
+       struct Flat { n: u32, f: f32, }
+       struct Wide { n: u32, s0: u32, s1: u32, }
+       @group(0) @binding(0) var<uniform> flat: Flat;
+       @group(0) @binding(1) var<uniform> wide: Wide;
+       @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+       @compute @workgroup_size(8) fn a(@builtin(global_invocation_id) g: vec3u) { y[g.x] = flat.f; }
+       @compute @workgroup_size(8) fn b(@builtin(global_invocation_id) g: vec3u) { y[g.x] = f32(wide.s1); }
+       @compute @workgroup_size(8) fn c(@builtin(global_invocation_id) g: vec3u) { y[g.x] = 0.0; }`,
+      't',
+    );
+    expect(r.entryPoints.get('a')!.params.map((f) => f.name)).toEqual(['n', 'f']);
+    expect(r.entryPoints.get('b')!.paramsStruct).toBe('Wide');
+    expect(r.entryPoints.get('b')!.params.map((f) => f.name)).toEqual(['n', 's0', 's1']);
+    expect(r.entryPoints.get('c')!.params).toEqual([]);
+    expect([...r.constants]).toEqual([
+      ['OP_ADD', 0],
+      ['OP_MUL', 2],
+    ]);
+  });
+
+  it('wgslEnum reads ids from the WGSL and refuses names the two sides disagree on', () => {
+    const k = defineKernel('test_enum', 'const ACT_RELU6: u32 = 3u; const ACT_HARD_SWISH: u32 = 5u; const OTHER = 1u;');
+    expect(wgslEnum(k, 'ACT_', ['relu6', 'hardSwish'] as const)('hardSwish')).toBe(5);
+    expect(() => wgslEnum(k, 'ACT_', ['relu6'] as const)('relu6')).toThrow(/not known to TypeScript ACT_HARD_SWISH/);
+    expect(() => wgslEnum(k, 'ACT_', ['relu6', 'hardSwish', 'silu'] as const)('relu6')).toThrow(/missing ACT_SILU/);
   });
 });
 

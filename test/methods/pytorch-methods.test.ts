@@ -21,7 +21,7 @@ import { testEngine } from '../util/gpu.js';
 import { cifarFile } from '../util/shared-data.js';
 
 // References from tools/make_method_references.py: an independent PyTorch implementation of each method's
-// formula (SPEC section 2 and src/methods/*.ts), on the real CIFAR ResNet-20 and the first 4 test1000 images,
+// formula (docs/design.md section 2 and src/methods/*.ts), on the real CIFAR ResNet-20 and the first 4 test1000 images,
 // targets = top-1. Parameters below must match the script's (they are also in the file's metadata).
 const MIN_CORRELATION = 0.999;
 

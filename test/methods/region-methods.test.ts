@@ -49,7 +49,7 @@ describe('on a model whose output depends on one region only', () => {
     model.release();
   });
 
-  // The SPEC's optimiser settings (lr 0.5 decaying over 1000 steps) with a step size suited to this
+  // The optimiser settings of docs/design.md §2.13 (lr 0.5 decaying over 1000 steps) with a step size suited to this
   // 16x16 toy (||F|| starts at 16, so SGD steps are tiny at lr 0.5): it converges, and the default
   // plateau rule (loss change < 1e-6 over 50 steps) then stops it well before 1000 steps.
   it('L2-CAF (class-specific and class-oblivious) puts its maximum inside the region; loss decreases; the stopping rule fires', async () => {

@@ -4,7 +4,7 @@ import { modelFromFile, seededModel, type Model } from '../../src/graph/model.js
 import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
 import type { SafetensorsFile } from '../../src/io/safetensors.js';
 import type { ReluRule } from '../../src/kernels/relu.js';
-import { seededValues } from '../../src/models/seeded-init.js';
+import { seededInput, seededValues } from '../../src/models/seeded-init.js';
 import { compareClose, correlation } from '../util/compare.js';
 import { testEngine } from '../util/gpu.js';
 import { cifarFile } from '../util/shared-data.js';
@@ -19,6 +19,11 @@ const MODELS: { ref: string; weights: { seeded: string } | { file: string } }[] 
   { ref: 'resnet50', weights: { seeded: 'resnet50' } },
   { ref: 'vgg16', weights: { seeded: 'vgg16' } },
   { ref: 'vgg16_bn', weights: { seeded: 'vgg16_bn' } },
+  // Two 72x72 seeded images; the input is regenerated, not stored.
+  { ref: 'mobilenet_v2', weights: { seeded: 'mobilenet_v2' } },
+  { ref: 'mobilenet_v3_large', weights: { seeded: 'mobilenet_v3_large' } },
+  { ref: 'efficientnet_b0', weights: { seeded: 'efficientnet_b0' } },
+  { ref: 'densenet121', weights: { seeded: 'densenet121' } },
 ];
 
 const RULES: ReluRule[] = ['standard', 'guided', 'deconvnet'];
@@ -52,8 +57,8 @@ describe('PyTorch parity: logits, input gradients under three ReLU rules, layer 
       const ref: SafetensorsFile = await readSafetensorsFile(refPath(spec.ref));
       const model = await loadModel(spec);
       const layers = JSON.parse(ref.metadata.layers) as string[];
-      const input = ref.getF32('input');
-      const shape = ref.info('input').shape;
+      const shape: number[] = ref.has('input') ? ref.info('input').shape : JSON.parse(ref.metadata.input_shape);
+      const input = ref.has('input') ? ref.getF32('input') : seededInput(shape, 0);
       const targets = Array.from(ref.get('target').data as BigInt64Array, Number);
       const x = engine.upload(input, shape, 'input');
       const trace = model.forward(x, { keep: layers });
@@ -68,6 +73,16 @@ describe('PyTorch parity: logits, input gradients under three ReLU rules, layer 
       });
       expect(logits.ok, logits.message).toBe(true);
 
+      // Every module PyTorch ran resolves to a layer of the same output shape (PyTorch's named_modules names).
+      const moduleShapes = Object.entries(JSON.parse(ref.metadata.module_shapes ?? '{}') as Record<string, number[]>);
+      const misnamed = moduleShapes.filter(([name, s]) => !model.hasLayer(name) || trace.shapeOf(name).join() !== s.join());
+      expect(
+        misnamed
+          .slice(0, 5)
+          .map(([name, s]) => `${name}: PyTorch [${s}], engine ${model.hasLayer(name) ? `[${trace.shapeOf(name)}]` : 'no such layer'}`),
+        `${spec.ref}: modules whose name or shape differs (of ${moduleShapes.length})`,
+      ).toEqual([]);
+
       for (const layer of layers) {
         const bf16 = ref.info(`act:${layer}`).dtype === 'BF16';
         const act = await trace.activation(layer).readF32();
@@ -80,7 +95,8 @@ describe('PyTorch parity: logits, input gradients under three ReLU rules, layer 
       const seed = engine.upload(seedData, ref.info('logits').shape, 'seed');
       for (const rule of RULES) {
         const back = model.backward(trace, { grad: seed }, { rule, gradsAt: rule === 'standard' ? layers : [] });
-        expectCorrelated(await back.input!.readF32(), ref.getF32(`grad_input_${rule}`), `${spec.ref} input gradient, ${rule} rule`);
+        const bf16 = ref.info(`grad_input_${rule}`).dtype === 'BF16' ? ' (bf16 reference)' : '';
+        expectCorrelated(await back.input!.readF32(), ref.getF32(`grad_input_${rule}`), `${spec.ref} input gradient, ${rule} rule${bf16}`);
         for (const [layer, g] of back.grads)
           expectCorrelated(await g.readF32(), ref.getF32(`grad:${layer}`), `${spec.ref} gradient at ${layer}`);
         back.release();

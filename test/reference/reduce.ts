@@ -1,5 +1,5 @@
 // Plain CPU references for reductions (float64 accumulation), argmax (first maximum wins, as in
-// PyTorch), SPEC's minmax normalisation, and dot.
+// PyTorch), docs/design.md's minmax normalisation, and dot.
 
 export type ReduceOpRef = 'sum' | 'mean' | 'max' | 'min';
 

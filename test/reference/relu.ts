@@ -1,4 +1,4 @@
-// Plain CPU references for ReLU, written from the definitions in SPEC section 1.
+// Plain CPU references for ReLU, written from the definitions in docs/design.md §1.2.
 
 export function reluRef(x: Float32Array): Float32Array {
   return x.map((v) => (v > 0 ? v : 0));

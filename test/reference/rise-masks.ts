@@ -1,4 +1,4 @@
-// CPU reference for the RISE masks: the same counter-based hash and grid as the SPEC describes
+// CPU reference for the RISE masks: the same counter-based hash and grid as docs/design.md §2.9 describes
 // (s x s Bernoulli(p) grid, bilinear upsampling with align_corners = false to (s+1)*cell, crop at a
 // random shift in [0, cell)), written independently of the WGSL.
 

@@ -51,4 +51,27 @@ describe('tools/export_weights.py', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/state_dict/);
   });
+
+  it("infers a newer torchvision family from a checkpoint's keys, and the engine loads it under PyTorch's layer names", async () => {
+    const ckpt = join(dir, 'mnv3.pth');
+    // A DataParallel-style checkpoint: `module.` prefixes, wrapped in {'state_dict': ...}.
+    execFileSync(PYTHON, [
+      '-c',
+      'import torch, torchvision; m = torchvision.models.mobilenet_v3_small(num_classes=7); ' +
+        `torch.save({'state_dict': {'module.' + k: v for k, v in m.state_dict().items()}}, ${JSON.stringify(ckpt)})`,
+    ]);
+    const out = join(dir, 'mnv3.safetensors');
+    const r = exportWeights(ckpt, '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/inferred architecture: mobilenet_v3_small/);
+    const model = modelFromFile(engine, await readSafetensorsFile(out));
+    expect(model.info.architecture).toBe('mobilenet_v3_small');
+    expect(model.numClasses).toBe(7);
+    expect(model.unusedWeights).toEqual([]);
+    expect(model.layerNames()).toContain('features.4.block.2.scale_activation');
+    const x = engine.zeros([1, 3, 64, 64]);
+    expect((await model.logits(x)).every(Number.isFinite)).toBe(true);
+    engine.release(x);
+    model.release();
+  });
 });

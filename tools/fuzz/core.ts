@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { encode as encodeJpeg } from 'jpeg-js';
-import { detectArchitecture } from '../../src/graph/architectures/detect.js';
+import { detectArchitecture } from '../../src/graph/architectures/registry.js';
 import { defaultInfo, infoFromMetadata, metadataInputSize } from '../../src/graph/model-info.js';
 import { fileWeights, WeightsError } from '../../src/graph/weights.js';
 import { decodeImageBytes } from '../../src/image/decode-node.js';
@@ -203,9 +203,7 @@ export function checkWeights(bytes: Uint8Array, name: string): string | void {
   const weights = fileWeights(file);
   const metadata = { ...file.metadata };
   const arch = detectArchitecture(weights, metadata, metadataInputSize(metadata, name) ?? [32, 32]);
-  const classes = arch.kind === 'plain_cnn' ? arch.layout.classes : arch.numClasses;
-  const family = arch.kind === 'cifar_resnet' ? 'cifar' : arch.kind === 'plain_cnn' ? 'plain' : 'imagenet';
-  const info = infoFromMetadata(metadata, defaultInfo(family, classes), arch.name, name);
+  const info = infoFromMetadata(metadata, defaultInfo(arch.preprocessing, arch.numClasses), arch.name, name);
   if (!info.inputSize.every((d) => Number.isInteger(d) && d > 0) || !info.std.every((s) => s > 0))
     return `bad info ${JSON.stringify(info.inputSize)}`;
   for (const n of file.names()) {

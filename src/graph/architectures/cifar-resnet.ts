@@ -1,5 +1,6 @@
 import type { GraphBuilder } from '../builder.js';
 import { INPUT, type ValueId } from '../graph.js';
+import { layersMatching, type Architecture, type ArchitectureFamily } from './architecture.js';
 
 /**
  * The CIFAR ResNets of He et al. (2015) as in akamaster/pytorch_resnet_cifar10: depth 6n+2, three stages
@@ -29,9 +30,36 @@ export function buildCifarResNet(b: GraphBuilder, depth: number, numClasses: num
   b.linear('linear', b.flatten('flatten', x), inC, numClasses);
 }
 
-export function inferCifarResNetDepth(has: (name: string) => boolean): number | undefined {
+function inferCifarResNetDepth(has: (name: string) => boolean): number | undefined {
   if (!has('linear.weight') || has('layer4.0.conv1.weight')) return undefined;
   let n = 0;
   while (has(`layer1.${n}.conv1.weight`)) n++;
   return n > 0 ? 6 * n + 2 : undefined;
 }
+
+function cifarResNet(depth: number, numClasses: number): Architecture {
+  return {
+    name: `cifar_resnet${depth}`,
+    family: 'cifar_resnet',
+    numClasses,
+    preprocessing: 'cifar',
+    fixedInputSize: false,
+    build: (b) => buildCifarResNet(b, depth, numClasses),
+    camLayer: () => 'layer3',
+    exits: (graph) => ['relu', ...layersMatching(graph, /^layer\d+\.\d+$/)],
+  };
+}
+
+export const CIFAR_RESNET: ArchitectureFamily = {
+  family: 'cifar_resnet',
+  names: [20, 32, 44, 56, 110].map((d) => `cifar_resnet${d}`),
+  fromName(name, numClasses) {
+    const m = /^cifar_resnet(\d+)$/.exec(name);
+    return m ? cifarResNet(Number(m[1]), numClasses) : undefined;
+  },
+  classifierWeight: () => 'linear.weight',
+  detect(weights) {
+    const depth = inferCifarResNetDepth((n) => weights.shapeOf(n) !== undefined);
+    return depth ? cifarResNet(depth, weights.shapeOf('linear.weight')![0]) : undefined;
+  },
+};

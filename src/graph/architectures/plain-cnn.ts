@@ -1,5 +1,7 @@
 import type { GraphBuilder } from '../builder.js';
 import { INPUT } from '../graph.js';
+import type { Architecture, ArchitectureFamily } from './architecture.js';
+import { lastFeatureRelu, maxPoolExits } from './torchvision-vgg.js';
 
 /**
  * A plain conv stack named like an nn.Sequential `features` plus one `classifier` linear, e.g. the
@@ -7,7 +9,7 @@ import { INPUT } from '../graph.js';
  * CHW flattening. Layout is read from the keys: a conv at index i is followed by a ReLU at i+1 and,
  * when the next conv is at i+3 (or it is the last), a 2x2 max-pool at i+2. "Same" padding (k-1)/2.
  */
-export interface PlainCnnLayout {
+interface PlainCnnLayout {
   convs: { index: number; cin: number; cout: number; k: number; pool: boolean }[];
   features: number;
   classes: number;
@@ -25,7 +27,7 @@ export function buildPlainCnn(b: GraphBuilder, layout: PlainCnnLayout): void {
   b.linear('classifier', b.flatten('flatten', x), layout.features, layout.classes);
 }
 
-export function inferPlainCnnLayout(
+function inferPlainCnnLayout(
   names: string[],
   shapeOf: (n: string) => readonly number[] | undefined,
   inputSize: [number, number],
@@ -50,3 +52,28 @@ export function inferPlainCnnLayout(
   const features = convs[convs.length - 1].cout * h * w;
   return { convs, features, classes: cls[0], inputSize };
 }
+
+function plainCnn(layout: PlainCnnLayout): Architecture {
+  return {
+    name: 'plain_cnn',
+    family: 'plain_cnn',
+    numClasses: layout.classes,
+    preprocessing: 'plain',
+    fixedInputSize: true,
+    build: (b) => buildPlainCnn(b, layout),
+    camLayer: lastFeatureRelu,
+    exits: maxPoolExits,
+  };
+}
+
+export const PLAIN_CNN: ArchitectureFamily = {
+  family: 'plain_cnn',
+  names: ['plain_cnn'],
+  // The layout is read from the weights; a name alone does not fix it.
+  fromName: () => undefined,
+  classifierWeight: () => 'classifier.weight',
+  detect(weights, inputSize) {
+    const layout = inferPlainCnnLayout(weights.names(), (n) => weights.shapeOf(n), inputSize);
+    return layout ? plainCnn(layout) : undefined;
+  },
+};

@@ -1,5 +1,6 @@
 import type { GraphBuilder } from '../builder.js';
 import { INPUT, type ValueId } from '../graph.js';
+import { layersMatching, type Architecture, type ArchitectureFamily } from './architecture.js';
 
 export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 
@@ -52,7 +53,7 @@ export function buildTorchvisionResNet(b: GraphBuilder, depth: ResNetDepth, numC
 }
 
 /** Infers the depth from the state_dict keys: block counts per stage and whether blocks have conv3. */
-export function inferResNetDepth(has: (name: string) => boolean): ResNetDepth | undefined {
+function inferResNetDepth(has: (name: string) => boolean): ResNetDepth | undefined {
   const count = (stage: number) => {
     let n = 0;
     while (has(`layer${stage}.${n}.conv1.weight`)) n++;
@@ -65,3 +66,31 @@ export function inferResNetDepth(has: (name: string) => boolean): ResNetDepth | 
   }
   return undefined;
 }
+
+function resnet(depth: ResNetDepth, numClasses: number): Architecture {
+  return {
+    name: `resnet${depth}`,
+    family: 'resnet',
+    numClasses,
+    preprocessing: 'imagenet',
+    fixedInputSize: false,
+    build: (b) => buildTorchvisionResNet(b, depth, numClasses),
+    camLayer: () => 'layer4',
+    exits: (graph) => ['maxpool', ...layersMatching(graph, /^layer\d+\.\d+$/)],
+  };
+}
+
+export const RESNET: ArchitectureFamily = {
+  family: 'resnet',
+  names: Object.keys(RESNET_CONFIGS).map((d) => `resnet${d}`),
+  fromName(name, numClasses) {
+    const m = /^resnet(18|34|50|101|152)$/.exec(name);
+    return m ? resnet(Number(m[1]) as ResNetDepth, numClasses) : undefined;
+  },
+  classifierWeight: () => 'fc.weight',
+  detect(weights) {
+    const rows = weights.shapeOf('fc.weight')?.[0];
+    const depth = rows ? inferResNetDepth((n) => weights.shapeOf(n) !== undefined) : undefined;
+    return depth && rows ? resnet(depth, rows) : undefined;
+  },
+};

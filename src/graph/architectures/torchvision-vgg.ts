@@ -1,5 +1,6 @@
 import type { GraphBuilder } from '../builder.js';
-import { INPUT } from '../graph.js';
+import { INPUT, type Graph } from '../graph.js';
+import type { Architecture, ArchitectureFamily } from './architecture.js';
 
 type Cfg = (number | 'M')[];
 
@@ -9,7 +10,7 @@ export const VGG_CONFIGS: Record<'vgg11' | 'vgg13' | 'vgg16' | 'vgg19', Cfg> = {
   vgg16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
   vgg19: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'],
 };
-export type VggName = keyof typeof VGG_CONFIGS;
+type VggName = keyof typeof VGG_CONFIGS;
 
 /**
  * torchvision.models.vgg*: `features.N` numbered like the nn.Sequential (conv, [bn], relu, ..., maxpool),
@@ -40,10 +41,7 @@ export function buildTorchvisionVgg(b: GraphBuilder, cfg: Cfg, batchNorm: boolea
 }
 
 /** Recovers the cfg from `features.N.weight` keys (conv weights are 4-D; BN weights 1-D). */
-export function inferVggCfg(
-  names: string[],
-  shapeOf: (n: string) => readonly number[] | undefined,
-): { cfg: Cfg; batchNorm: boolean } | undefined {
+function inferVggCfg(names: string[], shapeOf: (n: string) => readonly number[] | undefined): { cfg: Cfg; batchNorm: boolean } | undefined {
   const convs = names
     .map((n) => /^features\.(\d+)\.weight$/.exec(n))
     .filter((m): m is RegExpExecArray => !!m && shapeOf(m[0])!.length === 4)
@@ -63,3 +61,45 @@ export function inferVggCfg(
   cfg.push('M');
   return { cfg, batchNorm };
 }
+
+/** The last ReLU of `features`: the last convolutional stage before the final pool. */
+export function lastFeatureRelu(graph: Graph): string {
+  const last = [...graph.nodes].reverse().find((n) => n.op === 'relu' && n.name.startsWith('features.'));
+  if (!last) throw new Error('internal: no ReLU in features');
+  return last.name;
+}
+
+/** Every max-pool: the end of each stage. */
+export function maxPoolExits(graph: Graph): string[] {
+  return graph.nodes.filter((n) => n.op === 'maxpool').map((n) => n.name);
+}
+
+function vgg(name: string, cfg: Cfg, batchNorm: boolean, numClasses: number): Architecture {
+  return {
+    name,
+    family: 'vgg',
+    numClasses,
+    preprocessing: 'imagenet',
+    fixedInputSize: false,
+    build: (b) => buildTorchvisionVgg(b, cfg, batchNorm, numClasses),
+    camLayer: lastFeatureRelu,
+    exits: maxPoolExits,
+  };
+}
+
+export const VGG: ArchitectureFamily = {
+  family: 'vgg',
+  names: Object.keys(VGG_CONFIGS).flatMap((v) => [v, `${v}_bn`]),
+  fromName(name, numClasses) {
+    const m = /^(vgg11|vgg13|vgg16|vgg19)(_bn)?$/.exec(name);
+    return m ? vgg(name, VGG_CONFIGS[m[1] as VggName], !!m[2], numClasses) : undefined;
+  },
+  classifierWeight: () => 'classifier.6.weight',
+  detect(weights) {
+    const rows = weights.shapeOf('classifier.6.weight')?.[0];
+    const found = rows ? inferVggCfg(weights.names(), (n) => weights.shapeOf(n)) : undefined;
+    if (!found || !rows) return undefined;
+    const convs = found.cfg.filter((v) => v !== 'M').length;
+    return vgg(`vgg${convs + 3}${found.batchNorm ? '_bn' : ''}`, found.cfg, found.batchNorm, rows);
+  },
+};
