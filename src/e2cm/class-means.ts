@@ -31,6 +31,7 @@ export interface LabelledBatches {
   batch(start: number, count: number): { data: Float32Array; labels: ArrayLike<number> };
 }
 
+/** Options of {@link computeClassMeans}: which exits, the feature mode, batching and progress. */
 export interface ClassMeansOptions {
   exits?: string[];
   mode?: FeatureMode;
@@ -39,6 +40,10 @@ export interface ClassMeansOptions {
   onProgress?: (done: number, total: number, pass: string) => void;
 }
 
+/**
+ * E2CM class means of a labelled set at every exit of the model (default `model.exitLayers`), with per-exit temperatures; two passes
+ * over the data (means, then distances).
+ */
 export async function computeClassMeans(model: Model, data: LabelledBatches, opts: ClassMeansOptions = {}): Promise<ClassMeans> {
   const e = model.engine;
   const exits = opts.exits ?? model.exitLayers;

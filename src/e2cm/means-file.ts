@@ -21,6 +21,7 @@ export function classMeansToTensors(m: ClassMeans): { tensors: Record<string, Te
   return { tensors, metadata };
 }
 
+/** Reads class means saved by `layertracer class-means` (or {@link classMeansToTensors}) from a parsed safetensors file. */
 export function classMeansFromFile(file: SafetensorsFile): ClassMeans {
   const md = file.metadata;
   if (md.kind !== 'e2cm-class-means') {

@@ -9,6 +9,7 @@ import { tileGrid } from '../image/grid.js';
 import { createRgbImage, type RgbImage } from '../image/image.js';
 import { FeatureInputError } from './errors.js';
 
+/** The weights of one convolution, read back from the GPU for drawing. */
 export interface ConvWeights {
   layer: string;
   /** (O, C/groups, kh, kw) row-major. */
@@ -17,6 +18,7 @@ export interface ConvWeights {
   groups: number;
 }
 
+/** Names of every convolution of the model, in network order. */
 export function convLayers(model: Model): string[] {
   return model.graph.nodes.filter((n) => n.op === 'conv').map((n) => n.name);
 }
@@ -84,6 +86,7 @@ export function rgbFilterTiles(w: ConvWeights): RgbImage[] {
   });
 }
 
+/** How many filters and input channels {@link greyFilterTiles} draws. */
 export interface GreyTileOptions {
   /** Filters (rows) drawn; default all. */
   maxFilters?: number;
@@ -111,6 +114,7 @@ export function greyFilterTiles(w: ConvWeights, opts: GreyTileOptions = {}): Rgb
   });
 }
 
+/** Options of {@link filterGrid}. */
 export interface FilterGridOptions extends GreyTileOptions {
   /** Nearest-neighbour upscale of each tile; default: enough for tiles of about 24 pixels. */
   scale?: number;
@@ -122,6 +126,7 @@ export interface FilterGridOptions extends GreyTileOptions {
   mode?: 'rgb' | 'grey';
 }
 
+/** A convolution layer's filters drawn as one picture, with what was drawn. */
 export interface FilterGrid {
   layer: string;
   mode: 'rgb' | 'grey';

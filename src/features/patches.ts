@@ -10,6 +10,7 @@ import type { ImageSource } from './image-source.js';
 import { receptiveField, receptiveFieldBox, type Box, type ReceptiveField } from './receptive-field.js';
 import { scanSource, type ScanOptions } from './scan.js';
 
+/** Options of {@link maxActivatingPatches}: the layer, its channels, and how many images to keep per channel. */
 export interface PatchOptions extends Omit<ScanOptions, 'indices'> {
   layer: string;
   channels: readonly number[];
@@ -17,6 +18,7 @@ export interface PatchOptions extends Omit<ScanOptions, 'indices'> {
   top?: number;
 }
 
+/** One of a channel's strongest images: where its maximum is and which input pixels that unit sees. */
 export interface TopActivation {
   /** Index into the source. */
   image: number;
@@ -28,12 +30,14 @@ export interface TopActivation {
   box: Box;
 }
 
+/** The strongest images of one channel. */
 export interface ChannelPatches {
   channel: number;
   /** Strongest first. */
   top: TopActivation[];
 }
 
+/** The result of {@link maxActivatingPatches}: the strongest images of each channel over a source, with the layer's receptive field. */
 export interface PatchScan {
   layer: string;
   receptiveField: ReceptiveField;
@@ -52,6 +56,10 @@ function offer(list: TopActivation[], item: TopActivation, k: number): void {
   if (list.length > k) list.pop();
 }
 
+/**
+ * The images of a source that activate each chosen channel of a layer most (by the channel's spatial maximum), with the receptive
+ * field of the strongest unit, for {@link renderPatches}.
+ */
 export async function maxActivatingPatches(model: Model, source: ImageSource, opts: PatchOptions): Promise<PatchScan> {
   const { layer, channels } = opts;
   const k = opts.top ?? 9;
@@ -114,6 +122,7 @@ export function cropBox(img: RgbImage, box: Box): RgbImage {
   return out;
 }
 
+/** How {@link renderPatches} lays out the patch tiles. */
 export interface PatchGridOptions {
   /** Integer upscale of each tile; default: tiles of at least ~64 pixels. */
   scale?: number;
@@ -130,6 +139,7 @@ export interface PatchGridOptions {
   outside?: Rgb;
 }
 
+/** The pictures {@link renderPatches} draws from a {@link PatchScan}. */
 export interface PatchPictures {
   /** One grid per channel, in `scan.channels` order. */
   perChannel: RgbImage[];

@@ -18,8 +18,10 @@ import { resolveLayer } from '../graph/layer-names.js';
 import type { Model } from '../graph/model.js';
 import { FeatureInputError } from './errors.js';
 
+/** A (height, width) pair. */
 export type Pair = [h: number, w: number];
 
+/** Where a layer's units look in the input: field size, stride between units (jump) and the offset of unit (0, 0). */
 export interface ReceptiveField {
   layer: string;
   /** r: input pixels one unit sees along (h, w) on the longest path (padding counted as image). */

@@ -3,6 +3,7 @@ import type { Model } from '../graph/model.js';
 import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 
+/** How a pass over an image source is batched, which images it covers, and its progress callback. */
 export interface ScanOptions {
   /** Images per forward pass; default 50. */
   batchSize?: number;

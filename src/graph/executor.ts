@@ -18,6 +18,7 @@ import { shortcutOptionABackward, shortcutOptionAForward } from '../kernels/shor
 import { INPUT, type Graph, type GraphNode, type ValueId } from './graph.js';
 import { resolveLayer } from './layer-names.js';
 
+/** Options of `model.forward`: which activations to keep, whether a backward pass will follow, and where to start. */
 export interface ForwardOptions {
   /** Layer names whose activations the trace keeps and returns. */
   keep?: readonly string[];
@@ -196,6 +197,7 @@ function forwardNode(e: Engine, node: GraphNode, inputs: Tensor[], relu: boolean
   }
 }
 
+/** Where a backward pass starts: the gradient of the objective with respect to one layer's output (the logits by default). */
 export interface BackwardSeed {
   /** Where the gradient is injected; the model output (logits) when omitted. */
   layer?: string;
@@ -203,6 +205,7 @@ export interface BackwardSeed {
   grad: Tensor;
 }
 
+/** Options of `model.backward`: the ReLU rule, the layers to read gradients at, and whether to go on to the input. */
 export interface BackwardOptions {
   rule?: ReluRule;
   /** Layers whose gradient to return (the seed layer and earlier). */
@@ -211,6 +214,7 @@ export interface BackwardOptions {
   toInput?: boolean;
 }
 
+/** Gradients of a backward pass, owned by the caller: at the input and at the requested layers. */
 export interface BackwardResult {
   /** d/d input, when toInput. */
   input: Tensor | null;

@@ -5,6 +5,7 @@ import { affine, binary } from '../kernels/elementwise.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
 import { accumulateGradients } from './sampling.js';
 
+/** Options of {@link integratedGradients}. */
 export interface IntegratedGradientsOptions extends MethodOptions {
   /** Riemann steps (default 50). */
   steps?: number;

@@ -7,6 +7,7 @@ import { generateRiseMasks, validateRiseMaskSpec } from '../kernels/rise-masks.j
 import { softmax } from '../kernels/softmax.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
 
+/** Options of {@link rise} (Petsiuk et al. 2018): mask count, grid size, keep probability, seed and batching. */
 export interface RiseOptions extends MethodOptions {
   /** Number of masks N (default 4000). */
   masks?: number;

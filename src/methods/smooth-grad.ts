@@ -7,6 +7,7 @@ import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions 
 import { saliencyFromGradient } from './saliency.js';
 import { accumulateGradients } from './sampling.js';
 
+/** Options of {@link smoothGrad}. */
 export interface SmoothGradOptions extends MethodOptions {
   /** Noisy copies per image (default 50). */
   samples?: number;

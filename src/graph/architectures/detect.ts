@@ -21,6 +21,7 @@ export function architectureFromName(name: string, numClasses: number): Architec
   return undefined;
 }
 
+/** Names of the architectures the weights loader builds (`resnet50`, `vgg16_bn`, `cifar_resnet20`, ...). */
 export const KNOWN_ARCHITECTURES = [
   ...Object.keys(RESNET_CONFIGS).map((d) => `resnet${d}`),
   ...Object.keys(VGG_CONFIGS).flatMap((v) => [v, `${v}_bn`]),
