@@ -53,6 +53,26 @@ export * from './image/index.js';
 // Node entry (node.ts) and the browser entry (browser.ts), under the same names.
 export { explain, predict, inputBatch, type Explanation, type ExplainOptions, type PredictOptions } from './api/explain.js';
 export { topPredictions, type Prediction } from './api/predictions.js';
+export { stretchToUnit } from './util/stretch.js';
 export { resolveClassChoice, type ClassChoice } from './api/target.js';
 export { EMBEDDED_MODELS, modelFromSafetensors, type LoadModelOptions } from './api/load-model.js';
 export type { MethodEntry, MethodRunOptions } from './methods/registry.js';
+
+// Types the public signatures above mention, exported so declarations and the API reference are complete.
+// The engine's and the graph's internals (BufferPool, Storage, WgslReflection, Graph, Architecture) stay
+// unexported on purpose: typedoc.json lists them under intentionallyNotExported.
+export type { TensorFile } from './graph/weights.js';
+export type { HostTensor, TensorInfo, TensorSpec, TensorData, DType as SafetensorsDType } from './io/safetensors.js';
+export type { DatasetFile } from './data/image-dataset.js';
+export type { GradientMethodOptions } from './methods/guided-backprop.js';
+export type { SmoothGradOptions } from './methods/smooth-grad.js';
+export type { IntegratedGradientsOptions } from './methods/integrated-gradients.js';
+export type { L2CafTrace } from './methods/l2caf.js';
+export type { ClassMeansOptions } from './e2cm/class-means.js';
+export type { FeatureMode } from './e2cm/features.js';
+export type { ExitObservations } from './e2cm/early-exit.js';
+export type { CausalCurve, CausalMetricOptions } from './metrics/insertion-deletion.js';
+export type { LocalisationScore } from './metrics/localisation.js';
+export type { GreyTileOptions } from './features/filters.js';
+export type { PcaOptions } from './features/pca.js';
+export type { PatchGridOptions } from './features/patches.js';

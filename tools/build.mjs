@@ -6,14 +6,20 @@
 //   dist/bench/main.js             the benchmark, from bench/main.ts when it exists
 //   dist/smoke-demo.js             tools/smoke-demo.ts
 //   dist/web/app.js + index.html   the browser page, from web/app.ts and web/index.html (`npm run serve`)
+//   dist/types/**.d.ts             type declarations of the public API (tsc, tsconfig.types.json)
 //
-//   node tools/build.mjs [--quiet] [target...]     targets: node browser cli bench smoke-demo web (default: all)
+//   node tools/build.mjs [--quiet] [target...]     targets: node browser cli bench smoke-demo web types,
+//                                                  or package (what the npm package ships: node browser cli types);
+//                                                  default: all
 //
 // Scripts that need one bundle build only that one (`npm run demo` builds smoke-demo), so a
 // half-written module elsewhere does not stop them.
 // Other scripts import the plugins and option sets from here (test/browser/run.mjs does).
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -110,13 +116,49 @@ export function browserOptions(entry, outfile) {
   };
 }
 
-export const TARGETS = ['node', 'browser', 'cli', 'bench', 'smoke-demo', 'web'];
+export const TARGETS = ['node', 'browser', 'cli', 'bench', 'smoke-demo', 'web', 'types'];
+
+/** What `npm pack` ships (package.json's prepack builds it). */
+export const PACKAGE_TARGETS = ['node', 'browser', 'cli', 'types'];
+
+/** Entry declarations of the package (package.json exports), and what each needs from outside it. */
+const TYPE_ENTRIES = ['index.d.ts', 'node.d.ts', 'browser.d.ts'];
+const TYPE_ENTRY_HEADER = [
+  // GPUDevice, GPUBuffer, ... in the engine's public types.
+  '/// <reference types="@webgpu/types" />',
+  // Blob, Response, canvases and images, and the DOM types @webgpu/types itself refers to.
+  '/// <reference lib="dom" />',
+  // [Symbol.dispose] on models, engines and tensors.
+  '/// <reference lib="esnext.disposable" />',
+  '',
+].join('\n');
+
+/**
+ * dist/types from tsconfig.types.json: a fresh emit (no declarations of deleted modules left behind),
+ * then the entry files get the references a consumer's compiler needs to check them on its own.
+ */
+async function buildTypes() {
+  const out = resolve(ROOT, 'dist/types');
+  await rm(out, { recursive: true, force: true });
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', resolve(ROOT, 'tsconfig.types.json')], { cwd: ROOT });
+  } catch (err) {
+    // tsc prints its diagnostics on stdout.
+    throw new Error(`type declarations failed:\n${err.stdout || err.message}`, { cause: err });
+  }
+  for (const entry of TYPE_ENTRIES) {
+    const path = resolve(out, entry);
+    await writeFile(path, TYPE_ENTRY_HEADER + (await readFile(path, 'utf8')));
+  }
+}
 
 export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
   const log = quiet ? () => {} : (msg) => console.log(`build: ${msg}`);
-  const unknown = targets.filter((t) => !TARGETS.includes(t));
-  if (unknown.length) throw new Error(`unknown target ${unknown.join(', ')}; targets are ${TARGETS.join(', ')}`);
-  const want = new Set(targets);
+  const expanded = targets.flatMap((t) => (t === 'package' ? PACKAGE_TARGETS : [t]));
+  const unknown = expanded.filter((t) => !TARGETS.includes(t));
+  if (unknown.length) throw new Error(`unknown target ${unknown.join(', ')}; targets are ${TARGETS.join(', ')}, package`);
+  const want = new Set(expanded);
   const started = performance.now();
 
   const jobs = [];
@@ -130,7 +172,7 @@ export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
   }
   if (want.has('bench')) {
     if (existsSync(resolve(ROOT, 'bench/main.ts'))) jobs.push(['dist/bench/main.js', nodeOptions('bench/main.ts', 'dist/bench/main.js')]);
-    else if (targets.length === 1) throw new Error('bench/main.ts does not exist yet');
+    else if (expanded.length === 1) throw new Error('bench/main.ts does not exist yet');
     else log('note: bench/main.ts does not exist yet; dist/bench/main.js skipped');
     // Method-level benchmarks: bench/<name>.bench.ts -> dist/bench/<name>.js
     for (const f of readdirSync(resolve(ROOT, 'bench')).filter((n) => n.endsWith('.bench.ts'))) {
@@ -139,8 +181,17 @@ export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
     }
   }
 
+  // tsc runs in its own process, alongside the bundles.
+  const types = want.has('types') ? buildTypes().then(() => log('dist/types (declarations) from tsconfig.types.json')) : null;
   const results = await Promise.allSettled(jobs.map(([, options]) => esbuild.build({ ...options, metafile: true })));
-  const failed = [];
+  const typesResult =
+    types &&
+    (await types.then(
+      () => null,
+      (err) => err,
+    ));
+  if (typesResult) console.error(typesResult.message);
+  const failed = typesResult ? ['dist/types'] : [];
   results.forEach((r, i) => {
     const [out, options] = jobs[i];
     if (r.status === 'fulfilled') {

@@ -14,7 +14,8 @@ export interface ImageDataset {
   source: string;
 }
 
-interface DatasetFile {
+/** What `datasetFromFile` reads: a parsed safetensors file (or anything with the same accessors). */
+export interface DatasetFile {
   source: string;
   metadata: Readonly<Record<string, string>>;
   has(name: string): boolean;
@@ -22,6 +23,10 @@ interface DatasetFile {
   get(name: string): { data: ArrayBufferView };
 }
 
+/**
+ * A labelled image set from a safetensors file holding `images` U8 [N, H, W, 3] and `labels` (and class names in its metadata),
+ * checked before use.
+ */
 export function datasetFromFile(file: DatasetFile): ImageDataset {
   for (const key of ['images', 'labels']) {
     if (!file.has(key))

@@ -26,6 +26,7 @@ export interface ClassMeans {
   source: string;
 }
 
+/** Options of {@link computeClassMeans}: which exits, the feature mode, batching and progress. */
 export interface ClassMeansOptions {
   exits?: string[];
   mode?: FeatureMode;
@@ -34,6 +35,10 @@ export interface ClassMeansOptions {
   onProgress?: (done: number, total: number, pass: string) => void;
 }
 
+/**
+ * E2CM class means of a labelled set at every exit of the model (default `model.exitLayers`), with per-exit temperatures; two passes
+ * over the data (means, then distances).
+ */
 export const computeClassMeans = scoped(async function computeClassMeans(
   model: Model,
   data: LabelledBatches,

@@ -70,6 +70,7 @@ export const observeExits = scoped(async function observeExits(
   return obs;
 });
 
+/** What an early-exit policy with one confidence threshold achieves on observed images: accuracy, compute used and where images left. */
 export interface EarlyExitResult {
   threshold: number;
   accuracy: number;

@@ -11,6 +11,7 @@ import { createRgbImage, type RgbImage } from '../image/image.js';
 import { FeatureInputError } from './errors.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** The weights of one convolution, read back from the GPU for drawing. */
 export interface ConvWeights {
   layer: string;
   /** (O, C/groups, kh, kw) row-major. */
@@ -19,6 +20,7 @@ export interface ConvWeights {
   groups: number;
 }
 
+/** Names of every convolution of the model, in network order. */
 export function convLayers(model: Model): string[] {
   return model.graph.nodes.filter((n) => n.op === 'conv').map((n) => n.name);
 }
@@ -86,6 +88,7 @@ export function rgbFilterTiles(w: ConvWeights): RgbImage[] {
   });
 }
 
+/** How many filters and input channels {@link greyFilterTiles} draws. */
 export interface GreyTileOptions {
   /** Filters (rows) drawn; default all. */
   maxFilters?: number;
@@ -113,6 +116,7 @@ export function greyFilterTiles(w: ConvWeights, opts: GreyTileOptions = {}): Rgb
   });
 }
 
+/** Options of {@link filterGrid}. */
 export interface FilterGridOptions extends GreyTileOptions {
   /** Nearest-neighbour upscale of each tile; default: enough for tiles of about 24 pixels. */
   scale?: number;
@@ -124,6 +128,7 @@ export interface FilterGridOptions extends GreyTileOptions {
   mode?: 'rgb' | 'grey';
 }
 
+/** A convolution layer's filters drawn as one picture, with what was drawn. */
 export interface FilterGrid {
   layer: string;
   mode: 'rgb' | 'grey';

@@ -37,6 +37,7 @@ const GLYPHS = [
 export const GLYPH_ADVANCE = 6;
 export const GLYPH_HEIGHT = 9;
 
+/** Width in pixels of `text` in the built-in bitmap font at an integer `scale`. */
 export function textWidth(text: string, scale = 1): number {
   return text.length * GLYPH_ADVANCE * scale;
 }

@@ -10,8 +10,10 @@ import { createRgbImage, type RgbImage } from '../image/image.js';
 import { toNormalizedCHW } from '../image/preprocess.js';
 import { FeatureInputError } from './errors.js';
 
+/** The per-channel normalisation a batch is produced with (a model's mean and std). */
 export type Normalisation = Pick<ModelInfo, 'mean' | 'std'>;
 
+/** Images for the feature tools, produced in normalised batches on demand, with their labels and the pictures the model sees. */
 export interface ImageSource {
   readonly count: number;
   readonly height: number;

@@ -11,9 +11,12 @@ import { reduce } from '../kernels/reduce.js';
 import { FeatureInputError } from './errors.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Distance between feature vectors: Euclidean, or cosine distance (1 - cosine similarity). */
 export type Metric = 'euclidean' | 'cosine';
+/** Every {@link Metric}, for validation and help texts. */
 export const METRICS: readonly Metric[] = ['euclidean', 'cosine'];
 
+/** Validates a metric name (e.g. a CLI flag), listing the valid ones when it is wrong. */
 export function parseMetric(text: string): Metric {
   if ((METRICS as readonly string[]).includes(text)) return text as Metric;
   throw new FeatureInputError(`unknown metric "${text}"; use ${METRICS.join(' or ')}`);
@@ -62,6 +65,7 @@ export const pairwiseDistances = scoped(function pairwiseDistances(e: Engine, q:
   return out;
 });
 
+/** The k nearest rows of the set for each query, nearest first. */
 export interface Neighbours {
   /** Row i of `indices`/`distances`: the query's k nearest rows of the set, nearest first. */
   indices: Int32Array[];
@@ -83,6 +87,7 @@ export function topKSmallest(row: Float32Array, k: number, skip = -1): { indices
   return { indices: Int32Array.from(idx), distances: Float32Array.from(idx, (j) => row[j]) };
 }
 
+/** Options of {@link nearestNeighbours}. */
 export interface NeighbourOptions {
   k?: number;
   metric?: Metric;

@@ -11,6 +11,7 @@ import { receptiveField, receptiveFieldBox, type Box, type ReceptiveField } from
 import { scanSource, type ScanOptions } from './scan.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link maxActivatingPatches}: the layer, its channels, and how many images to keep per channel. */
 export interface PatchOptions extends Omit<ScanOptions, 'indices'> {
   layer: string;
   channels: readonly number[];
@@ -18,6 +19,7 @@ export interface PatchOptions extends Omit<ScanOptions, 'indices'> {
   top?: number;
 }
 
+/** One of a channel's strongest images: where its maximum is and which input pixels that unit sees. */
 export interface TopActivation {
   /** Index into the source. */
   image: number;
@@ -29,12 +31,14 @@ export interface TopActivation {
   box: Box;
 }
 
+/** The strongest images of one channel. */
 export interface ChannelPatches {
   channel: number;
   /** Strongest first. */
   top: TopActivation[];
 }
 
+/** The result of {@link maxActivatingPatches}: the strongest images of each channel over a source, with the layer's receptive field. */
 export interface PatchScan {
   layer: string;
   receptiveField: ReceptiveField;
@@ -53,6 +57,10 @@ function offer(list: TopActivation[], item: TopActivation, k: number): void {
   if (list.length > k) list.pop();
 }
 
+/**
+ * The images of a source that activate each chosen channel of a layer most (by the channel's spatial maximum), with the receptive
+ * field of the strongest unit, for {@link renderPatches}.
+ */
 export const maxActivatingPatches = scoped(async function maxActivatingPatches(
   model: Model,
   source: ImageSource,
@@ -119,6 +127,7 @@ export function cropBox(img: RgbImage, box: Box): RgbImage {
   return out;
 }
 
+/** How {@link renderPatches} lays out the patch tiles. */
 export interface PatchGridOptions {
   /** Integer upscale of each tile; default: tiles of at least ~64 pixels. */
   scale?: number;
@@ -135,6 +144,7 @@ export interface PatchGridOptions {
   outside?: Rgb;
 }
 
+/** The pictures {@link renderPatches} draws from a {@link PatchScan}. */
 export interface PatchPictures {
   /** One grid per channel, in `scan.channels` order. */
   perChannel: RgbImage[];

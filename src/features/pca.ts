@@ -9,6 +9,7 @@ import { FeatureInputError } from './errors.js';
 
 const JACOBI_MAX = 256;
 
+/** Principal components of a data matrix and the data projected on them. */
 export interface PcaResult {
   /** (k, D) row-major, unit rows; the sign makes each component's largest-magnitude entry positive. */
   components: Float64Array;
@@ -231,6 +232,7 @@ export function gramMatrix(M: Float64Array, rows: number, cols: number, scale = 
   return G;
 }
 
+/** Options of {@link pca}. */
 export interface PcaOptions {
   /**
    * Cap on subspace iterations for large matrices (default 300, to convergence). A handful (8) gives the

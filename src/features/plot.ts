@@ -21,6 +21,7 @@ const TAB10: Rgb[] = [
 ];
 const UNLABELLED: Rgb = [160, 160, 160];
 
+/** The colour of class `label` in plots: matplotlib's tab10 for the first ten, spread hues after, grey for unlabelled (-1). */
 export function classColor(label: number): Rgb {
   if (label < 0) return UNLABELLED;
   if (label < TAB10.length) return TAB10[label];
@@ -33,6 +34,7 @@ export function classColor(label: number): Rgb {
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }
 
+/** Title, size and point radius of a scatter plot. */
 export interface ScatterOptions {
   title?: string;
   subtitle?: string;

@@ -26,6 +26,7 @@ import { FeatureInputError } from './errors.js';
 
 export type { Pair };
 
+/** Where a layer's units look in the input: field size, stride between units (jump) and the offset of unit (0, 0). */
 export interface ReceptiveField {
   layer: string;
   /** r: input pixels one unit sees along (h, w) on the longest path (padding counted as image). */

@@ -20,6 +20,7 @@ export function defaultFeatureLayer(model: Model): string {
   return producer.name;
 }
 
+/** Feature vectors of a source's images at one layer (spatially averaged), with their source indices and labels. */
 export interface Features {
   layer: string;
   /** (count, dim) row-major. */
@@ -32,6 +33,7 @@ export interface Features {
   labels: Int32Array;
 }
 
+/** Options of {@link extractFeatures}. */
 export interface FeatureOptions extends ScanOptions {
   /** Default: defaultFeatureLayer(model). */
   layer?: string;

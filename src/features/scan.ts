@@ -4,6 +4,7 @@ import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** How a pass over an image source is batched, which images it covers, and its progress callback. */
 export interface ScanOptions {
   /** Images per forward pass; default 50. */
   batchSize?: number;

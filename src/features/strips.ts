@@ -8,6 +8,7 @@ import { vstack } from '../image/grid.js';
 import { drawText, GLYPH_HEIGHT, GLYPH_ADVANCE } from './font.js';
 import type { ImageSource } from './image-source.js';
 
+/** Options of {@link neighbourStrips}. */
 export interface StripOptions {
   /** Integer upscale of each image; default: tiles of at least ~64 pixels. */
   scale?: number;
@@ -32,6 +33,10 @@ function caption(width: number, text: string): RgbImage {
   return img;
 }
 
+/**
+ * One strip per query: the query image, then its neighbours, framed green when they share its label and red when not, captioned with
+ * their labels.
+ */
 export async function neighbourStrips(
   source: ImageSource,
   queries: readonly number[],

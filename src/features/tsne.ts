@@ -17,6 +17,7 @@ import { pca } from './pca.js';
 
 const EPS = 1e-12;
 
+/** Options of {@link tsne}; the defaults are scikit-learn's (perplexity 30, early exaggeration 12, learning rate "auto"). */
 export interface TsneOptions {
   perplexity?: number;
   earlyExaggeration?: number;
@@ -35,6 +36,7 @@ export interface TsneOptions {
   progressEvery?: number;
 }
 
+/** A 2-D t-SNE embedding and how it was reached. */
 export interface TsneResult {
   /** (N, 2) row-major. */
   embedding: Float64Array;
@@ -186,6 +188,10 @@ function klGradient(
   return kl;
 }
 
+/**
+ * t-SNE (van der Maaten and Hinton 2008) of `count` rows of `dim` values to 2-D, exact gradients, seeded: the same input and options
+ * give the same embedding.
+ */
 export function tsne(data: ArrayLike<number>, count: number, dim: number, opts: TsneOptions = {}): TsneResult {
   if (data.length !== count * dim) throw new FeatureInputError(`tsne: ${data.length} values are not ${count} x ${dim}`);
   const n = count;

@@ -1,6 +1,7 @@
 import { Engine, type AdapterDescription, type EngineOptions } from './engine.js';
 import { GpuError } from './errors.js';
 
+/** Options of {@link acquireEngine}: the engine's options and which adapter to prefer. */
 export interface AcquireOptions extends EngineOptions {
   powerPreference?: GPUPowerPreference;
 }

@@ -7,6 +7,7 @@
 
 export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
+/** Byte and buffer counters of the engine's buffer pool (`engine.stats.pool`), e.g. to show a loop does not leak. */
 export interface PoolStats {
   /** Bytes held by tensors the caller has not released. */
   liveBytes: number;

@@ -6,6 +6,7 @@ import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
 import type { BindingDecl, EntryPointInfo } from './wgsl-reflect.js';
 import '../util/dispose-symbol.js';
 
+/** Options of an {@link Engine} (and of {@link acquireEngine}). */
 export interface EngineOptions {
   /** Dispatches encoded before an automatic submit. Readback submits earlier. */
   maxDispatchesPerSubmit?: number;
@@ -13,6 +14,7 @@ export interface EngineOptions {
   dumpShaders?: boolean;
 }
 
+/** The adapter an engine runs on, as the platform describes it; `isSoftware` is true for lavapipe, SwiftShader and the like. */
 export interface AdapterDescription {
   vendor: string;
   architecture: string;
@@ -22,6 +24,7 @@ export interface AdapterDescription {
   features: string[];
 }
 
+/** Counters of an engine: dispatches, submits, cached pipelines and its buffer pool. */
 export interface EngineStats {
   dispatches: number;
   submits: number;
@@ -29,6 +32,10 @@ export interface EngineStats {
   pool: PoolStats;
 }
 
+/**
+ * One kernel dispatch: the kernel's entry point, its storage bindings, its `struct Params` values, override constants and the
+ * workgroup count.
+ */
 export interface DispatchRequest {
   kernel: Kernel;
   entry: string;

@@ -24,10 +24,12 @@ export class DeviceLostError extends GpuError {
   override name = 'DeviceLostError';
 }
 
+/** A shape as `[a, b, c]`, as error messages print it. */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** A byte count in B, KiB, MiB or GiB, as error messages print it. */
 export function formatBytes(bytes: number): string {
   if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(2)} GiB`;
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;

@@ -12,6 +12,7 @@ export interface Kernel {
   readonly reflection: WgslReflection;
 }
 
+/** A kernel from its name and WGSL source; its interface is reflected from the WGSL on first use. */
 export function defineKernel(name: string, source: string): Kernel {
   let reflection: WgslReflection | undefined;
   return {
@@ -30,6 +31,7 @@ export type ParamValues = Record<string, number>;
 /** Override-constant values: compile-time specialisation, part of the pipeline-cache key. */
 export type ConstantValues = Record<string, number>;
 
+/** Workgroup counts of a dispatch: x, or [x, y?, z?]. */
 export type Workgroups = number | readonly [number, number?, number?];
 
 /**

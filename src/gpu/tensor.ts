@@ -2,10 +2,13 @@ import { formatShape, KernelInputError } from './errors.js';
 import type { Engine } from './engine.js';
 import '../util/dispose-symbol.js';
 
+/** Element type of a {@link Tensor}; every type is 4 bytes. */
 export type DType = 'f32' | 'u32' | 'i32';
 
+/** Host-side data of a tensor: the typed array of its {@link DType}. */
 export type HostArray = Float32Array | Uint32Array | Int32Array;
 
+/** Number of elements of a shape (the product of its dimensions). */
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -8,6 +8,7 @@ import { resolveLayer } from './layer-names.js';
 import { opOf } from './ops/index.js';
 import type { BackwardContext, FusedNode } from './ops/op.js';
 
+/** Options of `model.forward`: which activations to keep, whether a backward pass will follow, and where to start. */
 export interface ForwardOptions {
   /** Layer names whose activations the trace keeps and returns. */
   keep?: readonly string[];
@@ -174,6 +175,7 @@ function assertSelfContainedSuffix(graph: Graph, first: number, start: ValueId, 
   }
 }
 
+/** Where a backward pass starts: the gradient of the objective with respect to one layer's output (the logits by default). */
 export interface BackwardSeed {
   /** Where the gradient is injected; the model output (logits) when omitted. */
   layer?: string;
@@ -181,6 +183,7 @@ export interface BackwardSeed {
   grad: Tensor;
 }
 
+/** Options of `model.backward`: the ReLU rule, the layers to read gradients at, and whether to go on to the input. */
 export interface BackwardOptions {
   rule?: ReluRule;
   /** Layers whose gradient to return (the seed layer and earlier). */
@@ -189,6 +192,7 @@ export interface BackwardOptions {
   toInput?: boolean;
 }
 
+/** Gradients of a backward pass, owned by the caller: at the input and at the requested layers. */
 export interface BackwardResult {
   /** d/d input, when toInput. */
   input: Tensor | null;

@@ -6,7 +6,9 @@
 import { TURBO_HEX, VIRIDIS_HEX } from './colormap-data.js';
 import type { RgbImage } from './image.js';
 
+/** Every colormap {@link applyColormap} knows. */
 export const COLORMAP_NAMES = ['jet', 'turbo', 'viridis', 'bwr', 'gray'] as const;
+/** A colormap name: `jet`, `turbo`, `viridis`, `bwr` (diverging) or `gray`. */
 export type ColormapName = (typeof COLORMAP_NAMES)[number];
 
 /** Validates a user-supplied name (e.g. a CLI flag), listing the valid ones when it is wrong. */
@@ -16,6 +18,7 @@ export function parseColormapName(name: string): ColormapName {
   return found;
 }
 
+/** Whether the colormap is diverging (centred on 0), so signed maps are drawn on a symmetric range. */
 export const isDiverging = (name: ColormapName): boolean => name === 'bwr';
 
 /** One channel as (position, value) knots, positions ascending from 0 to 1. */
@@ -147,6 +150,7 @@ export function colormapColor(name: ColormapName, t: number): [number, number, n
   return [out[0], out[1], out[2]];
 }
 
+/** Options of {@link applyColormap}. */
 export interface ColormapOptions {
   /**
    * Values mapped to the two ends of the colormap; outside values are clamped. Default: the

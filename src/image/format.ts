@@ -7,6 +7,7 @@ export type DecodableFormat = 'png' | 'jpeg';
 
 export const SUPPORTED_FORMATS_TEXT = 'PNG and JPEG';
 
+/** What {@link detectImageFormat} found: a format the decoders read, or a description of what the bytes are instead. */
 export type DetectedFormat = { format: DecodableFormat } | { format: 'unsupported'; description: string };
 
 const ascii = (bytes: Uint8Array, from: number, to: number): string => String.fromCharCode(...bytes.subarray(from, to));
@@ -41,6 +42,10 @@ function describeLeadingBytes(bytes: Uint8Array): string {
     : `unknown data (first bytes ${hex})`;
 }
 
+/**
+ * The format of image bytes from their magic numbers (never the file name): PNG or JPEG, or what else they are (GIF, WebP, a PDF,
+ * text, ...).
+ */
 export function detectImageFormat(bytes: Uint8Array): DetectedFormat {
   if (startsWith(bytes, PNG_MAGIC)) return { format: 'png' };
   if (startsWith(bytes, JPEG_MAGIC)) return { format: 'jpeg' };

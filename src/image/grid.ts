@@ -4,6 +4,7 @@
  */
 import { blit, createRgbImage, upscaleNearest, type Rgb, type RgbImage } from './image.js';
 
+/** Options of {@link tileGrid}. */
 export interface GridOptions {
   /** Default: ceil(sqrt(n)), a roughly square sheet. */
   columns?: number;
@@ -45,6 +46,7 @@ export function tileGrid(images: readonly RgbImage[], options: GridOptions = {})
   return out;
 }
 
+/** Options of {@link hstack} and {@link vstack}. */
 export interface StackOptions {
   /** Pixels between neighbouring images (none around the outside). Default 0. */
   padding?: number;

@@ -9,8 +9,10 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
+/** One RGB colour, each channel 0-255. */
 export type Rgb = readonly [r: number, g: number, b: number];
 
+/** A new width x height picture filled with one colour (black by default). */
 export function createRgbImage(width: number, height: number, fill: Rgb = [0, 0, 0]): RgbImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
     throw new RangeError(`image size must be non-negative integers, got ${width}x${height}`);

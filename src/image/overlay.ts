@@ -7,6 +7,7 @@ import { assertRgbImage, createRgbImage, type RgbImage } from './image.js';
 import { percentileInPlace } from './percentile.js';
 import { resizeBilinear } from './resize.js';
 
+/** Options of {@link overlayHeatmap}. */
 export interface OverlayOptions {
   /** Default 'jet', the usual choice in CAM papers. */
   colormap?: ColormapName;
@@ -33,6 +34,7 @@ export function overlayHeatmap(base: RgbImage, map: Float32Array, mapW: number, 
   return out;
 }
 
+/** Options of {@link gradientToImage}. */
 export interface GradientImageOptions {
   /**
    * Percentile of |g| that maps to full saturation. Default 99.5: a plain max lets a handful of

@@ -103,6 +103,7 @@ export function normalizedCHWToImage(
   return out;
 }
 
+/** Normalised images as one (N, 3, H, W) host array, ready for `engine.upload(batch.data, batch.shape)`. */
 export interface Batch {
   /** (N, 3, H, W) */
   data: Float32Array;
@@ -126,6 +127,7 @@ export function imagesToBatch(imgs: readonly RgbImage[], mean: ChannelStats, std
   return { data, shape: [imgs.length, 3, height, width] };
 }
 
+/** How a model expects its input: size, normalisation and torchvision-style resizing (a model's `info` has every field). */
 export interface ModelInputSpec {
   /** The network's input (height, width). */
   inputSize: Size2;
@@ -138,6 +140,7 @@ export interface ModelInputSpec {
   resize?: number;
 }
 
+/** One picture prepared for a model: what the model sees, and its normalised (3, H, W) values. */
 export interface ModelInput {
   /** The picture the model sees (resized and cropped), for overlays. */
   image: RgbImage;
@@ -145,6 +148,10 @@ export interface ModelInput {
   chw: Float32Array;
 }
 
+/**
+ * Prepares a picture as the model was trained: torchvision's Resize + CenterCrop when the spec has `resize`, else a direct resize to
+ * the input size; then normalises.
+ */
 export function preprocessForModel(img: RgbImage, spec: ModelInputSpec): ModelInput {
   const [height, width] = spec.inputSize;
   const image =

@@ -14,10 +14,12 @@ import { SafetensorsError } from './errors.js';
 
 export { SafetensorsError } from './errors.js';
 
+/** Tensor element types the safetensors reader and writer handle. */
 export type DType = 'F32' | 'F16' | 'BF16' | 'U8' | 'I32' | 'I64';
 /** F16 and BF16 tensors hold their raw bit patterns; getF32 decodes them. */
 export type TensorData = Float32Array | Uint16Array | Uint8Array | Int32Array | BigInt64Array;
 
+/** A named tensor in host memory, as read from or written to a safetensors file. */
 export interface HostTensor {
   name: string;
   dtype: DType;
@@ -32,12 +34,14 @@ export interface TensorSpec {
   data: TensorData;
 }
 
+/** Dtype, shape and size of one tensor of a safetensors file, from its header. */
 export interface TensorInfo {
   dtype: DType;
   shape: number[];
   byteLength: number;
 }
 
+/** A parsed, validated safetensors file: its metadata and typed access to its tensors. */
 export interface SafetensorsFile {
   readonly source: string;
   readonly metadata: Readonly<Record<string, string>>;

@@ -30,6 +30,7 @@ export function assertRule(kernel: string, rule: string): asserts rule is ReluRu
 }
 
 // x: any shape -> y: same shape
+/** ReLU on the GPU: y = max(x, 0), any shape. The caller releases y. */
 export function reluForward(e: Engine, x: Tensor): Tensor {
   assertDType('relu.forward', 'x', x, 'f32');
   const y = e.empty(x.shape, 'f32', 'relu.y');
@@ -45,6 +46,10 @@ export function reluForward(e: Engine, x: Tensor): Tensor {
 }
 
 // z: ReLU forward input (or its output), dy: upstream gradient (same shape) -> dx
+/**
+ * ReLU's gradient under one rule: `standard` dy * [z > 0], `guided` also zeroes negative dy, `deconvnet` passes ReLU(dy) and ignores
+ * z. z is the forward input. The caller releases dx.
+ */
 export function reluBackward(e: Engine, z: Tensor, dy: Tensor, rule: ReluRule = 'standard'): Tensor {
   assertSameShape('relu.backward', ['z', z], ['dy', dy]);
   assertRule('relu.backward', rule);

@@ -19,12 +19,24 @@ import { scoped } from '../gpu/scopes.js';
  */
 type Variant = 'grad-cam++' | 'xgrad-cam' | 'hires-cam';
 
+/**
+ * Grad-CAM++ (Chattopadhay et al. 2018): channel weights w_k = sum_ij a_ij ReLU(g_ij) with a = g^2 / (2 g^2 + g^3 sum_ij A_k), then
+ * ReLU, min-max and upsampling as Grad-CAM. (N, 1, H, W).
+ */
 export const gradCamPlusPlus = scoped(function gradCamPlusPlus(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   return variant(model, x, opts, 'grad-cam++');
 });
+/**
+ * XGrad-CAM (Fu et al. 2020): channel weights w_k = sum_ij g A / sum_ij A, then ReLU, min-max and upsampling as Grad-CAM. (N, 1, H,
+ * W).
+ */
 export const xGradCam = scoped(function xGradCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   return variant(model, x, opts, 'xgrad-cam');
 });
+/**
+ * HiResCAM (Draelos and Carin 2020): the element-wise product g * A summed over channels (no spatial averaging of the gradient), then
+ * ReLU, min-max and upsampling. (N, 1, H, W).
+ */
 export const hiResCam = scoped(function hiResCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   return variant(model, x, opts, 'hires-cam');
 });

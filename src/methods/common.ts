@@ -12,6 +12,7 @@ import { scoped } from '../gpu/scopes.js';
 /** Which class to explain: one index for every image, one per image, or each image's top-1 class. */
 export type Target = number | readonly number[] | 'top1';
 
+/** Options every attribution method takes: the class to explain and, for CAM-family methods, the layer. */
 export interface MethodOptions {
   target?: Target;
   /** Layer for CAM-family methods; the model's last conv stage by default. */

@@ -20,6 +20,7 @@ export interface NeuronTarget {
   col?: number;
 }
 
+/** Options of {@link guidedBackprop} and {@link deconvnet}: start from a single neuron instead of a class. */
 export interface GradientMethodOptions extends MethodOptions {
   neuron?: NeuronTarget;
 }

@@ -6,6 +6,7 @@ import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions 
 import { accumulateGradients } from './sampling.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link integratedGradients}. */
 export interface IntegratedGradientsOptions extends MethodOptions {
   /** Riemann steps (default 50). */
   steps?: number;

@@ -7,6 +7,7 @@ import { bilinearResize } from '../kernels/resize.js';
 import { assertImageBatch, inputSize, targetsFromLogits, type Attribution, type MethodOptions } from './common.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link l2caf}: the objective and the optimiser's schedule. */
 export interface L2CafOptions extends MethodOptions {
   /** 'oblivious': mean squared difference to the original logits; 'specific': -y_c + sum_{j != c} y_j. */
   mode?: 'oblivious' | 'specific';
@@ -20,6 +21,7 @@ export interface L2CafOptions extends MethodOptions {
   onProgress?: (step: number, maxSteps: number, loss: number) => void;
 }
 
+/** How one image's L2-CAF optimisation went: its losses, steps taken and whether it stopped on a plateau. */
 export interface L2CafTrace {
   losses: number[];
   steps: number;

@@ -13,6 +13,7 @@ import { assertImageBatch, resolveTargets, type Target } from './common.js';
 import { forEachMaskBatch, riseSettings, type RiseOptions } from './rise.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** LayerTracer's maps, one per exit and one for the output, with each image's E2CM exit; owned by the caller (`release()`). */
 export interface LayerTracerResult {
   /** Exit layers, in network order, then `output` (RISE on the final classifier's softmax). */
   layers: string[];
@@ -26,6 +27,7 @@ export interface LayerTracerResult {
   release(): void;
 }
 
+/** Options of {@link layerTracer}: RISE's options plus the E2CM exit threshold and the target. */
 export interface LayerTracerOptions extends RiseOptions {
   /** Exit threshold on the E2CM confidence (default 0.9), for the exit marker. */
   threshold?: number;

@@ -24,6 +24,7 @@ export interface MethodRunOptions extends MethodOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One attribution method in the registry: its name, title, whether it reads a layer, how to run it and which models it applies to. */
 export interface MethodEntry {
   name: string;
   title: string;
@@ -34,6 +35,7 @@ export interface MethodEntry {
   supports?(model: Model): boolean;
 }
 
+/** Every attribution method `explain` and the CLI can run by name, in the order reports show them. */
 export const METHODS: MethodEntry[] = [
   { name: 'saliency', title: 'Vanilla saliency', usesLayer: false, run: saliency },
   { name: 'deconvnet', title: 'DeconvNet', usesLayer: false, run: deconvnet },
@@ -58,6 +60,7 @@ export const METHODS: MethodEntry[] = [
   { name: 'l2caf', title: 'L2-CAF (class-oblivious)', usesLayer: true, run: (m, x, o) => l2caf(m, x, o) },
 ];
 
+/** The registry entry of a method name; an unknown name raises an error listing the valid ones. */
 export function findMethod(name: string): MethodEntry {
   const m = METHODS.find((x) => x.name === name);
   if (!m) throw new KernelInputError(`unknown method "${name}"; valid methods: ${METHODS.map((x) => x.name).join(', ')}, all`);

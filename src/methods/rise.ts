@@ -9,6 +9,7 @@ import { softmax } from '../kernels/softmax.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link rise} (Petsiuk et al. 2018): mask count, grid size, keep probability, seed and batching. */
 export interface RiseOptions extends MethodOptions {
   /** Number of masks N (default 4000). */
   masks?: number;

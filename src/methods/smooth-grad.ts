@@ -8,6 +8,7 @@ import { saliencyFromGradient } from './saliency.js';
 import { accumulateGradients } from './sampling.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link smoothGrad}. */
 export interface SmoothGradOptions extends MethodOptions {
   /** Noisy copies per image (default 50). */
   samples?: number;

@@ -8,6 +8,7 @@ import { revealByRank } from '../kernels/reveal.js';
 import { softmax } from '../kernels/softmax.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link causalMetrics}: pixels per step, batching and the insertion substrate's blur. */
 export interface CausalMetricOptions {
   /** Pixels changed per step (default ceil(H*W / 224), i.e. 224 per step at 224x224). */
   pixelsPerStep?: number;
@@ -18,12 +19,14 @@ export interface CausalMetricOptions {
   blurSize?: number;
 }
 
+/** One insertion or deletion curve and the area under it. */
 export interface CausalCurve {
   /** Softmax probability of the clean top-1 class after each step (step 0 = nothing changed). */
   scores: number[];
   auc: number;
 }
 
+/** Insertion and deletion curves of one image's map for its target class. */
 export interface CausalResult {
   target: number;
   insertion: CausalCurve;

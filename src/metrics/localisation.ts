@@ -10,6 +10,7 @@ export interface LocalisationScore {
   energyInside: number;
 }
 
+/** Pointing game and energy inside the mask of one saliency map against a ground-truth mask (both H*W). */
 export function localisationScore(map: ArrayLike<number>, mask: ArrayLike<number>): LocalisationScore {
   if (map.length !== mask.length) throw new Error(`map has ${map.length} values, mask ${mask.length}`);
   let max = -Infinity;

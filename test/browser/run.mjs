@@ -27,30 +27,10 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { browserOptions, ROOT } from '../../tools/build.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium-args.mjs';
 
 // The case tables. LAYERTRACER_BROWSER_CASES_DIR points elsewhere only to test this runner itself.
 const CASES_DIR = resolve(ROOT, process.env.LAYERTRACER_BROWSER_CASES_DIR || 'test/kernels');
-
-// Chromium flags, each for a reason:
-const CHROMIUM_ARGS = [
-  // WebGPU on Linux is still behind this switch (Chrome ships it by default only on some platforms).
-  '--enable-unsafe-webgpu',
-  // No GPU here: allow the SwiftShader software adapter (Playwright also adds this in headless mode;
-  // stated so the runner does not depend on that default).
-  '--enable-unsafe-swiftshader',
-  // Pin the adapter so results do not depend on which GPU a machine has; see the note above.
-  ...(process.env.LAYERTRACER_BROWSER_ADAPTER === 'default' ? [] : ['--use-webgpu-adapter=swiftshader']),
-  // Running as root in a container: the setuid/namespace sandboxes are unavailable.
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  // Quiet, reproducible startup: no first-run UI, no network chatter, no component or sync updates.
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Containers often give /dev/shm 64 MiB; large readbacks must not crash the renderer.
-  '--disable-dev-shm-usage',
-];
 
 /** One entry per test/kernels/*.cases.ts, generated when bundling (no hand-kept list). */
 const kernelCaseFilesPlugin = {
@@ -115,7 +95,7 @@ function chromiumVersion(path) {
 }
 
 export async function runBrowserTests({ grep, timeoutS = 300, verbose = false } = {}) {
-  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const executablePath = CHROMIUM_PATH;
   if (!existsSync(executablePath)) {
     console.error(
       `browser: no Chromium at ${executablePath}; run \`bash tools/setup.sh --browser\` (Debian: apt-get install chromium) or set CHROMIUM_PATH`,

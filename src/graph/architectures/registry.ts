@@ -63,12 +63,20 @@ export function detectArchitecture(weights: WeightSource, metadata: Record<strin
       const arch = f.fromName(name, weights.shapeOf(f.classifierWeight(name))?.[0] ?? 1000);
       if (arch) return arch;
     }
+    // A name no family builds is refused, not guessed from the keys: the file says it is something else.
+    // Inferred instead: a family name without its depth (`cifar_resnet`), and the layer description the
+    // ConvNetJS plain CNN's exporter writes instead of a name.
+    if (declared !== 'cifar_resnet' && !declared.startsWith('features.0 conv')) throw unknownArchitecture(weights, declared);
   }
   for (const f of FAMILIES) {
     const arch = f.detect(weights, inputSize);
     if (arch) return arch;
   }
-  throw new WeightsError(
+  throw unknownArchitecture(weights, declared);
+}
+
+function unknownArchitecture(weights: WeightSource, declared: string | undefined): WeightsError {
+  return new WeightsError(
     `${weights.description}: cannot tell the architecture${declared ? ` (metadata says "${declared}")` : ''}. ` +
       `Known: ${KNOWN_ARCHITECTURES.join(', ')}. Export the weights with tools/export_weights.py, which records it in the metadata, ` +
       'or pass the architecture name explicitly.',
