@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { computeClassMeans } from '../e2cm/class-means.js';
+import { calibrateClassMeans } from '../e2cm/calibrate.js';
+import { computeClassMeans, splitsOverlap, type ClassMeans, type DataSplit } from '../e2cm/class-means.js';
 import { classMeansToTensors } from '../e2cm/means-file.js';
 import { acquireEngine } from '../gpu/acquire.js';
+import type { Model } from '../graph/model.js';
 import { hasClassNames } from '../graph/model-info.js';
-import { openLabelledSet } from '../data/labelled-source.js';
+import { openLabelledSet, type LabelledSet } from '../data/labelled-source.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { parseRange } from './data-range.js';
 import { UsageError } from './errors.js';
@@ -14,17 +17,25 @@ import { Progress } from './progress.js';
 export const CLASS_MEANS_HELP = `layertracer class-means --weights FILE --data FILE|DIR --out FILE [options]
 
 Computes E2CM class means at every exit (after the stem and after every residual block / VGG stage)
-from a labelled image set, with a per-exit temperature (the median distance of the training images to
-their own class mean), and saves them as safetensors for early-exit and LayerTracer.
+from a labelled image set, with each class's distance scale (the mean distance of its images to their
+class mean; distances are divided by it). With a calibration split it then fits one temperature per
+exit (confidence = softmax(-d~/T), T minimising the NLL) and searches per-exit exit thresholds that
+save the most compute while changing at most --max-accuracy-drop of the final classifier's answers;
+they become the defaults of early-exit, trace and the demo. Saves everything as safetensors.
 
-  --weights FILE    model weights
-  --data FILE|DIR   a safetensors file (images U8 [N,H,W,3], labels) or a folder with a sub-folder per class
-  --range A:B       use images A..B-1 only (e.g. 0:500)
-  --mode gap|full   feature per exit: global-average-pooled channels (default) or the full C*H*W tensor
-  --exits L1,L2     exit layers (default: the model's standard exits)
-  --batch N         images per forward pass (default 50)
-  --out FILE        output .safetensors
-  --force           overwrite --out
+  --weights FILE            model weights
+  --data FILE|DIR           a safetensors file (images U8 [N,H,W,3], labels) or a folder with a sub-folder per class
+  --range A:B               compute the means from images A..B-1 only (e.g. 0:500)
+  --calibrate-range A:B     calibrate on images A..B-1 (of --calibrate-data, else of --data: then disjoint from --range)
+  --calibrate-data FILE|DIR a separate labelled set to calibrate on
+  --max-accuracy-drop P     accuracy the exit thresholds may lose on the calibration split, in points (default 1)
+  --mode gap|full           feature per exit: global-average-pooled channels (default) or the full C*H*W tensor
+  --exits L1,L2             exit layers (default: the model's standard exits)
+  --batch N                 images per forward pass (default 50)
+  --out FILE                output .safetensors
+  --force                   overwrite --out
+
+Without --calibrate-range / --calibrate-data the means are uncalibrated (temperature 1, no thresholds).
 `;
 
 export async function classMeansCommand(argv: string[]): Promise<void> {
@@ -34,6 +45,9 @@ export async function classMeansCommand(argv: string[]): Promise<void> {
       weights: { type: 'string' },
       data: { type: 'string' },
       range: { type: 'string' },
+      'calibrate-range': { type: 'string' },
+      'calibrate-data': { type: 'string' },
+      'max-accuracy-drop': { type: 'string', default: '1' },
       mode: { type: 'string', default: 'gap' },
       exits: { type: 'string' },
       batch: { type: 'string', default: '50' },
@@ -45,35 +59,98 @@ export async function classMeansCommand(argv: string[]): Promise<void> {
   if (values.help) return void process.stdout.write(CLASS_MEANS_HELP);
   if (!values.weights || !values.data || !values.out) throw new UsageError('class-means needs --weights, --data and --out (see --help)');
   if (values.mode !== 'gap' && values.mode !== 'full') throw new UsageError(`--mode must be gap or full, got "${values.mode}"`);
+  const drop = Number(values['max-accuracy-drop']);
+  if (!(drop >= 0 && drop <= 100))
+    throw new UsageError(`--max-accuracy-drop must be a number of points in [0, 100], got "${values['max-accuracy-drop']}"`);
+  const calibrating = values['calibrate-range'] !== undefined || values['calibrate-data'] !== undefined;
   if (existsSync(values.out) && !values.force) throw new UsageError(`${values.out} already exists; pass --force to overwrite`);
+
+  // Every data set and range is checked before the model is loaded or anything is computed.
+  const set = await openLabelledSet(values.data);
+  const range = parseRange(values.range, set.count);
+  const split: DataSplit = { data: resolve(values.data), ...range };
+  let calibration: { set: LabelledSet; split: DataSplit } | null = null;
+  if (calibrating) {
+    const path = values['calibrate-data'] ?? values.data;
+    const calSet = path === values.data ? set : await openLabelledSet(path);
+    const calRange = parseRange(values['calibrate-range'], calSet.count, '--calibrate-range');
+    const calSplit = { data: resolve(path), ...calRange };
+    if (splitsOverlap(split, calSplit)) {
+      throw new UsageError(
+        `--calibrate-range ${calRange.start}:${calRange.start + calRange.count} overlaps the images the means come from (--range ${range.start}:${range.start + range.count}); calibrate on held-out images`,
+      );
+    }
+    calibration = { set: calSet, split: calSplit };
+  }
+
   const engine = await acquireEngine();
   try {
     const model = await loadModelFile(engine, values.weights);
-    const set = await openLabelledSet(values.data);
-    const range = parseRange(values.range, set.count);
-    // Labels are class indices: a set that names its classes differently from the model's named
-    // classes would put every image under the wrong mean. Unnamed models cannot be checked.
-    if (set.classes.length && hasClassNames(model.info) && set.classes.join('\n') !== model.info.classes.join('\n')) {
-      throw new UsageError(
-        `${values.data} names its classes [${set.classes.join(', ')}] but the model's are [${model.info.classes.join(', ')}]; give images labelled for this model`,
-      );
-    }
-    const progress = new Progress('class means', range.count * 2);
-    const means = await computeClassMeans(model, set.batches(model.info, range), {
+    for (const s of [set, calibration?.set]) if (s) assertSameClasses(s, model, s === set ? values.data : values['calibrate-data']!);
+    const progress = new Progress('class means', range.count * 2 + (calibration?.split.count ?? 0));
+    let means = await computeClassMeans(model, set.batches(model.info, range), {
       exits: values.exits?.split(','),
       mode: values.mode,
       batchSize: Number(values.batch),
-      source: `${set.description} images ${range.start}..${range.start + range.count - 1}`,
+      source: describe(set, range),
+      split,
       onProgress: (done, total, pass) => progress.update(pass === 'means' ? done : total + done, pass),
     });
+    if (calibration) {
+      const { set: calSet, split: calSplit } = calibration;
+      means = await calibrateClassMeans(model, means, calSet.batches(model.info, calSplit), {
+        maxAccuracyDrop: drop / 100,
+        source: describe(calSet, calSplit),
+        split: calSplit,
+        batchSize: Number(values.batch),
+        onProgress: (done) => progress.update(range.count * 2 + done, 'calibration'),
+      });
+    }
     progress.done();
     const { tensors, metadata } = classMeansToTensors(means);
     await writeSafetensorsFile(values.out, tensors, metadata, { force: values.force });
-    console.log(`exits: ${means.exits.join(', ')}`);
-    console.log(`temperatures: ${means.exits.map((l) => `${l}=${means.temperatures.get(l)!.toPrecision(4)}`).join(', ')}`);
+    console.log(calibrationReport(means));
     console.log(`wrote ${values.out}`);
     model.release();
   } finally {
     engine.destroy();
   }
+}
+
+function describe(set: LabelledSet, range: { start: number; count: number }): string {
+  return `${set.description} images ${range.start}..${range.start + range.count - 1}`;
+}
+
+// Labels are class indices: a set that names its classes differently from the model's named
+// classes would put every image under the wrong mean. Unnamed models cannot be checked.
+function assertSameClasses(set: LabelledSet, model: Model, path: string): void {
+  if (set.classes.length && hasClassNames(model.info) && set.classes.join('\n') !== model.info.classes.join('\n')) {
+    throw new UsageError(
+      `${path} names its classes [${set.classes.join(', ')}] but the model's are [${model.info.classes.join(', ')}]; give images labelled for this model`,
+    );
+  }
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+const threshold = (t: number) => (Number.isFinite(t) ? String(t) : 'never');
+
+/** What was fitted, as Markdown: per exit before / after calibration, then the chosen thresholds. */
+export function calibrationReport(means: ClassMeans): string {
+  const c = means.calibration;
+  if (!c)
+    return `exits: ${means.exits.join(', ')}\nnote: uncalibrated (temperature 1, no exit thresholds): pass --calibrate-range to fit them`;
+  const rows = c.exitStats.map(
+    (s, j) =>
+      `| ${s.layer} | ${pct(s.accuracy)} | ${means.temperatures.get(s.layer)!.toPrecision(3)} | ${s.nllBefore.toFixed(3)} -> ${s.nllAfter.toFixed(3)} | ${s.eceBefore.toFixed(3)} -> ${s.eceAfter.toFixed(3)} | ${threshold(c.thresholds.get(means.exits[j])!)} |`,
+  );
+  return [
+    `Calibration on ${c.source} (${c.count} images; the fit's own split, so the after-columns are optimistic):`,
+    '',
+    '| exit | nearest-class-mean accuracy | temperature | NLL (T = 1 -> fitted) | ECE, 15 bins | exit threshold |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `On this split: final classifier ${pct(c.finalAccuracy)}; per-exit thresholds ${pct(c.perExit.accuracy)} at ${pct(c.perExit.computeFraction)} of the compute; ` +
+      `best single threshold (${threshold(c.singleThreshold)}) ${pct(c.single.accuracy)} at ${pct(c.single.computeFraction)} (budget: ${(c.maxAccuracyDrop * 100).toFixed(1)} points).`,
+  ].join('\n');
 }
