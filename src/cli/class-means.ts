@@ -20,8 +20,9 @@ Computes E2CM class means at every exit (after the stem and after every residual
 from a labelled image set, with each class's distance scale (the mean distance of its images to their
 class mean; distances are divided by it). With a calibration split it then fits one temperature per
 exit (confidence = softmax(-d~/T), T minimising the NLL) and searches per-exit exit thresholds that
-save the most compute while changing at most --max-accuracy-drop of the final classifier's answers;
-they become the defaults of early-exit, trace and the demo. Saves everything as safetensors.
+save the most compute while neither changing more than --max-accuracy-drop of the final classifier's
+answers nor, by the calibrated confidences, expecting more than that many wrong; they become the
+defaults of early-exit, trace and the demo. Saves everything as safetensors.
 
   --weights FILE            model weights
   --data FILE|DIR           a safetensors file (images U8 [N,H,W,3], labels) or a folder with a sub-folder per class

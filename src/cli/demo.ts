@@ -7,6 +7,7 @@ import { classMeansFromFile } from '../e2cm/means-file.js';
 import { acquireEngine } from '../gpu/acquire.js';
 import { writePng } from '../image/encode-node.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
+import { DEFAULT_MASK_SCORE } from '../methods/layertracer.js';
 import { METHODS } from '../methods/registry.js';
 import { escapeHtml, page } from '../report/html.js';
 import { projectRoot } from '../util/project-root.js';
@@ -19,7 +20,8 @@ export const DEMO_HELP = `layertracer demo [options]
 
 Runs every implemented method with both embedded default models (weights/default-resnet and
 weights/default-vgg, trained on the project's generated shapes data) on a handful of generated test
-images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
+images, plus LayerTracer strips from the shipped calibrated class means (every exit, one colour scale,
+the exit each image takes framed in red), and writes out/demo/index.html.
 An earlier report is moved aside to out/demo-previous-<time>, never deleted.
 
   --images N        generated test images (default 4)
@@ -104,8 +106,13 @@ export async function demoCommand(argv: string[]): Promise<void> {
             p: 0.5,
             seed: 0,
             batchSize: 64,
-            threshold: 0.9,
-            allExits: false,
+            score: DEFAULT_MASK_SCORE,
+            scale: 'shared',
+            // The calibrated per-exit thresholds shipped in the means file mark where each image exits.
+            threshold: undefined,
+            causal: true,
+            pixelsPerStep: 128,
+            allExits: true,
             outDir: join(out, `${m.id}-trace`),
             force: false,
           },

@@ -120,6 +120,8 @@ export interface EarlyExitResult {
   predictions: number[];
   /** Share of images whose answer differs from the final classifier's (bounds the accuracy lost). */
   changed: number;
+  /** The same as the calibrated confidences expect it: the mean over images of 1 - confidence where an exit answers, 0 elsewhere. */
+  expectedWrong: number;
 }
 
 /**
@@ -141,6 +143,7 @@ export function simulateEarlyExit(pred: ExitPredictions, thresholds: number | re
   let correct = 0;
   let cost = 0;
   let changed = 0;
+  let expectedWrong = 0;
   const predictions: number[] = [];
   for (let n = 0; n < pred.labels.length; n++) {
     const conf = pred.confidence[n];
@@ -152,6 +155,7 @@ export function simulateEarlyExit(pred: ExitPredictions, thresholds: number | re
     exitCounts[j]++;
     if (answer === pred.labels[n]) correct++;
     if (answer !== pred.finalPrediction[n]) changed++;
+    if (j < L) expectedWrong += 1 - conf[j];
   }
   const count = pred.labels.length;
   return {
@@ -161,6 +165,7 @@ export function simulateEarlyExit(pred: ExitPredictions, thresholds: number | re
     exitCounts,
     predictions,
     changed: changed / count,
+    expectedWrong: expectedWrong / count,
   };
 }
 

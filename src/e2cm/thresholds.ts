@@ -33,6 +33,11 @@ export interface ThresholdChoice {
   front: FrontPoint[];
 }
 
+/** The risk the search bounds, in images: the larger of the answers changed and the answers expected wrong. */
+function riskOf(r: EarlyExitResult, n: number): number {
+  return Math.max(Math.round(r.changed * n), r.expectedWrong * n);
+}
+
 function budgetOf(opts: ThresholdSearchOptions): number {
   const drop = opts.maxAccuracyDrop ?? 0.01;
   if (!(drop >= 0 && drop <= 1)) throw new KernelInputError(`max accuracy drop must be a fraction in [0, 1], got ${drop}`);
@@ -40,14 +45,18 @@ function budgetOf(opts: ThresholdSearchOptions): number {
 }
 
 /**
- * Per-exit thresholds that save the most compute while changing the final classifier's answer on at
- * most `maxAccuracyDrop` of the split: a greedy descent (E2CM searches its thresholds greedily too).
- * From "no exit fires", each step lowers one exit's threshold to a lower candidate, taking the move that
- * saves the most compute per answer changed (moves that change nothing first, then the largest saving),
- * until no move saves compute within the budget. Bounding the changed answers rather than the accuracy
- * itself bounds the accuracy lost (an exit can only lose where it disagrees) without rewarding lucky
- * agreements with the labels, which do not carry over to new images. On the split it was chosen on, the
- * accuracy is therefore never below the final classifier's minus the budget.
+ * Per-exit thresholds that save the most compute within the budget: a greedy descent (E2CM searches its
+ * thresholds greedily too). From "no exit fires", each step lowers one exit's threshold to a lower
+ * candidate, taking the move that saves the most compute per unit of risk added (moves that add none
+ * first, then the largest saving), until no move saves compute within the budget.
+ * The risk of a policy is the larger of two counts on the split: the answers it changes from the final
+ * classifier's (an exit can only lose accuracy where it disagrees), and the answers its calibrated
+ * confidences expect to be wrong (the sum of 1 - confidence over the images that exit). The first keeps
+ * the guarantee: on the split the thresholds were chosen on, accuracy is never below the final
+ * classifier's minus the budget. The second stops the search from trusting a handful of images that
+ * happened to agree: on the CIFAR ResNets with 300 calibration images, thresholds chosen on the first
+ * alone lost 2.1 points of ResNet-56's accuracy on unseen images, against 0.5 with both (README, E2CM
+ * section; ResNet-20 lost 1.2 either way).
  */
 export function searchExitThresholds(pred: ExitPredictions, opts: ThresholdSearchOptions = {}): ThresholdChoice {
   const budget = budgetOf(opts);
@@ -73,9 +82,10 @@ export function searchExitThresholds(pred: ExitPredictions, opts: ThresholdSearc
         const t = thresholds.map((v, k) => (k === j ? c : v));
         const r = simulateEarlyExit(pred, t);
         const saved = current.computeFraction - r.computeFraction;
-        if (!(saved > 1e-12) || Math.round(r.changed * n) > allowed) continue;
-        const extra = Math.round((r.changed - current.changed) * n);
-        const free = extra <= 0;
+        const risk = riskOf(r, n);
+        if (!(saved > 1e-12) || risk > allowed + 1e-9) continue;
+        const extra = risk - riskOf(current, n);
+        const free = extra <= 1e-9;
         const gain = free ? saved : saved / extra;
         if (!best || (free && !best.free) || (free === best.free && gain > best.gain)) best = { t, r, free, gain };
       }
@@ -99,7 +109,7 @@ export function searchSingleThreshold(
   let best = { threshold: NEVER, result: simulateEarlyExit(pred, NEVER) };
   for (const c of opts.candidates ?? THRESHOLD_GRID) {
     const r = simulateEarlyExit(pred, c);
-    if (Math.round(r.changed * n) <= allowed && r.computeFraction < best.result.computeFraction) best = { threshold: c, result: r };
+    if (riskOf(r, n) <= allowed + 1e-9 && r.computeFraction < best.result.computeFraction) best = { threshold: c, result: r };
   }
   return best;
 }

@@ -9,7 +9,10 @@ import type { LayerTracerResult } from './layertracer.js';
  * it point at what the network uses?
  * - classSensitivity: 1 - the mean Pearson correlation between the target's map and every other
  *   mapped class's map (0: the same picture whatever the class; NaN when no other class was mapped).
- * - contrast: std / mean |value| of the target's map (how far the map departs from a flat level).
+ * - contrast: std / mean of the target's confidence map (how far it departs from a flat level), the
+ *   same number whichever score drew the map: a contrastive map is turned back into the confidence
+ *   map it is a linear function of (with the mask density); a log-odds map, which is not, reports
+ *   std / |mean| of itself.
  * - insertion / deletion AUC of the map (RISE's causal metrics, scored by the final classifier).
  * Per image, `random` gives insertion / deletion for a seeded uniform random map, the baseline an
  * uninformative map reaches.
@@ -46,6 +49,10 @@ export async function layerEvidence(
   const Q = result.mapClasses.length;
   const classMaps = new Map<string, Float32Array>();
   for (const l of result.layers) classMaps.set(l, await result.classMaps.get(l)!.readF32());
+  const density = await result.density.readF32();
+  const K = model.numClasses;
+  // Contrastive S = (K C - D) / (K - 1) for the confidence map C and the mask density D.
+  const confidenceMap = (map: Float32Array) => (result.score === 'contrastive' ? map.map((v, p) => ((K - 1) * v + density[p]) / K) : map);
   const out: ImageEvidence[] = [];
   for (let i = 0; i < n; i++) {
     const image = e.empty([1, c, h, w], 'f32', 'layer-evidence.image');
@@ -64,7 +71,7 @@ export async function layerEvidence(
         const target = row(t);
         const others = result.mapClasses.map((_, q) => q).filter((q) => q !== t);
         const meanCorrelation = others.reduce((s, q) => s + pearson(target, row(q)), 0) / others.length;
-        layers.push({ layer, classSensitivity: 1 - meanCorrelation, contrast: contrast(target), ...(await causal(target)) });
+        layers.push({ layer, classSensitivity: 1 - meanCorrelation, contrast: contrast(confidenceMap(target)), ...(await causal(target)) });
       }
       const rand = uniformRandom((opts.seed ?? 0) + i);
       const random = await causal(Float32Array.from({ length: plane }, () => rand()));
@@ -100,18 +107,13 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
-/** Standard deviation over the mean absolute value (std / mean for a positive map); 0 for an all-zero map. */
+/** Standard deviation over |mean| (std / mean for a positive map); 0 for a map that averages 0. */
 export function contrast(map: ArrayLike<number>): number {
   const n = map.length;
   let mean = 0;
-  let meanAbs = 0;
-  for (let i = 0; i < n; i++) {
-    mean += map[i];
-    meanAbs += Math.abs(map[i]);
-  }
+  for (let i = 0; i < n; i++) mean += map[i];
   mean /= n;
-  meanAbs /= n;
   let v = 0;
   for (let i = 0; i < n; i++) v += (map[i] - mean) ** 2;
-  return meanAbs > 0 ? Math.sqrt(v / n) / meanAbs : 0;
+  return mean !== 0 ? Math.sqrt(v / n) / Math.abs(mean) : 0;
 }

@@ -4,6 +4,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { addInPlace, affine, binary, clamp, unary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
+import { reduce } from '../kernels/reduce.js';
 import { logSoftmax, softmax } from '../kernels/softmax.js';
 import { assertMeansFitModel, type ClassMeans } from '../e2cm/class-means.js';
 import { classConfidences, normalisedDistances, releaseMeans, uploadMeans, type GpuMeans } from '../e2cm/distances.js';
@@ -12,12 +13,14 @@ import { argmaxRow, assertImageBatch, targetsFromLogits, type Target } from './c
 import { forEachMaskBatch, riseSettings, type RiseOptions } from './rise.js';
 
 /**
- * How a masked image scores at a layer. `confidence`: the target's calibrated E2CM confidence there
- * (the SPEC's default; at the output, its softmax probability). `contrastive`: the target's log-odds
- * against the other classes, log p_t - log(1 - p_t), from the same calibrated softmax.
+ * How a masked image scores at a layer, from the calibrated softmax p there (at the output, the
+ * classifier's softmax). `confidence`: p_t, the SPEC's score. `contrastive`: p_t minus the mean of the
+ * other classes' p, i.e. (K p_t - 1) / (K - 1), zero at chance. `log-odds`: log p_t - log(1 - p_t).
+ * RISE's estimator sums score x mask, so a score's level at chance multiplies the masks' own density
+ * pattern, which is the same for every class; `contrastive` has no such level where a layer is unsure.
  */
-export type MaskScore = 'confidence' | 'contrastive';
-export const MASK_SCORES: readonly MaskScore[] = ['confidence', 'contrastive'];
+export type MaskScore = 'confidence' | 'contrastive' | 'log-odds';
+export const MASK_SCORES: readonly MaskScore[] = ['confidence', 'contrastive', 'log-odds'];
 
 /** Chosen by measurement on CIFAR ResNet-20 (README, LayerTracer section): class evidence in the maps. */
 export const DEFAULT_MASK_SCORE: MaskScore = 'contrastive';
@@ -46,6 +49,8 @@ export interface LayerTracerResult {
   /** Per layer: (N, Q, H, W), the same for every class in `mapClasses` (same masks, same passes). */
   classMaps: Map<string, Tensor>;
   mapClasses: number[];
+  /** (1, 1, H, W): 1/(N_masks p) sum_i M_i, the map a constant score of 1 gives (every class's confidence maps sum to it). */
+  density: Tensor;
   targets: number[];
   score: MaskScore;
   /** The per-exit thresholds the exit marker used. */
@@ -115,6 +120,8 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
     if (selector) owned.push(selector);
     const classMaps = new Map(layers.map((l) => [l, e.empty([n, Q, h, w], 'f32', `layertracer.${l}.classes`)] as const));
     owned.push(...classMaps.values());
+    const densitySum = e.zeros([1, plane], 'f32', 'layertracer.density');
+    owned.push(densitySum);
 
     for (let first = 0; first < n; first += G) {
       const g = Math.min(G, n - first);
@@ -126,6 +133,11 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
         { ...settings, batchSize: masksPerPass },
         [h, w],
         async (masks, count) => {
+          if (first === 0) {
+            const summed = reduce(e, 'sum', masks.reshape([count, plane]), [0], true); // (1, H*W)
+            addInPlace(e, densitySum, summed);
+            e.release(summed);
+          }
           const masked = binary(e, 'mul', masks.reshape([count, 1, 1, h, w]), images);
           const trace = model.forward(masked.reshape([count * g, c, h, w]), { keep: exits, forBackward: false });
           const flatMasks = masks.reshape([count, plane]);
@@ -159,6 +171,9 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
       e.release(images);
     }
 
+    const density = affine(e, densitySum, 1 / (settings.masks * settings.p), 0).reshape([1, 1, h, w]);
+    owned.push(density);
+    e.release(densitySum);
     const maps = new Map<string, Tensor>();
     for (const layer of layers) {
       const m = e.empty([n, 1, h, w], 'f32', `layertracer.${layer}`);
@@ -172,6 +187,7 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
       maps,
       classMaps,
       mapClasses,
+      density,
       targets,
       score,
       thresholds,
@@ -179,7 +195,7 @@ export async function layerTracer(model: Model, x: Tensor, means: ClassMeans, op
       confidence,
       prediction,
       release: () => {
-        for (const t of [...maps.values(), ...classMaps.values()]) e.release(t);
+        for (const t of [...maps.values(), ...classMaps.values(), density]) e.release(t);
       },
     };
   } catch (err) {
@@ -207,10 +223,16 @@ export function exitThresholds(means: ClassMeans, given?: number | readonly numb
 
 /** Scores (B, K) of every class from logits z (B, K) of a softmax. */
 function maskScores(e: Engine, z: Tensor, score: MaskScore): Tensor {
-  if (score === 'confidence') return softmax(e, z);
+  const p = softmax(e, z);
+  if (score === 'confidence') return p;
+  const K = z.shape[1];
+  if (score === 'contrastive') {
+    const margin = affine(e, p, K / (K - 1), -1 / (K - 1));
+    e.release(p);
+    return margin;
+  }
   // log p - log(1 - p); 1 - p is floored at 1e-7, about float32's resolution just below 1.
   const logP = logSoftmax(e, z);
-  const p = softmax(e, z);
   const rest = affine(e, p, -1, 1);
   const floored = clamp(e, rest, 1e-7, 1);
   const logRest = unary(e, 'log', floored);

@@ -123,6 +123,16 @@ describe('per-exit threshold search', () => {
     expect(simulateEarlyExit(chance, none.thresholds).exitCounts[3]).toBe(200);
   });
 
+  it('does not trust an exit that agreed on this split by luck while its calibrated confidence expects it wrong', () => {
+    const lucky = randomPredictions(200, 2, 8);
+    // Exit 0 agrees with the final classifier on every image here, at a calibrated confidence of 0.6.
+    lucky.nearest = lucky.nearest.map((row, i) => [lucky.finalPrediction[i], row[1]]);
+    lucky.confidence = lucky.confidence.map((row) => [0.6, row[1]]);
+    const choice = searchExitThresholds(lucky, { maxAccuracyDrop: 0.05 });
+    expect(choice.thresholds[0], 'expected wrong: 40 % of the images that exit there').toBe(NEVER);
+    expect(simulateEarlyExit(lucky, [0.5, NEVER]).changed).toBe(0);
+  });
+
   it('counts the cost of evaluating active exits, and nothing for exits that never fire', () => {
     const pred = randomPredictions(10, 2, 9);
     pred.exitCost = [0.01, 0.02];

@@ -113,6 +113,51 @@ describe('LayerTracer', () => {
     model.release();
   });
 
+  it("contrastive maps are the confidence maps minus the mean of the other classes' (the same masks, exactly)", async () => {
+    const model = multiRegionModel(engine, [A, B]);
+    const means = await computeClassMeans(
+      model,
+      regionImages(30, 100, [A, B], (i) => [[0], [1], []][i % 3]),
+      { mode: 'full' },
+    );
+    const x = engine.upload(regionImages(2, 800, [A, B], (i) => [i]).batch(0, 2).data, [2, 3, size, size], 'x');
+    const settings = { masks: 60, s: 4, batchSize: 30, seed: 3 };
+    const conf = await layerTracer(model, x, means, { ...settings, score: 'confidence' });
+    const contrastive = await layerTracer(model, x, means, { ...settings, score: 'contrastive' });
+    for (const layer of conf.layers) {
+      const c = await conf.classMaps.get(layer)!.readF32();
+      const expected = new Float32Array(c.length);
+      for (let i = 0; i < 2; i++)
+        for (let k = 0; k < 3; k++)
+          for (let p = 0; p < plane; p++) {
+            const others = [0, 1, 2].filter((j) => j !== k).reduce((s, j) => s + c[(i * 3 + j) * plane + p], 0) / 2;
+            expected[(i * 3 + k) * plane + p] = c[(i * 3 + k) * plane + p] - others;
+          }
+      expectClose(await contrastive.classMaps.get(layer)!.readF32(), expected, {
+        atol: 1e-5,
+        rtol: 1e-4,
+        shape: [2, 3, size, size],
+        what: `${layer}: contrastive vs confidence minus the mean of the others`,
+      });
+    }
+    // Confidences sum to 1 over classes, so the class maps sum to the mask density.
+    const c = await conf.classMaps.get('output')!.readF32();
+    const summed = Float32Array.from({ length: 2 * plane }, (_, q) => {
+      const [i, p] = [Math.floor(q / plane), q % plane];
+      return c[i * 3 * plane + p] + c[(i * 3 + 1) * plane + p] + c[(i * 3 + 2) * plane + p];
+    });
+    const density = await conf.density.readF32();
+    expectClose(
+      summed,
+      Float32Array.from(summed, (_, q) => density[q % plane]),
+      { atol: 1e-5, rtol: 1e-4, shape: [2, size, size], what: 'class maps summed vs density' },
+    );
+    conf.release();
+    contrastive.release();
+    engine.release(x);
+    model.release();
+  });
+
   it('marks the exit where the calibrated confidence passes the threshold (the calibrated ones by default), none when it never fires', async () => {
     const model = regionModel(engine);
     const means = await computeClassMeans(model, oneRegion(20, 100), { mode: 'full' });

@@ -84,6 +84,11 @@ export function argmaxIndex(a: ArrayLike<number>): number {
  * extra class is the constant gain / 2 (so an image with no bright region belongs to it).
  */
 export function multiRegionModel(e: Engine, regions: Region[], size = REGION_SIZE, gain = 4): Model {
+  return modelFromFile(e, parseSafetensors(multiRegionModelBytes(regions, size, gain), 'multi-region-model'));
+}
+
+/** The safetensors bytes of `multiRegionModel`, for tests that need a weights file. */
+export function multiRegionModelBytes(regions: Region[], size = REGION_SIZE, gain = 4): Uint8Array {
   const pooled = size / 2;
   const classes = regions.length + 1;
   const cls = new Float32Array(classes * pooled * pooled);
@@ -95,7 +100,7 @@ export function multiRegionModel(e: Engine, regions: Region[], size = REGION_SIZ
   });
   const bias = new Float32Array(classes);
   bias[classes - 1] = gain / 2;
-  const bytes = writeSafetensors(
+  return writeSafetensors(
     {
       'features.0.weight': { dtype: 'F32', shape: [1, 3, 1, 1], data: new Float32Array([1 / 3, 1 / 3, 1 / 3]) },
       'features.0.bias': { dtype: 'F32', shape: [1], data: new Float32Array([0]) },
@@ -109,5 +114,4 @@ export function multiRegionModel(e: Engine, regions: Region[], size = REGION_SIZ
       classes: JSON.stringify([...regions.map((_, k) => `region ${k}`), 'none']),
     },
   );
-  return modelFromFile(e, parseSafetensors(bytes, 'multi-region-model'));
 }
