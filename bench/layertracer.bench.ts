@@ -2,7 +2,8 @@
  * LayerTracer's per-layer numbers over CIFAR-10 test images with the shared ResNet-20 (or ResNet-56):
  * for each mask score, per layer the mean class sensitivity (1 - mean correlation of the target's map
  * with the other classes' maps), the correlation with the runner-up class's map, contrast (std / mean),
- * and insertion / deletion AUC, against a seeded random map. Class means from test images 0..399,
+ * class sensitivity and contrast of noise maps (the same scores with decoy masks), and insertion /
+ * deletion AUC, against a seeded random map. Class means from test images 0..399,
  * calibrated on 400..699; traced images from 700 on (never seen by the means or the calibration).
  *
  *   npm run bench:layertracer -- [--model resnet20] [--images 100] [--limit 8] [--masks 1000]
@@ -50,7 +51,15 @@ interface ImageRecord {
   target: number;
   runnerUp: number;
   exitLayer: string | null;
-  layers: { layer: string; classSensitivity: number; runnerUpCorrelation: number; contrast: number; insertion: number; deletion: number }[];
+  layers: {
+    layer: string;
+    classSensitivity: number;
+    runnerUpCorrelation: number;
+    contrast: number;
+    insertion: number;
+    deletion: number;
+    baseline?: { classSensitivity: number; contrast: number };
+  }[];
   random: { insertion: number; deletion: number };
 }
 
@@ -104,7 +113,13 @@ try {
         const { data, labels } = imageBatch(first, count);
         const x = engine.upload(data, [count, 3, 32, 32], 'x');
         const logits = await model.logits(x);
-        const result = await layerTracer(model, x, means, { masks: Number(values.masks), batchSize: 64, score, seed: first });
+        const result = await layerTracer(model, x, means, {
+          masks: Number(values.masks),
+          batchSize: 64,
+          score,
+          seed: first,
+          baseline: true,
+        });
         const evidence = await layerEvidence(model, x, result, { pixelsPerStep: Number(values['pixels-per-step']), seed: first });
         const classMaps = new Map<string, Float32Array>();
         for (const l of result.layers) classMaps.set(l, await result.classMaps.get(l)!.readF32());
@@ -154,16 +169,16 @@ function evidenceTable(model: string, score: string, records: ImageRecord[], mas
   const layers = records[0].layers.map((l) => l.layer);
   const rows = layers.map((layer, j) => {
     const at = (r: ImageRecord) => r.layers[j];
-    return `| ${layer} | ${cell((r) => at(r).classSensitivity)} | ${cell((r) => at(r).runnerUpCorrelation)} | ${cell((r) => at(r).contrast)} | ${cell((r) => at(r).insertion)} | ${cell((r) => at(r).deletion)} |`;
+    return `| ${layer} | ${cell((r) => at(r).classSensitivity)} | ${cell((r) => at(r).baseline!.classSensitivity)} | ${cell((r) => at(r).runnerUpCorrelation)} | ${cell((r) => at(r).contrast)} | ${cell((r) => at(r).baseline!.contrast)} | ${cell((r) => at(r).insertion)} | ${cell((r) => at(r).deletion)} |`;
   });
   const exits = records.filter((r) => r.exitLayer).length;
   return [
     `${model}, score ${score}, ${masks} masks, CIFAR-10 test images ${records[0].index}..${records[n - 1].index} (${n}; mean ± standard error); ${exits} of them exit early:`,
     '',
-    '| layer | class sensitivity | correlation with the runner-up class | contrast | insertion AUC | deletion AUC |',
-    '|---|---|---|---|---|---|',
+    '| layer | class sensitivity | (noise maps) | correlation with the runner-up class | contrast | (noise maps) | insertion AUC | deletion AUC |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
-    `| random map | | | | ${cell((r) => r.random.insertion)} | ${cell((r) => r.random.deletion)} |`,
+    `| random map | | | | | | ${cell((r) => r.random.insertion)} | ${cell((r) => r.random.deletion)} |`,
     '',
   ].join('\n');
 }

@@ -28,8 +28,8 @@ LayerTracer: RISE masks, one forward pass per masked image yielding every exit's
 map weights the masks by the target's calibrated E2CM score there (several images share each pass).
 Writes per image the strip "original, early, mid, final" on one colour scale, with each map's numbers
 under it (class sensitivity: 1 - the mean correlation with the other classes' maps; contrast: std /
-mean; insertion and deletion AUC, and a random map's under the original) and the layer where E2CM
-exits framed in red; the raw maps (one safetensors per image, one tensor per layer named by the
+mean; both also for noise maps, the same scores with masks the image never saw; insertion and
+deletion AUC, and a random map's under the original) and the layer where E2CM exits framed in red; the raw maps (one safetensors per image, one tensor per layer named by the
 layer); and an HTML page.
 
   --weights FILE         model weights
@@ -180,15 +180,22 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
   const progress = new Progress('layertracer', job.masks * images.length);
   const { threshold, ...rise } = job;
-  const result = await layerTracer(model, x, means, { ...rise, thresholds: threshold, onProgress: (d) => progress.update(d) });
+  const result = await layerTracer(model, x, means, {
+    ...rise,
+    thresholds: threshold,
+    baseline: true,
+    onProgress: (d) => progress.update(d),
+  });
   progress.done();
   const evidence = await layerEvidence(model, x, result, { causal: job.causal, pixelsPerStep: job.pixelsPerStep, seed: job.seed });
   engine.release(x);
 
-  const shown = job.allExits ? result.layers : [...stripLayers(means.exits), 'output'];
+  const picked = job.allExits ? result.layers : [...stripLayers(means.exits), 'output'];
   const records: TraceRecord[] = [];
   const rows: string[] = [];
   for (const [i, stem] of stems.entries()) {
+    // The exit the image takes is always in its strip, so its red frame shows.
+    const shown = result.layers.filter((l) => picked.includes(l) || l === result.exitLayer[i]);
     const maps = new Map<string, Float32Array>();
     for (const l of result.layers) maps.set(l, (await result.maps.get(l)!.readF32()).slice(i * h * w, (i + 1) * h * w));
     const target = model.info.classes[result.targets[i]];
@@ -226,6 +233,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
         `target ${target}`,
         ...(job.causal ? ['random map:', `ins ${fmt(ev.random.insertion)} del ${fmt(ev.random.deletion)}`] : []),
         range ? `scale ${range[0].toPrecision(2)}..${range[1].toPrecision(2)}` : 'scale: per map',
+        '(rnd): noise maps',
       ],
     };
     await writePng(join(job.outDir, `${stem}.layertracer.png`), attentionStrip(original, tiles), { force: job.force });
@@ -272,15 +280,16 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
 const fmt = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(2));
 
 function layerCaption(e: ImageEvidence['layers'][number], isExit: boolean): string[] {
+  const base = e.baseline;
   return [
     `${e.layer}${isExit ? '  EXIT' : ''}`,
-    `class sens. ${fmt(e.classSensitivity)}`,
-    `contrast ${fmt(e.contrast)}`,
+    `sens ${fmt(e.classSensitivity)} (rnd ${fmt(base?.classSensitivity ?? NaN)})`,
+    `contr ${fmt(e.contrast)} (rnd ${fmt(base?.contrast ?? NaN)})`,
     `ins ${fmt(e.insertion)} del ${fmt(e.deletion)}`,
   ];
 }
 
-/** early = the first block after the stem, mid = the middle exit, final = the last exit. */
+/** early = the first block after the stem, mid = the middle exit, final = the last exit (each image's exit layer is added). */
 export function stripLayers(exits: string[]): string[] {
   const picks = [exits[Math.min(1, exits.length - 1)], exits[Math.floor(exits.length / 2)], exits[exits.length - 1]];
   return [...new Set(picks)];
@@ -288,13 +297,14 @@ export function stripLayers(exits: string[]): string[] {
 
 function evidenceTable(r: TraceRecord): string {
   const rows = r.layers.map(
-    (e) => `| ${e.layer} | ${fmt(e.classSensitivity)} | ${fmt(e.contrast)} | ${fmt(e.insertion)} | ${fmt(e.deletion)} |`,
+    (e) =>
+      `| ${e.layer} | ${fmt(e.classSensitivity)} | ${fmt(e.baseline?.classSensitivity ?? NaN)} | ${fmt(e.contrast)} | ${fmt(e.baseline?.contrast ?? NaN)} | ${fmt(e.insertion)} | ${fmt(e.deletion)} |`,
   );
   return [
-    '| layer | class sensitivity | contrast | insertion | deletion |',
-    '|---|---|---|---|---|',
+    '| layer | class sensitivity | (noise maps) | contrast | (noise maps) | insertion | deletion |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
-    `| random map | | | ${fmt(r.random.insertion)} | ${fmt(r.random.deletion)} |`,
+    `| random map | | | | | ${fmt(r.random.insertion)} | ${fmt(r.random.deletion)} |`,
   ].join('\n');
 }
 
@@ -308,11 +318,11 @@ function stripRow(r: TraceRecord, png: string, shown: string[], result: LayerTra
   const table = r.layers
     .map(
       (e) =>
-        `<tr><td>${escapeHtml(e.layer)}</td><td>${fmt(e.classSensitivity)}</td><td>${fmt(e.contrast)}</td><td>${fmt(e.insertion)}</td><td>${fmt(e.deletion)}</td></tr>`,
+        `<tr><td>${escapeHtml(e.layer)}</td><td>${fmt(e.classSensitivity)} (${fmt(e.baseline?.classSensitivity ?? NaN)})</td><td>${fmt(e.contrast)} (${fmt(e.baseline?.contrast ?? NaN)})</td><td>${fmt(e.insertion)}</td><td>${fmt(e.deletion)}</td></tr>`,
     )
     .join('');
   const exit = r.exitLayer
     ? `exits at <b>${escapeHtml(r.exitLayer)}</b> (red frame)`
     : 'no exit is confident enough: the final classifier answers';
-  return `<h2>${escapeHtml(r.image)} → ${escapeHtml(r.target)}</h2><div class="meta">original, ${shown.map(escapeHtml).join(', ')} · score ${result.score} · ${exit}</div><img src="${escapeHtml(png)}" alt="strip"><div class="note">E2CM confidence per exit: ${conf}</div><table><tr><th>layer</th><th>class sensitivity</th><th>contrast</th><th>insertion</th><th>deletion</th></tr>${table}<tr><td>random map</td><td></td><td></td><td>${fmt(r.random.insertion)}</td><td>${fmt(r.random.deletion)}</td></tr></table>`;
+  return `<h2>${escapeHtml(r.image)} → ${escapeHtml(r.target)}</h2><div class="meta">original, ${shown.map(escapeHtml).join(', ')} · score ${result.score} · ${exit}</div><img src="${escapeHtml(png)}" alt="strip"><div class="note">E2CM confidence per exit: ${conf}</div><table><tr><th>layer</th><th>class sensitivity (noise maps)</th><th>contrast (noise maps)</th><th>insertion</th><th>deletion</th></tr>${table}<tr><td>random map</td><td></td><td></td><td>${fmt(r.random.insertion)}</td><td>${fmt(r.random.deletion)}</td></tr></table>`;
 }

@@ -14,8 +14,10 @@ import type { LayerTracerResult } from './layertracer.js';
  *   map it is a linear function of (with the mask density); a log-odds map, which is not, reports
  *   std / |mean| of itself.
  * - insertion / deletion AUC of the map (RISE's causal metrics, scored by the final classifier).
- * Per image, `random` gives insertion / deletion for a seeded uniform random map, the baseline an
- * uninformative map reaches.
+ * Baselines: with LayerTracer's `baseline` maps (the same scores with decoy masks), `baseline` gives
+ * class sensitivity and contrast of maps that carry no evidence but the same noise: maps of unrelated
+ * noise also differ between classes, so only the excess over it is evidence. Per image, `random`
+ * gives insertion / deletion for a seeded uniform random map.
  */
 export interface LayerEvidence {
   layer: string;
@@ -23,6 +25,7 @@ export interface LayerEvidence {
   contrast: number;
   insertion: number;
   deletion: number;
+  baseline?: { classSensitivity: number; contrast: number };
 }
 
 export interface ImageEvidence {
@@ -37,6 +40,36 @@ export interface LayerEvidenceOptions extends CausalMetricOptions {
   causal?: boolean;
 }
 
+/** Class sensitivity and contrast of image i's maps at every layer, from class maps read back to the host. */
+function mapNumbers(
+  result: LayerTracerResult,
+  classMaps: Map<string, Float32Array>,
+  density: Float32Array,
+  classes: number,
+  i: number,
+  plane: number,
+): { target: Float32Array; classSensitivity: number; contrast: number }[] {
+  const Q = result.mapClasses.length;
+  const t = result.mapClasses.indexOf(result.targets[i]);
+  // Contrastive S = (K C - D) / (K - 1) for the confidence map C and the mask density D.
+  const confidenceMap = (map: Float32Array) =>
+    result.score === 'contrastive' ? map.map((v, p) => ((classes - 1) * v + density[p]) / classes) : map;
+  return result.layers.map((layer) => {
+    const all = classMaps.get(layer)!;
+    const row = (q: number) => all.subarray((i * Q + q) * plane, (i * Q + q + 1) * plane);
+    const target = row(t);
+    const others = result.mapClasses.map((_, q) => q).filter((q) => q !== t);
+    const meanCorrelation = others.reduce((s, q) => s + pearson(target, row(q)), 0) / others.length;
+    return { target, classSensitivity: 1 - meanCorrelation, contrast: contrast(confidenceMap(target)) };
+  });
+}
+
+async function readMaps(maps: Map<string, Tensor>): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [l, t] of maps) out.set(l, await t.readF32());
+  return out;
+}
+
 export async function layerEvidence(
   model: Model,
   x: Tensor,
@@ -46,13 +79,10 @@ export async function layerEvidence(
   const e = model.engine;
   const [n, c, h, w] = x.shape;
   const plane = h * w;
-  const Q = result.mapClasses.length;
-  const classMaps = new Map<string, Float32Array>();
-  for (const l of result.layers) classMaps.set(l, await result.classMaps.get(l)!.readF32());
-  const density = await result.density.readF32();
   const K = model.numClasses;
-  // Contrastive S = (K C - D) / (K - 1) for the confidence map C and the mask density D.
-  const confidenceMap = (map: Float32Array) => (result.score === 'contrastive' ? map.map((v, p) => ((K - 1) * v + density[p]) / K) : map);
+  const maps = await readMaps(result.classMaps);
+  const density = await result.density.readF32();
+  const decoy = result.baseline && { maps: await readMaps(result.baseline.classMaps), density: await result.baseline.density.readF32() };
   const out: ImageEvidence[] = [];
   for (let i = 0; i < n; i++) {
     const image = e.empty([1, c, h, w], 'f32', 'layer-evidence.image');
@@ -63,15 +93,13 @@ export async function layerEvidence(
       return { insertion: r.insertion.auc, deletion: r.deletion.auc };
     };
     try {
-      const t = result.mapClasses.indexOf(result.targets[i]);
+      const numbers = mapNumbers(result, maps, density, K, i, plane);
+      const base = decoy && mapNumbers(result, decoy.maps, decoy.density, K, i, plane);
       const layers: LayerEvidence[] = [];
-      for (const layer of result.layers) {
-        const all = classMaps.get(layer)!;
-        const row = (q: number) => all.subarray((i * Q + q) * plane, (i * Q + q + 1) * plane);
-        const target = row(t);
-        const others = result.mapClasses.map((_, q) => q).filter((q) => q !== t);
-        const meanCorrelation = others.reduce((s, q) => s + pearson(target, row(q)), 0) / others.length;
-        layers.push({ layer, classSensitivity: 1 - meanCorrelation, contrast: contrast(confidenceMap(target)), ...(await causal(target)) });
+      for (const [j, layer] of result.layers.entries()) {
+        const { target, classSensitivity, contrast } = numbers[j];
+        const baseline = base && { classSensitivity: base[j].classSensitivity, contrast: base[j].contrast };
+        layers.push({ layer, classSensitivity, contrast, ...(await causal(target)), ...(baseline ? { baseline } : {}) });
       }
       const rand = uniformRandom((opts.seed ?? 0) + i);
       const random = await causal(Float32Array.from({ length: plane }, () => rand()));

@@ -115,8 +115,9 @@ describe('E2CM on the command line', () => {
     expect(image.target).toBe('region 0');
     expect(image.layers.map((l: { layer: string }) => l.layer)).toEqual(['features.2', 'output']);
     for (const l of image.layers) {
-      expect(Object.keys(l).sort()).toEqual(['classSensitivity', 'contrast', 'deletion', 'insertion', 'layer']);
-      for (const v of [l.classSensitivity, l.contrast, l.insertion, l.deletion]) expect(Number.isFinite(v)).toBe(true);
+      expect(Object.keys(l).sort()).toEqual(['baseline', 'classSensitivity', 'contrast', 'deletion', 'insertion', 'layer']);
+      for (const v of [l.classSensitivity, l.contrast, l.insertion, l.deletion, l.baseline.classSensitivity, l.baseline.contrast])
+        expect(Number.isFinite(v)).toBe(true);
     }
     expect(Number.isFinite(image.random.insertion)).toBe(true);
     expect(image.exits[0].layer).toBe('features.2');

@@ -74,13 +74,26 @@ describe('LayerTracer', () => {
     const model = regionModel(engine);
     const means = await computeClassMeans(model, oneRegion(20, 100), { mode: 'full' });
     const x = engine.upload(regionImages(4, 500, [REGION], () => [0]).batch(0, 4).data, [4, 3, size, size], 'x');
-    const result = await layerTracer(model, x, means, { masks: 200, s: 4, batchSize: 50, seed: 1, target: 0, score: 'contrastive' });
+    const result = await layerTracer(model, x, means, {
+      masks: 200,
+      s: 4,
+      batchSize: 50,
+      seed: 1,
+      target: 0,
+      score: 'contrastive',
+      baseline: true,
+    });
     expect(result.layers).toEqual(['features.2', 'output']);
     for (const layer of result.layers) {
       const maps = await result.maps.get(layer)!.readF32();
+      // The baseline pairs the same scores with masks the images never saw: nothing of the region is left.
+      const decoys = await result.baseline!.classMaps.get(layer)!.readF32();
       for (let i = 0; i < 4; i++) {
-        const peak = argmaxIndex(maps.subarray(i * plane, (i + 1) * plane));
+        const map = maps.subarray(i * plane, (i + 1) * plane);
+        const peak = argmaxIndex(map);
         expect(insideRegion(peak), `contrastive ${layer}, image ${i}: maximum at pixel ${peak}`).toBe(true);
+        const r = pearson(map, decoys.subarray(i * 2 * plane, (i * 2 + 1) * plane));
+        expect(Math.abs(r), `${layer}, image ${i}: correlation of the map with its decoy-mask baseline`).toBeLessThan(0.5);
       }
     }
     result.release();
