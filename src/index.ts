@@ -34,12 +34,23 @@ export { METHODS, findMethod } from './methods/registry.js';
 
 // E2CM, LayerTracer, L2-CAF, RISE and metrics
 export { rise, type RiseOptions } from './methods/rise.js';
-export { layerTracer, type LayerTracerResult, type LayerTracerOptions } from './methods/layertracer.js';
+export { layerTracer, type LayerTracerResult, type LayerTracerOptions, type MaskScore } from './methods/layertracer.js';
+export { layerEvidence, type LayerEvidence, type ImageEvidence } from './methods/layer-evidence.js';
 export { l2caf, type L2CafOptions } from './methods/l2caf.js';
-export { computeClassMeans, type ClassMeans } from './e2cm/class-means.js';
+export { computeClassMeans, calibrationNote, type ClassMeans, type MeansCalibration } from './e2cm/class-means.js';
 export type { LabelledBatches } from './data/labelled-batches.js';
+export { calibrateClassMeans } from './e2cm/calibrate.js';
+export { expectedCalibrationError, fitTemperature, negativeLogLikelihood } from './e2cm/calibration.js';
+export { searchExitThresholds, searchSingleThreshold } from './e2cm/thresholds.js';
 export { classMeansFromFile, classMeansToTensors } from './e2cm/means-file.js';
-export { observeExits, simulateEarlyExit, type EarlyExitResult } from './e2cm/early-exit.js';
+export {
+  observeExits,
+  predictExits,
+  simulateEarlyExit,
+  type EarlyExitResult,
+  type ExitObservations,
+  type ExitPredictions,
+} from './e2cm/early-exit.js';
 export { causalMetrics, trapezoidAuc, type CausalResult } from './metrics/insertion-deletion.js';
 export { localisationScore } from './metrics/localisation.js';
 
@@ -70,7 +81,6 @@ export type { IntegratedGradientsOptions } from './methods/integrated-gradients.
 export type { L2CafTrace } from './methods/l2caf.js';
 export type { ClassMeansOptions } from './e2cm/class-means.js';
 export type { FeatureMode } from './e2cm/features.js';
-export type { ExitObservations } from './e2cm/early-exit.js';
 export type { CausalCurve, CausalMetricOptions } from './metrics/insertion-deletion.js';
 export type { LocalisationScore } from './metrics/localisation.js';
 export type { GreyTileOptions } from './features/filters.js';

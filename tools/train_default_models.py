@@ -2,7 +2,7 @@
 """Train LayerTracer's two default models on the synthetic shapes dataset and export them.
 
 What it writes
-    weights/default-resnet.safetensors   CIFAR ResNet (akamaster layout, option-A shortcuts), depth 8
+    weights/default-resnet.safetensors   CIFAR ResNet (akamaster layout, option-A shortcuts), depth 14
     weights/default-vgg.safetensors      plain conv stack: features.N conv3x3/ReLU/MaxPool + `classifier`
 Both use PyTorch state_dict key names, so the engine loads them through the same code paths as the
 CIFAR ResNets and plain conv stacks (src/graph/architectures/cifar-resnet.ts, plain-cnn.ts). Metadata:
@@ -22,14 +22,17 @@ How to run (from the repository root)
     /usr/bin/python3 tools/train_default_models.py --data /tmp/synth [--force] [--models resnet,vgg]
 
 How long
-    CPU only, 2 threads (--threads). On the 2-core development machine: about 33 s per VGG epoch and
-    70 s per ResNet epoch when the machine is otherwise idle (12 + 10 epochs: about 19 minutes in all),
-    several times longer while other jobs share the cores. weights/README.md has the measured run.
+    CPU only, 2 threads (--threads). On the 2-core development machine: about 33 s per VGG epoch when
+    the machine is otherwise idle, and about 130 s per ResNet-14 epoch on one thread while other jobs
+    shared the cores. weights/README.md has the measured runs.
 
 Training recipe (and why)
     AdamW with a one-cycle schedule, batch 64, random dihedral augmentation (the 8 rotations by 90
-    degrees and flips; every class silhouette has a mirror axis). Two training-only aids, neither in
+    degrees and flips; every class silhouette has a mirror axis). Three training-only aids, none in
     the exported weights:
+    - The ResNet trains with exit heads (ExitHeads, --exit-weight-resnet): a linear classifier on the
+      pooled output of every block from stage 2 on but the last, so that E2CM's nearest-class-mean exits
+      on those pooled features can fire at run time.
     - The VGG trains with a batch norm after every conv (folded into the convs at export, checked to
       give the same test predictions) and an auxiliary 1x1-conv head on its last conv predicting each
       position's class from the ground-truth mask (--aux-weight-vgg; 0 turns it off). This makes its
@@ -219,6 +222,57 @@ class AuxSegmentation(nn.Module):
         return F.cross_entropy(self.head(f), target)
 
 
+class ExitHeads(nn.Module):
+    """Training-only helper, never exported: a linear classifier on the global-average-pooled output of
+    each chosen residual block (deep supervision, as BranchyNet trains its side branches). It makes the
+    pooled features at those blocks class-separable, which is what E2CM's nearest-class-mean exits read
+    at run time; the exported network is the plain ResNet (see weights/README.md)."""
+
+    def __init__(self, blocks: Dict[str, nn.Module], channels: Dict[str, int], num_classes: int):
+        super().__init__()
+        self.names = list(blocks)
+        self.heads = nn.ModuleDict({n.replace(".", "_"): nn.Linear(channels[n], num_classes) for n in self.names})
+        self.features: Dict[str, torch.Tensor] = {}
+        for n, block in blocks.items():
+            block.register_forward_hook(lambda _m, _i, out, n=n: self.features.__setitem__(n, out))
+
+    def loss(self, labels: torch.Tensor) -> torch.Tensor:
+        losses = [F.cross_entropy(self.heads[n.replace(".", "_")](self.features[n].mean((2, 3))), labels) for n in self.names]
+        return torch.stack(losses).mean()
+
+
+def resnet_exit_blocks(model: nn.Module, first_stage: int) -> Dict[str, nn.Module]:
+    """Every residual block from `first_stage` on except the last one (that one feeds the classifier)."""
+    blocks = {f"{s}.{b}": blk for s in ("layer1", "layer2", "layer3") for b, blk in enumerate(getattr(model, s))}
+    names = [n for n in blocks if int(n[5]) >= first_stage][:-1]
+    return {n: blocks[n] for n in names}
+
+
+@torch.no_grad()
+def ncm_accuracy(model: nn.Module, blocks: Dict[str, nn.Module], train, val, norm: "Normalizer") -> Dict[str, float]:
+    """Nearest-class-mean accuracy of each block's pooled features on `val`, class means from `train`
+    (what E2CM will see), for the training log."""
+    model.eval()
+    feats: Dict[str, List[torch.Tensor]] = {}
+    hooks = [b.register_forward_hook(lambda _m, _i, o, n=n: feats.setdefault(n, []).append(o.mean((2, 3)))) for n, b in blocks.items()]
+
+    def pooled(x_u8):
+        feats.clear()
+        for i in range(0, len(x_u8), 250):
+            model(norm(x_u8[i:i + 250]))
+        return {n: torch.cat(v) for n, v in feats.items()}
+
+    (xtr, ytr), (xva, yva) = train, val
+    ftr, fva = pooled(xtr), pooled(xva)
+    for h in hooks:
+        h.remove()
+    out = {}
+    for n in blocks:
+        means = torch.stack([ftr[n][ytr == k].mean(0) for k in range(int(ytr.max()) + 1)])
+        out[n] = float((torch.cdist(fva[n], means).argmin(1) == yva).float().mean())
+    return out
+
+
 # ------------------------------------------------------------------------------------------- train
 @torch.no_grad()
 def evaluate(model: nn.Module, x_u8: torch.Tensor, y: torch.Tensor, norm: Normalizer, batch: int = 250) -> float:
@@ -231,11 +285,13 @@ def evaluate(model: nn.Module, x_u8: torch.Tensor, y: torch.Tensor, norm: Normal
 
 
 def train(model: nn.Module, name: str, data, norm: Normalizer, epochs: int, lr: float, batch: int, seed: int,
-          log_every: int, aux: AuxSegmentation = None, aux_weight: float = 0.0) -> Dict[str, float]:
+          log_every: int, aux: AuxSegmentation = None, aux_weight: float = 0.0, exit_heads: ExitHeads = None,
+          exit_weight: float = 0.0) -> Dict[str, float]:
     (xtr, ytr, mtr), (xva, yva) = data
     gen = torch.Generator().manual_seed(seed)
     steps_per_epoch = len(xtr) // batch
     params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    params += list(exit_heads.parameters()) if exit_heads is not None else []
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                 pct_start=0.2, anneal_strategy="cos")
@@ -257,6 +313,8 @@ def train(model: nn.Module, name: str, data, norm: Normalizer, epochs: int, lr: 
                 aux_loss = aux.loss(mb, yb)
                 total = loss + aux_weight * aux_loss
                 running_aux += float(aux_loss) * len(yb)
+            if exit_heads is not None and exit_weight > 0:
+                total = total + exit_weight * exit_heads.loss(yb)
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
@@ -297,7 +355,11 @@ def main(argv=None) -> int:
                    help="folder with synth-{train,val,test}.safetensors from tools/generate-dataset.ts")
     p.add_argument("--out-dir", default=os.path.join(ROOT, "weights"))
     p.add_argument("--models", default="resnet,vgg", help="comma list: resnet, vgg")
-    p.add_argument("--depth", type=int, default=8, help="CIFAR ResNet depth 6n+2 (default 8)")
+    p.add_argument("--depth", type=int, default=14, help="CIFAR ResNet depth 6n+2 (default 14: two blocks per stage)")
+    p.add_argument("--exit-weight-resnet", type=float, default=0.3,
+                   help="weight of the ResNet's training-only exit heads (deep supervision of the pooled features of "
+                        "every block from --exit-first-stage on but the last; 0 = plain classification)")
+    p.add_argument("--exit-first-stage", type=int, default=2, help="first stage whose blocks get exit heads")
     p.add_argument("--train-count", type=int, default=0, help="use only the first N training images (0 = all)")
     p.add_argument("--epochs-resnet", type=int, default=10)
     p.add_argument("--epochs-vgg", type=int, default=12)
@@ -374,6 +436,10 @@ def main(argv=None) -> int:
             epochs, lr = args.epochs_resnet, args.lr_resnet
             aux = AuxSegmentation(model.layer3, 64, len(classes))
             aux_weight = args.aux_weight_resnet
+            exit_blocks = resnet_exit_blocks(model, args.exit_first_stage)
+            exit_channels = {n: blk.conv2.out_channels for n, blk in exit_blocks.items()}
+            exit_heads = ExitHeads(exit_blocks, exit_channels, len(classes)) if args.exit_weight_resnet > 0 else None
+            exit_weight = args.exit_weight_resnet
             # From random filters the ResNet sits at chance for epochs: its full-resolution stem must first
             # find colour-contrast edge detectors, which the VGG's first layer already is (same shape,
             # 16x3x3x3; conv1 is followed by its own batch norm, so the scale does not matter).
@@ -394,16 +460,22 @@ def main(argv=None) -> int:
             aux = AuxSegmentation(last_relu, [v for v in VGG_CFG if v != "M"][-1], len(classes))
             aux_weight = args.aux_weight_vgg
             stem = "random"
+            exit_heads, exit_weight, exit_blocks = None, 0.0, {}
             epochs, lr = args.epochs_vgg, args.lr_vgg
             meta = {"architecture": "plain_cnn", "vgg_cfg": json.dumps(VGG_CFG),
                     "source": "VGG-style plain conv stack trained on the LayerTracer synthetic shapes dataset"}
         params = sum(t.numel() for t in model.parameters())
         print(f"{m}: {params} parameters, {epochs} epochs, AdamW one-cycle lr {lr}, batch {args.batch}", flush=True)
         result = train(model, m, ((xtr, ytr, masks_tr), (xva, yva)), norm, epochs, lr, args.batch, args.seed,
-                       args.log_every, aux, aux_weight)
+                       args.log_every, aux, aux_weight, exit_heads, exit_weight)
         test_acc = evaluate(model, xte, yte, norm)
         print(f"{m}: test accuracy {100 * test_acc:.2f} % on {len(yte)} images (val {100 * result['val']:.2f} %), "
               f"trained in {result['seconds']:.0f} s", flush=True)
+        if m == "resnet":
+            blocks = {f"{st}.{b}": blk for st in ("layer1", "layer2", "layer3") for b, blk in enumerate(getattr(model, st))}
+            ncm = ncm_accuracy(model, blocks, (xtr[:3000], ytr[:3000]), (xva, yva), norm)
+            print("resnet: nearest-class-mean accuracy of pooled block features on val (means from 3000 train images): "
+                  + ", ".join(f"{n} {100 * a:.1f} %" for n, a in ncm.items()), flush=True)
         if test_acc < TARGET_ACCURACY:
             print(f"WARNING: {m} test accuracy {100 * test_acc:.2f} % is below the {100 * TARGET_ACCURACY:.0f} % target",
                   flush=True)
@@ -427,7 +499,8 @@ def main(argv=None) -> int:
             "seed": str(args.seed),
             "training": json.dumps({"optimizer": "AdamW one-cycle", "lr": lr, "batch": args.batch,
                                     "augmentation": "random dihedral (rotations by 90 degrees, flips)",
-                                    "aux_mask_loss_weight": aux_weight, "conv1_init": stem}),
+                                    "aux_mask_loss_weight": aux_weight, "conv1_init": stem,
+                                    "exit_heads": {"weight": exit_weight, "blocks": list(exit_blocks)}}),
         })
         os.makedirs(args.out_dir, exist_ok=True)
         size = export(model.eval(), outputs[m], meta, args.force)

@@ -15,6 +15,7 @@ import { explain } from './explain.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { traceImages } from './trace.js';
+import { DEFAULT_MASK_SCORE } from '../methods/layertracer.js';
 
 export const DEFAULT_MODELS = [
   {
@@ -32,7 +33,8 @@ export const DEMO = defineCommand({
   usage: '[options]',
   description: `Runs every implemented method with both embedded default models (weights/default-resnet and
 weights/default-vgg, trained on the project's generated shapes data) on a handful of generated test
-images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
+images, plus LayerTracer strips from the shipped calibrated class means (every exit, one colour scale,
+the exit each image takes framed in red), and writes out/demo/index.html.
 An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
   options: {
     images: { type: 'int', arg: 'N', min: 1, max: 100, default: 4, help: 'generated test images' },
@@ -89,8 +91,13 @@ An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
               p: 0.5,
               seed: 0,
               batchSize: 64,
-              threshold: 0.9,
-              allExits: false,
+              score: DEFAULT_MASK_SCORE,
+              scale: 'shared',
+              // The calibrated per-exit thresholds shipped in the means file mark where each image exits.
+              threshold: undefined,
+              causal: true,
+              pixelsPerStep: 128,
+              allExits: true,
               outDir: join(out, `${m.id}-trace`),
               show: stage.show,
             },

@@ -3,13 +3,13 @@ import type { Engine } from '../gpu/engine.js';
 import { KernelInputError } from '../gpu/errors.js';
 import type { Model } from '../graph/model.js';
 import { exitFeature, type FeatureMode } from './features.js';
-import { classDistances, uploadMeans, type GpuMeans } from './distances.js';
+import { classDistances, releaseMeans, uploadMeans, type GpuMeans } from './distances.js';
 import { scoped } from '../gpu/scopes.js';
 
 /**
  * E2CM class means (after the stem and after every residual block / stage): the mean feature of each
- * class at each exit, with a per-exit temperature (default: the median distance of the training
- * samples to their own class mean at that exit).
+ * class at each exit, each class's training-distance scale there, and the per-exit temperature.
+ * Confidence at an exit: softmax over classes of -(d_k / s_k) / T.
  */
 export interface ClassMeans {
   architecture: string;
@@ -19,11 +19,75 @@ export interface ClassMeans {
   /** Per exit: (K, D) row-major. */
   means: Map<string, Float32Array>;
   dims: Map<string, number>;
+  /**
+   * Per exit, per class: s_k, the mean distance of class k's training images to their own class mean.
+   * Distances are divided by it (E2CM's per-class normalisation). All ones in files made before
+   * calibration existed, whose temperatures are then raw distances.
+   */
+  scales: Map<string, Float32Array>;
+  /** Per exit: T. 1 until calibrated; fitted on a held-out calibration split by minimising NLL. */
   temperatures: Map<string, number>;
   /** Training images per class. */
   counts: number[];
   /** Where the means came from, for reports. */
   source: string;
+  /** Which images of which data set the means came from, when known (evaluations must use others). */
+  split: DataSplit | null;
+  /** Temperatures and exit thresholds fitted on a calibration split; null when uncalibrated. */
+  calibration: MeansCalibration | null;
+  /** A file from before per-class normalisation (raw distances, median-distance temperature). */
+  legacy: boolean;
+}
+
+/** What `calibrateClassMeans` chose, and what it measured on its calibration split. */
+export interface MeansCalibration {
+  /** The calibration images, e.g. "test1000.safetensors images 500..749". */
+  source: string;
+  split: DataSplit | null;
+  count: number;
+  /** Largest allowed accuracy loss (fraction, 0.01 = one point) for the threshold search. */
+  maxAccuracyDrop: number;
+  /** Per exit: exit when the max confidence exceeds it; Infinity = this exit never fires. */
+  thresholds: Map<string, number>;
+  /** The cheapest single threshold (the same at every exit) under the same accuracy budget, for comparison. */
+  singleThreshold: number;
+  /** On the calibration split: final classifier, per-exit thresholds, single threshold. */
+  finalAccuracy: number;
+  perExit: { accuracy: number; computeFraction: number };
+  single: { accuracy: number; computeFraction: number };
+  /** Per exit, on the calibration split: nearest-class-mean accuracy, NLL and ECE before (T = 1) and after. */
+  exitStats: ExitCalibrationStats[];
+}
+
+/** Images start..start+count-1 of a data set (a resolved path). */
+export interface DataSplit {
+  data: string;
+  start: number;
+  count: number;
+}
+
+/** Whether two splits share an image. */
+export function splitsOverlap(a: DataSplit | null, b: DataSplit | null): boolean {
+  return !!a && !!b && a.data === b.data && a.start < b.start + b.count && b.start < a.start + a.count;
+}
+
+/** One exit's calibration numbers on the calibration split: accuracy, NLL and ECE (15 bins) before (T = 1) and after fitting T. */
+export interface ExitCalibrationStats {
+  layer: string;
+  accuracy: number;
+  nllBefore: number;
+  nllAfter: number;
+  eceBefore: number;
+  eceAfter: number;
+}
+
+/** A one-line note for reports when confidences are not calibrated; null when they are. */
+export function calibrationNote(means: ClassMeans): string | null {
+  if (means.legacy)
+    return 'these class means predate calibration (raw distances, median-distance temperature, no exit thresholds); recompute them with `layertracer class-means --calibrate-range A:B`';
+  if (!means.calibration)
+    return 'these class means are uncalibrated (temperature 1, no exit thresholds); recompute them with `layertracer class-means --calibrate-range A:B`';
+  return null;
 }
 
 /** Options of {@link computeClassMeans}: which exits, the feature mode, batching and progress. */
@@ -32,6 +96,7 @@ export interface ClassMeansOptions {
   mode?: FeatureMode;
   batchSize?: number;
   source?: string;
+  split?: DataSplit;
   onProgress?: (done: number, total: number, pass: string) => void;
 }
 
@@ -92,9 +157,10 @@ export const computeClassMeans = scoped(async function computeClassMeans(
     );
   }
 
-  // Pass 2: each sample's distance to its own class mean, for the median temperature.
-  const own = new Map<string, number[]>(exits.map((l) => [l, []]));
-  const gpu = new Map<string, GpuMeans>(exits.map((l) => [l, uploadMeans(e, means.get(l)!, K, dims.get(l)!, l)]));
+  // Pass 2: each sample's distance to its own class mean, summed per class for the scales s_k.
+  const own = new Map<string, Float64Array>(exits.map((l) => [l, new Float64Array(K)]));
+  const ones = new Float32Array(K).fill(1);
+  const gpu = new Map<string, GpuMeans>(exits.map((l) => [l, uploadMeans(e, means.get(l)!, ones, K, dims.get(l)!, l)]));
   await forEachBatchDistances(
     model,
     data,
@@ -103,12 +169,14 @@ export const computeClassMeans = scoped(async function computeClassMeans(
     batchSize,
     gpu,
     (layer, dist, labels) => {
-      for (let n = 0; n < labels.length; n++) own.get(layer)!.push(dist[n * K + labels[n]]);
+      const sums = own.get(layer)!;
+      for (let n = 0; n < labels.length; n++) sums[labels[n]] += dist[n * K + labels[n]];
     },
-    (done) => opts.onProgress?.(done, data.count, 'temperatures'),
+    (done) => opts.onProgress?.(done, data.count, 'scales'),
   );
-  for (const g of gpu.values()) e.releaseAll(g.means, g.normsSq);
-  const temperatures = new Map(exits.map((l) => [l, Math.max(median(own.get(l)!), 1e-6)] as const));
+  for (const g of gpu.values()) releaseMeans(e, g);
+  // A class whose images all sit on its mean (distance 0) keeps scale 1 rather than dividing by zero.
+  const scales = new Map(exits.map((l) => [l, Float32Array.from(own.get(l)!, (s, k) => (s > 0 ? s / counts[k] : 1))] as const));
   return {
     architecture: model.info.architecture,
     exits,
@@ -116,9 +184,13 @@ export const computeClassMeans = scoped(async function computeClassMeans(
     classes: model.info.classes,
     means,
     dims,
-    temperatures,
+    scales,
+    temperatures: new Map(exits.map((l) => [l, 1] as const)),
     counts,
     source: opts.source ?? '',
+    split: opts.split ?? null,
+    calibration: null,
+    legacy: false,
   };
 });
 
@@ -176,13 +248,6 @@ async function forEachBatchDistances(
     e.release(x);
     onProgress(start + count);
   }
-}
-
-export function median(values: number[]): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export function assertMeansFitModel(means: ClassMeans, model: Model): void {

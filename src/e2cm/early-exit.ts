@@ -2,23 +2,40 @@ import { cumulativeFlops } from '../graph/flops.js';
 import type { Model } from '../graph/model.js';
 import type { LabelledBatches } from '../data/labelled-batches.js';
 import { assertMeansFitModel, type ClassMeans } from './class-means.js';
-import { classConfidences, classDistances, uploadMeans } from './distances.js';
+import { softmaxOfNegative, topConfidence } from './calibration.js';
+import { normalisedDistances, releaseMeans, uploadMeans } from './distances.js';
 import { exitFeature } from './features.js';
 import { scoped } from '../gpu/scopes.js';
 
-/** Per image, per exit: the nearest class mean and the E2CM confidence; plus the final classifier's answer. */
+/** One pass over a labelled set: every exit's normalised distances, the final classifier's answer, and the costs. */
 export interface ExitObservations {
   exits: string[];
-  /** [image][exit] */
+  classes: number;
+  /** Per exit: (N, K) normalised distances d~ = d / s, image-major. */
+  distances: Float32Array[];
+  labels: number[];
+  finalPrediction: number[];
+  /** Per exit: the share of the full network's FLOPs spent to reach it. */
+  layerCost: number[];
+  /**
+   * Per exit: the share spent evaluating it (pooling, distances, softmax), paid by every image that
+   * reaches it while the exit is active (its threshold can fire).
+   */
+  exitCost: number[];
+}
+
+/** What each exit would answer at given temperatures: [image][exit]. */
+export interface ExitPredictions {
+  exits: string[];
   nearest: number[][];
   confidence: number[][];
   finalPrediction: number[];
   labels: number[];
-  /** Fraction of the full network's FLOPs spent when exiting at each exit (distance computation included). */
-  costFraction: number[];
+  layerCost: number[];
+  exitCost: number[];
 }
 
-/** One pass over a labelled set that records what every exit would predict. */
+/** Runs the labelled set through the network once, recording what every exit needs. */
 export const observeExits = scoped(async function observeExits(
   model: Model,
   means: ClassMeans,
@@ -29,8 +46,17 @@ export const observeExits = scoped(async function observeExits(
   assertMeansFitModel(means, model);
   const e = model.engine;
   const K = model.numClasses;
-  const gpu = means.exits.map((l) => uploadMeans(e, means.means.get(l)!, K, means.dims.get(l)!, l));
-  const obs: ExitObservations = { exits: means.exits, nearest: [], confidence: [], finalPrediction: [], labels: [], costFraction: [] };
+  const L = means.exits.length;
+  const gpu = means.exits.map((l) => uploadMeans(e, means.means.get(l)!, means.scales.get(l)!, K, means.dims.get(l)!, l));
+  const obs: ExitObservations = {
+    exits: means.exits,
+    classes: K,
+    distances: means.exits.map(() => new Float32Array(data.count * K)),
+    labels: [],
+    finalPrediction: [],
+    layerCost: [],
+    exitCost: [],
+  };
   try {
     for (let start = 0; start < data.count; start += batchSize) {
       const count = Math.min(batchSize, data.count - start);
@@ -39,80 +65,111 @@ export const observeExits = scoped(async function observeExits(
       const trace = model.forward(x, { keep: means.exits, forBackward: false });
       if (start === 0) {
         const { upTo, total } = cumulativeFlops(trace, means.exits);
-        obs.costFraction = means.exits.map((l) => Math.min(1, (upTo.get(l)! + 3 * K * means.dims.get(l)!) / total));
-      }
-      const perExit: { nearest: number[]; conf: number[] }[] = [];
-      for (const [j, layer] of means.exits.entries()) {
-        const f = exitFeature(e, trace, layer, means.mode);
-        const d = classDistances(e, f, gpu[j]);
-        const c = classConfidences(e, d, means.temperatures.get(layer)!);
-        const [dist, conf] = [await d.readF32(), await c.readF32()];
-        e.releaseAll(f, d, c);
-        perExit.push({
-          nearest: Array.from({ length: count }, (_, n) => argmin(dist.subarray(n * K, (n + 1) * K))),
-          conf: Array.from({ length: count }, (_, n) => Math.max(...conf.subarray(n * K, (n + 1) * K))),
+        obs.layerCost = means.exits.map((l) => upTo.get(l)! / total);
+        obs.exitCost = means.exits.map((l) => {
+          const a = trace.activation(l);
+          const pooling = a.size / count;
+          const dim = means.dims.get(l)!;
+          return (pooling + 3 * K * dim + 6 * K) / total;
         });
+      }
+      for (let j = 0; j < L; j++) {
+        const f = exitFeature(e, trace, means.exits[j], means.mode);
+        const d = normalisedDistances(e, f, gpu[j]);
+        obs.distances[j].set(await d.readF32(), start * K);
+        e.releaseAll(f, d);
       }
       const logits = await trace.logits.readF32();
       trace.release();
       e.release(x);
       for (let n = 0; n < count; n++) {
-        obs.nearest.push(perExit.map((p) => p.nearest[n]));
-        obs.confidence.push(perExit.map((p) => p.conf[n]));
         obs.finalPrediction.push(argmax(logits.subarray(n * K, (n + 1) * K)));
         obs.labels.push(labels[n]);
       }
       onProgress?.(start + count, data.count);
     }
   } finally {
-    for (const g of gpu) e.releaseAll(g.means, g.normsSq);
+    for (const g of gpu) releaseMeans(e, g);
   }
   return obs;
 });
 
-/** What an early-exit policy with one confidence threshold achieves on observed images: accuracy, compute used and where images left. */
+/** Each exit's answer (the class of highest confidence, i.e. the nearest normalised mean) and its confidence at temperatures T. */
+export function predictExits(obs: ExitObservations, temperatures: readonly number[]): ExitPredictions {
+  const n = obs.labels.length;
+  const nearest: number[][] = Array.from({ length: n }, () => []);
+  const confidence: number[][] = Array.from({ length: n }, () => []);
+  obs.exits.forEach((_, j) => {
+    const top = topConfidence(softmaxOfNegative(obs.distances[j], obs.classes, temperatures[j]), obs.classes);
+    for (let i = 0; i < n; i++) {
+      nearest[i].push(top.predicted[i]);
+      confidence[i].push(top.confidence[i]);
+    }
+  });
+  const { exits, finalPrediction, labels, layerCost, exitCost } = obs;
+  return { exits, nearest, confidence, finalPrediction, labels, layerCost, exitCost };
+}
+
+/** What an early-exit policy (one threshold, or one per exit) achieves on observed images: accuracy, compute used and where images left. */
 export interface EarlyExitResult {
+  /** Per exit (NaN where the thresholds differ between exits). */
   threshold: number;
   accuracy: number;
-  /** Mean fraction of the full network's compute used. */
-  computeUsed: number;
+  /** Mean fraction of the full network's compute used, exit evaluations included. */
+  computeFraction: number;
   /** Images that left at each exit; the last entry counts those reaching the final classifier. */
   exitCounts: number[];
   /** Each image's prediction under this policy. */
   predictions: number[];
+  /** Share of images whose answer differs from the final classifier's (bounds the accuracy lost). */
+  changed: number;
+  /** The same as the calibrated confidences expect it: the mean over images of 1 - confidence where an exit answers, 0 elsewhere. */
+  expectedWrong: number;
 }
 
 /**
- * Exit at the first layer whose max confidence exceeds its threshold, predicting the nearest class
- * mean; images no exit accepts use the final classifier at full cost. A threshold above 1 never fires.
+ * Exit at the first layer whose max confidence exceeds its threshold, predicting that exit's class;
+ * images no exit accepts use the final classifier. A threshold of 1 or more never fires, and such an
+ * exit is not evaluated at all (it costs nothing).
  */
-export function simulateEarlyExit(obs: ExitObservations, thresholds: number | number[]): EarlyExitResult {
-  const thr = typeof thresholds === 'number' ? obs.exits.map(() => thresholds) : thresholds;
-  const exitCounts = new Array<number>(obs.exits.length + 1).fill(0);
+export function simulateEarlyExit(pred: ExitPredictions, thresholds: number | readonly number[]): EarlyExitResult {
+  const L = pred.exits.length;
+  const thr = typeof thresholds === 'number' ? pred.exits.map(() => thresholds) : thresholds;
+  // Cost of leaving at exit j: the layers up to it plus every active exit evaluated on the way.
+  const paid: number[] = [];
+  let overhead = 0;
+  for (let j = 0; j < L; j++) {
+    if (thr[j] < 1) overhead += pred.exitCost[j];
+    paid.push(pred.layerCost[j] + overhead);
+  }
+  const exitCounts = new Array<number>(L + 1).fill(0);
   let correct = 0;
   let cost = 0;
+  let changed = 0;
+  let expectedWrong = 0;
   const predictions: number[] = [];
-  for (let n = 0; n < obs.labels.length; n++) {
-    const j = obs.confidence[n].findIndex((c, k) => c > thr[k]);
-    const pred = j >= 0 ? obs.nearest[n][j] : obs.finalPrediction[n];
-    predictions.push(pred);
-    cost += j >= 0 ? obs.costFraction[j] : 1;
-    exitCounts[j >= 0 ? j : obs.exits.length]++;
-    if (pred === obs.labels[n]) correct++;
+  for (let n = 0; n < pred.labels.length; n++) {
+    const conf = pred.confidence[n];
+    let j = 0;
+    while (j < L && !(conf[j] > thr[j])) j++;
+    const answer = j < L ? pred.nearest[n][j] : pred.finalPrediction[n];
+    predictions.push(answer);
+    cost += j < L ? paid[j] : 1 + overhead;
+    exitCounts[j]++;
+    if (answer === pred.labels[n]) correct++;
+    if (answer !== pred.finalPrediction[n]) changed++;
+    if (j < L) expectedWrong += 1 - conf[j];
   }
+  const count = pred.labels.length;
   return {
-    threshold: typeof thresholds === 'number' ? thresholds : NaN,
-    accuracy: correct / obs.labels.length,
-    computeUsed: cost / obs.labels.length,
+    threshold: typeof thresholds === 'number' ? thresholds : thr.every((t) => t === thr[0]) ? thr[0] : NaN,
+    accuracy: correct / count,
+    computeFraction: cost / count,
     exitCounts,
     predictions,
+    changed: changed / count,
+    expectedWrong: expectedWrong / count,
   };
-}
-
-function argmin(a: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] < a[best]) best = i;
-  return best;
 }
 
 function argmax(a: ArrayLike<number>): number {

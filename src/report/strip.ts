@@ -1,5 +1,10 @@
+import { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT } from '../features/font.js';
 import { createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
-import { hstack } from '../image/grid.js';
+import { hstack, vstack } from '../image/grid.js';
+
+const WHITE: Rgb = [255, 255, 255];
+const EXIT_COLOUR: Rgb = [230, 30, 30];
+const TEXT: Rgb = [40, 40, 40];
 
 /** A copy of `img` inside a solid border (marks the layer where E2CM exits). */
 export function withBorder(img: RgbImage, color: Rgb, width: number): RgbImage {
@@ -10,12 +15,41 @@ export function withBorder(img: RgbImage, color: Rgb, width: number): RgbImage {
   return out;
 }
 
-/** "original, early, mid, final" as one picture; the exit layer's tile framed in `exitColor`, others in white. */
-export function attentionStrip(original: RgbImage, tiles: { image: RgbImage; isExit: boolean }[], border = 3): RgbImage {
-  const white: Rgb = [255, 255, 255];
-  const exitColor: Rgb = [230, 30, 30];
-  return hstack([withBorder(original, white, border), ...tiles.map((t) => withBorder(t.image, t.isExit ? exitColor : white, border))], {
-    padding: 4,
-    background: white,
-  });
+/** Lines of text under a tile, clipped to its width. */
+function caption(width: number, lines: readonly string[]): RgbImage {
+  const img = createRgbImage(width, lines.length * (GLYPH_HEIGHT + 2) + 4, WHITE);
+  lines.forEach((line, k) => drawText(img, line.slice(0, Math.floor(width / GLYPH_ADVANCE)), 2, 3 + k * (GLYPH_HEIGHT + 2), TEXT));
+  return img;
+}
+
+export interface StripTile {
+  image: RgbImage;
+  isExit?: boolean;
+  /** Printed under the tile, one entry per line. */
+  caption?: readonly string[];
+}
+
+/** "original, early, mid, final" as one picture: the exit layer's tile framed in red, others in white, captions under each. */
+export function attentionStrip(original: StripTile, tiles: readonly StripTile[], border = 3): RgbImage {
+  const column = (t: StripTile) => {
+    const framed = withBorder(t.image, t.isExit ? EXIT_COLOUR : WHITE, border);
+    return t.caption?.length ? vstack([framed, caption(framed.width, t.caption)], { background: WHITE }) : framed;
+  };
+  return hstack([original, ...tiles].map(column), { padding: 4, background: WHITE });
+}
+
+/**
+ * Min-max to [0, 1] with one range for all maps (the strip's shared colour scale), so a map that
+ * hardly varies looks flat beside one that does. Returns the scaled copies and the range.
+ */
+export function stretchTogether(maps: readonly ArrayLike<number>[]): { scaled: Float32Array[]; range: [number, number] } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const m of maps) {
+    for (let i = 0; i < m.length; i++) {
+      lo = Math.min(lo, m[i]);
+      hi = Math.max(hi, m[i]);
+    }
+  }
+  return { scaled: maps.map((m) => Float32Array.from(m, (v) => (v - lo) / (hi - lo + 1e-7))), range: [lo, hi] };
 }

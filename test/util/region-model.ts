@@ -78,3 +78,40 @@ export function argmaxIndex(a: ArrayLike<number>): number {
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
   return best;
 }
+
+/**
+ * The same conv stack with one region per class: class k's logit reads region k only, and a last,
+ * extra class is the constant gain / 2 (so an image with no bright region belongs to it).
+ */
+export function multiRegionModel(e: Engine, regions: Region[], size = REGION_SIZE, gain = 4): Model {
+  return modelFromFile(e, parseSafetensors(multiRegionModelBytes(regions, size, gain), 'multi-region-model'));
+}
+
+/** The safetensors bytes of `multiRegionModel`, for tests that need a weights file. */
+export function multiRegionModelBytes(regions: Region[], size = REGION_SIZE, gain = 4): Uint8Array {
+  const pooled = size / 2;
+  const classes = regions.length + 1;
+  const cls = new Float32Array(classes * pooled * pooled);
+  regions.forEach((region, k) => {
+    for (let y = region.top / 2; y < (region.top + region.height) / 2; y++) {
+      for (let x = region.left / 2; x < (region.left + region.width) / 2; x++)
+        cls[k * pooled * pooled + y * pooled + x] = gain / ((region.height * region.width) / 4);
+    }
+  });
+  const bias = new Float32Array(classes);
+  bias[classes - 1] = gain / 2;
+  return writeSafetensors(
+    {
+      'features.0.weight': { dtype: 'F32', shape: [1, 3, 1, 1], data: new Float32Array([1 / 3, 1 / 3, 1 / 3]) },
+      'features.0.bias': { dtype: 'F32', shape: [1], data: new Float32Array([0]) },
+      'classifier.weight': { dtype: 'F32', shape: [classes, pooled * pooled], data: cls },
+      'classifier.bias': { dtype: 'F32', shape: [classes], data: bias },
+    },
+    {
+      architecture: 'plain_cnn',
+      input_size: JSON.stringify([size, size]),
+      normalize: JSON.stringify({ mean: [0, 0, 0], std: [1, 1, 1] }),
+      classes: JSON.stringify([...regions.map((_, k) => `region ${k}`), 'none']),
+    },
+  );
+}

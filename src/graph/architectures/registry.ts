@@ -63,10 +63,11 @@ export function detectArchitecture(weights: WeightSource, metadata: Record<strin
       const arch = f.fromName(name, weights.shapeOf(f.classifierWeight(name))?.[0] ?? 1000);
       if (arch) return arch;
     }
-    // A name no family builds is refused, not guessed from the keys: the file says it is something else.
-    // Inferred instead: a family name without its depth (`cifar_resnet`), and the layer description the
-    // ConvNetJS plain CNN's exporter writes instead of a name.
-    if (declared !== 'cifar_resnet' && !declared.startsWith('features.0 conv')) throw unknownArchitecture(weights, declared);
+    // A name no family knows is refused, not guessed from the keys: the file says it is something else.
+    // Known names whose shape comes from the weights (`plain_cnn`, `cifar_resnet` without its depth, and
+    // the layer description the ConvNetJS plain CNN's exporter writes) are inferred below.
+    const known = KNOWN_ARCHITECTURES.includes(name) || declared === 'cifar_resnet' || declared.startsWith('features.0 conv');
+    if (!known) throw unknownArchitecture(weights, declared);
   }
   for (const f of FAMILIES) {
     const arch = f.detect(weights, inputSize);

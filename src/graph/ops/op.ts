@@ -57,6 +57,7 @@ export interface BackwardContext {
   saved(): Tensor;
 }
 
+/** A (height, width) pair: kernel sizes, strides, paddings and dilations of sliding-window ops. */
 export type Pair = [h: number, w: number];
 
 /** A sliding window on one input, PyTorch semantics per axis: effective kernel (dilation applied), stride, padding. */
