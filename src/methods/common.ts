@@ -123,15 +123,12 @@ export function weightedChannelSum(e: Engine, w: Tensor, A: Tensor): Tensor {
   return sum;
 }
 
-/** ReLU, min-max per image, then bilinear upsampling to the input size: the CAM family's last steps. */
-export function finishCam(e: Engine, cam: Tensor, size: [number, number], { relu = true, normalizeFirst = true } = {}): Tensor {
+/**
+ * The CAM family's last steps, the one normalisation convention of every heatmap (pytorch-grad-cam's):
+ * ReLU, bilinear upsampling to the input size, then min-max per image, so each map spans [0, 1].
+ */
+export function finishCam(e: Engine, cam: Tensor, size: [number, number], { relu = true } = {}): Tensor {
   const positive = relu ? unary(e, 'relu', cam) : e.clone(cam);
-  if (normalizeFirst) {
-    const norm = minmaxNormalize(e, positive, [1, 2, 3]);
-    const up = bilinearResize(e, norm, size);
-    e.releaseAll(positive, norm);
-    return up;
-  }
   const up = bilinearResize(e, positive, size);
   const norm = minmaxNormalize(e, up, [1, 2, 3]);
   e.releaseAll(positive, up);
