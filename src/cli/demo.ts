@@ -81,9 +81,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
       await explain(engine, model, {
         images: images.map((i) => i.path),
         methods: METHODS,
-        target: 'top1',
+        targets: ['top1'],
         colormap: 'jet',
-        riseMasks: Number(values['rise-masks']),
+        methodOptions: { masks: Number(values['rise-masks']) },
         outDir: explainDir,
         force: false,
         title: `${m.title}: every method`,

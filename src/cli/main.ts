@@ -10,6 +10,7 @@ import { EXPLAIN_HELP, explainCommand } from './explain.js';
 import { FILTERS_HELP, filtersCommand } from './filters.js';
 import { NEIGHBOURS_HELP, neighboursCommand } from './neighbours.js';
 import { PATCHES_HELP, patchesCommand } from './patches.js';
+import { SANITY_HELP, sanityCommand } from './sanity.js';
 import { TRACE_HELP, traceCommand } from './trace.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void>; help: string }> = {
@@ -27,6 +28,11 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: 'insertion / deletion AUC of every method on a labelled set (table, CSV, JSON)',
     run: evaluateCommand,
     help: EVALUATE_HELP,
+  },
+  sanity: {
+    summary: 'model-parameter randomisation sanity check of methods (tables, JSON, curves)',
+    run: sanityCommand,
+    help: SANITY_HELP,
   },
   'class-means': { summary: 'E2CM class means at every exit from a labelled set', run: classMeansCommand, help: CLASS_MEANS_HELP },
   'early-exit': {

@@ -184,7 +184,8 @@ export function lineChart(series: readonly LineSeries[], o: LineChartOptions): R
       for (let k = 0; k + 1 < o.x.length; k++) {
         const xa = Math.round(f.mapX(o.x[k]));
         const xb = Math.round(f.mapX(o.x[k + 1]));
-        for (let x = xa; x <= xb; x++) {
+        // Each column once: a segment owns its left edge, the last one its right edge too.
+        for (let x = xa; x < xb || (x === xb && k + 2 === o.x.length); x++) {
           const t = xb > xa ? (x - xa) / (xb - xa) : 0;
           const lo = f.mapY(s.lo[k] + (s.lo[k + 1] - s.lo[k]) * t);
           const hi = f.mapY(s.hi[k] + (s.hi[k + 1] - s.hi[k]) * t);
