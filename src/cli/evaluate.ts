@@ -36,8 +36,8 @@ difference to that method (mean, 95 % interval, Wilcoxon signed-rank p-value). W
   --weights FILE         model weights
   --data FILE|DIR        labelled images (safetensors or a folder per class)
   --range A:B            images A..B-1 (default 0:100)
-  --methods LIST|all     comma-separated method names, or all (default); the model-free baselines
-                         ${BASELINES.map((m) => m.name).join(', ')} can be listed too (never part of all)
+  --methods LIST         comma-separated method names; all (default) is every method; the model-free
+                         baselines ${BASELINES.map((m) => m.name).join(', ')} can be listed too (all,random)
   --baseline NAME        compare every method with this one, image by image (added to --methods if absent)
   --layer NAME           layer for the CAM-family methods (default: the model's last conv stage)
   --pixels-per-step N    pixels changed per step (default ceil(H*W/224): 224 steps)
@@ -69,7 +69,15 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   });
   if (values.help) return void process.stdout.write(EVALUATE_HELP);
   if (!values.weights || !values.data) throw new UsageError('evaluate needs --weights and --data (see --help)');
-  const names = values.methods === 'all' ? METHODS.map((m) => m.name) : values.methods!.split(',').map((s) => s.trim());
+  // `all` expands to every method, also inside a list (all,random).
+  const names = [
+    ...new Set(
+      values
+        .methods!.split(',')
+        .map((s) => s.trim())
+        .flatMap((n) => (n === 'all' ? METHODS.map((m) => m.name) : [n])),
+    ),
+  ];
   if (values.baseline && !names.includes(values.baseline)) names.push(values.baseline);
   const methods = names.map(findMethod);
   const positive = (flag: string, text: string | undefined) => {
