@@ -6,13 +6,17 @@
 //   y:  (N, C, Ho, Wo)
 // Forward: one invocation per output. Backward: one per input pixel, gathering from the outputs that
 // sampled it with the forward's own weights (no atomics).
+// The forward also has align_corners=True (s = d * (in-1)/(out-1), Score-CAM's masks in pytorch-grad-cam);
+// the backward is align_corners=False only.
 
 struct Params {
   planes: u32,
   h: u32, w: u32,
   ho: u32, wo: u32,
-  // in/out, rounded to f32 on the host as PyTorch computes it (float(in) / out).
+  // in/out (or (in-1)/(out-1) when aligning corners), rounded to f32 on the host as PyTorch computes it.
   scale_h: f32, scale_w: f32,
+  // 1: align_corners=True (forward only).
+  align_corners: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -31,7 +35,7 @@ struct Taps { i0: u32, i1: u32, l0: f32, l1: f32, }
 
 // PyTorch's area_pixel_compute_source_index + guard_index_and_lambda, in f32 like its CPU kernel.
 fn taps(dst: u32, scale: f32, size_in: u32) -> Taps {
-  let s = max(scale * (f32(dst) + 0.5) - 0.5, 0.0);
+  let s = select(max(scale * (f32(dst) + 0.5) - 0.5, 0.0), scale * f32(dst), params.align_corners == 1u);
   let i0 = min(u32(floor(s)), size_in - 1u);
   let l1 = clamp(s - f32(i0), 0.0, 1.0);
   let i1 = select(i0, i0 + 1u, i0 + 1u < size_in);

@@ -27,10 +27,13 @@ export { guidedGradCam } from './methods/guided-grad-cam.js';
 export { layerCam, layerCamFused } from './methods/layer-cam.js';
 export { hybridGradLayerCam } from './methods/hybrid.js';
 export { gradCamPlusPlus, xGradCam, hiResCam } from './methods/cam-variants.js';
-export { smoothGrad } from './methods/smooth-grad.js';
-export { integratedGradients } from './methods/integrated-gradients.js';
+export { scoreCam, type ScoreCamOptions } from './methods/score-cam.js';
+export { smoothGrad, type SmoothGradOptions } from './methods/smooth-grad.js';
+export { integratedGradients, type IntegratedGradientsOptions } from './methods/integrated-gradients.js';
+export { quadrature, QUADRATURE_RULES, type QuadratureRule } from './methods/quadrature.js';
+export { randomMap, centreGaussianMap, edgeMap } from './methods/baselines.js';
 export { toHeatmap } from './methods/heatmap.js';
-export { METHODS, findMethod } from './methods/registry.js';
+export { METHODS, BASELINES, findMethod } from './methods/registry.js';
 
 // E2CM, LayerTracer, L2-CAF, RISE and metrics
 export { rise, type RiseOptions } from './methods/rise.js';
@@ -53,6 +56,12 @@ export {
 } from './e2cm/early-exit.js';
 export { causalMetrics, trapezoidAuc, type CausalResult } from './metrics/insertion-deletion.js';
 export { localisationScore } from './metrics/localisation.js';
+export { evaluateMethods, summarise, meanCurves, type MethodEvaluation, type MethodSummary } from './metrics/evaluation.js';
+export { bootstrapMean, wilcoxonSignedRank, type Interval, type SignedRankTest } from './metrics/statistics.js';
+export { modelRandomisationTest, type SanityOptions, type SanityResult } from './sanity/sanity.js';
+export { ModelRandomiser, randomisableLayers } from './sanity/randomise.js';
+export { spearman, ssim, hog, hogSimilarity } from './sanity/similarity.js';
+export { normalAt, fillNormal } from './util/random.js';
 
 // Feature visualisation
 export * from './features/index.js';
@@ -76,8 +85,6 @@ export type { TensorFile } from './graph/weights.js';
 export type { HostTensor, TensorInfo, TensorSpec, TensorData, DType as SafetensorsDType } from './io/safetensors.js';
 export type { DatasetFile } from './data/image-dataset.js';
 export type { GradientMethodOptions } from './methods/guided-backprop.js';
-export type { SmoothGradOptions } from './methods/smooth-grad.js';
-export type { IntegratedGradientsOptions } from './methods/integrated-gradients.js';
 export type { L2CafTrace } from './methods/l2caf.js';
 export type { ClassMeansOptions } from './e2cm/class-means.js';
 export type { FeatureMode } from './e2cm/features.js';

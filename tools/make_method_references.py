@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate test/references/methods/resnet20.safetensors: PyTorch references for every attribution method.
 
-Run from the repository root with Debian's torch (CPU, 2 threads, deterministic; about a minute of CPU, most of it
-the pure-Python noise stream):
+Run from the repository root with Debian's torch (CPU, 2 threads, deterministic; under a minute of CPU):
 
     /usr/bin/python3 tools/make_method_references.py
     /usr/bin/python3 tools/make_method_references.py --out /tmp/r.safetensors --check test/references/methods/resnet20.safetensors
@@ -16,9 +15,14 @@ x/255 then (x - mean) / std; target: each image's top-1 class.
 Conventions (matching the TypeScript)
   minmax(M)     (M - min) / (max - min + 1e-7) per image over (C, H, W); a constant map gives zeros
   up(M, size)   F.interpolate(M, size, mode='bilinear', align_corners=False)
-  finish(M)     up(minmax(ReLU(M)), 32x32)                       (src/methods/common.ts finishCam)
+  finish(M)     minmax(up(ReLU(M), 32x32)): every heatmap is normalised after upsampling (pytorch-grad-cam's
+                convention; src/methods/common.ts finishCam)
   objective     sum_n logits[n, target_n]; g = d objective / d A at the layer's output (standard ReLU rule)
   ReLU rules    standard R*[z>0]; guided R*[z>0]*[R>0]; deconvnet R*[R>0], at every ReLU (incl. after adds)
+  noise         src/util/random.ts, ported below: a counter hash (lowbias32) gives 32-bit integers, and the
+                inverse normal CDF (Acklam's rational approximation, with a logarithm built from + - * / only)
+                maps them to normals; only IEEE-754 basic operations and sqrt, so Python and every JavaScript
+                engine agree bit for bit
 
 Tensors (all F32 unless noted; heatmaps (4,1,32,32) in [0,1], signed maps (4,3,32,32))
   input, logits                     the normalised input, its logits
@@ -34,7 +38,7 @@ Tensors (all F32 unless noted; heatmaps (4,1,32,32) in [0,1], signed maps (4,3,3
   grad_cam_layer3, grad_cam_layer2  finish(sum_k mean_ij(g_k) A_k)
   grad_cam_raw                      (4,1,8,8) sum_k mean_ij(g_k) A_k at layer3, before ReLU and normalisation
   guided_grad_cam                   guided_backprop * grad_cam_layer3 (broadcast over channels)
-  layer_cam_layer3, layer_cam_layer2  minmax(up(sum_k ReLU(g_k) * A_k, 32x32))
+  layer_cam_layer3, layer_cam_layer2  finish(sum_k ReLU(g_k) * A_k)
   layer_cam_fused                   layers [layer2, layer3]: T_l = tanh(2 minmax(sum_k ReLU(g_k) A_k)) at each
                                     layer's resolution, up to the largest (16x16), element-wise max, then
                                     minmax(up(., 32x32))
@@ -42,17 +46,22 @@ Tensors (all F32 unless noted; heatmaps (4,1,32,32) in [0,1], signed maps (4,3,3
   grad_cam_plus_plus_layer2, xgrad_cam_layer2, hires_cam_layer2   the same three at layer2 (at layer3 XGrad-CAM
                                     and HiResCAM equal Grad-CAM: the gradient of a GAP head is spatially constant)
   grad_cam_plus_plus                finish(sum_k w_k A_k), w_k = sum_ij a * ReLU(g),
-                                    a = g^2 / (2 g^2 + sum_ij(A_k) g^3 + 1e-7)   (layer3)
+                                    a = g^2 / (2 g^2 + sum_ij(A_k) g^3 + 1e-6)  (pytorch-grad-cam's eps; layer3)
   xgrad_cam                         finish(sum_k w_k A_k), w_k = sum_ij(g A) / (sum_ij A + 1e-7)   (layer3)
   hires_cam                         finish(sum_k g_k A_k) (element-wise, no averaging)   (layer3)
-  smoothgrad                        minmax(max_c |mean_s d y_t / d x_s|), x_s = x + sigma_n * noise, 8 samples,
-                                    sigma_n = 0.15 (max(x_n) - min(x_n)); noise from src/util/random.ts
-                                    gaussianRandom(0) (mulberry32 + Box-Muller, cos first then the spare sin;
-                                    Math.log/sin/cos as Node 20's V8 computes them: fdlibm, ported below),
-                                    ONE stream consumed image-major, then sample, then pixel (C*H*W order); each
-                                    noisy value computed in float64 as x + sigma * z and rounded to float32
+  score_cam_layer3, score_cam_layer2  finish(sum_k w_k A_k), w = softmax_k(y_t(x * M_k)), M_k = minmax(up_ac(A_k))
+                                    per channel, up_ac = bilinear with align_corners=True (the TypeScript's formula)
+  score_cam_pgc_layer3              pytorch-grad-cam's ScoreCAM exactly: as above but the masks' min-max eps is 1e-8
+                                    (and a constant channel is not special-cased)
+  smoothgrad                        minmax(max_c |mean_s d y_t / d x_s|), x_s = x + sigma_n * z_s, 8 samples,
+                                    sigma_n = 0.15 (max(x_n) - min(x_n)); z_s[p] = normal p of stream s under
+                                    seed 0 (the same noise for every image); x_s computed in float64, rounded to
+                                    float32
+  smoothgrad_absolute               the same with sigma = 0.5 in normalised-input units, 4 samples, seed 7
   integrated_gradients              (x - 0) * (1/16) sum_{k=1..16} d y_t / d x at (k/16) x (right Riemann sum;
                                     the scaled input computed in float64, rounded to float32)
+  integrated_gradients_gl_black     Gauss-Legendre rule on 8 points (numpy's leggauss mapped to [0, 1]) from the
+                                    black baseline x' = -mean/std per channel: (x - x') sum_k w_k grad(x' + a_k (x - x'))
 Metadata records every parameter, the targets, the chosen units, a check of the noise stream
 (first values and float64 sum) and the (image, class, layer) cases whose raw Grad-CAM is negative everywhere.
 """
@@ -76,9 +85,12 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import make_references as mr  # noqa: E402  (build_model, swap_relus)
+import torch_models as tm  # noqa: E402  (CIFAR_MEAN, CIFAR_STD)
 from safetensors_io import load_file, save_file  # noqa: E402
 
-EPS = 1e-7
+EPS = 1e-7                  # the engine's minmax eps; XGrad-CAM's (pytorch-grad-cam's 1e-7 too)
+GRAD_CAM_PP_EPS = 1e-6      # pytorch-grad-cam's Grad-CAM++ eps
+SCORE_CAM_PGC_EPS = 1e-8    # pytorch-grad-cam's Score-CAM mask eps
 MODEL = "resnet20"
 LAYER = "layer3"            # the last stage (TS defaultCamLayer for cifar_resnet)
 LAYER_EARLY = "layer2"
@@ -86,179 +98,106 @@ NEURON_LAYER = "layer2.0"
 FUSED_LAYERS = ["layer2", "layer3"]
 HYBRID_ALPHA = 0.7
 SG_SAMPLES, SG_SIGMA, SG_SEED = 8, 0.15, 0
+SG_ABS_SAMPLES, SG_ABS_SIGMA, SG_ABS_SEED = 4, 0.5, 7
 IG_STEPS, IG_BASELINE = 16, 0.0
+IG_GL_STEPS = 8
 NOISE_HEAD = 8
 NEG_SEARCH_LAYERS = ("layer3", "layer3.1", "layer3.0", "layer2", "layer2.1", "layer2.0",
                      "layer1", "layer1.1", "layer1.0", "relu")
 
 
-# ----------------------------------------------------------------------------------------- fdlibm (V8's Math.*)
-# Node 20's V8 computes Math.log / Math.sin / Math.cos with its port of fdlibm (src/base/ieee754.cc), which
-# differs from glibc's libm in the last bit for ~5% of the Box-Muller inputs. To reproduce the TS stream bit for
-# bit these are straight ports of fdlibm's e_log.c, k_sin.c, k_cos.c (V8's variant) and the small/medium paths
-# of e_rem_pio2.c (all that |theta| < 2 pi needs); constants written as their IEEE hex words. Verified against
-# Node 20 on every value this script draws. Newer V8 (2024+) uses llvm-libc for these functions instead, so
-# the JS stream itself is engine-version dependent; see smoothgrad_noise_* in the metadata.
-def _bits(x): return struct.unpack('<q', struct.pack('<d', x))[0]
-def _from(b): return struct.unpack('<d', struct.pack('<q', b))[0]
-def hi(x): return _bits(x) >> 32            # signed high word
-def lo(x): return _bits(x) & 0xFFFFFFFF
-def insert(h, l): return struct.unpack('<d', struct.pack('<Q', ((h & 0xFFFFFFFF) << 32) | (l & 0xFFFFFFFF)))[0]
-def set_hi(x, h): return insert(h, lo(x))
-def set_lo(x, l): return insert(hi(x), l)
-def hexd(h, l): return insert(h, l)
-
-LN2_HI = hexd(0x3FE62E42, 0xFEE00000); LN2_LO = hexd(0x3DEA39EF, 0x35793C76); TWO54 = hexd(0x43500000, 0)
-LG = [hexd(0x3FE55555, 0x55555593), hexd(0x3FD99999, 0x9997FA04), hexd(0x3FD24924, 0x94229359),
-      hexd(0x3FCC71C5, 0x1D8E78AF), hexd(0x3FC74664, 0x96CB03DE), hexd(0x3FC39A09, 0xD078C69F),
-      hexd(0x3FC2F112, 0xDF3E5244)]
-Lg1, Lg2, Lg3, Lg4, Lg5, Lg6, Lg7 = LG
-def log(x):
-    hx = hi(x); lx = lo(x); k = 0
-    if hx < 0x00100000:
-        if ((hx & 0x7FFFFFFF) | lx) == 0: return float('-inf')
-        if hx < 0: return float('nan')
-        k -= 54; x *= TWO54; hx = hi(x)
-    if hx >= 0x7FF00000: return x + x
-    k += (hx >> 20) - 1023
-    hx &= 0x000FFFFF
-    i = (hx + 0x95F64) & 0x100000
-    x = set_hi(x, hx | (i ^ 0x3FF00000))
-    k += i >> 20
-    f = x - 1.0
-    if (0x000FFFFF & (2 + hx)) < 3:
-        if f == 0.0:
-            if k == 0: return 0.0
-            dk = float(k); return dk * LN2_HI + dk * LN2_LO
-        R = f * f * (0.5 - 0.33333333333333333 * f)
-        if k == 0: return f - R
-        dk = float(k); return dk * LN2_HI - ((R - dk * LN2_LO) - f)
-    s = f / (2.0 + f); dk = float(k); z = s * s
-    i = hx - 0x6147A; w = z * z; j = 0x6B851 - hx
-    t1 = w * (Lg2 + w * (Lg4 + w * Lg6))
-    t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)))
-    i |= j; R = t2 + t1
-    if i > 0:
-        hfsq = 0.5 * f * f
-        if k == 0: return f - (hfsq - s * (hfsq + R))
-        return dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f)
-    if k == 0: return f - s * (f - R)
-    return dk * LN2_HI - ((s * (f - R) - dk * LN2_LO) - f)
-
-S1 = hexd(0xBFC55555, 0x55555549); S2 = hexd(0x3F811111, 0x1110F8A6); S3 = hexd(0xBF2A01A0, 0x19C161D5)
-S4 = hexd(0x3EC71DE3, 0x57B1FE7D); S5 = hexd(0xBE5AE5E6, 0x8A2B9CEB); S6 = hexd(0x3DE5D93A, 0x5ACFD57C)
-def k_sin(x, y, iy):
-    ix = hi(x) & 0x7FFFFFFF
-    if ix < 0x3E400000 and int(x) == 0: return x
-    z = x * x; v = z * x; r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))
-    if iy == 0: return x + v * (S1 + z * r)
-    return x - ((z * (0.5 * y - v * r) - y) - v * S1)
-
-C1 = hexd(0x3FA55555, 0x5555554C); C2 = hexd(0xBF56C16C, 0x16C15177); C3 = hexd(0x3EFA01A0, 0x19CB1590)
-C4 = hexd(0xBE927E4F, 0x809C52AD); C5 = hexd(0x3E21EE9E, 0xBDB4B1C4); C6 = hexd(0xBDA8FAE9, 0xBE8838D4)
-def k_cos(x, y):
-    ix = hi(x) & 0x7FFFFFFF
-    if ix < 0x3E400000 and int(x) == 0: return 1.0
-    z = x * x
-    r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))))
-    if ix < 0x3FD33333: return 1.0 - (0.5 * z - (z * r - x * y))
-    qx = 0.28125 if ix > 0x3FE90000 else insert(ix - 0x00200000, 0)
-    iz = 0.5 * z - qx; a = 1.0 - qx
-    return a - (iz - (z * r - x * y))
-
-NPIO2_HW = [0x3FF921FB, 0x400921FB, 0x4012D97C, 0x401921FB, 0x401F6A7A, 0x4022D97C, 0x4025FDBB, 0x402921FB,
-            0x402C463A, 0x402F6A7A, 0x4031475C, 0x4032D97C, 0x40346B9C, 0x4035FDBB, 0x40378FDB, 0x403921FB,
-            0x403AB41B, 0x403C463A, 0x403DD85A, 0x403F6A7A, 0x40407E4C, 0x4041475C, 0x4042106C, 0x4042D97C,
-            0x4043A28C, 0x40446B9C, 0x404534AC, 0x4045FDBB, 0x4046C6CB, 0x40478FDB, 0x404858EB, 0x404921FB]
-INVPIO2 = hexd(0x3FE45F30, 0x6DC9C883); PIO2_1 = hexd(0x3FF921FB, 0x54400000); PIO2_1T = hexd(0x3DD0B461, 0x1A626331)
-PIO2_2 = hexd(0x3DD0B461, 0x1A600000); PIO2_2T = hexd(0x3BA3198A, 0x2E037073)
-PIO2_3 = hexd(0x3BA3198A, 0x2E000000); PIO2_3T = hexd(0x397B839A, 0x252049C1)
-def rem_pio2(x):
-    hx = hi(x); ix = hx & 0x7FFFFFFF
-    if ix <= 0x3FE921FB: return 0, x, 0.0
-    if ix < 0x4002D97C:
-        if hx > 0:
-            z = x - PIO2_1
-            if ix != 0x3FF921FB:
-                y0 = z - PIO2_1T; y1 = (z - y0) - PIO2_1T
-            else:
-                z -= PIO2_2; y0 = z - PIO2_2T; y1 = (z - y0) - PIO2_2T
-            return 1, y0, y1
-        z = x + PIO2_1
-        if ix != 0x3FF921FB:
-            y0 = z + PIO2_1T; y1 = (z - y0) + PIO2_1T
-        else:
-            z += PIO2_2; y0 = z + PIO2_2T; y1 = (z - y0) + PIO2_2T
-        return -1, y0, y1
-    if ix <= 0x413921FB:
-        t = abs(x); n = int(t * INVPIO2 + 0.5); fn = float(n)
-        r = t - fn * PIO2_1; w = fn * PIO2_1T
-        if n < 32 and ix != NPIO2_HW[n - 1]:
-            y0 = r - w
-        else:
-            j = ix >> 20; y0 = r - w
-            i = j - ((hi(y0) >> 20) & 0x7FF)
-            if i > 16:
-                t = r; w = fn * PIO2_2; r = t - w; w = fn * PIO2_2T - ((t - r) - w); y0 = r - w
-                i = j - ((hi(y0) >> 20) & 0x7FF)
-                if i > 49:
-                    t = r; w = fn * PIO2_3; r = t - w; w = fn * PIO2_3T - ((t - r) - w); y0 = r - w
-        y1 = (r - y0) - w
-        if hx < 0: return -n, -y0, -y1
-        return n, y0, y1
-    raise ValueError("large argument reduction not ported")
-
-def sin(x):
-    ix = hi(x) & 0x7FFFFFFF
-    if ix <= 0x3FE921FB: return k_sin(x, 0.0, 0)
-    n, y0, y1 = rem_pio2(x)
-    m = n & 3
-    return [k_sin(y0, y1, 1), k_cos(y0, y1), -k_sin(y0, y1, 1), -k_cos(y0, y1)][m]
-
-def cos(x):
-    ix = hi(x) & 0x7FFFFFFF
-    if ix <= 0x3FE921FB: return k_cos(x, 0.0)
-    n, y0, y1 = rem_pio2(x)
-    m = n & 3
-    return [k_cos(y0, y1), -k_sin(y0, y1, 1), -k_cos(y0, y1), k_sin(y0, y1, 1)][m]
+# ----------------------------------------------------------------------------------------- noise (src/util/random.ts)
+# A port of the TypeScript, operation for operation: integers mod 2^32, then only + - * / and sqrt on float64,
+# which IEEE 754 rounds the same everywhere. Python evaluates a * b + c as two rounded operations, like JS.
+U32 = 0xFFFFFFFF
+TWO_32 = 4294967296.0
 
 
-# ----------------------------------------------------------------------------------------- RNG (src/util/random.ts)
-def uniform_random(seed: int):
-    """mulberry32, bit for bit: every JS int32 operation done mod 2^32 on unsigned values."""
-    M = 0xFFFFFFFF
-    s = seed & M
-
-    def imul(a, b):
-        return (a * b) & M
-
-    def nxt():
-        nonlocal s
-        s = (s + 0x6D2B79F5) & M
-        t = s
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & M
-        return ((t ^ (t >> 14)) & M) / 4294967296.0
-
-    return nxt
+def hash32(x):
+    """lowbias32: x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16 (mod 2^32)."""
+    x &= U32
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & U32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & U32
+    x ^= x >> 16
+    return x
 
 
-def gaussian_random(seed: int):
-    """Box-Muller as gaussianRandom: r cos(theta) first, r sin(theta) on the next call."""
-    u = uniform_random(seed)
-    spare = None
+def stream_key(seed, stream=0):
+    return hash32((hash32((seed + 0x9E3779B9) & U32) + ((stream * 0x6A09E667) & U32) + 0xBB67AE85) & U32)
 
-    def nxt():
-        nonlocal spare
-        if spare is not None:
-            v, spare = spare, None
-            return v
-        r = math.sqrt(-2.0 * log(1.0 - u()))  # sqrt is correctly rounded everywhere
-        theta = 2.0 * math.pi * u()
-        spare = r * sin(theta)
-        return r * cos(theta)
 
-    return nxt
+def counter_bits(key, counter):
+    return hash32((hash32((counter ^ key) & U32) + key + 0x9E3779B9) & U32)
+
+
+LN2 = 0.6931471805599453
+SQRT2 = 1.4142135623730951
+ATANH_TERMS = 13
+ATANH_COEFFS = [1 / (2 * n + 1) for n in range(ATANH_TERMS)]
+
+
+def log_of_odd_over_2_33(m):
+    """ln(m / 2^33) for odd 0 < m < 2^33: exact scaling to [sqrt(1/2), sqrt(2)), then 2 atanh((f-1)/(f+1))."""
+    e, p = 0, 1.0
+    while p * 2 <= m:
+        p *= 2
+        e += 1
+    f = m / p
+    if f > SQRT2:
+        f /= 2
+        e += 1
+    s = (f - 1) / (f + 1)
+    s2 = s * s
+    poly = ATANH_COEFFS[ATANH_TERMS - 1]
+    for n in range(ATANH_TERMS - 2, -1, -1):
+        poly = poly * s2 + ATANH_COEFFS[n]
+    return 2 * s * poly + (e - 33) * LN2
+
+
+# P. J. Acklam's inverse normal CDF.
+ACK_A = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1,
+         2.506628277459239]
+ACK_B = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1]
+ACK_C = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+         2.938163982698783]
+ACK_D = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416]
+TAIL_BITS = math.floor(0.02425 * TWO_32)
+
+
+def lower_tail(k):
+    c, d = ACK_C, ACK_D
+    q = math.sqrt(-2 * log_of_odd_over_2_33(2 * k + 1))
+    num = ((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]
+    den = (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+    return num / den
+
+
+def bits_to_normal(bits):
+    if bits < TAIL_BITS:
+        return lower_tail(bits)
+    if bits > TWO_32 - 1 - TAIL_BITS:
+        return -lower_tail(int(TWO_32) - 1 - bits)
+    a, b = ACK_A, ACK_B
+    q = (bits + 0.5) / TWO_32 - 0.5
+    r = q * q
+    num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+    den = ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1
+    return num / den
+
+
+def normal_stream(seed, stream, count):
+    key = stream_key(seed, stream)
+    return [bits_to_normal(counter_bits(key, i)) for i in range(count)]
+
+
+def check_inverse_cdf():
+    """Max |z - ndtri(p)| over 20000 spread integers and both extreme ends (the approximation, not the port)."""
+    bits = [int(i * (TWO_32 - 1) / 19999) for i in range(20000)] + list(range(64)) + [int(TWO_32) - 1 - i for i in range(64)]
+    z = torch.tensor([bits_to_normal(b) for b in bits], dtype=torch.float64)
+    p = torch.tensor([(b + 0.5) / TWO_32 for b in bits], dtype=torch.float64)
+    return float((z - torch.special.ndtri(p)).abs().max())
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -273,7 +212,7 @@ def up(m: torch.Tensor, size) -> torch.Tensor:
 
 
 def finish_cam(m: torch.Tensor, size) -> torch.Tensor:
-    return up(minmax(torch.relu(m)), size)
+    return minmax(up(torch.relu(m), size))
 
 
 class Runner:
@@ -353,7 +292,7 @@ class Runner:
         return (torch.relu(g) * A).sum(1, keepdim=True)
 
     def layer_cam(self, layer, targets):
-        return minmax(up(self.layer_cam_raw(layer, targets), self.size))
+        return finish_cam(self.layer_cam_raw(layer, targets), self.size)
 
     def layer_cam_fused(self, layers, targets):
         scaled = [torch.tanh(2 * minmax(self.layer_cam_raw(l, targets))) for l in layers]
@@ -375,48 +314,62 @@ class Runner:
             g2 = g * g
             g3 = g2 * g
             sum_a = A.sum(dim=(2, 3), keepdim=True)
-            a = g2 / (2 * g2 + sum_a * g3 + EPS)
+            a = g2 / (2 * g2 + sum_a * g3 + GRAD_CAM_PP_EPS)
             wts = (a * torch.relu(g)).sum(dim=(2, 3), keepdim=True)
         else:
             raise ValueError(method)
         return (wts * A).sum(1, keepdim=True)
 
-    def smoothgrad(self, targets):
+    def score_cam(self, layer, targets, pgc=False):
+        """Channel masks scored by the target logit, softmax over channels (pgc: pytorch-grad-cam's exact masks)."""
+        with torch.no_grad():
+            _, cap = self.forward(self.x, [layer])
+            A = cap[layer]
+            n, k = A.shape[:2]
+            upsampled = F.interpolate(A, size=tuple(self.size), mode="bilinear", align_corners=True)
+            eps = SCORE_CAM_PGC_EPS if pgc else EPS
+            lo = upsampled.amin(dim=(2, 3), keepdim=True)
+            hi = upsampled.amax(dim=(2, 3), keepdim=True)
+            masks = (upsampled - lo) / (hi - lo + eps)
+            if not pgc:  # the engine's minmax gives exact zeros for a constant channel
+                masks = torch.where(hi > lo, masks, torch.zeros_like(masks))
+            scores = torch.empty(n, k)
+            for i in range(n):
+                masked = self.x[i][None] * masks[i][:, None]  # (K, 3, H, W)
+                scores[i] = self.model(masked)[:, targets[i]]
+            w = torch.softmax(scores, dim=1)
+            return finish_cam((w[:, :, None, None] * A).sum(1, keepdim=True), self.size)
+
+    def smoothgrad(self, targets, samples, sigma, seed, relative):
         x = self.x.numpy().astype(np.float64)
         n = x.shape[0]
         plane = x[0].size
-        rng = gaussian_random(SG_SEED)
-        head, total = [], 0.0
+        noise = np.array([normal_stream(seed, s, plane) for s in range(samples)], dtype=np.float64)  # (S, plane)
         grads = []
         for i in range(n):
             src = x[i].reshape(-1)
-            sigma = SG_SIGMA * (src.max() - src.min())
-            noise = np.empty((SG_SAMPLES, plane), dtype=np.float64)
-            for s in range(SG_SAMPLES):
-                row = noise[s]
-                for p in range(plane):
-                    z = rng()
-                    if len(head) < NOISE_HEAD:
-                        head.append(z)
-                    total += z
-                    row[p] = z
-            noisy = (src[None, :] + sigma * noise).astype(np.float32).reshape(SG_SAMPLES, *x.shape[1:])
-            g = self.input_grad(torch.from_numpy(noisy), targets[i].repeat(SG_SAMPLES))
-            grads.append(g.sum(0) * (1.0 / SG_SAMPLES))
+            sd = sigma * (src.max() - src.min()) if relative else sigma
+            noisy = (src[None, :] + sd * noise).astype(np.float32).reshape(samples, *x.shape[1:])
+            g = self.input_grad(torch.from_numpy(noisy), targets[i].repeat(samples))
+            grads.append(g.sum(0) * (1.0 / samples))
         mean = torch.stack(grads)
-        return self.saliency_from(mean), head, total
+        return self.saliency_from(mean), noise
 
-    def integrated_gradients(self, targets):
+    def integrated_gradients(self, targets, alphas, weights, base):
+        """(x - base) * sum_k w_k grad(base + a_k (x - base)); path points in float64, rounded to float32."""
         x64 = self.x.numpy().astype(np.float64)
-        base = np.full_like(x64, IG_BASELINE)
         total = torch.zeros_like(self.x)
+        w = torch.tensor(weights, dtype=torch.float32)
         for i in range(x64.shape[0]):
-            alphas = np.arange(1, IG_STEPS + 1, dtype=np.float64) / IG_STEPS
-            path = (base[i][None] + alphas[:, None, None, None] * (x64[i][None] - base[i][None])).astype(np.float32)
-            g = self.input_grad(torch.from_numpy(path), targets[i].repeat(IG_STEPS))
+            a = np.asarray(alphas, dtype=np.float64)
+            path = (base[i][None] + a[:, None, None, None] * (x64[i][None] - base[i][None])).astype(np.float32)
+            xi = torch.from_numpy(path).requires_grad_(True)
+            logits, _ = self.forward(xi)
+            # Weighted seed: d/dx sum_k w_k y_t(x_k), as the TypeScript seeds each path point's backward pass.
+            (g,) = torch.autograd.grad((logits[:, int(targets[i])] * w).sum(), xi)
             total[i] = g.sum(0)
         delta = self.x - torch.from_numpy(base.astype(np.float32))
-        return delta * (total * (1.0 / IG_STEPS))
+        return delta * total
 
     def negative_grad_cam_cases(self, layers=NEG_SEARCH_LAYERS):
         """(image, class, layer) whose raw Grad-CAM is < 0 at every position, with its max value."""
@@ -468,8 +421,25 @@ def run():
     # coincide with Grad-CAM there; layer2 is where the three formulas differ.
     for m in ("grad_cam_plus_plus", "xgrad_cam", "hires_cam"):
         out[f"{m}_layer2"] = finish_cam(R.variant_raw(m, LAYER_EARLY, t), R.size)
-    out["smoothgrad"], noise_head, noise_sum = R.smoothgrad(t)
-    out["integrated_gradients"] = R.integrated_gradients(t)
+    for layer in (LAYER, LAYER_EARLY):
+        out[f"score_cam_{layer}"] = R.score_cam(layer, t)
+    out[f"score_cam_pgc_{LAYER}"] = R.score_cam(LAYER, t, pgc=True)
+    out["smoothgrad"], noise = R.smoothgrad(t, SG_SAMPLES, SG_SIGMA, SG_SEED, relative=True)
+    out["smoothgrad_absolute"], _ = R.smoothgrad(t, SG_ABS_SAMPLES, SG_ABS_SIGMA, SG_ABS_SEED, relative=False)
+    noise_head = noise[0, :NOISE_HEAD].tolist()
+    noise_sum = 0.0
+    for v in noise.reshape(-1):  # stream 0 first, then 1, ...; each in counter order
+        noise_sum += float(v)
+    x64 = R.x.numpy().astype(np.float64)
+    zeros = np.full_like(x64, IG_BASELINE)
+    right = [(k + 1) / IG_STEPS for k in range(IG_STEPS)]
+    out["integrated_gradients"] = R.integrated_gradients(t, right, [1 / IG_STEPS] * IG_STEPS, zeros)
+    black = np.empty_like(x64)
+    for ch in range(3):  # pixel value 0 in the normalised space, held as float32 like the TypeScript
+        black[:, ch] = -tm.CIFAR_MEAN[ch] / tm.CIFAR_STD[ch]
+    black = black.astype(np.float32).astype(np.float64)
+    gl_x, gl_w = np.polynomial.legendre.leggauss(IG_GL_STEPS)
+    out["integrated_gradients_gl_black"] = R.integrated_gradients(t, list(0.5 * (gl_x + 1)), list(0.5 * gl_w), black)
     negatives = R.negative_grad_cam_cases()
 
     # Self-checks of the reference itself (not of the TS).
@@ -493,7 +463,7 @@ def run():
         "objective": "sum_n logits[n, target_n]; layer gradients under the standard ReLU rule",
         "minmax": "(M - min) / (max - min + 1e-7) per image over (C, H, W)",
         "upsample": "F.interpolate(mode='bilinear', align_corners=False) to 32x32",
-        "finish_cam": "up(minmax(relu(M)))",
+        "finish_cam": "minmax(up(relu(M)))",
         "params": json.dumps({
             "cam": {"layer": LAYER, "head": "linear.weight[target] (no bias)"},
             "grad_cam": {"layers": [LAYER, LAYER_EARLY]},
@@ -501,20 +471,29 @@ def run():
             "layer_cam": {"layers": [LAYER, LAYER_EARLY]},
             "layer_cam_fused": {"layers": FUSED_LAYERS, "scale": "tanh(2 * minmax(raw))"},
             "hybrid": {"layer": LAYER, "alpha": HYBRID_ALPHA},
-            "grad_cam_plus_plus": {"layers": [LAYER, LAYER_EARLY], "eps": EPS},
+            "grad_cam_plus_plus": {"layers": [LAYER, LAYER_EARLY], "eps": GRAD_CAM_PP_EPS},
             "xgrad_cam": {"layers": [LAYER, LAYER_EARLY], "eps": EPS},
             "hires_cam": {"layers": [LAYER, LAYER_EARLY]},
             "guided_backprop_neuron": {"layer": NEURON_LAYER, "rule": "guided", "unit": "argmax over C*H*W"},
-            "smoothgrad": {"samples": SG_SAMPLES, "sigma": SG_SIGMA, "seed": SG_SEED, "batch": "any",
+            "score_cam": {"layers": [LAYER, LAYER_EARLY], "score": "logit", "mask_eps": EPS,
+                          "mask_upsample": "align_corners=True", "map_upsample": "align_corners=False"},
+            "score_cam_pgc": {"layers": [LAYER], "score": "logit", "mask_eps": SCORE_CAM_PGC_EPS,
+                              "mask_upsample": "align_corners=True", "map_upsample": "align_corners=False"},
+            "smoothgrad": {"samples": SG_SAMPLES, "sigma": SG_SIGMA, "seed": SG_SEED, "sigma_scale": "relative",
                            "sigma_abs": "sigma * (max(x_n) - min(x_n))"},
+            "smoothgrad_absolute": {"samples": SG_ABS_SAMPLES, "sigma": SG_ABS_SIGMA, "seed": SG_ABS_SEED,
+                                    "sigma_scale": "absolute"},
             "integrated_gradients": {"steps": IG_STEPS, "baseline": IG_BASELINE, "rule": "riemann_right"},
+            "integrated_gradients_gl_black": {"steps": IG_GL_STEPS, "baseline": "black", "rule": "gausslegendre"},
         }),
         "neuron_units": json.dumps(units.tolist()),
         "neuron_unit_values": json.dumps(unit_values),
         "smoothgrad_noise_head": json.dumps(noise_head),
-        "smoothgrad_noise_count": str(int(SG_SAMPLES * R.x.numel())),
+        "smoothgrad_noise_streams": str(SG_SAMPLES),
+        "smoothgrad_noise_per_stream": str(int(R.x[0].numel())),
         "smoothgrad_noise_sum": repr(noise_sum),
-        "smoothgrad_noise_math": "Math.log/sin/cos as fdlibm (Node 20 / V8 11.x); sum in stream order, float64",
+        "smoothgrad_noise_math": "counter hash + Acklam inverse CDF, + - * / sqrt only; sum over streams 0.., float64",
+        "check_inverse_cdf_max_abs_error": repr(check_inverse_cdf()),
         "negative_grad_cam_search": json.dumps({"layers": list(NEG_SEARCH_LAYERS), "classes": "all 10",
                                                 "images": "all 4", "criterion": "max raw Grad-CAM < 0"}),
         "negative_grad_cam_cases": json.dumps(negatives),
@@ -548,7 +527,8 @@ def main(argv=None):
     print(f"  neuron units (c, i, j) at {NEURON_LAYER}: {meta['neuron_units']}")
     print(f"  {meta['check_gradcam_vs_cam']}")
     print(f"  IG completeness error per image: {meta['check_ig_completeness']}")
-    print(f"  noise head {meta['smoothgrad_noise_head']}; sum {meta['smoothgrad_noise_sum']}")
+    print(f"  noise head {meta['smoothgrad_noise_head']}; sum {meta['smoothgrad_noise_sum']}; "
+          f"max |z - ndtri| {meta['check_inverse_cdf_max_abs_error']}")
     neg = json.loads(meta["negative_grad_cam_cases"])
     print(f"  all-negative raw Grad-CAM cases: {len(neg)}: "
           + ", ".join(f"img {c['image']} class {c['class']} {c['layer']} (max {c['max_raw']:.3g})" for c in neg[:12]))

@@ -9,12 +9,14 @@ import { EXPLAIN } from './explain.js';
 import { FILTERS } from './filters.js';
 import { NEIGHBOURS } from './neighbours.js';
 import { PATCHES } from './patches.js';
+import { SANITY } from './sanity.js';
 import { TRACE } from './trace.js';
 
 export const COMMANDS: readonly CommandInfo[] = [
   DEMO,
   EXPLAIN,
   EVALUATE,
+  SANITY,
   CLASS_MEANS,
   EARLY_EXIT,
   FILTERS,

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { acquireEngine } from '../gpu/acquire.js';
 import type { Engine } from '../gpu/engine.js';
+import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
@@ -10,8 +11,8 @@ import { preprocessForModel, type ModelInput } from '../image/preprocess.js';
 import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import type { RgbImage } from '../image/image.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
-import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
-import { topPredictions } from '../api/predictions.js';
+import { BASELINES, METHODS, findMethod, type MethodEntry, type MethodRunOptions } from '../methods/registry.js';
+import { topPredictions, type Prediction } from '../api/predictions.js';
 import { explainReport, type ExplainRow } from '../report/explain-report.js';
 import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
@@ -19,15 +20,17 @@ import { defineCommand } from './command.js';
 import { ALLOW_NON_FINITE, FORCE, LAYER, outDir, TARGET, WEIGHTS } from './common-options.js';
 import { UsageError } from './errors.js';
 import { loadModelFile, parseTarget } from './load-model.js';
+import { checkMethodOptions, METHOD_OPTIONS, methodRunOptions } from './method-options.js';
 import { Progress } from './progress.js';
 
 export const EXPLAIN = defineCommand({
   name: 'explain',
   summary: 'explain images with attribution methods; PNG overlays, raw maps, HTML report',
   usage: '--weights FILE --image FILE... [options]',
-  description: `Explains each image's prediction with one or every attribution method; prints the top-5 classes,
-writes a PNG overlay and the raw float32 map (safetensors) per method and image, and an HTML page
-with all methods side by side.`,
+  description: `Explains each image's prediction with one or every attribution method; prints the top classes,
+writes a PNG overlay and the raw float32 map (safetensors) per method, class and image, and an HTML page
+with all methods side by side. Method options are read only by their method; a method's own default
+(in brackets) applies when one is left out.`,
   options: {
     weights: WEIGHTS,
     'allow-non-finite': ALLOW_NON_FINITE,
@@ -41,33 +44,49 @@ with all methods side by side.`,
     method: {
       type: 'enum',
       arg: 'NAME|all',
-      values: ['all', ...METHODS.map((m) => m.name)],
+      values: ['all', ...METHODS.map((m) => m.name), ...BASELINES.map((m) => m.name)],
       default: 'all',
-      help: `${METHODS.map((m) => m.name).join(', ')}, or all`,
+      help: `${METHODS.map((m) => m.name).join(', ')}, or all;\nalso the model-free baselines ${BASELINES.map((m) => m.name).join(', ')}`,
     },
     layer: {
       ...LAYER,
       help: "layer for the CAM-family methods (PyTorch module name, e.g. layer4, features.29);\ndefault: the model's last convolutional stage",
     },
-    target: TARGET,
-    'rise-masks': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 4000, help: 'masks for RISE (fewer is faster and noisier)' },
+    target: {
+      ...TARGET,
+      multiple: true,
+      help: 'top1 (default), a class index, or a class name; repeat to explain several classes\n(one map per class, e.g. class-specific L2-CAF for each: --l2caf-mode specific)',
+    },
+    'top-k': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 5, help: 'classes printed and written per image' },
+    json: {
+      type: 'flag',
+      help: 'also write explain.json: per image the logits, the top-k classes and probabilities,\nand every map written (method, class, layer, files)',
+    },
     colormap: { type: 'enum', arg: 'NAME', values: COLORMAP_NAMES, default: 'jet', help: COLORMAP_NAMES.join(', ') },
+    ...METHOD_OPTIONS,
     out: outDir('explain'),
     force: FORCE,
   },
   async run(values, out) {
     const methods = values.method === 'all' ? METHODS : [findMethod(values.method)];
-    out.expect(explainOutputNames(values.image, methods));
+    const methodOptions = methodRunOptions(values);
+    const targetTexts = values.target.length ? values.target : ['top1'];
+    out.expect(explainOutputNames(values.image, methods, values.json));
     const engine = await acquireEngine();
     try {
       const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
+      checkMethodOptions(model, methodOptions);
+      const targets = targetTexts.map((t) => parseTarget(t, model.info.classes));
+      if (new Set(targets).size !== targets.length) throw new UsageError(`--target names a class twice (${targetTexts.join(', ')})`);
       await explain(engine, model, {
         images: values.image,
         methods,
         layer: values.layer,
-        target: parseTarget(values.target, model.info.classes),
+        targets,
         colormap: values.colormap,
-        riseMasks: values['rise-masks'],
+        methodOptions,
+        topK: Math.min(values['top-k'], model.numClasses),
+        json: values.json,
         outDir: out.dir,
         show: out.show,
       });
@@ -84,17 +103,26 @@ export const explainCommand = (argv: string[]): Promise<void> => EXPLAIN.invoke(
 interface Output {
   image: string;
   method: MethodEntry;
+  /** Index into the job's targets. */
+  target: number;
   png: string;
   raw: string;
 }
 
+/** What {@link explain} runs: images, methods, classes and options, and where the files go. */
 export interface ExplainJob {
   images: string[];
   methods: MethodEntry[];
   layer?: string;
-  target: number | 'top1';
+  /** Classes to explain, each with its own map per method and image. */
+  targets: (number | 'top1')[];
   colormap: ColormapName;
-  riseMasks?: number;
+  /** Method options (RISE masks, SmoothGrad samples, ...); target and layer come from the job. */
+  methodOptions?: Omit<MethodRunOptions, 'target' | 'layer'>;
+  /** Classes printed (and written with --json) per image; default 5. */
+  topK?: number;
+  /** Also write explain.json (logits, top-k, the maps written). */
+  json?: boolean;
   /** Where to write (the command's staging folder). */
   outDir: string;
   /** How a path under the staging folder is named in messages and metadata (its final place). */
@@ -112,10 +140,21 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
 
   const show = job.show ?? ((p: string) => p);
   const stems = uniqueStems(job.images);
+  // One target keeps the plain names; several add the class to each file name.
+  const suffix = (t: number) => (job.targets.length === 1 ? '' : `.${targetSlug(model, job.targets[t])}`);
   const outputs: Output[] = stems.flatMap((stem) =>
-    methods.map((method) => ({ image: stem, method, png: `${stem}.${method.name}.png`, raw: `${stem}.${method.name}.safetensors` })),
+    methods.flatMap((method) =>
+      job.targets.map((_, t) => ({
+        image: stem,
+        method,
+        target: t,
+        png: `${stem}.${method.name}${suffix(t)}.png`,
+        raw: `${stem}.${method.name}${suffix(t)}.safetensors`,
+      })),
+    ),
   );
   const report = join(job.outDir, 'index.html');
+  const jsonPath = join(job.outDir, 'explain.json');
   const inputs = stems.map((s) => `${s}.input.png`);
   await mkdir(job.outDir, { recursive: true });
 
@@ -136,7 +175,7 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
 
-  const predictions = await topPredictions(model, x, 5);
+  const predictions = await topPredictions(model, x, job.topK ?? 5);
   assertFiniteResult(
     predictions.flatMap((p) => p.map((q) => q.prob)),
     'the class probabilities',
@@ -153,48 +192,60 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     predictions: predictions[i],
     cells: [],
   }));
-  const progress = new Progress('explain', methods.length);
+  const json: ExplainJson['images'] = job.json ? await imageRecords(model, x, job.images, predictions, show) : [];
+  const progress = new Progress('explain', methods.length * job.targets.length);
   for (const [k, method] of methods.entries()) {
-    progress.update(k, method.name);
-    const attribution = await method.run(model, x, {
-      target: job.target,
-      layer: method.usesLayer ? layer : undefined,
-      masks: job.riseMasks,
-    });
-    const maps = await attribution.maps.readF32();
-    assertFiniteResult(maps, `the ${method.name} maps`);
-    const [, c, mh, mw] = attribution.maps.shape;
-    for (let i = 0; i < stems.length; i++) {
-      const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
-      // RISE maps keep their 1/(N p) scale (docs/design.md §2.9); the overlay reads [0, 1], so stretch for display only
-      // (the raw map written beside it is untouched).
-      const shown = attribution.kind === 'heatmap' ? stretchToUnit(map) : map;
-      const picture: RgbImage =
-        attribution.kind === 'heatmap'
-          ? overlayHeatmap(prepared[i].image, shown, mw, mh, { colormap: job.colormap, alpha: 0.5 })
-          : gradientToImage(map, c, mh, mw);
-      const out = outputs.find((o) => o.image === stems[i] && o.method === method)!;
-      await writePng(join(job.outDir, out.png), picture);
-      await writeSafetensorsFile(
-        join(job.outDir, out.raw),
-        { map: { dtype: 'F32', shape: [c, mh, mw], data: map } },
-        {
+    for (const [t, target] of job.targets.entries()) {
+      progress.update(k * job.targets.length + t, method.name);
+      const attribution = await method.run(model, x, {
+        ...job.methodOptions,
+        target,
+        layer: method.usesLayer ? layer : undefined,
+      });
+      const maps = await attribution.maps.readF32();
+      assertFiniteResult(maps, `the ${method.name} maps`);
+      const [, c, mh, mw] = attribution.maps.shape;
+      for (let i = 0; i < stems.length; i++) {
+        const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
+        // RISE maps keep their 1/(N p) scale (docs/design.md §2.9); the overlay reads [0, 1], so stretch for display only
+        // (the raw map written beside it is untouched).
+        const shown = attribution.kind === 'heatmap' ? stretchToUnit(map) : map;
+        const picture: RgbImage =
+          attribution.kind === 'heatmap'
+            ? overlayHeatmap(prepared[i].image, shown, mw, mh, { colormap: job.colormap, alpha: 0.5 })
+            : gradientToImage(map, c, mh, mw);
+        const out = outputs.find((o) => o.image === stems[i] && o.method === method && o.target === t)!;
+        await writePng(join(job.outDir, out.png), picture);
+        await writeSafetensorsFile(
+          join(job.outDir, out.raw),
+          { map: { dtype: 'F32', shape: [c, mh, mw], data: map } },
+          {
+            method: method.name,
+            kind: attribution.kind,
+            target: String(attribution.targets[i]),
+            layer: attribution.layer ?? '',
+            image: show(job.images[i]),
+            model: model.info.architecture,
+          },
+        );
+        const targetName = model.info.classes[attribution.targets[i]] ?? String(attribution.targets[i]);
+        rows[i].cells.push({
+          method: cellKey(method, t, job.targets.length),
+          png: out.png,
+          target: method.name === 'guided-backprop' || !attribution.layer ? targetName : `${targetName} @ ${attribution.layer}`,
+        });
+        json[i]?.maps.push({
           method: method.name,
           kind: attribution.kind,
-          target: String(attribution.targets[i]),
-          layer: attribution.layer ?? '',
-          image: show(job.images[i]),
-          model: model.info.architecture,
-        },
-      );
-      const targetName = model.info.classes[attribution.targets[i]] ?? String(attribution.targets[i]);
-      rows[i].cells.push({
-        method: method.name,
-        png: out.png,
-        target: method.name === 'guided-backprop' || !attribution.layer ? targetName : `${targetName} @ ${attribution.layer}`,
-      });
+          target: attribution.targets[i],
+          targetLabel: targetName,
+          ...(attribution.layer === undefined ? {} : { layer: attribution.layer }),
+          png: out.png,
+          raw: out.raw,
+        });
+      }
+      engine.release(attribution.maps);
     }
-    engine.release(attribution.maps);
   }
   progress.done();
   engine.release(x);
@@ -202,13 +253,63 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     job.title ?? 'LayerTracer explanations',
     model.info.architecture,
     layer,
-    methods.map((m) => ({ name: m.name, title: m.title })),
+    methods.flatMap((m) =>
+      job.targets.map((target, t) => ({
+        name: cellKey(m, t, job.targets.length),
+        title: job.targets.length === 1 ? m.title : `${m.title} (${target === 'top1' ? 'top-1' : model.info.classes[target]})`,
+      })),
+    ),
     rows,
   );
   await writeFile(report, html, { flag: 'wx' });
+  if (job.json) {
+    const doc: ExplainJson = { model: model.info.architecture, classes: model.info.classes, images: json };
+    await writeFile(jsonPath, JSON.stringify(doc, null, 2), { flag: 'wx' });
+  }
   if (skipped.length) console.log(`skipped (not applicable to ${model.info.architecture}): ${skipped.map((m) => m.name).join(', ')}`);
-  console.log(`wrote ${outputs.length * 2 + stems.length} files and ${show(report)}`);
+  console.log(`wrote ${outputs.length * 2 + stems.length} files and ${show(report)}${job.json ? ` and ${show(jsonPath)}` : ''}`);
   return report;
+}
+
+/** What explain.json holds. */
+export interface ExplainJson {
+  model: string;
+  classes: string[];
+  images: {
+    image: string;
+    logits: number[];
+    top: { index: number; label: string; prob: number }[];
+    maps: { method: string; kind: string; target: number; targetLabel: string; layer?: string; png: string; raw: string }[];
+  }[];
+}
+
+async function imageRecords(
+  model: Model,
+  x: Tensor,
+  images: string[],
+  predictions: Prediction[][],
+  show: (path: string) => string,
+): Promise<ExplainJson['images']> {
+  const logits = await model.logits(x);
+  const k = model.numClasses;
+  return images.map((image, i) => ({
+    image: show(image),
+    logits: Array.from(logits.subarray(i * k, (i + 1) * k)),
+    top: predictions[i].map((p) => ({ index: p.index, label: p.label, prob: p.prob })),
+    maps: [],
+  }));
+}
+
+/** The report's column for a method and target (the method's name alone when there is one target). */
+function cellKey(m: MethodEntry, t: number, targets: number): string {
+  return targets === 1 ? m.name : `${m.name}#${t}`;
+}
+
+/** A file-name-safe class tag: the class name (or index) for a class, top1 for each image's top class. */
+function targetSlug(model: Model, target: number | 'top1'): string {
+  if (target === 'top1') return 'top1';
+  const name = model.info.classes[target] ?? String(target);
+  return name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || String(target);
 }
 
 function findMethodRefusal(model: Model, m: MethodEntry): never {
@@ -217,11 +318,15 @@ function findMethodRefusal(model: Model, m: MethodEntry): never {
   );
 }
 
-/** Every file explain may write for these images and methods, relative to the output folder. */
-export function explainOutputNames(images: string[], methods: readonly MethodEntry[]): string[] {
+/**
+ * The files explain writes for these images and methods with one target, relative to the output folder
+ * (checked before the work; with several targets the class-tagged names are checked when committing).
+ */
+export function explainOutputNames(images: string[], methods: readonly MethodEntry[], json = false): string[] {
   const stems = uniqueStems(images);
   return [
     'index.html',
+    ...(json ? ['explain.json'] : []),
     ...stems.map((s) => `${s}.input.png`),
     ...stems.flatMap((s) => methods.flatMap((m) => [`${s}.${m.name}.png`, `${s}.${m.name}.safetensors`])),
   ];

@@ -25,6 +25,7 @@ interface CalibrationJson {
   exitStats: ExitCalibrationStats[];
 }
 
+/** Class means as safetensors tensors and metadata, the layout {@link classMeansFromFile} reads (format {@link MEANS_FORMAT}). */
 export function classMeansToTensors(m: ClassMeans): { tensors: Record<string, TensorSpec>; metadata: Record<string, string> } {
   const K = m.classes.length;
   const L = m.exits.length;

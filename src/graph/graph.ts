@@ -110,6 +110,19 @@ export class Graph {
       .map(([n]) => n);
   }
 
+  /**
+   * A graph with the same values and names whose nodes are `f(node, index)`: for swapping parameters
+   * (same op, same wiring), e.g. the sanity checks' randomised copies.
+   */
+  mapNodes(f: (node: GraphNode, index: number) => GraphNode): Graph {
+    const g = new Graph();
+    for (const [i, n] of this.nodes.entries()) g.nodes.push(f(n, i));
+    for (const [k, v] of this.names) g.names.set(k, v);
+    for (const [k, v] of this.producers) g.producers.set(k, v);
+    g.nextValue = this.nextValue;
+    return g;
+  }
+
   /** Weight tensors owned by the graph (none in a shape-only graph). */
   parameters(): Tensor[] {
     return this.nodes.flatMap((n) => opOf(n).tensors(n));

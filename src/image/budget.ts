@@ -12,6 +12,7 @@
  */
 import { ImageDecodeError } from './errors.js';
 
+/** How large a picture the decoders accept (a decompression bomb is refused before it is inflated). */
 export interface DecodeLimits {
   /** Largest width*height accepted, in millions of pixels. Default 12. */
   maxMegapixels?: number;

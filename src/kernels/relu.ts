@@ -10,6 +10,7 @@ const WG = 256;
 
 /** The three ways a ReLU-family unit passes a gradient back (docs/design.md, section 1). */
 export const RELU_RULES = ['standard', 'guided', 'deconvnet'] as const;
+/** One of {@link RELU_RULES}: how a ReLU-family unit passes a gradient back. */
 export type ReluRule = (typeof RELU_RULES)[number];
 
 /**

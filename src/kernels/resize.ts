@@ -8,13 +8,14 @@ import { assertDType, assertRank, assertShape4d } from './shape-checks.js';
 const resize = defineKernel('resize', source);
 const WG = 256;
 
-function resizeParams(n: number, c: number, h: number, w: number, ho: number, wo: number) {
-  // PyTorch computes in/out in float: both are small integers, so the f32 rounding of the exact quotient.
-  return { planes: n * c, h, w, ho, wo, scale_h: Math.fround(h / ho), scale_w: Math.fround(w / wo) };
+function resizeParams(n: number, c: number, h: number, w: number, ho: number, wo: number, alignCorners = false) {
+  // PyTorch computes the scale in float: small integers, so the f32 rounding of the exact quotient.
+  const scale = (i: number, o: number) => Math.fround(alignCorners ? (o > 1 ? (i - 1) / (o - 1) : 0) : i / o);
+  return { planes: n * c, h, w, ho, wo, scale_h: scale(h, ho), scale_w: scale(w, wo), align_corners: alignCorners ? 1 : 0 };
 }
 
-// x: (N, C, H, W) -> y: (N, C, outH, outW); F.interpolate(x, size=outSize, mode='bilinear', align_corners=False)
-export function bilinearResize(e: Engine, x: Tensor, outSize: [number, number]): Tensor {
+// x: (N, C, H, W) -> y: (N, C, outH, outW); F.interpolate(x, size=outSize, mode='bilinear', align_corners=alignCorners)
+export function bilinearResize(e: Engine, x: Tensor, outSize: [number, number], { alignCorners = false } = {}): Tensor {
   const kernel = 'bilinearResize';
   assertRank(kernel, 'x', x, 4);
   assertDType(kernel, 'x', x, 'f32');
@@ -30,7 +31,7 @@ export function bilinearResize(e: Engine, x: Tensor, outSize: [number, number]):
     kernel: resize,
     entry: 'forward',
     bindings: { x, y },
-    params: resizeParams(n, c, h, w, ho, wo),
+    params: resizeParams(n, c, h, w, ho, wo, alignCorners),
     workgroups: grid1d(y.size, WG),
   });
   return y;

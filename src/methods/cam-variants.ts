@@ -15,7 +15,7 @@ import { scoped } from '../gpu/scopes.js';
 
 /**
  * Gradient-weighted CAM variants that differ only in how the channel weights are formed, all as in
- * pytorch-grad-cam: ReLU of the weighted channel sum, min-max, upsample.
+ * pytorch-grad-cam: ReLU of the weighted channel sum, upsample, min-max.
  */
 type Variant = 'grad-cam++' | 'xgrad-cam' | 'hires-cam';
 
@@ -53,7 +53,10 @@ async function variant(model: Model, x: Tensor, opts: MethodOptions, method: Var
   return { method, kind: 'heatmap', maps, targets, layer };
 }
 
-const EPS = 1e-7;
+/** Guards XGrad-CAM's division by sum_ij A_k (a channel that is zero everywhere); pytorch-grad-cam's 1e-7. */
+const XGRAD_EPS = 1e-7;
+/** Guards Grad-CAM++'s alpha denominator (zero where g is zero); pytorch-grad-cam's 1e-6. */
+const GRAD_CAM_PP_EPS = 1e-6;
 
 function channelWeights(model: Model, method: Variant, A: Tensor, g: Tensor): Tensor {
   const e = model.engine;
@@ -63,19 +66,19 @@ function channelWeights(model: Model, method: Variant, A: Tensor, g: Tensor): Te
     // w_k = sum_ij g_k A_k / (sum_ij A_k + eps)
     const gA = binary(e, 'mul', g, A);
     const num = reduce(e, 'sum', gA, [2, 3], true);
-    const den = affine(e, sumA, 1, EPS);
+    const den = affine(e, sumA, 1, XGRAD_EPS);
     const w = binary(e, 'div', num, den);
     e.releaseAll(sumA, gA, num, den);
     return w;
   }
   // Grad-CAM++ (Chattopadhyay et al. 2018), with exp(S) gradients approximated as in pytorch-grad-cam:
-  // a = g^2 / (2 g^2 + sum_ij A * g^3 + eps), zero where g == 0; w_k = sum_ij a * ReLU(g).
+  // a = g^2 / (2 g^2 + sum_ij A * g^3 + eps) (the paper's eq. 19), zero where g == 0; w_k = sum_ij a * ReLU(g).
   const g2 = binary(e, 'mul', g, g);
   const g3 = binary(e, 'mul', g2, g);
   const sumAg3 = binary(e, 'mul', g3, sumA);
   const twoG2 = affine(e, g2, 2, 0);
   const den0 = binary(e, 'add', twoG2, sumAg3);
-  const den = affine(e, den0, 1, EPS);
+  const den = affine(e, den0, 1, GRAD_CAM_PP_EPS);
   const a = binary(e, 'div', g2, den); // g == 0 gives 0 / eps = 0, the where() of the reference
   const reluG = unary(e, 'relu', g);
   const aReluG = binary(e, 'mul', a, reluG);

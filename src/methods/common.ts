@@ -120,20 +120,17 @@ export const weightedChannelSum = scoped(function weightedChannelSum(e: Engine, 
   return sum;
 });
 
-/** ReLU, min-max per image, then bilinear upsampling to the input size: the CAM family's last steps. */
+/**
+ * The CAM family's last steps, the one normalisation convention of every heatmap (pytorch-grad-cam's):
+ * ReLU, bilinear upsampling to the input size, then min-max per image, so each map spans [0, 1].
+ */
 export const finishCam = scoped(function finishCam(
   e: Engine,
   cam: Tensor,
   size: [number, number],
-  { relu = true, normalizeFirst = true }: { relu?: boolean; normalizeFirst?: boolean } = {},
+  { relu = true }: { relu?: boolean } = {},
 ): Tensor {
   const positive = relu ? unary(e, 'relu', cam) : e.clone(cam);
-  if (normalizeFirst) {
-    const norm = minmaxNormalize(e, positive, [1, 2, 3]);
-    const up = bilinearResize(e, norm, size);
-    e.releaseAll(positive, norm);
-    return up;
-  }
   const up = bilinearResize(e, positive, size);
   const norm = minmaxNormalize(e, up, [1, 2, 3]);
   e.releaseAll(positive, up);

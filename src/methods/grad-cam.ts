@@ -1,3 +1,4 @@
+import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { reduce } from '../kernels/reduce.js';
@@ -13,8 +14,8 @@ import {
 import { scoped } from '../gpu/scopes.js';
 
 /**
- * Grad-CAM (Selvaraju et al. 2017): alpha_k = mean_ij g_k; map = ReLU(sum_k alpha_k A_k), min-max,
- * bilinear upsampling to the input size. Returns (N, 1, H, W) in [0, 1].
+ * Grad-CAM (Selvaraju et al. 2017): alpha_k = mean_ij g_k; map = ReLU(sum_k alpha_k A_k), bilinear
+ * upsampling to the input size, min-max. Returns (N, 1, H, W) in [0, 1].
  */
 export const gradCam = scoped(async function gradCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   const raw = await gradCamRaw(model, x, opts);
@@ -33,8 +34,15 @@ export const gradCamRaw = scoped(async function gradCamRaw(
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;
   const { A, g, targets } = await activationAndGradient(model, x, layer, opts.target);
+  const cam = gradCamFromGradient(e, A, g);
+  e.releaseAll(A, g);
+  return { cam, targets, layer };
+});
+
+/** A, g: (N, K, h, w) -> sum_k mean_ij(g_k) A_k: (N, 1, h, w). */
+export const gradCamFromGradient = scoped(function gradCamFromGradient(e: Engine, A: Tensor, g: Tensor): Tensor {
   const alpha = reduce(e, 'mean', g, [2, 3], true);
   const cam = weightedChannelSum(e, alpha, A);
-  e.releaseAll(A, g, alpha);
-  return { cam, targets, layer };
+  e.release(alpha);
+  return cam;
 });

@@ -1,24 +1,25 @@
+import type { Engine } from '../gpu/engine.js';
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { binary, unary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
 import { bilinearResize } from '../kernels/resize.js';
-import { activationAndGradient, assertImageBatch, inputSize, type Attribution, type MethodOptions } from './common.js';
+import { activationAndGradient, assertImageBatch, finishCam, inputSize, type Attribution, type MethodOptions } from './common.js';
 import { scoped } from '../gpu/scopes.js';
 
 /**
- * LayerCAM (Jiang et al. 2021): M = sum_k ReLU(g_k(i,j)) * A_k(i,j), per position; upsample; min-max.
- * (N, 1, H, W) in [0, 1].
+ * LayerCAM (Jiang et al. 2021): M = ReLU(sum_k ReLU(g_k(i,j)) * A_k(i,j)), per position; upsample; min-max.
+ * (N, 1, H, W) in [0, 1]. The outer ReLU is the paper's; it matters only at layers whose activation can be
+ * negative (a conv or batch-norm output).
  */
 export const layerCam = scoped(async function layerCam(model: Model, x: Tensor, opts: MethodOptions = {}): Promise<Attribution> {
   assertImageBatch(model, x);
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;
   const raw = await layerCamRaw(model, x, layer, opts);
-  const up = bilinearResize(e, raw.cam, inputSize(x));
-  const maps = minmaxNormalize(e, up, [1, 2, 3]);
-  e.releaseAll(raw.cam, up);
+  const maps = finishCam(e, raw.cam, inputSize(x));
+  e.release(raw.cam);
   return { method: 'layer-cam', kind: 'heatmap', maps, targets: raw.targets, layer };
 });
 
@@ -31,11 +32,18 @@ export const layerCamRaw = scoped(async function layerCamRaw(
 ): Promise<{ cam: Tensor; targets: number[] }> {
   const e = model.engine;
   const { A, g, targets } = await activationAndGradient(model, x, layer, opts.target);
+  const cam = layerCamFromGradient(e, A, g);
+  e.releaseAll(A, g);
+  return { cam, targets };
+});
+
+/** A, g: (N, K, h, w) -> sum_k ReLU(g_k) * A_k per position: (N, 1, h, w). */
+export const layerCamFromGradient = scoped(function layerCamFromGradient(e: Engine, A: Tensor, g: Tensor): Tensor {
   const reluG = unary(e, 'relu', g);
   const prod = binary(e, 'mul', reluG, A);
   const cam = reduce(e, 'sum', prod, [1], true);
-  e.releaseAll(A, g, reluG, prod);
-  return { cam, targets };
+  e.releaseAll(reluG, prod);
+  return cam;
 });
 
 /**

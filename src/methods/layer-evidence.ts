@@ -28,6 +28,7 @@ export interface LayerEvidence {
   baseline?: { classSensitivity: number; contrast: number };
 }
 
+/** One image's LayerTracer numbers: per layer class sensitivity, contrast and insertion / deletion, and a random map's. */
 export interface ImageEvidence {
   layers: LayerEvidence[];
   random: { insertion: number; deletion: number };
@@ -70,6 +71,11 @@ async function readMaps(maps: Map<string, Tensor>): Promise<Map<string, Float32A
   return out;
 }
 
+/**
+ * The numbers that say whether LayerTracer's maps hold class evidence: per image and layer, class sensitivity
+ * (1 - mean correlation with the other classes' maps), contrast (std / mean), both also for the decoy-mask
+ * baseline, and insertion / deletion AUC (with `causal`), plus a random map's AUCs.
+ */
 export async function layerEvidence(
   model: Model,
   x: Tensor,

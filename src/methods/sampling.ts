@@ -2,13 +2,14 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { addInPlace } from '../kernels/elementwise.js';
 import { reduce } from '../kernels/reduce.js';
-import { oneHotSeed } from './common.js';
 import { scoped } from '../gpu/scopes.js';
 
 /**
  * Runs forward + backward over many perturbed copies of each image in batches of `batchSize` and sums
- * d y_target / d input per image on the GPU: (N, C, H, W). `makeBatch(image, first, count)` returns the
+ * w_s * d y_target / d input per image on the GPU: (N, C, H, W). `makeBatch(image, first, count)` returns the
  * host data of `count` perturbed copies (count, C, H, W) of image `image`, starting at sample `first`.
+ * `weights` (one per sample, default all 1) scale the seed of each copy's backward pass, so a quadrature
+ * rule costs nothing extra.
  */
 export const accumulateGradients = scoped(async function accumulateGradients(
   model: Model,
@@ -18,10 +19,12 @@ export const accumulateGradients = scoped(async function accumulateGradients(
   batchSize: number,
   makeBatch: (image: number, first: number, count: number) => Float32Array,
   onProgress?: (done: number, total: number) => void,
+  weights?: readonly number[],
 ): Promise<Tensor> {
   const e = model.engine;
   const [n, c, h, w] = shape;
   const plane = c * h * w;
+  const classes = model.numClasses;
   const sum = e.empty([n, c, h, w], 'f32', 'gradient.sum');
   for (let i = 0; i < n; i++) {
     let acc: Tensor | null = null;
@@ -29,7 +32,9 @@ export const accumulateGradients = scoped(async function accumulateGradients(
       const count = Math.min(batchSize, samples - first);
       const xb = e.upload(makeBatch(i, first, count), [count, c, h, w], 'perturbed.batch');
       const trace = model.forward(xb);
-      const seed = oneHotSeed(e, Array(count).fill(targets[i]), model.numClasses);
+      const seedHost = new Float32Array(count * classes);
+      for (let s = 0; s < count; s++) seedHost[s * classes + targets[i]] = weights ? weights[first + s] : 1;
+      const seed = e.upload(seedHost, [count, classes], 'seed.weighted');
       const back = model.backward(trace, { grad: seed });
       trace.release();
       const batchSum = reduce(e, 'sum', back.input!, [0], true);

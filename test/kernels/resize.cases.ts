@@ -108,3 +108,41 @@ for (const c of FD) {
     },
   });
 }
+
+// align_corners=True (forward only; Score-CAM's masks in pytorch-grad-cam's convention).
+const ALIGNED: { name: string; shape: number[]; out: [number, number] }[] = [
+  { name: 'up 8 -> 32', shape: [2, 3, 8, 8], out: [32, 32] },
+  { name: 'up 7 -> 224', shape: [1, 2, 7, 7], out: [224, 224] },
+  { name: 'mixed: up rows, down cols', shape: [2, 1, 5, 13], out: [11, 4] },
+  { name: 'to a single row', shape: [1, 2, 6, 5], out: [1, 9] },
+];
+for (const [ci, c] of ALIGNED.entries()) {
+  resizeCases.push({
+    name: `bilinearResize align_corners forward ${c.name} ${JSON.stringify(c.shape)} -> ${JSON.stringify(c.out)}`,
+    async run(e) {
+      const outShape = [c.shape[0], c.shape[1], ...c.out];
+      const x = randomArray(size(c.shape), 60 + ci);
+      const xt = e.upload(x, c.shape);
+      const y = bilinearResize(e, xt, c.out, { alignCorners: true });
+      expectClose(await y.readF32(), bilinearResizeRef(x, c.shape, c.out, true), {
+        atol: 2e-6,
+        rtol: 1e-5,
+        shape: outShape,
+        what: 'bilinearResize(alignCorners) y',
+      });
+      e.releaseAll(xt, y);
+    },
+  });
+}
+resizeCases.push({
+  name: "bilinearResize align_corners matches PyTorch's printed values arange(6) 2x3 -> 3x5",
+  async run(e) {
+    const x = [0, 1, 2, 3, 4, 5];
+    const expected = [0, 0.5, 1, 1.5, 2, 1.5, 2, 2.5, 3, 3.5, 3, 3.5, 4, 4.5, 5];
+    expectClose(bilinearResizeRef(x, [1, 1, 2, 3], [3, 5], true), expected, { atol: 0, rtol: 0, what: 'CPU reference' });
+    const xt = e.upload(x, [1, 1, 2, 3]);
+    const y = bilinearResize(e, xt, [3, 5], { alignCorners: true });
+    expectClose(await y.readF32(), expected, { atol: 1e-6, rtol: 0, shape: [1, 1, 3, 5], what: 'bilinearResize(alignCorners) y' });
+    e.releaseAll(xt, y);
+  },
+});

@@ -10,12 +10,13 @@ import { finishCam, type Attribution } from '../../src/methods/common.js';
 import { gradCam, gradCamRaw } from '../../src/methods/grad-cam.js';
 import { deconvnet, guidedBackprop, neuronGradient } from '../../src/methods/guided-backprop.js';
 import { guidedGradCam } from '../../src/methods/guided-grad-cam.js';
-import { hybridGradLayerCam } from '../../src/methods/hybrid.js';
+import { blendHybrid, hybridGradLayerCam } from '../../src/methods/hybrid.js';
 import { integratedGradients } from '../../src/methods/integrated-gradients.js';
 import { layerCam, layerCamFused } from '../../src/methods/layer-cam.js';
 import { saliency } from '../../src/methods/saliency.js';
+import { scoreCam } from '../../src/methods/score-cam.js';
 import { smoothGrad } from '../../src/methods/smooth-grad.js';
-import { gaussianRandom } from '../../src/util/random.js';
+import { normalAt } from '../../src/util/random.js';
 import { compareClose, correlation } from '../util/compare.js';
 import { testEngine } from '../util/gpu.js';
 import { cifarFile } from '../util/shared-data.js';
@@ -108,7 +109,8 @@ describe('attribution methods match PyTorch references (resnet20, first 4 CIFAR 
     expect(a.targets, 'top-1 targets').toEqual(refTargets);
   });
 
-  const CASES: { key: string; kind: 'heatmap' | 'signed'; run: () => Promise<Attribution> }[] = [
+  /** `also`: a second reference the same maps must match, at its own minimum correlation. */
+  const CASES: { key: string; kind: 'heatmap' | 'signed'; run: () => Promise<Attribution>; also?: { key: string; min: number } }[] = [
     { key: 'saliency', kind: 'heatmap', run: () => saliency(model, x) },
     { key: 'deconvnet', kind: 'signed', run: () => deconvnet(model, x) },
     { key: 'guided_backprop', kind: 'signed', run: () => guidedBackprop(model, x) },
@@ -126,13 +128,32 @@ describe('attribution methods match PyTorch references (resnet20, first 4 CIFAR 
     { key: 'grad_cam_plus_plus_layer2', kind: 'heatmap', run: () => gradCamPlusPlus(model, x, { layer: 'layer2' }) },
     { key: 'xgrad_cam_layer2', kind: 'heatmap', run: () => xGradCam(model, x, { layer: 'layer2' }) },
     { key: 'hires_cam_layer2', kind: 'heatmap', run: () => hiResCam(model, x, { layer: 'layer2' }) },
+    // pytorch-grad-cam's ScoreCAM itself differs only in its masks' min-max eps (1e-8).
+    {
+      key: 'score_cam_layer3',
+      kind: 'heatmap',
+      run: () => scoreCam(model, x, { layer: 'layer3' }),
+      also: { key: 'score_cam_pgc_layer3', min: 0.99 },
+    },
+    { key: 'score_cam_layer2', kind: 'heatmap', run: () => scoreCam(model, x, { layer: 'layer2', batchSize: 7 }) },
     { key: 'smoothgrad', kind: 'heatmap', run: () => smoothGrad(model, x, { samples: 8, sigma: 0.15, seed: 0 }) },
+    {
+      key: 'smoothgrad_absolute',
+      kind: 'heatmap',
+      run: () => smoothGrad(model, x, { samples: 4, sigma: 0.5, sigmaScale: 'absolute', seed: 7, batchSize: 3 }),
+    },
     { key: 'integrated_gradients', kind: 'signed', run: () => integratedGradients(model, x, { steps: 16, baseline: 0 }) },
+    {
+      key: 'integrated_gradients_gl_black',
+      kind: 'signed',
+      run: () => integratedGradients(model, x, { steps: 8, baseline: 'black', rule: 'gausslegendre', batchSize: 5 }),
+    },
   ];
   for (const c of CASES) {
     it(c.key, async () => {
       const a = await c.run();
       expect(a.targets, `${c.key}: targets`).toEqual(refTargets);
+      if (c.also) expectCorrelated(await a.maps.readF32(), ref.getF32(c.also.key), `${c.key} vs ${c.also.key}`, c.also.min);
       await checkAttribution(a, c.key, c.kind);
     });
   }
@@ -159,20 +180,16 @@ describe('attribution methods match PyTorch references (resnet20, first 4 CIFAR 
     expectCorrelated(await read(g.cam), ref.getF32('grad_cam_raw'), 'grad_cam_raw');
   });
 
-  it('SmoothGrad noise: gaussianRandom(0) reproduces the stream the reference used, bit for bit', () => {
+  it('SmoothGrad noise: normalAt reproduces the streams the reference drew, bit for bit', () => {
     const head = JSON.parse(ref.metadata.smoothgrad_noise_head) as number[];
-    const count = Number(ref.metadata.smoothgrad_noise_count);
-    const rng = gaussianRandom(0);
+    const streams = Number(ref.metadata.smoothgrad_noise_streams);
+    const perStream = Number(ref.metadata.smoothgrad_noise_per_stream);
+    expect(streams * perStream, 'noise values in the reference').toBeGreaterThan(10000);
     let sum = 0;
-    const got: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const v = rng();
-      if (i < head.length) got.push(v);
-      sum += v;
-    }
-    const why = ' (the reference ports fdlibm, the Math.log/sin/cos of Node 20-22; another JS engine may differ in the last bit)';
-    expect(got, `first ${head.length} normals${why}`).toEqual(head);
-    expect(sum, `float64 sum of all ${count} normals${why}`).toBe(Number(ref.metadata.smoothgrad_noise_sum));
+    for (let s = 0; s < streams; s++) for (let p = 0; p < perStream; p++) sum += normalAt(0, s, p);
+    const got = head.map((_, p) => normalAt(0, 0, p));
+    expect(got, `first ${head.length} normals of stream 0`).toEqual(head);
+    expect(sum, `float64 sum of ${streams} x ${perStream} normals`).toBe(Number(ref.metadata.smoothgrad_noise_sum));
   });
 });
 
@@ -250,25 +267,74 @@ describe('method identities', () => {
 
   it('a map whose weighted sum is negative everywhere gives all zeros, never NaN (finishCam)', async () => {
     const data = Float32Array.from({ length: 2 * 8 * 8 }, (_, i) => -0.01 - ((i * 37) % 64) / 10);
-    for (const normalizeFirst of [true, false]) {
-      const t = engine.upload(data, [2, 1, 8, 8], 'negative.cam');
-      const out = await read(finishCam(engine, t, [32, 32], { normalizeFirst }));
-      engine.release(t);
-      assertFinite(out, `finishCam(negative, normalizeFirst=${normalizeFirst})`);
-      expect(
-        out.every((v) => v === 0),
-        `finishCam(negative, normalizeFirst=${normalizeFirst}) is all zeros`,
-      ).toBe(true);
-    }
-    // A constant negative map too (max - min = 0 before the ReLU).
-    const t = engine.upload(new Float32Array(64).fill(-3), [1, 1, 8, 8], 'constant.cam');
+    const t = engine.upload(data, [2, 1, 8, 8], 'negative.cam');
     const out = await read(finishCam(engine, t, [32, 32]));
     engine.release(t);
-    assertFinite(out, 'finishCam(constant negative)');
+    assertFinite(out, 'finishCam(negative)');
     expect(
       out.every((v) => v === 0),
+      'finishCam(negative) is all zeros',
+    ).toBe(true);
+    // A constant negative map too (max - min = 0 before the ReLU).
+    const c = engine.upload(new Float32Array(64).fill(-3), [1, 1, 8, 8], 'constant.cam');
+    const outC = await read(finishCam(engine, c, [32, 32]));
+    engine.release(c);
+    assertFinite(outC, 'finishCam(constant negative)');
+    expect(
+      outC.every((v) => v === 0),
       'finishCam(constant negative) is all zeros',
     ).toBe(true);
+  });
+
+  it('every CAM-family heatmap spans [0, 1]: min-max comes after upsampling', async () => {
+    const runs: [string, () => Promise<Attribution>][] = [
+      ['cam', () => cam(model, x)],
+      ['grad-cam', () => gradCam(model, x, { layer: 'layer2' })],
+      ['layer-cam', () => layerCam(model, x, { layer: 'layer2' })],
+      ['grad-cam++', () => gradCamPlusPlus(model, x, { layer: 'layer2' })],
+      ['xgrad-cam', () => xGradCam(model, x, { layer: 'layer2' })],
+      ['hires-cam', () => hiResCam(model, x, { layer: 'layer2' })],
+      ['score-cam', () => scoreCam(model, x, { layer: 'layer2' })],
+    ];
+    for (const [name, run] of runs) {
+      const maps = await read((await run()).maps);
+      for (let n = 0; n < N; n++) {
+        const img = maps.subarray(n * H * W, (n + 1) * H * W);
+        const peak = img.reduce((m, v) => Math.max(m, v), 0);
+        const low = img.reduce((m, v) => Math.min(m, v), 1);
+        // 1 up to minmax's eps (1e-7 / (max - min)); normalising before upsampling peaked at 0.64-0.99.
+        expect(peak, `${name} image ${n}: peak ${peak} (a map normalised before upsampling peaks below 1)`).toBeGreaterThan(0.9999);
+        expect(low, `${name} image ${n}: minimum`).toBe(0);
+      }
+    }
+  });
+
+  it('one-pass Hybrid equals the two-pass blend of Grad-CAM and LayerCAM maps', async () => {
+    for (const [layer, alpha] of [
+      ['layer3', 0.7],
+      ['layer2', 0.4],
+    ] as const) {
+      const gc = await gradCam(model, x, { layer });
+      const lc = await layerCam(model, x, { layer, target: gc.targets });
+      const twoPass = await read(blendHybrid(model, gc.maps, lc.maps, alpha));
+      engine.releaseAll(gc.maps, lc.maps);
+      const onePass = await hybridGradLayerCam(model, x, { layer, alpha });
+      expect(onePass.targets).toEqual(gc.targets);
+      const r = compareClose(await read(onePass.maps), twoPass, { atol: 0, rtol: 0, shape: [N, 1, H, W], what: `hybrid at ${layer}` });
+      expect(r.ok, r.message).toBe(true);
+    }
+  });
+
+  it('SmoothGrad of an image does not depend on the batch it runs in', async () => {
+    const opts = { samples: 3, sigma: 0.15, seed: 5 };
+    const batch = await read((await smoothGrad(model, x, opts)).maps);
+    const host = await x.readF32();
+    const plane = 3 * H * W;
+    const x2 = engine.upload(host.slice(2 * plane, 3 * plane), [1, 3, H, W], 'image2');
+    const alone = await read((await smoothGrad(model, x2, opts)).maps);
+    engine.release(x2);
+    const r = compareClose(alone, batch.subarray(2 * H * W, 3 * H * W), { atol: 0, rtol: 0, what: 'image 2 alone vs in the batch' });
+    expect(r.ok, r.message).toBe(true);
   });
 
   it('a real target whose raw Grad-CAM is negative everywhere gives all zeros, never NaN', async () => {
