@@ -7,7 +7,7 @@
 export { createRgbImage, assertRgbImage, compositeRgbaOverWhite, blit, upscaleNearest, type RgbImage, type Rgb } from './image.js';
 export { ImageDecodeError } from './errors.js';
 export { detectImageFormat, type DecodableFormat, type DetectedFormat } from './format.js';
-export { resizeBilinear, resizeImage } from './resize.js';
+export { resizeBilinear, resizeImage, resizeImageAntialiased } from './resize.js';
 export {
   resizeShorterSide,
   centerCrop,

@@ -1,10 +1,11 @@
 /**
  * Turning a decoded picture into model input the way torchvision's usual eval transform does:
  * Resize(shorter side) -> CenterCrop -> ToTensor -> Normalize. The geometry functions follow
- * torchvision's rounding rules exactly; the resize itself is antialias-free (see resize.ts).
+ * torchvision's rounding rules exactly; the resize is PIL's antialiased bilinear one, which is what torchvision's Resize does to PIL
+ * images (see resize.ts).
  */
 import { blit, createRgbImage, type RgbImage } from './image.js';
-import { resizeImage } from './resize.js';
+import { resizeImageAntialiased } from './resize.js';
 
 /** (height, width), in torchvision's order. */
 export type Size2 = readonly [height: number, width: number];
@@ -22,7 +23,7 @@ export function resizeShorterSide(img: RgbImage, size: number): RgbImage {
   const short = portrait ? img.width : img.height;
   const long = portrait ? img.height : img.width;
   const newLong = Math.floor((size * long) / short);
-  return portrait ? resizeImage(img, size, newLong) : resizeImage(img, newLong, size);
+  return portrait ? resizeImageAntialiased(img, size, newLong) : resizeImageAntialiased(img, newLong, size);
 }
 
 /** Python's round(): ties go to the even neighbour. torchvision uses it for crop offsets. */
@@ -148,6 +149,8 @@ export interface ModelInput {
 export function preprocessForModel(img: RgbImage, spec: ModelInputSpec): ModelInput {
   const [height, width] = spec.inputSize;
   const image =
-    spec.resize === undefined ? resizeImage(img, width, height) : centerCrop(resizeShorterSide(img, spec.resize), spec.inputSize);
+    spec.resize === undefined
+      ? resizeImageAntialiased(img, width, height)
+      : centerCrop(resizeShorterSide(img, spec.resize), spec.inputSize);
   return { image, chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale) };
 }
