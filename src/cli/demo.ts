@@ -8,12 +8,15 @@ import { acquireEngine } from '../gpu/acquire.js';
 import { writePng } from '../image/encode-node.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { METHODS } from '../methods/registry.js';
-import { escapeHtml, page } from '../report/html.js';
+import { demoIndex, type DemoModelSection } from '../report/demo-index.js';
 import { projectRoot } from '../util/project-root.js';
-import { explain } from './explain.js';
+import { explain, parseRiseMasks } from './explain.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { traceImages } from './trace.js';
+
+/** The demo is the README's first command: RISE gets a short budget so the whole run stays quick. */
+const DEMO_RISE_SECONDS = 3;
 
 export const DEMO_HELP = `layertracer demo [options]
 
@@ -22,10 +25,11 @@ weights/default-vgg, trained on the project's generated shapes data) on a handfu
 images, plus LayerTracer strips from the shipped class means, and writes out/demo/index.html.
 An earlier report is moved aside to out/demo-previous-<time>, never deleted.
 
-  --images N        generated test images (default 4)
-  --rise-masks N    RISE masks (default 500)
-  --trace-masks N   LayerTracer masks (default 500)
-  --out DIR         default out/demo
+  --images N           generated test images (default 4)
+  --rise-masks N|auto  RISE masks; auto (default): as many as fit --rise-seconds per image here
+  --rise-seconds S     RISE time budget per image for auto (default ${DEMO_RISE_SECONDS})
+  --trace-masks N      LayerTracer masks (default 500)
+  --out DIR            default out/demo
 `;
 
 export const DEFAULT_MODELS = [
@@ -43,7 +47,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       images: { type: 'string', default: '4' },
-      'rise-masks': { type: 'string', default: '500' },
+      'rise-masks': { type: 'string', default: 'auto' },
+      'rise-seconds': { type: 'string', default: String(DEMO_RISE_SECONDS) },
       'trace-masks': { type: 'string', default: '500' },
       out: { type: 'string', default: join('out', 'demo') },
       help: { type: 'boolean', short: 'h' },
@@ -52,6 +57,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   if (values.help) return void process.stdout.write(DEMO_HELP);
   const out = values.out!;
   const count = Number(values.images);
+  const riseMasks = parseRiseMasks(values['rise-masks']!, values['rise-seconds']!);
   if (existsSync(out)) {
     const aside = `${out}-previous-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await rename(out, aside);
@@ -63,11 +69,11 @@ export async function demoCommand(argv: string[]): Promise<void> {
 
   const weightsDir = join(projectRoot(), 'weights');
   const engine = await acquireEngine();
-  const sections: string[] = [];
+  const sections: DemoModelSection[] = [];
+  const adapter = `${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`;
+  const started = performance.now();
   try {
-    console.log(
-      `adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`,
-    );
+    console.log(`adapter: ${adapter}`);
     const present = DEFAULT_MODELS.filter((m) => existsSync(join(weightsDir, m.weights)));
     if (!present.length) {
       throw new UsageError(`no default model in ${weightsDir}; train them with tools/train_default_models.py (see weights/README.md)`);
@@ -78,17 +84,17 @@ export async function demoCommand(argv: string[]): Promise<void> {
       console.log(`\n== ${m.title}: ${m.weights}`);
       const model = await loadModelFile(engine, join(weightsDir, m.weights));
       const explainDir = join(out, m.id);
-      await explain(engine, model, {
+      const summary = await explain(engine, model, {
         images: images.map((i) => i.path),
         methods: METHODS,
         target: 'top1',
         colormap: 'jet',
-        riseMasks: Number(values['rise-masks']),
+        riseMasks,
         outDir: explainDir,
         force: false,
         title: `${m.title}: every method`,
       });
-      let traceLink = '';
+      const links: [string, string][] = [];
       const meansPath = join(weightsDir, m.means);
       if (existsSync(meansPath)) {
         const means = classMeansFromFile(await readSafetensorsFile(meansPath));
@@ -110,26 +116,40 @@ export async function demoCommand(argv: string[]): Promise<void> {
             force: false,
           },
         );
-        traceLink = ` · <a href="${m.id}-trace/layertracer.html">LayerTracer strips</a>`;
+        links.push(['LayerTracer strips', `${m.id}-trace/layertracer.html`]);
       } else {
         console.log(`no class means at ${meansPath}; skipping LayerTracer (make them with \`layertracer class-means\`)`);
       }
-      sections.push(
-        `<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`,
-      );
+      sections.push({
+        dir: m.id,
+        title: m.title,
+        facts: [
+          model.info.architecture,
+          `test accuracy ${model.info.accuracy ?? 'n/a'}`,
+          `CAM layer ${summary.layer}`,
+          ...(summary.riseMasks ? [`RISE ${summary.riseMasks} masks`] : []),
+          `${summary.methods.reduce((a, x) => a + (x.seconds ?? 0), 0).toFixed(1)} s for every method on ${images.length} images`,
+        ],
+        rows: summary.rows,
+        methods: summary.methods,
+        links,
+      });
       model.release();
     }
   } finally {
     engine.destroy();
   }
-  const list = images.map((i) => `<li>${escapeHtml(i.path.split('/').pop()!)}: ${escapeHtml(i.label)}</li>`).join('');
   const index = join(out, 'index.html');
   await writeFile(
     index,
-    page(
-      'LayerTracer demo',
-      `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`,
-    ),
+    demoIndex({
+      title: 'LayerTracer demo',
+      intro: `Every method with each embedded default model on ${images.length} generated test images (never seen in training); "true" is the ground truth, below it the model's top-1. Click a thumbnail for the full-size picture.`,
+      colormap: 'jet',
+      labels: images.map((i) => i.label),
+      models: sections,
+      facts: [`adapter ${adapter}`, `${((performance.now() - started) / 1000).toFixed(0)} s in all, including the LayerTracer strips`],
+    }),
     { flag: 'wx' },
   );
   console.log(`\nwrote ${index}`);

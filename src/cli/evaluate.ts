@@ -7,11 +7,17 @@ import { acquireEngine } from '../gpu/acquire.js';
 import type { Model } from '../graph/model.js';
 import { causalMetrics } from '../metrics/insertion-deletion.js';
 import { toHeatmap } from '../methods/heatmap.js';
+import { methodCost, reportsTrueProgress } from '../methods/cost.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
 import { parseRange } from './data-range.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
+import { parseRiseMasks, resolveRiseMasks } from './explain.js';
 import { Progress } from './progress.js';
+
+/** Defaults sized like the README's 100-image run, so a first run finishes in reasonable time. */
+const EVALUATE_STEPS = 32;
+const EVALUATE_RISE_SECONDS = 3;
 
 export const EVALUATE_HELP = `layertracer evaluate --weights FILE --data FILE|DIR [options]
 
@@ -24,9 +30,12 @@ top-1 class. Prints a table and writes evaluate.csv and evaluate.json.
   --data FILE|DIR        labelled images (safetensors or a folder per class)
   --range A:B            images A..B-1 (default 0:100)
   --methods LIST|all     comma-separated method names, or all (default)
-  --pixels-per-step N    pixels changed per step (default ceil(H*W/224): 224 steps)
-  --rise-masks N         masks for RISE when evaluated (default 4000)
-  --batch N              step images per forward pass (default 32)
+  --pixels-per-step N    pixels changed per step (default ceil(H*W/${EVALUATE_STEPS}): ${EVALUATE_STEPS} steps; the RISE paper
+                         changes 224 pixels per step at 224x224, i.e. 224 steps)
+  --rise-masks N|auto    masks for RISE when evaluated; auto (default): as many as fit --rise-seconds per
+                         image on this model and adapter (measured once, then fixed for every image)
+  --rise-seconds S       RISE time budget per image for auto (default ${EVALUATE_RISE_SECONDS})
+  --batch N              step images per forward pass (default 64)
   --out DIR              default out/evaluate
   --force                overwrite existing outputs
 `;
@@ -48,8 +57,9 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
       range: { type: 'string', default: '0:100' },
       methods: { type: 'string', default: 'all' },
       'pixels-per-step': { type: 'string' },
-      'rise-masks': { type: 'string', default: '4000' },
-      batch: { type: 'string', default: '32' },
+      'rise-masks': { type: 'string', default: 'auto' },
+      'rise-seconds': { type: 'string', default: String(EVALUATE_RISE_SECONDS) },
+      batch: { type: 'string', default: '64' },
       out: { type: 'string', default: join('out', 'evaluate') },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -58,6 +68,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   if (values.help) return void process.stdout.write(EVALUATE_HELP);
   if (!values.weights || !values.data) throw new UsageError('evaluate needs --weights and --data (see --help)');
   const names = values.methods === 'all' ? METHODS.map((m) => m.name) : values.methods!.split(',');
+  const riseSetting = parseRiseMasks(values['rise-masks']!, values['rise-seconds']!);
   const outputs = [join(values.out!, 'evaluate.csv'), join(values.out!, 'evaluate.json')];
   if (!values.force && outputs.some(existsSync)) throw new UsageError(`${values.out}/evaluate.* exist; pass --force to overwrite`);
   const engine = await acquireEngine();
@@ -65,10 +76,15 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
     const model = await loadModelFile(engine, values.weights);
     const set = await openLabelledSet(values.data);
     const range = parseRange(values.range, set.count);
-    const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
+    const [h, w] = model.info.inputSize;
+    const pixelsPerStep = values['pixels-per-step'] ? Number(values['pixels-per-step']) : Math.ceil((h * w) / EVALUATE_STEPS);
+    const riseMasks = names.includes('rise') ? await resolveRiseMasks(model, riseSetting) : 0;
+    const note =
+      `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}; ` +
+      `${pixelsPerStep} pixels per step${riseMasks ? `, RISE ${riseMasks} masks` : ''}`;
     const scores = await evaluateMethods(model, set.batches(model.info, range), names, {
-      pixelsPerStep: values['pixels-per-step'] ? Number(values['pixels-per-step']) : undefined,
-      riseMasks: Number(values['rise-masks']),
+      pixelsPerStep,
+      riseMasks,
       batchSize: Number(values.batch),
       // A long run shows its running means every 10 images, so an interrupted run is not wasted.
       onImage: (done, partial) => {
@@ -103,12 +119,26 @@ export async function evaluateMethods(
   const e = model.engine;
   const usable: MethodEntry[] = names.map(findMethod).filter((m) => !m.supports || m.supports(model));
   const scores: MethodScore[] = usable.map((m) => ({ method: m.name, images: 0, insertion: 0, deletion: 0, seconds: 0 }));
-  const progress = new Progress('evaluate', data.count * usable.length);
+  // Every (image, method) step: the method, then its insertion and deletion passes; after the first
+  // image each method's measured time predicts the rest.
+  const plane = data.shape[1] * data.shape[2];
+  const metricPasses = (2 * plane) / (opts.pixelsPerStep ?? Math.ceil(plane / 224));
+  const progress = new Progress(
+    'evaluate',
+    Array.from({ length: data.count }, () =>
+      usable.map((m) => ({ kind: m.name, cost: methodCost(m.name, { masks: opts.riseMasks }) + 0.3 * metricPasses })),
+    ).flat(),
+  );
   for (let i = 0; i < data.count; i++) {
     const x = e.upload(data.batch(i, 1).data, [1, ...data.shape], 'evaluate.image');
     for (const [k, method] of usable.entries()) {
       const t0 = performance.now();
-      const attribution = await method.run(model, x, { masks: opts.riseMasks });
+      const step = i * usable.length + k;
+      progress.update(step, method.name);
+      const attribution = await method.run(model, x, {
+        masks: opts.riseMasks,
+        onProgress: reportsTrueProgress(method.name) ? (done, total) => progress.update(step, method.name, done / total) : undefined,
+      });
       const heat = toHeatmap(e, attribution);
       const saliency = await heat.readF32();
       e.releaseAll(heat, attribution.maps);

@@ -139,18 +139,43 @@ export interface ModelInputSpec {
   resize?: number;
 }
 
+/** A rectangle in pixels of the original picture (may reach past its edges where the crop pads). */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface ModelInput {
   /** The picture the model sees (resized and cropped), for overlays. */
   image: RgbImage;
   /** (3, H, W) normalised input. */
   chw: Float32Array;
+  /** Where the model's input lies in the original picture, so maps can be drawn over the original. */
+  region: Region;
 }
 
 export function preprocessForModel(img: RgbImage, spec: ModelInputSpec): ModelInput {
   const [height, width] = spec.inputSize;
-  const image =
-    spec.resize === undefined
-      ? resizeImageAntialiased(img, width, height)
-      : centerCrop(resizeShorterSide(img, spec.resize), spec.inputSize);
-  return { image, chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale) };
+  if (spec.resize === undefined) {
+    const image = resizeImageAntialiased(img, width, height);
+    return {
+      image,
+      chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale),
+      region: { x: 0, y: 0, width: img.width, height: img.height },
+    };
+  }
+  const resized = resizeShorterSide(img, spec.resize);
+  const image = centerCrop(resized, spec.inputSize);
+  // The crop window in resized pixels, scaled back to the original's.
+  const sx = img.width / resized.width;
+  const sy = img.height / resized.height;
+  const region = {
+    x: cropOffset(resized.width, width) * sx,
+    y: cropOffset(resized.height, height) * sy,
+    width: width * sx,
+    height: height * sy,
+  };
+  return { image, chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale), region };
 }
