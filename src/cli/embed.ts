@@ -31,8 +31,9 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
   --iterations N      t-SNE iterations (default 1000)
   --seed S            t-SNE random start (default 0)
   --batch N           images per forward pass (default 50)
-  --out DIR           output folder (default out/embed); writes embed.LAYER.METHOD.{png,svg} and
-                      embed.LAYER.safetensors (coordinates, labels)
+  --out DIR           output folder (default out/embed); writes embed.LAYER.METHOD.{png,svg},
+                      embed.LAYER.csv (one row per image: index, name, label, class, coordinates)
+                      and embed.LAYER.safetensors (the same coordinates and labels)
   --force             overwrite existing output files (never done otherwise)
   -h, --help          this text
 `;
@@ -75,7 +76,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
     const layer = values.layer ?? defaultFeatureLayer(model);
     model.assertLayer(layer);
     const stem = join(values.out!, `embed.${layer}`);
-    const outputs = [...methods.flatMap((m) => [`${stem}.${m}.png`, `${stem}.${m}.svg`]), `${stem}.safetensors`];
+    const outputs = [...methods.flatMap((m) => [`${stem}.${m}.png`, `${stem}.${m}.svg`]), `${stem}.csv`, `${stem}.safetensors`];
     if (!values.force) {
       const clash = outputs.filter((p) => existsSync(p));
       if (clash.length)
@@ -98,15 +99,19 @@ export async function embedCommand(argv: string[]): Promise<void> {
       indices: { dtype: 'I32', shape: [f.count], data: Int32Array.from(f.indices) },
     };
     const trustK = Math.min(5, Math.floor((f.count - 1) / 2));
+    const coordinates: Record<string, Float64Array> = {};
+    const classes = source.classes.length ? source.classes : model.info.classes;
     for (const method of methods) {
       t = Date.now();
       let points: Float64Array;
       let subtitle: string;
+      let axes: { xLabel: string; yLabel: string };
       if (method === 'pca') {
         const r = pca(f.data, f.count, f.dim, 2);
         points = r.projections;
         const ev = Array.from(r.explainedVarianceRatio, (v) => `${(100 * v).toFixed(1)}%`);
         subtitle = `PC1 ${ev[0]} and PC2 ${ev[1]} of the variance; ${what}`;
+        axes = { xLabel: `PC1 (${ev[0]} of the variance)`, yLabel: `PC2 (${ev[1]})` };
       } else {
         const bar = new Progress('t-SNE', iterations);
         const r = tsne(f.data, f.count, f.dim, {
@@ -118,18 +123,33 @@ export async function embedCommand(argv: string[]): Promise<void> {
         bar.done(`KL ${r.kl.toFixed(3)}`);
         points = r.embedding;
         subtitle = `perplexity ${perplexity}, ${iterations} iterations, seed ${seed}, KL ${r.kl.toFixed(3)}; ${what}`;
+        // t-SNE keeps neighbourhoods, not distances: its axes have no unit to read.
+        axes = { xLabel: 't-SNE 1 (no unit: read neighbourhoods, not distances)', yLabel: 't-SNE 2' };
       }
+      coordinates[method] = points;
       const seconds = (Date.now() - t) / 1000;
       const trust = trustK >= 1 ? trustworthiness(f.data, points, f.count, f.dim, 2, trustK) : NaN;
       console.log(`${method}: ${seconds.toFixed(1)} s, trustworthiness (k=${trustK}) ${trust.toFixed(3)}`);
       const title = `${method === 'pca' ? 'PCA' : 't-SNE'} of ${layer} features`;
-      const classes = source.classes.length ? source.classes : model.info.classes;
-      await writePng(`${stem}.${method}.png`, scatterPlot(points, f.labels, classes, { title, subtitle }), { force: values.force });
-      await writeFile(`${stem}.${method}.svg`, scatterSvg(points, f.labels, classes, { title, subtitle }), {
+      await writePng(`${stem}.${method}.png`, scatterPlot(points, f.labels, classes, { title, subtitle, ...axes }), {
+        force: values.force,
+      });
+      await writeFile(`${stem}.${method}.svg`, scatterSvg(points, f.labels, classes, { title, subtitle, ...axes }), {
         flag: values.force ? 'w' : 'wx',
       });
       tensors[method] = { dtype: 'F32', shape: [f.count, 2], data: Float32Array.from(points) };
     }
+    await writeFile(
+      `${stem}.csv`,
+      embeddingCsv(
+        f.indices,
+        (i) => source.name(i),
+        f.labels,
+        classes,
+        methods.map((m) => ({ name: m, points: coordinates[m] })),
+      ),
+      { flag: values.force ? 'w' : 'wx' },
+    );
     await writeSafetensorsFile(
       `${stem}.safetensors`,
       tensors,
@@ -141,4 +161,30 @@ export async function embedCommand(argv: string[]): Promise<void> {
   } finally {
     engine.destroy();
   }
+}
+
+/** One row per image: its index in the data, its name, label and class, then x and y of each embedding. */
+export function embeddingCsv(
+  indices: ArrayLike<number>,
+  name: (index: number) => string,
+  labels: ArrayLike<number>,
+  classes: readonly string[],
+  embeddings: { name: string; points: ArrayLike<number> }[],
+): string {
+  const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const header = ['index', 'name', 'label', 'class', ...embeddings.flatMap((e) => [`${e.name}_x`, `${e.name}_y`])];
+  const lines = [header.join(',')];
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    lines.push(
+      [
+        String(indices[i]),
+        cell(name(indices[i])),
+        String(label),
+        cell(label >= 0 ? (classes[label] ?? '') : ''),
+        ...embeddings.flatMap((e) => [String(e.points[2 * i]), String(e.points[2 * i + 1])]),
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { acquireEngine } from '../gpu/acquire.js';
 import { filterGrid, firstConvLayer } from '../features/filters.js';
 import { writePng } from '../image/encode-node.js';
+import { titled } from '../report/labelled-sheet.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 
@@ -64,8 +65,13 @@ export async function filtersCommand(argv: string[]): Promise<void> {
     const path = join(values.out!, `filters.${layer}.png`);
     if (!values.force && existsSync(path))
       throw new UsageError(`output file ${path} already exists; pass --force to overwrite or choose another --out`);
-    await writePng(path, grid.image, { force: values.force });
     const [o, c, kh, kw] = grid.shape;
+    const what =
+      grid.mode === 'rgb'
+        ? `${layer}: ${grid.filters} of ${o} filters ${kh}x${kw} as RGB tiles, each scaled to its own range`
+        : `${layer}: ${grid.filters} of ${o} filters (rows) x ${grid.channels} of ${c} input channels, ${kh}x${kw}, each scaled to its own range`;
+    const picture = titled(grid.image, what);
+    await writePng(path, picture, { force: values.force });
     const cut =
       grid.filters < o || (grid.mode === 'grey' && grid.channels < c)
         ? ` (showing ${grid.filters} filters${grid.mode === 'grey' ? ` x ${grid.channels} channels` : ''}; raise --max-filters/--max-channels for more)`
@@ -73,7 +79,7 @@ export async function filtersCommand(argv: string[]): Promise<void> {
     console.log(
       `${layer}: ${o} filters of ${c}x${kh}x${kw}, drawn as ${grid.mode === 'rgb' ? 'RGB tiles' : 'grey tiles per input channel'}${cut}`,
     );
-    console.log(`wrote ${path} (${grid.image.width}x${grid.image.height})`);
+    console.log(`wrote ${path} (${picture.width}x${picture.height})`);
     model.release();
   } finally {
     engine.destroy();

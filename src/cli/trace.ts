@@ -14,6 +14,7 @@ import { overlayHeatmap } from '../image/overlay.js';
 import { preprocessForModel } from '../image/preprocess.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import { layerTracer, type LayerTracerResult } from '../methods/layertracer.js';
+import { colourLegendHtml } from '../report/colour-bar.js';
 import { escapeHtml, page } from '../report/html.js';
 import { attentionStrip } from '../report/strip.js';
 import { stretchToUnit } from '../util/stretch.js';
@@ -169,7 +170,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
     report,
     page(
       'LayerTracer',
-      `<h1>LayerTracer</h1><div class="meta">${escapeHtml(model.info.architecture)} · ${job.masks} masks, s=${job.s}, p=${job.p}, seed ${job.seed} · red frame: the exit E2CM takes (threshold ${job.threshold})</div>${rows.join('\n')}`,
+      `<h1>LayerTracer</h1><div class="meta">${escapeHtml(model.info.architecture)} · ${job.masks} masks, s=${job.s}, p=${job.p}, seed ${job.seed} · red frame: the exit E2CM takes (threshold ${job.threshold})</div>${colourLegendHtml('jet', { withSigned: false })}${rows.join('\n')}`,
     ),
     { flag: job.force ? 'w' : 'wx' },
   );

@@ -35,9 +35,12 @@ function gradientCss(colormap: ColormapName, stops = 16): string {
   return `linear-gradient(to right, ${parts.join(', ')})`;
 }
 
-/** The legend block of a report: the heatmap colour bar and, when signed maps are shown, how to read them. */
-export function colourLegendHtml(colormap: ColormapName, withSigned = true): string {
-  const bar = `<div class="legend-item"><div class="colour-bar" style="background: ${gradientCss(colormap)}"></div><div class="colour-bar-labels"><span>0 low</span><span>high 1</span></div><div class="note">heatmaps (${escapeHtml(colormap)}): ${escapeHtml(HEATMAP_READING)}</div></div>`;
+/**
+ * The legend block of a report: the heatmap colour bar with its reading and, when signed maps are
+ * shown, how to read those. `reading` replaces the default where maps share one scale.
+ */
+export function colourLegendHtml(colormap: ColormapName, { withSigned = true, reading = HEATMAP_READING } = {}): string {
+  const bar = `<div class="legend-item"><div class="colour-bar" style="background: ${gradientCss(colormap)}"></div><div class="colour-bar-labels"><span>0 low</span><span>high 1</span></div><div class="note">heatmaps (${escapeHtml(colormap)}): ${escapeHtml(reading)}</div></div>`;
   const signed = withSigned
     ? `<div class="legend-item"><div class="colour-bar" style="background: linear-gradient(to right, #000, #808080, #fff)"></div><div class="colour-bar-labels"><span>&minus;</span><span>0</span><span>+</span></div><div class="note">signed gradients (DeconvNet, guided backprop, Guided Grad-CAM): grey is 0; each RGB channel brightens or darkens with the sign of its gradient</div></div>`
     : '';
