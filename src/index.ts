@@ -47,3 +47,11 @@ export * from './features/index.js';
 
 // Pictures (browser-safe)
 export * from './image/index.js';
+
+// The high-level API. Its platform side (loadModel, readImage, writePng / drawImage) comes with the
+// Node entry (node.ts) and the browser entry (browser.ts), under the same names.
+export { explain, predict, inputBatch, type Explanation, type ExplainOptions, type PredictOptions } from './api/explain.js';
+export { topPredictions, type Prediction } from './api/predictions.js';
+export { resolveClassChoice, type ClassChoice } from './api/target.js';
+export { EMBEDDED_MODELS, modelFromSafetensors, type LoadModelOptions } from './api/load-model.js';
+export type { MethodEntry, MethodRunOptions } from './methods/registry.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds every bundle with esbuild:
-//   dist/node/index.js             the library for Node (ESM; webgpu, pngjs, jpeg-js stay external)
-//   dist/browser/layertracer.js    the library for browsers (ESM; never reaches webgpu or node:*)
+//   dist/node/index.js             the library for Node, from src/node.ts (ESM; webgpu, pngjs, jpeg-js stay external)
+//   dist/browser/layertracer.js    the library for browsers, from src/browser.ts (ESM; never reaches webgpu or node:*)
 //   dist/cli.js                    the CLI, from src/cli/main.ts when it exists
 //   dist/bench/main.js             the benchmark, from bench/main.ts when it exists
 //   dist/smoke-demo.js             tools/smoke-demo.ts
@@ -11,8 +11,6 @@
 //
 // Scripts that need one bundle build only that one (`npm run demo` builds smoke-demo), so a
 // half-written module elsewhere does not stop them.
-// Until src/index.ts exists the library bundles are built from src/gpu/index.ts. A browser-only
-// entry (src/browser.ts) wins over src/index.ts for the browser bundle when someone adds one.
 // Other scripts import the plugins and option sets from here (test/browser/run.mjs does).
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
@@ -68,7 +66,7 @@ export const browserGuardPlugin = {
               .flat()
               .map((e) => relative(ROOT, resolve(ROOT, String(e))))
               .join(', ')} must not pull in Node-only modules ` +
-            '(a browser-only entry src/browser.ts, exporting the browser-safe API, takes precedence over src/index.ts)',
+            '(Node-only exports belong in src/node.ts, browser ones in src/browser.ts)',
         },
       ],
     }));
@@ -112,10 +110,6 @@ export function browserOptions(entry, outfile) {
   };
 }
 
-function firstExisting(...paths) {
-  return paths.find((p) => existsSync(resolve(ROOT, p)));
-}
-
 export const TARGETS = ['node', 'browser', 'cli', 'bench', 'smoke-demo', 'web'];
 
 export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
@@ -124,15 +118,10 @@ export async function buildAll({ quiet = false, targets = TARGETS } = {}) {
   if (unknown.length) throw new Error(`unknown target ${unknown.join(', ')}; targets are ${TARGETS.join(', ')}`);
   const want = new Set(targets);
   const started = performance.now();
-  const libEntry = firstExisting('src/index.ts', 'src/gpu/index.ts');
-  const browserEntry = firstExisting('src/browser.ts', 'src/index.ts', 'src/gpu/index.ts');
 
   const jobs = [];
-  if (want.has('node') || want.has('browser')) {
-    if (libEntry !== 'src/index.ts') log(`note: src/index.ts is missing; library bundles built from ${libEntry}`);
-  }
-  if (want.has('node')) jobs.push(['dist/node/index.js', nodeOptions(libEntry, 'dist/node/index.js')]);
-  if (want.has('browser')) jobs.push(['dist/browser/layertracer.js', browserOptions(browserEntry, 'dist/browser/layertracer.js')]);
+  if (want.has('node')) jobs.push(['dist/node/index.js', nodeOptions('src/node.ts', 'dist/node/index.js')]);
+  if (want.has('browser')) jobs.push(['dist/browser/layertracer.js', browserOptions('src/browser.ts', 'dist/browser/layertracer.js')]);
   if (want.has('web')) jobs.push(['dist/web/app.js', browserOptions('web/app.ts', 'dist/web/app.js')]);
   if (want.has('smoke-demo')) jobs.push(['dist/smoke-demo.js', nodeOptions('tools/smoke-demo.ts', 'dist/smoke-demo.js')]);
   if (want.has('cli')) {

@@ -4,7 +4,6 @@ import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acquireEngine } from '../gpu/acquire.js';
 import type { Engine } from '../gpu/engine.js';
-import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
@@ -13,7 +12,7 @@ import { preprocessForModel, type Region } from '../image/preprocess.js';
 import { parseColormapName, type ColormapName } from '../image/colormap.js';
 import type { RgbImage } from '../image/image.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
-import { softmax } from '../kernels/softmax.js';
+import { topPredictions } from '../api/predictions.js';
 import { methodCost, reportsTrueProgress } from '../methods/cost.js';
 import { METHODS, findMethod, type MethodEntry } from '../methods/registry.js';
 import { riseMasksForBudget } from '../methods/rise-budget.js';
@@ -338,23 +337,5 @@ function uniqueStems(paths: string[]): string[] {
     const n = (seen.get(stem) ?? 0) + 1;
     seen.set(stem, n);
     return n === 1 ? stem : `${stem}-${n}`;
-  });
-}
-
-export async function topPredictions(model: Model, x: Tensor, k: number): Promise<{ label: string; index: number; prob: number }[][]> {
-  const e = model.engine;
-  const trace = model.forward(x, { forBackward: false });
-  const probsT = softmax(e, trace.logits);
-  const probs = await probsT.readF32();
-  e.release(probsT);
-  trace.release();
-  const classes = model.numClasses;
-  return Array.from({ length: x.shape[0] }, (_, n) => {
-    const row = Array.from(probs.subarray(n * classes, (n + 1) * classes), (prob: number, index: number) => ({
-      prob,
-      index,
-      label: model.info.classes[index],
-    }));
-    return row.sort((a, b) => b.prob - a.prob).slice(0, k);
   });
 }

@@ -3,6 +3,7 @@ import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, Ker
 import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
 import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
 import type { BindingDecl } from './wgsl-reflect.js';
+import '../util/dispose-symbol.js';
 
 export interface EngineOptions {
   /** Dispatches encoded before an automatic submit. Readback submits earlier. */
@@ -450,6 +451,11 @@ export class Engine {
       this.device.destroy();
     }
     void this.keepAlive;
+  }
+
+  /** `using engine = await acquireEngine()` destroys the engine at the end of the block. */
+  [Symbol.dispose](): void {
+    this.destroy();
   }
 }
 

@@ -1,5 +1,6 @@
 import { formatShape, KernelInputError } from './errors.js';
 import type { Engine } from './engine.js';
+import '../util/dispose-symbol.js';
 
 export type DType = 'f32' | 'u32' | 'i32';
 
@@ -63,6 +64,11 @@ export class Tensor {
 
   release(): void {
     this.engine.release(this);
+  }
+
+  /** `using x = engine.upload(...)` releases the tensor at the end of the block. */
+  [Symbol.dispose](): void {
+    this.release();
   }
 
   read(): Promise<HostArray> {

@@ -20,6 +20,7 @@ import type { Graph } from './graph.js';
 import { resolveLayer } from './layer-names.js';
 import { defaultInfo, infoFromMetadata, type ModelInfo } from './model-info.js';
 import { fileWeights, WeightsError, type TensorFile, type WeightSource } from './weights.js';
+import '../util/dispose-symbol.js';
 
 /** A loaded network: its graph on the GPU, what it expects as input, and the layer names it answers to. */
 export class Model {
@@ -97,10 +98,27 @@ export class Model {
     }
   }
 
-  /** Frees every weight on the GPU, including the packed copies the conv kernels cache. */
+  private readonly afterRelease: (() => void)[] = [];
+  private releasedAlready = false;
+
+  /** Runs `fn` once, right after the model is released (the high-level `loadModel` gives back its engine here). */
+  onRelease(fn: () => void): void {
+    if (this.releasedAlready) throw new Error(`${this.info.architecture}: model already released`);
+    this.afterRelease.push(fn);
+  }
+
+  /** Frees every weight on the GPU, including the packed copies the conv kernels cache. A second call does nothing. */
   release(): void {
+    if (this.releasedAlready) return;
+    this.releasedAlready = true;
     for (const n of this.graph.nodes) if (n.op === 'conv') releaseConv2dWeightCache(this.engine, n.weight);
     for (const t of this.graph.parameters()) this.engine.release(t);
+    for (const fn of this.afterRelease.splice(0)) fn();
+  }
+
+  /** `using model = await loadModel(...)` releases the model at the end of the block. */
+  [Symbol.dispose](): void {
+    this.release();
   }
 }
 

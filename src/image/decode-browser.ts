@@ -10,6 +10,7 @@
 import { ImageDecodeError } from './errors.js';
 import { compositeRgbaOverWhite, type RgbImage } from './image.js';
 
+/** Decodes an image file held in a Blob (or File) with the browser's decoders. */
 export async function decodeImageBlob(blob: Blob, name = blob instanceof File ? blob.name : 'image'): Promise<RgbImage> {
   let bitmap: ImageBitmap;
   try {
@@ -23,14 +24,19 @@ export async function decodeImageBlob(blob: Blob, name = blob instanceof File ? 
     );
   }
   try {
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d');
-    if (!ctx) throw new Error('no 2D context on OffscreenCanvas');
-    ctx.drawImage(bitmap, 0, 0);
-    const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
-    // Same alpha rule as the Node decoder, so both environments feed the model the same pixels.
-    return compositeRgbaOverWhite(rgba, bitmap.width, bitmap.height);
+    return bitmapToRgb(bitmap);
   } finally {
     bitmap.close();
   }
+}
+
+/** The pixels of a decoded bitmap as RGB, alpha composited over white. The caller closes the bitmap. */
+export function bitmapToRgb(bitmap: ImageBitmap): RgbImage {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2D context on OffscreenCanvas');
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  // Same alpha rule as the Node decoder, so both environments feed the model the same pixels.
+  return compositeRgbaOverWhite(rgba, bitmap.width, bitmap.height);
 }
