@@ -20,6 +20,7 @@ export {
   type Batch,
   type ModelInputSpec,
   type ModelInput,
+  type Region,
 } from './preprocess.js';
 export {
   applyColormap,
@@ -30,6 +31,15 @@ export {
   type ColormapName,
   type ColormapOptions,
 } from './colormap.js';
-export { overlayHeatmap, gradientToImage, greyMapToImage, type OverlayOptions, type GradientImageOptions } from './overlay.js';
+export {
+  overlayHeatmap,
+  overlayHeatmapOnOriginal,
+  pictureOnOriginal,
+  sampleIntoRegion,
+  gradientToImage,
+  greyMapToImage,
+  type OverlayOptions,
+  type GradientImageOptions,
+} from './overlay.js';
 export { tileGrid, hstack, vstack, type GridOptions, type StackOptions } from './grid.js';
 export { outlineMask } from './mask-outline.js';
