@@ -6,6 +6,7 @@
  */
 import type { Model } from '../graph/model.js';
 
+/** Options of {@link riseMasksForBudget}. */
 export interface RiseBudgetOptions {
   /** Seconds of RISE per image. */
   seconds: number;
@@ -18,12 +19,17 @@ export interface RiseBudgetOptions {
   multiple?: number;
 }
 
+/** The answer of {@link riseMasksForBudget}. */
 export interface RiseBudget {
   masks: number;
   /** Measured forward throughput, masked images per second. */
   masksPerSecond: number;
 }
 
+/**
+ * The number of RISE masks per image that fits `seconds` on this model and adapter, measured with a
+ * probe forward pass (a few batches at most), rounded down to a multiple and clamped to [min, max].
+ */
 export async function riseMasksForBudget(model: Model, opts: RiseBudgetOptions): Promise<RiseBudget> {
   const { seconds, batchSize = 64, min = 100, max = 4000, multiple = 50 } = opts;
   if (!(seconds > 0)) throw new RangeError(`RISE time budget must be positive seconds, got ${seconds}`);

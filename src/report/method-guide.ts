@@ -2,6 +2,7 @@
  * One sentence per method on how to read its picture, for the reports (explain, demo) and the page.
  * A test checks that every method in the registry has one.
  */
+/** How to read each method's picture, by method name (`METHODS[i].name`). */
 export const METHOD_GUIDE: Readonly<Record<string, string>> = {
   saliency:
     'Bright where a small change of the pixel moves the class score most (|gradient|, max over colour channels): expect speckle along edges, not whole objects.',
@@ -29,6 +30,7 @@ export const METHOD_GUIDE: Readonly<Record<string, string>> = {
     "Each channel of the layer used as a mask on the input, weighted by the class score it keeps: gradient-free, at the layer's resolution.",
 };
 
+/** The reading sentence of a method, or an empty string for a method without one. */
 export function methodGuide(name: string): string {
   return METHOD_GUIDE[name] ?? '';
 }
