@@ -27,7 +27,7 @@ import {
 import { milliseconds, option, pageElements, type Ui } from './dom.js';
 import { addModelFile, describeModel, fillModelMenu, fillModelMenus, loadSource, servedModels } from './models.js';
 import { addGridCell, clearResult, downloadCanvas, drawResult, drawStrip, showTop5 } from './render.js';
-import { runAllMethods, runLayerTracer, runMethod, type ProgressReport, type RunChoice } from './run.js';
+import { AUTO_MASK_SECONDS, masksFor, runAllMethods, runLayerTracer, runMethod, type ProgressReport, type RunChoice } from './run.js';
 import { createPageState, type Phase, type PageState } from './state.js';
 
 const SAMPLE_COUNT = 8;
@@ -206,7 +206,7 @@ function runChoice(ui: Ui): RunChoice {
     method: currentMethod(ui),
     layer: ui.layer.value,
     target: ui.target.value === 'top1' ? 'top1' : Number(ui.target.value),
-    masks: Math.max(50, Math.round(Number(ui.masks.value) || 1000)),
+    masks: ui.masks.value.trim() === '' ? 'auto' : Math.max(50, Math.round(Number(ui.masks.value) || 1000)),
   };
 }
 
@@ -267,7 +267,8 @@ function runGrid(ui: Ui, state: PageState): Promise<void> {
         drawResult(ui, result, caption(method, result));
       });
     });
-    ui.gridCaption.textContent = `${count} methods in ${milliseconds(performance.now() - t0)} · click one to see it large · CAM layer ${choice.layer} · RISE ${choice.masks} masks`;
+    const masks = await masksFor(state.loaded!, choice);
+    ui.gridCaption.textContent = `${count} methods in ${milliseconds(performance.now() - t0)} · click one to see it large · CAM layer ${choice.layer} · RISE ${masks} masks`;
   });
 }
 
@@ -278,7 +279,7 @@ function runStrip(ui: Ui, state: PageState): Promise<void> {
     ui.traceSection.hidden = false;
     drawStrip(ui, strip.input, strip.tiles);
     ui.traceCaption.textContent =
-      `LayerTracer for “${strip.targetLabel}”: one map per E2CM exit from the same ${choice.masks} masks, each on its own scale; ` +
+      `LayerTracer for “${strip.targetLabel}”: one map per E2CM exit from the same ${strip.masks} masks, each on its own scale; ` +
       `${strip.exitLayer ? `framed: ${strip.exitLayer}, where E2CM exits` : 'E2CM does not exit early on this image'} · ${milliseconds(strip.ms)}`;
   });
 }
@@ -305,6 +306,8 @@ async function main(): Promise<void> {
   ui.method.replaceChildren(...METHODS.map((m) => option(m.name, m.title)));
   ui.method.value = 'grad-cam';
   onMethodChanged(ui);
+  ui.masks.placeholder = 'auto';
+  ui.masks.title = `masked forward passes: fewer is faster, more is smoother; empty: as many as fit ${AUTO_MASK_SECONDS} s here`;
   fillSamples(ui, state);
   selectSample(ui, state, 0);
 

@@ -9,6 +9,7 @@ import {
   layerTracer,
   METHODS,
   preprocessForModel,
+  riseMasksForBudget,
   type Explanation,
   type MethodEntry,
   type RgbImage,
@@ -21,7 +22,18 @@ export interface RunChoice {
   method: MethodEntry;
   layer: string;
   target: 'top1' | number;
-  masks: number;
+  /** RISE / LayerTracer masks, or auto: what fits AUTO_MASK_SECONDS here. */
+  masks: number | 'auto';
+}
+
+/** Seconds of RISE per image the page aims at when the masks field is left empty. */
+export const AUTO_MASK_SECONDS = 8;
+
+/** The mask count to use: the user's, or measured once per model (a probe of a few forward passes). */
+export async function masksFor(loaded: LoadedModel, choice: Pick<RunChoice, 'masks'>): Promise<number> {
+  if (choice.masks !== 'auto') return choice.masks;
+  loaded.autoMasks ??= (await riseMasksForBudget(loaded.model, { seconds: AUTO_MASK_SECONDS, min: 64, max: 4000 })).masks;
+  return loaded.autoMasks;
 }
 
 /** done/total of the running job, with a note such as "RISE: 320 / 1000 masks". */
@@ -39,17 +51,18 @@ export async function runMethod(
   report: ProgressReport,
 ): Promise<TimedExplanation> {
   const { method } = choice;
+  const masks = method.name === 'rise' ? await masksFor(loaded, choice) : undefined;
   const unit =
     method.name === 'rise' ? 'masks' : method.name === 'l2caf' ? 'steps (at most)' : method.name === 'smoothgrad' ? 'samples' : 'steps';
   // Say what runs before the first batch comes back: the first one also compiles the GPU kernels.
-  if (method.name === 'rise') report(0, choice.masks, `${method.title}: 0 / ${choice.masks} masks`);
+  if (masks !== undefined) report(0, masks, `${method.title}: 0 / ${masks} masks`);
   else report(0, 1, `${method.title}…`);
   const t0 = performance.now();
   const result = await explain(loaded.model, image.rgb, {
     method: method.name,
     layer: method.usesLayer ? choice.layer : undefined,
     target: choice.target,
-    masks: choice.masks,
+    masks,
     onProgress: (done, total) => report(done, total, `${method.title}: ${done} / ${total} ${unit}`),
   });
   return { result, ms: performance.now() - t0 };
@@ -75,6 +88,7 @@ export async function runAllMethods(
 }
 
 export interface StripResult {
+  masks: number;
   /** The picture the model saw. */
   input: RgbImage;
   tiles: StripTile[];
@@ -93,12 +107,13 @@ export async function runLayerTracer(
   const { model, means } = loaded;
   if (!means)
     throw new Error(`${model.info.architecture} has no class means: LayerTracer needs them (make them with \`layertracer class-means\`)`);
-  report(0, choice.masks, `LayerTracer: 0 / ${choice.masks} masks`);
+  const masks = await masksFor(loaded, choice);
+  report(0, masks, `LayerTracer: 0 / ${masks} masks`);
   const t0 = performance.now();
   const x = inputBatch(model, image.rgb);
   try {
     const traced = await layerTracer(model, x, means, {
-      masks: choice.masks,
+      masks,
       target: choice.target === 'top1' ? 'top1' : choice.target,
       onProgress: (done, total) => report(done, total, `LayerTracer: ${done} / ${total} masks`),
     });
@@ -118,7 +133,14 @@ export async function runLayerTracer(
       const t = traced.targets[0];
       const { inputSize, mean, std, resize } = model.info;
       const input = preprocessForModel(image.rgb, { inputSize, mean, std, resize }).image;
-      return { input, tiles, exitLayer: traced.exitLayer[0], targetLabel: model.info.classes[t] ?? String(t), ms: performance.now() - t0 };
+      return {
+        masks,
+        input,
+        tiles,
+        exitLayer: traced.exitLayer[0],
+        targetLabel: model.info.classes[t] ?? String(t),
+        ms: performance.now() - t0,
+      };
     } finally {
       traced.release();
     }

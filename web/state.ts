@@ -20,6 +20,8 @@ export interface LoadedModel {
   model: Model;
   /** Class means for the LayerTracer strip; null when the model has none. */
   means: ClassMeans | null;
+  /** RISE masks that fit the page's time budget on this model and adapter, measured on first use. */
+  autoMasks?: number;
 }
 
 export interface PageImage {
