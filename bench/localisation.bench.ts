@@ -27,6 +27,7 @@ import { readSafetensorsFile } from '../src/io/safetensors-node.js';
 import { LocalisationTally, localisationScore } from '../src/metrics/localisation.js';
 import { toHeatmap } from '../src/methods/heatmap.js';
 import { METHODS } from '../src/methods/registry.js';
+import { colourBarImage } from '../src/report/colour-bar.js';
 import { labelledSheet } from '../src/report/labelled-sheet.js';
 import { projectRoot } from '../src/util/project-root.js';
 
@@ -124,6 +125,7 @@ try {
     const originals = Array.from({ length: sheetImages }, (_, i) => outlineMask(upscaleNearest(imageOf(i), 2), maskOf(i), SIZE, SIZE));
     const sheet = labelledSheet([{ label: 'image', tiles: originals }, ...[...sheetRows].map(([label, tiles]) => ({ label, tiles }))], {
       title: `${m.title}: maps on test images 0-${sheetImages - 1}, true object outlined in white`,
+      legend: colourBarImage('jet', 240),
     });
     const sheetPath = join(values.out!, `localisation-${m.id}-${stamp}.png`);
     await writeFile(sheetPath, encodePng(sheet));

@@ -71,7 +71,16 @@ export * from './image/index.js';
 
 // The high-level API. Its platform side (loadModel, readImage, writePng / drawImage) comes with the
 // Node entry (node.ts) and the browser entry (browser.ts), under the same names.
-export { explain, predict, inputBatch, type Explanation, type ExplainOptions, type PredictOptions } from './api/explain.js';
+export {
+  explain,
+  predict,
+  inputBatch,
+  renderExplanation,
+  type Explanation,
+  type ExplainOptions,
+  type PredictOptions,
+  type RenderOptions,
+} from './api/explain.js';
 export { topPredictions, type Prediction } from './api/predictions.js';
 export { stretchToUnit } from './util/stretch.js';
 export { resolveClassChoice, type ClassChoice } from './api/target.js';
@@ -93,3 +102,9 @@ export type { LocalisationScore } from './metrics/localisation.js';
 export type { GreyTileOptions } from './features/filters.js';
 export type { PcaOptions } from './features/pca.js';
 export type { PatchGridOptions } from './features/patches.js';
+// What a page or report shows beside the maps: layers to offer, how to read each method, RISE's mask
+// budget, display stretching, and the generated sample pictures.
+export { camLayers, type LayerChoice } from './graph/layer-choices.js';
+export { METHOD_GUIDE, methodGuide } from './report/method-guide.js';
+export { riseMasksForBudget, type RiseBudget, type RiseBudgetOptions } from './methods/rise-budget.js';
+export { generateSample, SPLIT_SEEDS, SYNTHETIC_CLASSES, SYNTHETIC_SIZE, type SyntheticSample } from './data/synthetic/index.js';

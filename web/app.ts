@@ -1,141 +1,36 @@
 /**
- * The LayerTracer page: load an image, pick model / method / layer / class, see the heatmap.
- * Plain DOM, no framework; everything runs in the browser on navigator.gpu through the library.
+ * The LayerTracer page: load an image, pick model / method / layer / class, see the heatmap; every
+ * method side by side; the LayerTracer strip for models with class means. Plain DOM, no framework;
+ * everything runs in the browser on navigator.gpu through the library's public API (src/browser.ts).
  *
- * Models: whatever the server lists at weights/index.json (web/serve.mjs: the embedded defaults in
- * weights/ and any extra folder), else the two embedded defaults by name; or a .safetensors file
- * from disk. Images: a file (PNG, JPEG, anything the browser decodes) or a built-in synthetic sample.
+ * The parts: state.ts (what the page knows), models.ts (listing and loading models, their menus),
+ * run.ts (running methods with progress), render.ts (drawing results), dom.ts (elements, helpers).
+ * This file wires them to the controls.
  *
  * For scripted use (test/browser/page.test.ts) <body data-state> is one of starting, loading, ready,
  * running, done, error, and data-runs counts the finished runs.
  */
 import {
-  acquireEngine,
-  applyColormap,
   COLORMAP_NAMES,
   DeviceLostError,
-  fetchSafetensors,
-  gradientToImage,
+  drawImage,
+  generateSample,
   METHODS,
-  modelFromFile,
-  overlayHeatmap,
-  parseSafetensors,
-  preprocessForModel,
-  resizeImage,
-  type ColormapName,
-  type Engine,
-  type Model,
+  methodGuide,
+  readImage,
+  SPLIT_SEEDS,
+  SYNTHETIC_CLASSES,
+  SYNTHETIC_SIZE,
+  type MethodEntry,
   type RgbImage,
-  type SafetensorsFile,
-} from '../src/index.js';
-import { generateSample, SPLIT_SEEDS, SYNTHETIC_CLASSES } from '../src/data/synthetic/index.js';
-import { decodeImageBlob } from '../src/image/decode-browser.js';
-import type { MethodEntry } from '../src/methods/registry.js';
-import { stretchToUnit } from '../src/util/stretch.js';
+} from '../src/browser.js';
+import { milliseconds, option, pageElements, type Ui } from './dom.js';
+import { addModelFile, describeModel, fillModelMenu, fillModelMenus, loadSource, servedModels } from './models.js';
+import { addGridCell, clearResult, downloadCanvas, drawResult, drawStrip, showTop5 } from './render.js';
+import { AUTO_MASK_SECONDS, masksFor, runAllMethods, runLayerTracer, runMethod, type ProgressReport, type RunChoice } from './run.js';
+import { createPageState, type Phase, type PageState } from './state.js';
 
-const DEFAULT_MODELS = ['default-resnet.safetensors', 'default-vgg.safetensors'];
 const SAMPLE_COUNT = 8;
-/** Longer side of the overlay canvas, px. */
-const VIEW = 256;
-
-// ---------------------------------------------------------------------------------------------
-// DOM
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const ui = {
-  adapter: $('adapter'),
-  model: $<HTMLSelectElement>('model'),
-  modelFile: $<HTMLInputElement>('model-file'),
-  modelInfo: $('model-info'),
-  imageFile: $<HTMLInputElement>('image-file'),
-  samples: $('samples'),
-  method: $<HTMLSelectElement>('method'),
-  layer: $<HTMLSelectElement>('layer'),
-  target: $<HTMLSelectElement>('target'),
-  colormap: $<HTMLSelectElement>('colormap'),
-  masks: $<HTMLInputElement>('masks'),
-  run: $<HTMLButtonElement>('run'),
-  status: $('status'),
-  error: $('error'),
-  input: $<HTMLCanvasElement>('input-canvas'),
-  inputCaption: $('input-caption'),
-  heatmap: $<HTMLCanvasElement>('heatmap-canvas'),
-  heatmapCaption: $('heatmap-caption'),
-  legend: $('legend'),
-  legendCanvas: $<HTMLCanvasElement>('legend-canvas'),
-  top5: $<HTMLOListElement>('top5'),
-  timing: $('timing'),
-};
-
-type PageState = 'starting' | 'loading' | 'ready' | 'running' | 'done' | 'error';
-function setState(s: PageState): void {
-  document.body.dataset.state = s;
-  const busy = s === 'starting' || s === 'loading' || s === 'running';
-  ui.run.disabled = busy || !model || !image;
-  // The model must not change under a running method (it would be released mid-run).
-  ui.model.disabled = busy;
-  ui.modelFile.disabled = busy;
-}
-
-function status(text: string): void {
-  ui.status.textContent = text;
-}
-
-function showError(what: string, err: unknown): void {
-  const e = err instanceof Error ? err : new Error(String(err));
-  console.error(e);
-  ui.error.replaceChildren();
-  const title = document.createElement('strong');
-  title.textContent = what;
-  ui.error.append(title, `\n${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`);
-  ui.error.classList.add('shown');
-  status('');
-  setState('error');
-}
-
-function clearError(): void {
-  ui.error.classList.remove('shown');
-  ui.error.replaceChildren();
-}
-
-function option(value: string, text: string, disabled = false): HTMLOptionElement {
-  const o = document.createElement('option');
-  o.value = value;
-  o.textContent = text;
-  o.disabled = disabled;
-  return o;
-}
-
-function drawImage(canvas: HTMLCanvasElement, img: RgbImage): void {
-  canvas.width = img.width;
-  canvas.height = img.height;
-  const rgba = new ImageData(img.width, img.height);
-  for (let i = 0, n = img.width * img.height; i < n; i++) {
-    rgba.data[4 * i] = img.data[3 * i];
-    rgba.data[4 * i + 1] = img.data[3 * i + 1];
-    rgba.data[4 * i + 2] = img.data[3 * i + 2];
-    rgba.data[4 * i + 3] = 255;
-  }
-  canvas.getContext('2d')!.putImageData(rgba, 0, 0);
-}
-
-const ms = (t: number) => (t < 10 ? t.toFixed(1) : t.toFixed(0));
-
-// ---------------------------------------------------------------------------------------------
-// State
-
-let engine: Engine | null = null;
-let model: Model | null = null;
-/** How to (re)load the selected model: a URL, or the bytes of a file the user picked. */
-const modelSources = new Map<string, () => Promise<SafetensorsFile>>();
-let modelKey = '';
-let image: { rgb: RgbImage; name: string; label?: string } | null = null;
-/** The last map, kept so a colormap change redraws without running again. */
-let last: { kind: 'heatmap' | 'signed'; map: Float32Array; c: number; h: number; w: number; base: RgbImage; caption: string } | null = null;
-let runs = 0;
-
-// ---------------------------------------------------------------------------------------------
-// WebGPU
 
 const ENABLE_WEBGPU_HELP = [
   'This page computes attribution maps on the GPU with WebGPU. To enable it:',
@@ -146,140 +41,119 @@ const ENABLE_WEBGPU_HELP = [
   '• Safari: Safari 26+, or Technology Preview with the WebGPU feature flag.',
 ].join('\n');
 
-async function ensureEngine(): Promise<Engine> {
-  if (engine) return engine;
-  if (!window.isSecureContext) {
-    throw new Error(
-      `WebGPU needs a secure context: open this page over https, or from http://localhost / http://127.0.0.1 (this is ${location.origin}).`,
-    );
-  }
-  if (!('gpu' in navigator) || !navigator.gpu)
-    throw new Error(`This browser has no WebGPU (navigator.gpu is missing).\n\n${ENABLE_WEBGPU_HELP}`);
-  try {
-    engine = await acquireEngine();
-  } catch (err) {
-    // Typically navigator.gpu exists but offers no adapter (blocklisted GPU, WebGPU switched off).
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n\n${ENABLE_WEBGPU_HELP}`, { cause: err });
-  }
-  const a = engine.adapter;
-  ui.adapter.textContent = `GPU: ${[a.vendor, a.architecture, a.device].filter(Boolean).join(' / ') || a.description || 'unknown adapter'}${a.isSoftware ? ' (software)' : ''}`;
-  return engine;
+// ---------------------------------------------------------------------------------------------
+// Phase, status, errors
+
+function setPhase(ui: Ui, state: PageState, phase: Phase): void {
+  state.phase = phase;
+  document.body.dataset.state = phase;
+  const busy = phase === 'starting' || phase === 'loading' || phase === 'running';
+  const ready = !busy && !!state.loaded && !!state.image;
+  ui.run.disabled = !ready;
+  ui.runAll.disabled = !ready;
+  ui.runTrace.disabled = !ready || !state.loaded?.means;
+  ui.runTrace.title = state.loaded && !state.loaded.means ? 'this model has no E2CM class means' : '';
+  // The model must not change under a running method (it would be released mid-run).
+  ui.model.disabled = busy;
+  ui.modelFile.disabled = busy;
+  if (!busy) ui.progress.hidden = true;
 }
 
-/** After a lost device nothing on the GPU survives: start over on the next action. */
-function forgetGpu(): void {
-  model = null;
-  engine = null;
+function status(ui: Ui, text: string): void {
+  ui.status.textContent = text;
+}
+
+function progressReporter(ui: Ui): ProgressReport {
+  return (done, total, note) => {
+    ui.progress.hidden = false;
+    ui.progress.max = Math.max(total, 1e-9);
+    ui.progress.value = done;
+    status(ui, note);
+  };
+}
+
+function showError(ui: Ui, state: PageState, what: string, err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  console.error(e);
+  if (err instanceof DeviceLostError) state.loaded = null; // nothing on the GPU survives: reload on the next action
+  ui.error.replaceChildren();
+  const title = document.createElement('strong');
+  title.textContent = what;
+  ui.error.append(title, `\n${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`);
+  ui.error.classList.add('shown');
+  status(ui, '');
+  setPhase(ui, state, 'error');
+}
+
+function clearError(ui: Ui): void {
+  ui.error.classList.remove('shown');
+  ui.error.replaceChildren();
+}
+
+function countRun(state: PageState): void {
+  state.runs++;
+  document.body.dataset.runs = String(state.runs);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Models
 
-async function listServedModels(): Promise<string[]> {
+async function selectModel(ui: Ui, state: PageState, key: string): Promise<void> {
+  const source = state.sources.get(key);
+  if (!source) return;
+  clearError(ui);
+  setPhase(ui, state, 'loading');
+  status(ui, `loading ${source.label}…`);
   try {
-    const r = await fetch('weights/index.json', { cache: 'no-store' });
-    if (!r.ok) throw new Error(String(r.status));
-    const list = (await r.json()) as { models: { file: string }[] };
-    const files = list.models.map((m) => m.file);
-    // The embedded defaults first, the rest in the server's order.
-    return [...DEFAULT_MODELS.filter((f) => files.includes(f)), ...files.filter((f) => !DEFAULT_MODELS.includes(f))];
-  } catch {
-    // A plain static server without the listing: offer the defaults by name.
-    return DEFAULT_MODELS;
-  }
-}
-
-async function fillModelChoices(): Promise<void> {
-  const files = await listServedModels();
-  ui.model.replaceChildren();
-  for (const f of files) {
-    const key = `url:${f}`;
-    modelSources.set(key, () => fetchSafetensors(`weights/${encodeURIComponent(f)}`));
-    ui.model.append(option(key, f.replace(/\.safetensors$/, '')));
-  }
-  if (!files.length) ui.model.append(option('', 'no model served: load a .safetensors file', true));
-}
-
-async function selectModel(key: string): Promise<void> {
-  const load = modelSources.get(key);
-  if (!load) return;
-  clearError();
-  setState('loading');
-  status(`loading ${ui.model.selectedOptions[0]?.textContent ?? key}…`);
-  try {
-    const e = await ensureEngine();
-    const file = await load();
-    const next = modelFromFile(e, file);
-    model?.release();
-    model = next;
-    modelKey = key;
-    onModelChanged(model);
-    status('');
-    setState('ready');
+    const next = await loadSource(state, key);
+    const previous = state.loaded;
+    state.loaded = next;
+    previous?.model.release();
+    const a = next.model.engine.adapter;
+    ui.adapter.textContent = `GPU: ${[a.vendor, a.architecture, a.device].filter(Boolean).join(' / ') || a.description || 'unknown adapter'}${a.isSoftware ? ' (software)' : ''}`;
+    ui.modelInfo.textContent = describeModel(next.model, !!next.means);
+    fillModelMenus(ui, next.model);
+    onMethodChanged(ui);
+    forgetResults(ui, state);
+    status(ui, '');
+    setPhase(ui, state, 'ready');
   } catch (err) {
-    const name = ui.model.selectedOptions[0]?.textContent ?? key;
-    if (err instanceof DeviceLostError) forgetGpu();
     // A file that does not load leaves the menu; the menu goes back to the model still loaded.
     if (key.startsWith('file:')) {
-      modelSources.delete(key);
+      state.sources.delete(key);
       ui.model.querySelector(`option[value="${CSS.escape(key)}"]`)?.remove();
     }
-    if (model) ui.model.value = modelKey;
-    showError(`Could not load the model ${name}`, err);
+    if (state.loaded) ui.model.value = state.loaded.key;
+    showError(ui, state, `Could not load the model ${source.label}`, err);
   }
 }
 
-function onModelChanged(m: Model): void {
-  const info = m.info;
-  const [h, w] = info.inputSize;
-  ui.modelInfo.textContent =
-    `${info.architecture} · input ${w}×${h}${info.resize ? ` (resize ${info.resize}, centre crop)` : ''} · ${info.classes.length} classes` +
-    (info.accuracy
-      ? ` · test top-1 ${/^[0-9.]+$/.test(info.accuracy) && Number(info.accuracy) <= 1 ? `${(Number(info.accuracy) * 100).toFixed(1)}%` : info.accuracy}`
-      : '');
-
-  // Methods that do not apply to this model (CAM needs a GAP + linear head) stay listed, disabled.
-  const current = ui.method.value;
-  ui.method.replaceChildren(
-    ...METHODS.map((me) =>
-      option(me.name, me.supports && !me.supports(m) ? `${me.title} (not for this model)` : me.title, !!me.supports && !me.supports(m)),
-    ),
-  );
-  const keep = METHODS.find((me) => me.name === current && (!me.supports || me.supports(m)));
-  ui.method.value = keep ? keep.name : 'grad-cam';
-
-  ui.layer.replaceChildren(...m.layerNames().map((n) => option(n, n)));
-  ui.layer.value = m.defaultCamLayer;
-
-  ui.target.replaceChildren(option('top1', 'top-1 prediction'), ...info.classes.map((c, i) => option(String(i), `${i}: ${c}`)));
-  ui.target.value = 'top1';
-  onMethodChanged();
-  last = null;
-  clearResult();
-}
-
-function currentMethod(): MethodEntry {
+function currentMethod(ui: Ui): MethodEntry {
   return METHODS.find((m) => m.name === ui.method.value) ?? METHODS[0];
 }
 
-function onMethodChanged(): void {
-  const m = currentMethod();
+function onMethodChanged(ui: Ui): void {
+  const m = currentMethod(ui);
   ui.layer.disabled = !m.usesLayer;
   ui.layer.title = m.usesLayer ? '' : `${m.title} does not use a layer`;
-  ui.masks.disabled = m.name !== 'rise';
+  ui.methodHelp.textContent = methodGuide(m.name);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Images
 
-function selectSample(i: number): void {
+function selectSample(ui: Ui, state: PageState, i: number): void {
   const s = generateSample(SPLIT_SEEDS.test, i);
-  image = { rgb: { width: 64, height: 64, data: s.image }, name: `sample ${i}`, label: SYNTHETIC_CLASSES[s.label] };
+  state.image = {
+    rgb: { width: SYNTHETIC_SIZE, height: SYNTHETIC_SIZE, data: s.image },
+    name: `sample ${i}`,
+    label: SYNTHETIC_CLASSES[s.label],
+  };
   ui.samples.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.index === String(i))));
-  onImageChanged();
+  onImageChanged(ui, state);
 }
 
-function fillSamples(): void {
+function fillSamples(ui: Ui, state: PageState): void {
   for (let i = 0; i < SAMPLE_COUNT; i++) {
     const s = generateSample(SPLIT_SEEDS.test, i);
     const b = document.createElement('button');
@@ -287,243 +161,219 @@ function fillSamples(): void {
     b.dataset.index = String(i);
     b.title = `synthetic test sample ${i}: ${SYNTHETIC_CLASSES[s.label]}`;
     const c = document.createElement('canvas');
-    drawImage(c, { width: 64, height: 64, data: s.image });
+    drawImage(c, { width: SYNTHETIC_SIZE, height: SYNTHETIC_SIZE, data: s.image });
     b.append(c, SYNTHETIC_CLASSES[s.label]);
-    b.addEventListener('click', () => selectSample(i));
+    b.addEventListener('click', () => selectSample(ui, state, i));
     ui.samples.append(b);
   }
 }
 
-async function loadImageFile(file: File): Promise<void> {
-  clearError();
+async function openImage(ui: Ui, state: PageState, file: File): Promise<void> {
+  clearError(ui);
   try {
-    image = { rgb: await decodeImageBlob(file, file.name), name: file.name };
+    state.image = { rgb: await readImage(file), name: file.name };
     ui.samples.querySelectorAll('button').forEach((b) => b.setAttribute('aria-pressed', 'false'));
-    onImageChanged();
+    onImageChanged(ui, state);
   } catch (err) {
-    showError(`Could not open ${file.name}`, err);
+    showError(ui, state, `Could not open ${file.name}`, err);
   }
 }
 
-async function loadModelFile(file: File): Promise<void> {
-  const key = `file:${file.name}:${file.size}:${file.lastModified}`;
-  if (!modelSources.has(key)) {
-    modelSources.set(key, async () => parseSafetensors(new Uint8Array(await file.arrayBuffer()), file.name));
-    ui.model.querySelector('option[value=""]')?.remove();
-    ui.model.append(option(key, `${file.name} (from disk)`));
-  }
-  ui.model.value = key;
-  await selectModel(key);
+function onImageChanged(ui: Ui, state: PageState): void {
+  if (!state.image) return;
+  const { rgb, name, label } = state.image;
+  drawImage(ui.input, rgb);
+  ui.inputCaption.textContent = `${name}${label ? ` (${label})` : ''}, ${rgb.width}×${rgb.height}`;
+  forgetResults(ui, state);
+  // A new picture makes the last result stale; the buttons follow what is loaded.
+  setPhase(ui, state, state.phase === 'done' || state.phase === 'error' ? 'ready' : state.phase);
 }
 
-function onImageChanged(): void {
-  if (!image) return;
-  drawImage(ui.input, image.rgb);
-  ui.inputCaption.textContent = `${image.name}${image.label ? ` (${image.label})` : ''}, ${image.rgb.width}×${image.rgb.height}`;
-  last = null;
-  clearResult();
-  // A new picture makes the last result stale; the Run button follows what is loaded.
-  const state = document.body.dataset.state as PageState;
-  setState(state === 'done' ? 'ready' : state);
-}
-
-function clearResult(): void {
-  const ctx = ui.heatmap.getContext('2d')!;
-  ui.heatmap.width = VIEW;
-  ui.heatmap.height = VIEW;
-  ctx.clearRect(0, 0, VIEW, VIEW);
-  ui.heatmapCaption.textContent = 'attribution map (press Run)';
-  ui.legend.hidden = true;
-  ui.top5.replaceChildren();
-  ui.timing.textContent = '';
+function forgetResults(ui: Ui, state: PageState): void {
+  state.result = null;
+  clearResult(ui);
+  ui.gridSection.hidden = true;
+  ui.grid.replaceChildren();
+  ui.traceSection.hidden = true;
+  ui.trace.replaceChildren();
 }
 
 // ---------------------------------------------------------------------------------------------
-// Running a method
+// Running
 
-function softmax(logits: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = Float32Array.from(logits, (v) => Math.exp(v - max));
-  const sum = out.reduce((a, b) => a + b, 0);
-  return out.map((v) => v / sum);
+function runChoice(ui: Ui): RunChoice {
+  return {
+    method: currentMethod(ui),
+    layer: ui.layer.value,
+    target: ui.target.value === 'top1' ? 'top1' : Number(ui.target.value),
+    masks: ui.masks.value.trim() === '' ? 'auto' : Math.max(50, Math.round(Number(ui.masks.value) || 1000)),
+  };
 }
 
-function showTop5(probs: Float32Array, classes: string[], target: number): void {
-  const order = Array.from(probs.keys())
-    .sort((a, b) => probs[b] - probs[a])
-    .slice(0, 5);
-  ui.top5.replaceChildren(
-    ...order.map((k) => {
-      const li = document.createElement('li');
-      if (k === target) li.className = 'target';
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = classes[k] ?? `class ${k}`;
-      name.title = `class ${k}${k === target ? ' (explained)' : ''}`;
-      const pct = document.createElement('span');
-      pct.className = 'pct';
-      pct.textContent = `${(probs[k] * 100).toFixed(1)}%`;
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      const fill = document.createElement('i');
-      fill.style.width = `${Math.max(0.5, probs[k] * 100)}%`;
-      bar.append(fill);
-      li.append(name, pct, bar);
-      return li;
-    }),
-  );
-}
-
-function renderMap(): void {
-  if (!last) return;
-  const colormap = ui.colormap.value as ColormapName;
-  if (last.kind === 'heatmap') {
-    // A smooth view: the input bilinearly enlarged, the map bilinearly resized onto it.
-    const s = VIEW / Math.max(last.base.width, last.base.height);
-    const base = resizeImage(last.base, Math.round(last.base.width * s), Math.round(last.base.height * s));
-    drawImage(ui.heatmap, overlayHeatmap(base, stretchToUnit(last.map), last.w, last.h, { colormap, alpha: 0.5 }));
-    ui.heatmap.style.imageRendering = '';
-    drawImage(
-      ui.legendCanvas,
-      applyColormap(
-        Float32Array.from({ length: 140 }, (_, i) => i / 139),
-        140,
-        1,
-        colormap,
-        { range: [0, 1] },
-      ),
-    );
-    ui.legend.hidden = false;
-  } else {
-    // Signed input gradients as RGB (grey = 0), pixel for pixel.
-    drawImage(ui.heatmap, gradientToImage(last.map, last.c, last.h, last.w));
-    ui.heatmap.style.imageRendering = 'pixelated';
-    ui.legend.hidden = true;
-  }
-  ui.heatmapCaption.textContent = last.caption;
-}
-
-async function run(): Promise<void> {
-  if (!image) return;
-  clearError();
-  setState('running');
-  const method = currentMethod();
-  const t0 = performance.now();
+/** Runs `job` with the page busy; errors land in the error box. */
+async function busy(ui: Ui, state: PageState, what: string, job: () => Promise<void>): Promise<void> {
+  if (!state.image) return;
+  clearError(ui);
   try {
-    const e = await ensureEngine();
-    if (!model) await selectModel(modelKey || ui.model.value);
-    const m = model;
-    if (!m) return; // selectModel has shown why
-    setState('running');
-    const info = m.info;
-    const [h, w] = info.inputSize;
-    const prepared = preprocessForModel(image.rgb, { inputSize: [h, w], mean: info.mean, std: info.std, resize: info.resize });
-    drawImage(ui.input, prepared.image);
-    ui.inputCaption.textContent = `${image.name}${image.label ? ` (${image.label})` : ''}, as the model sees it (${w}×${h})`;
-    const layer = method.usesLayer ? ui.layer.value : undefined;
-    const target = ui.target.value === 'top1' ? 'top1' : Number(ui.target.value);
-    const masks = Math.max(50, Math.round(Number(ui.masks.value) || 1000));
-
-    const x = e.upload(prepared.chw, [1, 3, h, w], 'page input');
-    try {
-      status('forward pass…');
-      const tf = performance.now();
-      const probs = softmax(await m.logits(x));
-      const forwardMs = performance.now() - tf;
-      const top1 = probs.indexOf(Math.max(...probs));
-      showTop5(probs, info.classes, target === 'top1' ? top1 : target);
-
-      status(`${method.title}…`);
-      const tm = performance.now();
-      const attribution = await method.run(m, x, {
-        target,
-        layer,
-        masks,
-        onProgress: (done, total) => status(`${method.title}: ${done} / ${total} masks`),
-      });
-      let map: Float32Array;
-      try {
-        map = await attribution.maps.readF32();
-      } finally {
-        e.release(attribution.maps);
-      }
-      const methodMs = performance.now() - tm;
-      const [, c, mh, mw] = attribution.maps.shape;
-      const t = attribution.targets[0];
-      last = {
-        kind: attribution.kind,
-        map,
-        c,
-        h: mh,
-        w: mw,
-        base: prepared.image,
-        caption: `${method.title} for “${info.classes[t] ?? t}”${attribution.layer ? ` at ${attribution.layer}` : ''}`,
-      };
-      renderMap();
-      runs++;
-      document.body.dataset.runs = String(runs);
-      ui.timing.textContent =
-        `forward ${ms(forwardMs)} ms · ${method.name} ${ms(methodMs)} ms · total ${ms(performance.now() - t0)} ms` +
-        (runs === 1 ? ' (first run includes compiling the GPU kernels)' : '');
-      status('');
-      setState('done');
-    } finally {
-      e.release(x);
-    }
+    if (!state.loaded) await selectModel(ui, state, ui.model.value);
+    if (!state.loaded) return; // selectModel has shown why
+    setPhase(ui, state, 'running');
+    await job();
+    countRun(state);
+    status(ui, '');
+    setPhase(ui, state, 'done');
   } catch (err) {
-    if (err instanceof DeviceLostError) forgetGpu();
-    showError(`${method.title} failed`, err);
+    showError(ui, state, `${what} failed`, err);
   }
+}
+
+function showModelView(ui: Ui, state: PageState, input: RgbImage): void {
+  const [h, w] = state.loaded!.model.info.inputSize;
+  drawImage(ui.input, input);
+  ui.inputCaption.textContent = `${state.image!.name}${state.image!.label ? ` (${state.image!.label})` : ''}, as the model sees it (${w}×${h})`;
+}
+
+function runOne(ui: Ui, state: PageState): Promise<void> {
+  const choice = runChoice(ui);
+  return busy(ui, state, choice.method.title, async () => {
+    const { result, ms } = await runMethod(state.loaded!, state.image!, choice, progressReporter(ui));
+    state.result = result;
+    showModelView(ui, state, result.input);
+    showTop5(ui, result.predictions, result.target);
+    drawResult(ui, result, caption(choice.method, result));
+    ui.timing.textContent = `${choice.method.name} ${milliseconds(ms)}${state.runs === 0 ? ' (the first run includes compiling the GPU kernels)' : ''}`;
+  });
+}
+
+const caption = (method: MethodEntry, r: { targetLabel: string; layer?: string }) =>
+  `${method.title} for “${r.targetLabel}”${r.layer ? ` at ${r.layer}` : ''}`;
+
+function runGrid(ui: Ui, state: PageState): Promise<void> {
+  const choice = runChoice(ui);
+  ui.grid.replaceChildren();
+  ui.gridSection.hidden = false;
+  ui.gridCaption.textContent = 'every method on this image, one after the other…';
+  return busy(ui, state, 'All methods', async () => {
+    const t0 = performance.now();
+    let first = true;
+    const count = await runAllMethods(state.loaded!, state.image!, choice, progressReporter(ui), (method, { result, ms }) => {
+      if (first) {
+        first = false;
+        showModelView(ui, state, result.input);
+        showTop5(ui, result.predictions, result.target);
+      }
+      addGridCell(ui, result, method.title, ms, () => {
+        state.result = result;
+        drawResult(ui, result, caption(method, result));
+      });
+    });
+    const masks = await masksFor(state.loaded!, choice);
+    ui.gridCaption.textContent = `${count} methods in ${milliseconds(performance.now() - t0)} · click one to see it large · CAM layer ${choice.layer} · RISE ${masks} masks`;
+  });
+}
+
+function runStrip(ui: Ui, state: PageState): Promise<void> {
+  const choice = runChoice(ui);
+  return busy(ui, state, 'LayerTracer', async () => {
+    const strip = await runLayerTracer(state.loaded!, state.image!, choice, progressReporter(ui));
+    ui.traceSection.hidden = false;
+    drawStrip(ui, strip.input, strip.tiles);
+    ui.traceCaption.textContent =
+      `LayerTracer for “${strip.targetLabel}”: one map per E2CM exit from the same ${strip.masks} masks, each on its own scale; ` +
+      `${strip.exitLayer ? `framed: ${strip.exitLayer}, where E2CM exits` : 'E2CM does not exit early on this image'} · ${milliseconds(strip.ms)}`;
+  });
+}
+
+function redraw(ui: Ui, state: PageState): void {
+  if (state.result) drawResult(ui, state.result, ui.heatmapCaption.textContent ?? '');
+  else ui.alphaValue.textContent = `${Math.round(Number(ui.alpha.value) * 100)}%`;
+}
+
+async function download(ui: Ui, state: PageState): Promise<void> {
+  if (!state.result) return;
+  const stem = (state.image?.name ?? 'image').replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '-');
+  await downloadCanvas(ui.heatmap, `layertracer-${stem}-${state.result.method}.png`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Wiring
 
 async function main(): Promise<void> {
-  setState('starting');
-  ui.colormap.replaceChildren(...COLORMAP_NAMES.map((n) => option(n, n)));
+  const ui = pageElements();
+  const state = createPageState();
+  setPhase(ui, state, 'starting');
+  ui.colormap.replaceChildren(...COLORMAP_NAMES.filter((n) => n !== 'bwr' && n !== 'gray').map((n) => option(n, n)));
   ui.method.replaceChildren(...METHODS.map((m) => option(m.name, m.title)));
   ui.method.value = 'grad-cam';
-  onMethodChanged();
-  fillSamples();
-  selectSample(0);
+  onMethodChanged(ui);
+  ui.masks.placeholder = 'auto';
+  ui.masks.title = `masked forward passes: fewer is faster, more is smoother; empty: as many as fit ${AUTO_MASK_SECONDS} s here`;
+  fillSamples(ui, state);
+  selectSample(ui, state, 0);
 
-  ui.model.addEventListener('change', () => void selectModel(ui.model.value));
+  ui.model.addEventListener('change', () => void selectModel(ui, state, ui.model.value));
   ui.modelFile.addEventListener('change', () => {
     const f = ui.modelFile.files?.[0];
-    if (f) void loadModelFile(f);
+    if (f) {
+      ui.model.value = addModelFile(ui, state, f);
+      void selectModel(ui, state, ui.model.value);
+    }
     ui.modelFile.value = '';
   });
   ui.imageFile.addEventListener('change', () => {
     const f = ui.imageFile.files?.[0];
-    if (f) void loadImageFile(f);
+    if (f) void openImage(ui, state, f);
     ui.imageFile.value = '';
   });
-  ui.method.addEventListener('change', onMethodChanged);
-  ui.colormap.addEventListener('change', renderMap);
-  ui.run.addEventListener('click', () => void run());
+  ui.method.addEventListener('change', () => onMethodChanged(ui));
+  ui.colormap.addEventListener('change', () => redraw(ui, state));
+  ui.alpha.addEventListener('input', () => redraw(ui, state));
+  ui.run.addEventListener('click', () => void runOne(ui, state));
+  ui.runAll.addEventListener('click', () => void runGrid(ui, state));
+  ui.runTrace.addEventListener('click', () => void runStrip(ui, state));
+  ui.download.addEventListener('click', () => void download(ui, state).catch((err) => showError(ui, state, 'Download failed', err)));
   // Drop an image or a .safetensors file anywhere on the page.
   document.addEventListener('dragover', (ev) => ev.preventDefault());
   document.addEventListener('drop', (ev) => {
     ev.preventDefault();
     const f = ev.dataTransfer?.files[0];
-    if (f) void (f.name.endsWith('.safetensors') ? loadModelFile(f) : loadImageFile(f));
+    if (!f) return;
+    if (f.name.endsWith('.safetensors')) {
+      ui.model.value = addModelFile(ui, state, f);
+      void selectModel(ui, state, ui.model.value);
+    } else void openImage(ui, state, f);
   });
-  window.addEventListener('unhandledrejection', (ev) => showError('Unexpected error', ev.reason));
+  window.addEventListener('unhandledrejection', (ev) => showError(ui, state, 'Unexpected error', ev.reason));
 
-  try {
-    await ensureEngine();
-  } catch (err) {
+  if (!window.isSecureContext) {
     ui.adapter.textContent = 'no WebGPU';
-    showError('WebGPU is not available', err);
-    return;
+    return showError(
+      ui,
+      state,
+      'WebGPU is not available',
+      new Error(
+        `WebGPU needs a secure context: open this page over https, or from http://localhost / http://127.0.0.1 (this is ${location.origin}).`,
+      ),
+    );
   }
-  await fillModelChoices();
-  if (ui.model.value) await selectModel(ui.model.value);
-  else {
-    status('Load a .safetensors file to start.');
-    setState('ready');
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    ui.adapter.textContent = 'no WebGPU';
+    return showError(
+      ui,
+      state,
+      'WebGPU is not available',
+      new Error(`This browser has no WebGPU (navigator.gpu is missing).\n\n${ENABLE_WEBGPU_HELP}`),
+    );
+  }
+  state.sources = await servedModels();
+  fillModelMenu(ui, state);
+  if (ui.model.value) {
+    await selectModel(ui, state, ui.model.value);
+    // navigator.gpu is there but gives no adapter (blocklisted GPU, WebGPU switched off).
+    if (!state.loaded && /adapter/i.test(ui.error.textContent ?? '')) ui.error.append(`\n\n${ENABLE_WEBGPU_HELP}`);
+  } else {
+    status(ui, 'Load a .safetensors file to start.');
+    setPhase(ui, state, 'ready');
   }
 }
 

@@ -3,8 +3,10 @@
 //
 //   node web/screenshot.mjs page   --out docs/images/web-page.png [--model default-resnet.safetensors]
 //        [--weights DIR]... [--sample N | --image FILE] [--method grad-cam] [--target CLASS_INDEX]
+//        [--all] [--masks N]
 //     serves the built page (node tools/build.mjs web) with web/serve.mjs, runs the method, and
-//     captures the page once the heatmap is drawn
+//     captures the page once the heatmap is drawn; --all also runs the all-methods grid and the
+//     LayerTracer strip (when the model has class means); --masks sets RISE's masks
 //
 //   node web/screenshot.mjs report --out docs/images/explain-report.png --html /tmp/explain-shot/index.html
 //     a full-page capture of a report written by `layertracer explain`
@@ -45,6 +47,8 @@ const { values, positionals } = parseArgs({
     target: { type: 'string' },
     width: { type: 'string', default: '1200' },
     scale: { type: 'string', default: '1' },
+    all: { type: 'boolean', default: false },
+    masks: { type: 'string' },
   },
 });
 const mode = positionals[0];
@@ -77,7 +81,7 @@ try {
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     const settle = (states) =>
       page
-        .waitForFunction((s) => s.includes(document.body.dataset.state), states, { timeout: 120_000 })
+        .waitForFunction((s) => s.includes(document.body.dataset.state), states, { timeout: 600_000 })
         .then(async () => {
           if ((await page.evaluate(() => document.body.dataset.state)) === 'error')
             throw new Error(await page.locator('#error').innerText());
@@ -93,10 +97,19 @@ try {
     } else {
       await page.click(`#samples button[data-index="${values.sample}"]`);
     }
+    if (values.masks) await page.locator('#masks').fill(values.masks);
     await page.selectOption('#method', values.method);
     if (values.target) await page.selectOption('#target', values.target);
     await page.click('#run');
     await settle(['done', 'error']);
+    if (values.all) {
+      await page.click('#run-all');
+      await settle(['done', 'error']);
+      if (await page.locator('#run-trace').isEnabled()) {
+        await page.click('#run-trace');
+        await settle(['done', 'error']);
+      }
+    }
     await page.mouse.move(0, 0);
     await page.evaluate(() => window.scrollTo(0, 0));
   }

@@ -5,13 +5,15 @@
 //
 //   /                     dist/web (the page: index.html, app.js; build it with `node tools/build.mjs web`)
 //   /weights/<file>       the first of weights/ and each --weights DIR that has <file>
-//   /weights/index.json   {"models": [{"file", "bytes"}]}: every *.safetensors in those folders,
-//                         the list the page's model menu shows
+//   /weights/index.json   {"models": [{"file", "bytes", "kind", "means"?}]}: every *.safetensors in those
+//                         folders; kind is "weights" or "class-means" (from the file's own metadata), and
+//                         weights X.safetensors name their class means X.means.safetensors when present.
+//                         The page's model menu shows the weights; class means feed its LayerTracer strip.
 //
 // Listens on 127.0.0.1 only: a loopback origin is a secure context, which navigator.gpu requires,
 // and nothing is exposed to the network. --port 0 picks a free port. The first line on stdout is
 // `LayerTracer page: http://127.0.0.1:PORT/` (scripts read the port from it).
-import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +58,28 @@ function servedFile(dir, rel) {
   }
 }
 
+/**
+ * What a safetensors file holds, from the metadata in its header: E2CM class means say
+ * kind "e2cm-class-means"; anything else is taken for model weights. Reads only the header.
+ */
+function fileKind(path) {
+  let fd;
+  try {
+    fd = openSync(path, 'r');
+    const size = Buffer.alloc(8);
+    if (readSync(fd, size, 0, 8, 0) !== 8) return 'unreadable';
+    const n = Number(size.readBigUInt64LE(0));
+    if (n > 100 * 1024 * 1024) return 'unreadable';
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    return JSON.parse(header.toString('utf8')).__metadata__?.kind === 'e2cm-class-means' ? 'class-means' : 'weights';
+  } catch {
+    return 'unreadable';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Every *.safetensors in the weights folders; a name found in an earlier folder wins. */
 function listModels(weightDirs) {
   const seen = new Map();
@@ -70,8 +94,12 @@ function listModels(weightDirs) {
     }
     for (const file of names) {
       const p = servedFile(dir, file);
-      if (!seen.has(file) && p) seen.set(file, { file, bytes: statSync(p).size });
+      if (!seen.has(file) && p) seen.set(file, { file, bytes: statSync(p).size, kind: fileKind(p) });
     }
+  }
+  for (const entry of seen.values()) {
+    const means = entry.file.replace(/\.safetensors$/, '.means.safetensors');
+    if (entry.kind === 'weights' && seen.get(means)?.kind === 'class-means') entry.means = means;
   }
   return [...seen.values()];
 }
@@ -139,7 +167,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.log(`LayerTracer page: http://127.0.0.1:${server.address().port}/`);
     if (!existsSync(join(ROOT, 'dist/web/index.html'))) console.log('note: dist/web is not built yet: run `node tools/build.mjs web`');
     const models = listModels([join(ROOT, 'weights'), ...values.weights.map((d) => resolve(d))]);
-    console.log(`models: ${models.length ? models.map((m) => m.file).join(', ') : 'none (load a .safetensors file in the page)'}`);
+    const weights = models.filter((m) => m.kind === 'weights');
+    console.log(`models: ${weights.length ? weights.map((m) => m.file).join(', ') : 'none (load a .safetensors file in the page)'}`);
   } catch (err) {
     console.error(
       `serve: ${err.code === 'EADDRINUSE' ? `port ${values.port} is in use; pass --port N (0 picks a free one)` : err.message}`,

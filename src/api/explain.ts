@@ -206,6 +206,20 @@ async function withInputBatch<T>(model: Model, prepared: readonly ModelInput[], 
   }
 }
 
+/** Options of {@link renderExplanation}: how to draw an explanation again without recomputing it. */
+export type RenderOptions = Pick<ExplainOptions, 'colormap' | 'alpha' | 'overlaySize'>;
+
+/**
+ * Draws an explanation's map again with other display settings (opacity, colormap, size), from the
+ * map it already holds: a page's opacity slider needs no new run.
+ */
+export function renderExplanation(explanation: Explanation, options: RenderOptions = {}): RgbImage {
+  if (options.alpha !== undefined && !(options.alpha >= 0 && options.alpha <= 1)) {
+    throw new RangeError(`alpha must be in [0, 1], got ${options.alpha}`);
+  }
+  return renderOverlay(explanation.kind, explanation.map, explanation.shape, explanation.input, options);
+}
+
 function renderOverlay(
   kind: 'heatmap' | 'signed',
   map: Float32Array,

@@ -7,12 +7,16 @@ import { acquireEngine } from '../gpu/acquire.js';
 import { writePng } from '../image/encode-node.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { METHODS } from '../methods/registry.js';
-import { escapeHtml, page } from '../report/html.js';
+import { demoIndex, type DemoModelSection } from '../report/demo-index.js';
 import { projectRoot } from '../util/project-root.js';
 import { defineCommand } from './command.js';
 import { outDir } from './common-options.js';
 import { explain } from './explain.js';
 import { UsageError } from './errors.js';
+import { riseMaskOptions, riseMaskSetting } from './rise-masks-option.js';
+
+/** The demo is the README's first command: RISE gets a short budget so the whole run stays quick. */
+const DEMO_RISE_SECONDS = 3;
 import { loadModelFile } from './load-model.js';
 import { traceImages } from './trace.js';
 import { DEFAULT_MASK_SCORE } from '../methods/layertracer.js';
@@ -38,7 +42,7 @@ the exit each image takes framed in red), and writes out/demo/index.html.
 An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
   options: {
     images: { type: 'int', arg: 'N', min: 1, max: 100, default: 4, help: 'generated test images' },
-    'rise-masks': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 500, help: 'RISE masks' },
+    ...riseMaskOptions(DEMO_RISE_SECONDS, 'RISE masks'),
     'trace-masks': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 500, help: 'LayerTracer masks' },
     out: { ...outDir('demo'), existing: 'move-aside' },
   },
@@ -50,11 +54,11 @@ An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
 
     const weightsDir = join(projectRoot(), 'weights');
     const engine = await acquireEngine();
-    const sections: string[] = [];
+    const sections: DemoModelSection[] = [];
+    const adapter = `${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`;
+    const started = performance.now();
     try {
-      console.log(
-        `adapter: ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`,
-      );
+      console.log(`adapter: ${adapter}`);
       const present = DEFAULT_MODELS.filter((m) => existsSync(join(weightsDir, m.weights)));
       if (!present.length) {
         throw new UsageError(`no default model in ${weightsDir}; train them with tools/train_default_models.py (see weights/README.md)`);
@@ -65,17 +69,17 @@ An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
         console.log(`\n== ${m.title}: ${m.weights}`);
         const model = await loadModelFile(engine, join(weightsDir, m.weights));
         const explainDir = join(out, m.id);
-        await explain(engine, model, {
+        const summary = await explain(engine, model, {
           images: images.map((i) => i.path),
           methods: METHODS,
           targets: ['top1'],
           colormap: 'jet',
-          methodOptions: { masks: values['rise-masks'] },
+          riseMasks: riseMaskSetting(values['rise-masks'], values['rise-seconds']),
           outDir: explainDir,
           show: stage.show,
           title: `${m.title}: every method`,
         });
-        let traceLink = '';
+        const links: [string, string][] = [];
         const meansPath = join(weightsDir, m.means);
         if (existsSync(meansPath)) {
           const means = classMeansFromFile(await readSafetensorsFile(meansPath));
@@ -102,25 +106,39 @@ An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
               show: stage.show,
             },
           );
-          traceLink = ` · <a href="${m.id}-trace/layertracer.html">LayerTracer strips</a>`;
+          links.push(['LayerTracer strips', `${m.id}-trace/layertracer.html`]);
         } else {
           console.log(`no class means at ${meansPath}; skipping LayerTracer (make them with \`layertracer class-means\`)`);
         }
-        sections.push(
-          `<h2>${escapeHtml(m.title)}</h2><div class="meta">${escapeHtml(model.info.architecture)} · test accuracy ${escapeHtml(model.info.accuracy ?? 'n/a')}</div><a href="${m.id}/index.html">all methods side by side</a>${traceLink}`,
-        );
+        sections.push({
+          dir: m.id,
+          title: m.title,
+          facts: [
+            model.info.architecture,
+            `test accuracy ${model.info.accuracy ?? 'n/a'}`,
+            `CAM layer ${summary.layer}`,
+            ...(summary.riseMasks ? [`RISE ${summary.riseMasks} masks`] : []),
+            `${summary.methods.reduce((a, x) => a + (x.seconds ?? 0), 0).toFixed(1)} s for every method on ${images.length} images`,
+          ],
+          rows: summary.rows,
+          methods: summary.methods,
+          links,
+        });
         model.release();
       }
     } finally {
       engine.destroy();
     }
-    const list = images.map((i) => `<li>${escapeHtml(i.path.split('/').pop()!)}: ${escapeHtml(i.label)}</li>`).join('');
     await writeFile(
       join(out, 'index.html'),
-      page(
-        'LayerTracer demo',
-        `<h1>LayerTracer demo</h1><div class="meta">generated test images (label = ground truth)</div><ul>${list}</ul>${sections.join('\n')}`,
-      ),
+      demoIndex({
+        title: 'LayerTracer demo',
+        intro: `Every method with each embedded default model on ${images.length} generated test images (never seen in training); "true" is the ground truth, below it the model's top-1. Click a thumbnail for the full-size picture.`,
+        colormap: 'jet',
+        labels: images.map((i) => i.label),
+        models: sections,
+        facts: [`adapter ${adapter}`, `${((performance.now() - started) / 1000).toFixed(0)} s in all, including the LayerTracer strips`],
+      }),
       { flag: 'wx' },
     );
     console.log(`\nwrote ${stage.final('index.html')}`);

@@ -33,7 +33,10 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
     iterations: { type: 'int', arg: 'N', min: 1, max: 100_000, default: 1000, help: 't-SNE iterations' },
     seed: { type: 'int', arg: 'S', default: 0, help: 't-SNE random start (any integer, negative too)' },
     batch: batchOption(50),
-    out: outDir('embed', 'output folder; writes embed.LAYER.METHOD.{png,svg} and\nembed.LAYER.safetensors (coordinates, labels)'),
+    out: outDir(
+      'embed',
+      'output folder; writes embed.LAYER.METHOD.{png,svg}, embed.LAYER.csv (one row per image: index,\nname, label, class, coordinates) and embed.LAYER.safetensors (the same coordinates and labels)',
+    ),
     force: FORCE,
   },
   async run(values, out) {
@@ -41,6 +44,7 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
     const { perplexity, seed, iterations, limit } = values;
     const names = (layer: string) => [
       ...methods.flatMap((m) => [`embed.${layer}.${m}.png`, `embed.${layer}.${m}.svg`]),
+      `embed.${layer}.csv`,
       `embed.${layer}.safetensors`,
     ];
     if (values.layer) out.expect(names(values.layer));
@@ -67,15 +71,19 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
         indices: { dtype: 'I32', shape: [f.count], data: Int32Array.from(f.indices) },
       };
       const trustK = Math.min(5, Math.floor((f.count - 1) / 2));
+      const coordinates: Record<string, Float64Array> = {};
+      const classes = source.classes.length ? source.classes : model.info.classes;
       for (const method of methods) {
         t = Date.now();
         let points: Float64Array;
         let subtitle: string;
+        let axes: { xLabel: string; yLabel: string };
         if (method === 'pca') {
           const r = pca(f.data, f.count, f.dim, 2);
           points = r.projections;
           const ev = Array.from(r.explainedVarianceRatio, (v) => `${(100 * v).toFixed(1)}%`);
           subtitle = `PC1 ${ev[0]} and PC2 ${ev[1]} of the variance; ${what}`;
+          axes = { xLabel: `PC1 (${ev[0]} of the variance)`, yLabel: `PC2 (${ev[1]})` };
         } else {
           const bar = new Progress('t-SNE', iterations);
           const r = tsne(f.data, f.count, f.dim, {
@@ -87,17 +95,30 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
           bar.done(`KL ${r.kl.toFixed(3)}`);
           points = r.embedding;
           subtitle = `perplexity ${perplexity}, ${iterations} iterations, seed ${seed}, KL ${r.kl.toFixed(3)}; ${what}`;
+          // t-SNE keeps neighbourhoods, not distances: its axes have no unit to read.
+          axes = { xLabel: 't-SNE 1 (no unit: read neighbourhoods, not distances)', yLabel: 't-SNE 2' };
         }
         assertFiniteResult(points, `the ${method} coordinates`);
+        coordinates[method] = points;
         const seconds = (Date.now() - t) / 1000;
         const trust = trustK >= 1 ? trustworthiness(f.data, points, f.count, f.dim, 2, trustK).toFixed(3) : 'n/a (fewer than 3 images)';
         console.log(`${method}: ${seconds.toFixed(1)} s, trustworthiness (k=${trustK}) ${trust}`);
         const title = `${method === 'pca' ? 'PCA' : 't-SNE'} of ${layer} features`;
-        const classes = source.classes.length ? source.classes : model.info.classes;
-        await writePng(`${stem}.${method}.png`, scatterPlot(points, f.labels, classes, { title, subtitle }));
-        await writeFile(`${stem}.${method}.svg`, scatterSvg(points, f.labels, classes, { title, subtitle }), { flag: 'wx' });
+        await writePng(`${stem}.${method}.png`, scatterPlot(points, f.labels, classes, { title, subtitle, ...axes }));
+        await writeFile(`${stem}.${method}.svg`, scatterSvg(points, f.labels, classes, { title, subtitle, ...axes }), { flag: 'wx' });
         tensors[method] = { dtype: 'F32', shape: [f.count, 2], data: Float32Array.from(points) };
       }
+      await writeFile(
+        `${stem}.csv`,
+        embeddingCsv(
+          f.indices,
+          (i) => source.name(i),
+          f.labels,
+          classes,
+          methods.map((m) => ({ name: m, points: coordinates[m] })),
+        ),
+        { flag: 'wx' },
+      );
       await writeSafetensorsFile(`${stem}.safetensors`, tensors, {
         layer,
         model: model.info.architecture,
@@ -114,3 +135,29 @@ as scatter plots coloured by class with a legend, as PNG and SVG; the coordinate
 
 export const EMBED_HELP = EMBED.help;
 export const embedCommand = (argv: string[]): Promise<void> => EMBED.invoke(argv);
+
+/** One row per image: its index in the data, its name, label and class, then x and y of each embedding. */
+export function embeddingCsv(
+  indices: ArrayLike<number>,
+  name: (index: number) => string,
+  labels: ArrayLike<number>,
+  classes: readonly string[],
+  embeddings: { name: string; points: ArrayLike<number> }[],
+): string {
+  const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const header = ['index', 'name', 'label', 'class', ...embeddings.flatMap((e) => [`${e.name}_x`, `${e.name}_y`])];
+  const lines = [header.join(',')];
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    lines.push(
+      [
+        String(indices[i]),
+        cell(name(indices[i])),
+        String(label),
+        cell(label >= 0 ? (classes[label] ?? '') : ''),
+        ...embeddings.flatMap((e) => [String(e.points[2 * i]), String(e.points[2 * i + 1])]),
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -10,6 +10,7 @@ import {
   type MethodEvaluation,
   type MethodSummary,
 } from '../metrics/evaluation.js';
+import { methodCost } from '../methods/cost.js';
 import { BASELINES, METHODS, findMethod } from '../methods/registry.js';
 import { lineChart, lineChartSvg } from '../report/line-plot.js';
 import { assertFiniteResult } from '../util/finite.js';
@@ -20,6 +21,11 @@ import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
 import { checkMethodOptions, METHOD_OPTIONS, methodRunOptions } from './method-options.js';
 import { Progress } from './progress.js';
+import { resolveRiseMasks, riseMaskOptions, riseMaskSetting } from './rise-masks-option.js';
+
+/** Defaults sized so a first run on the README's 100 images finishes in reasonable time. */
+const EVALUATE_STEPS = 32;
+const EVALUATE_RISE_SECONDS = 3;
 
 const ALL_METHOD_NAMES = [...METHODS, ...BASELINES].map((m) => m.name);
 
@@ -60,11 +66,13 @@ ${BASELINES.map((m) => m.name).join(', ')} can be listed too (all,random)`,
       type: 'int',
       arg: 'N',
       min: 1,
-      help: 'pixels changed per step (default ceil(H*W/224): 224 steps)',
+      help: `pixels changed per step (default ceil(H*W/${EVALUATE_STEPS}): ${EVALUATE_STEPS} steps; the RISE paper changes
+224 pixels per step at 224x224, i.e. 224 steps)`,
     },
-    batch: batchOption(32, 'step images per forward pass'),
+    batch: batchOption(64, 'step images per forward pass'),
     resamples: { type: 'int', arg: 'N', min: 1, max: 1_000_000, default: 10_000, help: 'bootstrap resamples for the intervals' },
     ...METHOD_OPTIONS,
+    ...riseMaskOptions(EVALUATE_RISE_SECONDS, 'masks for RISE when evaluated (measured once, then fixed for every image)'),
     out: outDir('evaluate'),
     force: FORCE,
   },
@@ -73,7 +81,7 @@ ${BASELINES.map((m) => m.name).join(', ')} can be listed too (all,random)`,
     const names = [...new Set(values.methods.flatMap((n) => (n === 'all' ? METHODS.map((m) => m.name) : [n])))];
     if (values.baseline && !names.includes(values.baseline)) names.push(values.baseline);
     const methods = names.map(findMethod);
-    const runOptions = methodRunOptions(values);
+    const runOptions = methodRunOptions({ ...values, 'rise-masks': undefined });
     const outputs = [
       'evaluate.csv',
       'evaluate-images.csv',
@@ -95,10 +103,26 @@ ${BASELINES.map((m) => m.name).join(', ')} can be listed too (all,random)`,
       const skipped = methods.filter((m) => !usable.includes(m)).map((m) => m.name);
       if (values.baseline && skipped.includes(values.baseline))
         throw new UsageError(`--baseline ${values.baseline} does not apply to ${model.info.architecture}`);
-      const note = `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}`;
-      const progress = new Progress('evaluate', range.count * usable.length);
+      const [h, w] = model.info.inputSize;
+      const pixelsPerStep = values['pixels-per-step'] ?? Math.ceil((h * w) / EVALUATE_STEPS);
+      const riseMasks = usable.some((m) => m.name === 'rise')
+        ? await resolveRiseMasks(model, riseMaskSetting(values['rise-masks'], values['rise-seconds']))
+        : undefined;
+      if (riseMasks) runOptions.masks = riseMasks;
+      const note =
+        `${model.info.architecture}, ${set.description} images ${range.start}..${range.start + range.count - 1}; ` +
+        `${pixelsPerStep} pixels per step${riseMasks ? `, RISE ${riseMasks} masks` : ''}`;
+      // Every (image, method) step: the method, then its insertion and deletion passes (a forward pass of
+      // a step image costs about 0.3 of a forward + backward); measured times predict the rest.
+      const metricPasses = 0.3 * ((2 * h * w) / pixelsPerStep);
+      const progress = new Progress(
+        'evaluate',
+        Array.from({ length: range.count }, () =>
+          usable.map((m) => ({ kind: m.name, cost: methodCost(m.name, runOptions) + metricPasses })),
+        ).flat(),
+      );
       const results = await evaluateMethods(model, set.batches(model.info, range), usable, {
-        pixelsPerStep: values['pixels-per-step'],
+        pixelsPerStep,
         batchSize: values.batch,
         firstImage: range.start,
         runOptions: { ...runOptions, ...(values.layer ? { layer: values.layer } : {}) },
@@ -119,7 +143,7 @@ ${BASELINES.map((m) => m.name).join(', ')} can be listed too (all,random)`,
       await writeFile(out.path(outputs[0]), summaryCsv(summary), { flag: 'wx' });
       await writeFile(out.path(outputs[1]), imagesCsv(results), { flag: 'wx' });
       const settings = {
-        pixelsPerStep: values['pixels-per-step'] ?? 'ceil(H*W/224)',
+        pixelsPerStep,
         batchSize: values.batch,
         resamples: values.resamples,
         layer: values.layer,

@@ -6,14 +6,15 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
-import { gradientToImage, overlayHeatmap } from '../image/overlay.js';
-import { preprocessForModel, type ModelInput } from '../image/preprocess.js';
+import { gradientToImage, overlayHeatmap, overlayHeatmapOnOriginal, pictureOnOriginal } from '../image/overlay.js';
+import { preprocessForModel, type ModelInput, type Region } from '../image/preprocess.js';
 import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import type { RgbImage } from '../image/image.js';
 import { writeSafetensorsFile } from '../io/safetensors-node.js';
 import { BASELINES, METHODS, findMethod, type MethodEntry, type MethodRunOptions } from '../methods/registry.js';
 import { topPredictions, type Prediction } from '../api/predictions.js';
-import { explainReport, type ExplainRow } from '../report/explain-report.js';
+import { methodCost, reportsTrueProgress } from '../methods/cost.js';
+import { explainReport, type ExplainRow, type ReportMethod } from '../report/explain-report.js';
 import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
 import { defineCommand } from './command.js';
@@ -22,6 +23,13 @@ import { UsageError } from './errors.js';
 import { loadModelFile, parseTarget } from './load-model.js';
 import { checkMethodOptions, METHOD_OPTIONS, methodRunOptions } from './method-options.js';
 import { Progress } from './progress.js';
+import { resolveRiseMasks, riseMaskOptions, riseMaskSetting, type RiseMaskSetting } from './rise-masks-option.js';
+
+/** RISE's default time budget per image in explain. */
+export const EXPLAIN_RISE_SECONDS = 10;
+
+/** Overlays at the picture's own size, or at the model's input size. */
+export type OverlaySize = 'original' | 'model';
 
 export const EXPLAIN = defineCommand({
   name: 'explain',
@@ -29,7 +37,7 @@ export const EXPLAIN = defineCommand({
   usage: '--weights FILE --image FILE... [options]',
   description: `Explains each image's prediction with one or every attribution method; prints the top classes,
 writes a PNG overlay and the raw float32 map (safetensors) per method, class and image, and an HTML page
-with all methods side by side. Method options are read only by their method; a method's own default
+with all methods side by side, a colour legend, each method's time and how to read it. Method options are read only by their method; a method's own default
 (in brackets) applies when one is left out.`,
   options: {
     weights: WEIGHTS,
@@ -63,13 +71,21 @@ with all methods side by side. Method options are read only by their method; a m
       help: 'also write explain.json: per image the logits, the top-k classes and probabilities,\nand every map written (method, class, layer, files)',
     },
     colormap: { type: 'enum', arg: 'NAME', values: COLORMAP_NAMES, default: 'jet', help: COLORMAP_NAMES.join(', ') },
+    alpha: { type: 'number', arg: 'A', min: 0, max: 1, default: 0.5, help: 'heatmap opacity over the image' },
+    'overlay-size': {
+      type: 'enum',
+      values: ['original', 'model'],
+      default: 'original',
+      help: "original: overlays at the image's own size, the map stretched over the part the model saw;\nmodel: at the model's input size",
+    },
     ...METHOD_OPTIONS,
+    ...riseMaskOptions(EXPLAIN_RISE_SECONDS),
     out: outDir('explain'),
     force: FORCE,
   },
   async run(values, out) {
     const methods = values.method === 'all' ? METHODS : [findMethod(values.method)];
-    const methodOptions = methodRunOptions(values);
+    const methodOptions = methodRunOptions({ ...values, 'rise-masks': undefined });
     const targetTexts = values.target.length ? values.target : ['top1'];
     out.expect(explainOutputNames(values.image, methods, values.json));
     const engine = await acquireEngine();
@@ -84,6 +100,9 @@ with all methods side by side. Method options are read only by their method; a m
         layer: values.layer,
         targets,
         colormap: values.colormap,
+        alpha: values.alpha,
+        overlaySize: values['overlay-size'],
+        riseMasks: riseMaskSetting(values['rise-masks'], values['rise-seconds']),
         methodOptions,
         topK: Math.min(values['top-k'], model.numClasses),
         json: values.json,
@@ -117,8 +136,14 @@ export interface ExplainJob {
   /** Classes to explain, each with its own map per method and image. */
   targets: (number | 'top1')[];
   colormap: ColormapName;
-  /** Method options (RISE masks, SmoothGrad samples, ...); target and layer come from the job. */
-  methodOptions?: Omit<MethodRunOptions, 'target' | 'layer'>;
+  /** Heatmap opacity (default 0.5). */
+  alpha?: number;
+  /** Overlay PNGs at the image's own size (default) or the model's input size. */
+  overlaySize?: OverlaySize;
+  /** RISE masks: a count, or a time budget per image (default 10 s). */
+  riseMasks?: RiseMaskSetting;
+  /** Method options (SmoothGrad samples, ...); target, layer and RISE's masks come from the job. */
+  methodOptions?: Omit<MethodRunOptions, 'target' | 'layer' | 'masks'>;
   /** Classes printed (and written with --json) per image; default 5. */
   topK?: number;
   /** Also write explain.json (logits, top-k, the maps written). */
@@ -130,13 +155,24 @@ export interface ExplainJob {
   title?: string;
 }
 
-/** Runs the job; returns the report path. Shared by `explain` and the demo. */
-export async function explain(engine: Engine, model: Model, job: ExplainJob): Promise<string> {
+/** What {@link explain} wrote and measured, for a page that summarises several runs (the demo's). */
+export interface ExplainSummary {
+  report: string;
+  rows: ExplainRow[];
+  methods: ReportMethod[];
+  riseMasks?: number;
+  layer: string;
+}
+
+/** Runs the job and writes the report; shared by `explain` and the demo. */
+export async function explain(engine: Engine, model: Model, job: ExplainJob): Promise<ExplainSummary> {
   const layer = job.layer ?? model.defaultCamLayer;
   model.assertLayer(layer);
   const methods = job.methods.filter((m) => !m.supports || m.supports(model));
   const skipped = job.methods.filter((m) => !methods.includes(m));
   if (job.methods.length === 1 && skipped.length) findMethodRefusal(model, skipped[0]);
+  const alpha = job.alpha ?? 0.5;
+  const overlaySize = job.overlaySize ?? 'original';
 
   const show = job.show ?? ((p: string) => p);
   const stems = uniqueStems(job.images);
@@ -159,17 +195,15 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   await mkdir(job.outDir, { recursive: true });
 
   const [h, w] = model.info.inputSize;
-  // One at a time: a full-size photo is dropped as soon as it is reduced to the model's input.
+  // One at a time; a full-size photo is kept only when the overlays are drawn at its own size.
+  const originals: RgbImage[] = [];
   const prepared: ModelInput[] = [];
   for (const path of job.images) {
+    const original = await readImageFile(path);
     prepared.push(
-      preprocessForModel(await readImageFile(path), {
-        inputSize: [h, w],
-        mean: model.info.mean,
-        std: model.info.std,
-        resize: model.info.resize,
-      }),
+      preprocessForModel(original, { inputSize: [h, w], mean: model.info.mean, std: model.info.std, resize: model.info.resize }),
     );
+    if (overlaySize === 'original') originals.push(original);
   }
   const batch = new Float32Array(prepared.length * 3 * h * w);
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
@@ -192,28 +226,41 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     predictions: predictions[i],
     cells: [],
   }));
+  const riseMasks = methods.some((m) => m.name === 'rise')
+    ? await resolveRiseMasks(model, job.riseMasks ?? { seconds: EXPLAIN_RISE_SECONDS })
+    : undefined;
   const json: ExplainJson['images'] = job.json ? await imageRecords(model, x, job.images, predictions, show) : [];
-  const progress = new Progress('explain', methods.length * job.targets.length);
+  const seconds = new Map<MethodEntry, number>();
+  const costs = { ...job.methodOptions, masks: riseMasks };
+  const progress = new Progress(
+    'explain',
+    methods.flatMap((m) => job.targets.map(() => ({ kind: m.name, cost: methodCost(m.name, costs) * stems.length }))),
+  );
   for (const [k, method] of methods.entries()) {
     for (const [t, target] of job.targets.entries()) {
-      progress.update(k * job.targets.length + t, method.name);
+      const step = k * job.targets.length + t;
+      progress.update(step, method.name);
+      const t0 = performance.now();
       const attribution = await method.run(model, x, {
         ...job.methodOptions,
+        masks: riseMasks,
         target,
         layer: method.usesLayer ? layer : undefined,
+        onProgress: (done, total) =>
+          progress.update(step, `${method.name} ${done}/${total}`, reportsTrueProgress(method.name) ? done / total : 0),
       });
       const maps = await attribution.maps.readF32();
+      seconds.set(method, (seconds.get(method) ?? 0) + (performance.now() - t0) / 1000);
       assertFiniteResult(maps, `the ${method.name} maps`);
       const [, c, mh, mw] = attribution.maps.shape;
       for (let i = 0; i < stems.length; i++) {
         const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
-        // RISE maps keep their 1/(N p) scale (docs/design.md §2.9); the overlay reads [0, 1], so stretch for display only
-        // (the raw map written beside it is untouched).
-        const shown = attribution.kind === 'heatmap' ? stretchToUnit(map) : map;
-        const picture: RgbImage =
-          attribution.kind === 'heatmap'
-            ? overlayHeatmap(prepared[i].image, shown, mw, mh, { colormap: job.colormap, alpha: 0.5 })
-            : gradientToImage(map, c, mh, mw);
+        const picture = renderMap(attribution.kind, map, c, mh, mw, {
+          input: prepared[i].image,
+          original: overlaySize === 'original' ? { image: originals[i], region: prepared[i].region } : undefined,
+          colormap: job.colormap,
+          alpha,
+        });
         const out = outputs.find((o) => o.image === stems[i] && o.method === method && o.target === t)!;
         await writePng(join(job.outDir, out.png), picture);
         await writeSafetensorsFile(
@@ -226,6 +273,7 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
             layer: attribution.layer ?? '',
             image: show(job.images[i]),
             model: model.info.architecture,
+            ...(method.name === 'rise' ? { masks: String(riseMasks) } : {}),
           },
         );
         const targetName = model.info.classes[attribution.targets[i]] ?? String(attribution.targets[i]);
@@ -249,18 +297,29 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   }
   progress.done();
   engine.release(x);
-  const html = explainReport(
-    job.title ?? 'LayerTracer explanations',
-    model.info.architecture,
-    layer,
-    methods.flatMap((m) =>
-      job.targets.map((target, t) => ({
-        name: cellKey(m, t, job.targets.length),
-        title: job.targets.length === 1 ? m.title : `${m.title} (${target === 'top1' ? 'top-1' : model.info.classes[target]})`,
-      })),
-    ),
-    rows,
+  // One column per method and class; a method's time is over all its classes.
+  const reportMethods: ReportMethod[] = methods.flatMap((m) =>
+    job.targets.map((target, t) => ({
+      name: cellKey(m, t, job.targets.length),
+      title: job.targets.length === 1 ? m.title : `${m.title} (${target === 'top1' ? 'top-1' : model.info.classes[target]})`,
+      seconds: job.targets.length === 1 ? seconds.get(m) : undefined,
+    })),
   );
+  const html = explainReport({
+    title: job.title ?? 'LayerTracer explanations',
+    model: model.info.architecture,
+    layer,
+    colormap: job.colormap,
+    methods: reportMethods,
+    rows,
+    facts: [
+      `${stems.length} image${stems.length === 1 ? '' : 's'} in one batch`,
+      ...(riseMasks ? [`RISE ${riseMasks} masks`] : []),
+      `overlays at the ${overlaySize === 'original' ? "image's own" : "model's input"} size, opacity ${alpha}`,
+      `adapter ${engine.adapter.description || engine.adapter.architecture || 'unknown'}${engine.adapter.isSoftware ? ' (software)' : ''}`,
+      'the first method also compiles the GPU kernels',
+    ],
+  });
   await writeFile(report, html, { flag: 'wx' });
   if (job.json) {
     const doc: ExplainJson = { model: model.info.architecture, classes: model.info.classes, images: json };
@@ -268,7 +327,31 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   }
   if (skipped.length) console.log(`skipped (not applicable to ${model.info.architecture}): ${skipped.map((m) => m.name).join(', ')}`);
   console.log(`wrote ${outputs.length * 2 + stems.length} files and ${show(report)}${job.json ? ` and ${show(jsonPath)}` : ''}`);
-  return report;
+  return { report, rows, methods: reportMethods, riseMasks, layer };
+}
+
+interface RenderTarget {
+  /** The picture the model saw. */
+  input: RgbImage;
+  /** Draw over the original picture instead, the map stretched over the region the model saw. */
+  original?: { image: RgbImage; region: Region };
+  colormap: ColormapName;
+  alpha: number;
+}
+
+/** One method's map for one image as a picture: a heatmap over the image, or a signed gradient as RGB. */
+function renderMap(kind: 'heatmap' | 'signed', map: Float32Array, c: number, h: number, w: number, to: RenderTarget): RgbImage {
+  if (kind === 'signed') {
+    const picture = gradientToImage(map, c, h, w);
+    return to.original ? pictureOnOriginal(to.original.image, picture, to.original.region) : picture;
+  }
+  // RISE maps keep their 1/(N p) scale (docs/design.md §2.9); the overlay reads [0, 1], so stretch for
+  // display only (the raw map written beside it is untouched).
+  const shown = stretchToUnit(map);
+  const options = { colormap: to.colormap, alpha: to.alpha };
+  return to.original
+    ? overlayHeatmapOnOriginal(to.original.image, shown, w, h, to.original.region, options)
+    : overlayHeatmap(to.input, shown, w, h, options);
 }
 
 /** What explain.json holds. */

@@ -1,6 +1,7 @@
 import { acquireEngine } from '../gpu/acquire.js';
 import { filterGrid, firstConvLayer } from '../features/filters.js';
 import { writePng } from '../image/encode-node.js';
+import { titled } from '../report/labelled-sheet.js';
 import { defineCommand } from './command.js';
 import { ALLOW_NON_FINITE, FORCE, LAYER, outDir, WEIGHTS } from './common-options.js';
 import { loadModelFile } from './load-model.js';
@@ -41,8 +42,13 @@ filter min-max scaled over all its channels, so its channels compare).`,
         scale: values.scale,
         mode: values.grey ? 'grey' : undefined,
       });
-      await writePng(out.path(name), grid.image);
       const [o, c, kh, kw] = grid.shape;
+      const what =
+        grid.mode === 'rgb'
+          ? `${layer}: ${grid.filters} of ${o} filters ${kh}x${kw} as RGB tiles, each scaled to its own range`
+          : `${layer}: ${grid.filters} of ${o} filters (rows) x ${grid.channels} of ${c} input channels, ${kh}x${kw}, each scaled to its own range`;
+      const picture = titled(grid.image, what);
+      await writePng(out.path(name), picture);
       const cut =
         grid.filters < o || (grid.mode === 'grey' && grid.channels < c)
           ? ` (showing ${grid.filters} filters${grid.mode === 'grey' ? ` x ${grid.channels} channels` : ''}; raise --max-filters/--max-channels for more)`
@@ -50,7 +56,7 @@ filter min-max scaled over all its channels, so its channels compare).`,
       console.log(
         `${layer}: ${o} filters of ${c}x${kh}x${kw}, drawn as ${grid.mode === 'rgb' ? 'RGB tiles' : 'grey tiles per input channel'}${cut}`,
       );
-      console.log(`wrote ${out.final(name)} (${grid.image.width}x${grid.image.height})`);
+      console.log(`wrote ${out.final(name)} (${picture.width}x${picture.height})`);
       model.release();
     } finally {
       engine.destroy();

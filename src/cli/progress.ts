@@ -1,30 +1,41 @@
 /**
  * A progress line on stderr: redrawn in place on a terminal, a line every ~10 % otherwise (CI logs).
+ * The share done and the time left come from util/eta.ts: steps of unequal cost are weighted, and
+ * the time left stays "?" until something has been measured.
  */
+import { EtaEstimator, formatDuration, type PlannedStep } from '../util/eta.js';
+
 export class Progress {
-  private readonly start = Date.now();
   private lastPrinted = -1;
   private readonly tty: boolean;
+  private readonly eta: EtaEstimator;
+  private readonly total: number;
 
+  /** `steps`: a count of equal steps, or the planned steps with their prior costs. */
   constructor(
     private readonly label: string,
-    private readonly total: number,
+    steps: number | readonly PlannedStep[],
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = !!stream.isTTY;
+    const planned = typeof steps === 'number' ? Array.from({ length: Math.max(0, steps) }, () => ({ kind: 'step', cost: 1 })) : steps;
+    this.total = planned.length;
+    this.eta = new EtaEstimator(planned);
   }
 
-  update(done: number, note = ''): void {
-    const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
-    const elapsed = (Date.now() - this.start) / 1000;
-    const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
-    const text = `${this.label} ${bar(frac)} ${done}/${this.total} ${(frac * 100).toFixed(0)}% ${elapsed.toFixed(1)}s${frac < 1 ? ` eta ${eta.toFixed(0)}s` : ''}${note ? ` ${note}` : ''}`;
+  /** `done` steps are finished; `fraction` (0..1) of the next one is done. */
+  update(done: number, note = '', fraction = 0): void {
+    this.eta.update(done, fraction);
+    const { elapsed, left, atLeast, fraction: share } = this.eta.snapshot();
+    const finished = done >= this.total;
+    const eta = finished ? '' : ` eta ${left === null ? '?' : `${atLeast ? '>' : ''}${formatDuration(left)}`}`;
+    const text = `${this.label} ${bar(share)} ${Math.min(done, this.total)}/${this.total} ${(share * 100).toFixed(0)}% ${formatDuration(elapsed)}${eta}${note ? ` ${note}` : ''}`;
     if (this.tty) {
       this.stream.write(`\r${text}\x1b[K`);
-      if (frac >= 1) this.stream.write('\n');
+      if (finished) this.stream.write('\n');
       return;
     }
-    const decile = Math.floor(frac * 10);
+    const decile = finished ? 10 : Math.min(9, Math.floor(share * 10));
     if (decile !== this.lastPrinted) {
       this.lastPrinted = decile;
       this.stream.write(`${text}\n`);

@@ -13,6 +13,7 @@ import { preprocessForModel, type ModelInput } from '../image/preprocess.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import { layerEvidence, type ImageEvidence } from '../methods/layer-evidence.js';
 import { DEFAULT_MASK_SCORE, layerTracer, MASK_SCORES, type LayerTracerResult, type MaskScore } from '../methods/layertracer.js';
+import { colourLegendHtml } from '../report/colour-bar.js';
 import { escapeHtml, page } from '../report/html.js';
 import { attentionStrip, stretchTogether } from '../report/strip.js';
 import { assertFiniteResult } from '../util/finite.js';
@@ -250,7 +251,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
     report,
     page(
       'LayerTracer',
-      `<h1>LayerTracer</h1><div class="meta">${escapeHtml(model.info.architecture)} · ${job.masks} masks, s=${job.s}, p=${job.p}, seed ${job.seed} · score: ${job.score} · colour scale: ${job.scale === 'shared' ? 'one for the whole strip' : 'one per map'} · red frame: the exit E2CM takes (${escapeHtml(thresholds)})${note ? ` · ${escapeHtml(note)}` : ''}</div>${rows.join('\n')}`,
+      `<h1>LayerTracer</h1><div class="meta">${escapeHtml(model.info.architecture)} · ${job.masks} masks, s=${job.s}, p=${job.p}, seed ${job.seed} · score: ${job.score} · colour scale: ${job.scale === 'shared' ? 'one for the whole strip' : 'one per map'} · red frame: the exit E2CM takes (${escapeHtml(thresholds)})${note ? ` · ${escapeHtml(note)}` : ''}</div>${colourLegendHtml('jet', { withSigned: false })}${rows.join('\n')}`,
     ),
     { flag },
   );

@@ -4,7 +4,8 @@
  */
 import type { Model } from '../graph/model.js';
 import { tileGrid } from '../image/grid.js';
-import { blit, createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
+import { blit, createRgbImage, upscaleNearest, type Rgb, type RgbImage } from '../image/image.js';
+import { labelledSheet, titled } from '../report/labelled-sheet.js';
 import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 import { receptiveField, receptiveFieldBox, type Box, type ReceptiveField } from './receptive-field.js';
@@ -184,12 +185,18 @@ export async function renderPatches(source: ImageSource, scan: PatchScan, opts: 
     }
     tiles.push(row);
   }
-  const perChannel = tiles.map((row) => tileGrid(row, { columns: opts.columns, scale, padding, background }));
-  const columns = Math.max(...tiles.map((row) => row.length));
-  // One grid for the sheet so every row has the same cells, even when a channel kept fewer images.
-  const sheet = tileGrid(
-    tiles.flatMap((row) => [...row, ...Array.from({ length: columns - row.length }, () => createRgbImage(1, 1, background))]),
-    { columns, scale, padding, background },
+  const what = `${scan.layer}, top ${Math.max(...tiles.map((r) => r.length))} of ${scan.images} images`;
+  const fieldNote = `receptive field ${rf.size.join('x')} px${field ? ', light grey = outside the image' : ''}`;
+  const perChannel = tiles.map((row, i) =>
+    titled(tileGrid(row, { columns: opts.columns, scale, padding, background }), `${scan.layer} channel ${scan.channels[i].channel}`),
+  );
+  // Every row a channel, labelled; empty cells stay blank when a channel kept fewer images.
+  const sheet = labelledSheet(
+    tiles.map((row, i) => ({
+      label: `channel ${scan.channels[i].channel}`,
+      tiles: row.length ? row.map((t) => upscaleNearest(t, scale)) : [createRgbImage(1, 1, background)],
+    })),
+    { padding, title: `${what}; ${fieldNote}` },
   );
   return { perChannel, sheet };
 }

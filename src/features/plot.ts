@@ -1,6 +1,7 @@
 /**
- * 2-D embeddings as scatter plots coloured by class, with a legend: drawn straight into an RgbImage
- * (for PNG, text in the built-in bitmap font) and as SVG (real text). Nothing here touches the GPU.
+ * 2-D embeddings as scatter plots coloured by class, with axes (ticks, values, labels) and a class
+ * legend: drawn straight into an RgbImage (for PNG, text in the built-in bitmap font) and as SVG
+ * (real text). Nothing here touches the GPU.
  */
 import { createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
 import { FeatureInputError } from './errors.js';
@@ -42,6 +43,15 @@ export interface ScatterOptions {
   size?: number;
   /** Point radius in pixels; default 3. */
   radius?: number;
+  /** Axis labels; default "x" and "y". */
+  xLabel?: string;
+  yLabel?: string;
+}
+
+interface Tick {
+  /** Pixel position along the axis (x for the horizontal axis, y for the vertical). */
+  at: number;
+  text: string;
 }
 
 interface Layout {
@@ -54,9 +64,33 @@ interface Layout {
   legendY: number;
   classes: { label: number; name: string }[];
   map: (i: number) => [number, number];
+  xTicks: Tick[];
+  yTicks: Tick[];
+  /** Where the axis labels go: x centred under the tick values, y above the plot's top-left corner. */
+  xLabel: { x: number; y: number; text: string };
+  yLabel: { x: number; y: number; text: string };
+}
+
+/** About `count` round values (1, 2 or 5 times a power of ten apart) inside [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const rough = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
+  const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toFixed(digits)));
+  return out;
+}
+
+function tickText(v: number, ticks: number[]): string {
+  const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
+  const digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return (Object.is(v, -0) ? 0 : v).toFixed(digits);
 }
 
 const MARGIN = 16;
+const TICK = 4;
 const TITLE_SCALE = 2;
 const LEGEND_SCALE = 2;
 const SWATCH = 12;
@@ -72,8 +106,6 @@ function layout(points: ArrayLike<number>, labels: ArrayLike<number>, classNames
   const legendW = SWATCH + 8 + Math.max(...classes.map((c) => textWidth(c.name, LEGEND_SCALE)));
   const titleH = (opts.title ? GLYPH_HEIGHT * TITLE_SCALE + 6 : 0) + (opts.subtitle ? GLYPH_HEIGHT + 6 : 0);
   const textW = Math.max(opts.title ? textWidth(opts.title, TITLE_SCALE) : 0, opts.subtitle ? textWidth(opts.subtitle) : 0);
-  const width = Math.max(MARGIN + size + MARGIN + legendW + MARGIN, MARGIN + textW + MARGIN);
-  const height = Math.max(MARGIN + titleH + size + MARGIN, MARGIN + titleH + classes.length * LEGEND_ROW + MARGIN);
   let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
   for (let i = 0; i < n; i++) {
     const [x, y] = [points[2 * i], points[2 * i + 1]];
@@ -84,9 +116,20 @@ function layout(points: ArrayLike<number>, labels: ArrayLike<number>, classNames
   const span = Math.max(x1 - x0, y1 - y0) || 1;
   const cx = (x0 + x1) / 2;
   const cy = (y0 + y1) / 2;
-  const plotX = MARGIN;
-  const plotY = MARGIN + titleH;
   const k = (size * 0.9) / span;
+  // Values at the plot's edges, then round ticks inside them.
+  const half = size / 2 / k;
+  const xValues = niceTicks(cx - half, cx + half);
+  const yValues = niceTicks(cy - half, cy + half);
+  const yTexts = yValues.map((v) => tickText(v, yValues));
+  const yTickW = Math.max(...yTexts.map((t) => textWidth(t))) + TICK + 4;
+  const axisLabelH = GLYPH_HEIGHT + 6;
+  const plotX = MARGIN + yTickW;
+  const plotY = MARGIN + titleH + axisLabelH;
+  const belowPlot = TICK + 2 + GLYPH_HEIGHT + 6 + GLYPH_HEIGHT;
+  const xLabelText = opts.xLabel ?? 'x';
+  const width = Math.max(plotX + size + MARGIN + legendW + MARGIN, MARGIN + textW + MARGIN);
+  const height = Math.max(plotY + size + belowPlot + MARGIN, plotY + classes.length * LEGEND_ROW + MARGIN);
   return {
     width,
     height,
@@ -97,6 +140,10 @@ function layout(points: ArrayLike<number>, labels: ArrayLike<number>, classNames
     legendY: plotY + 4,
     classes,
     map: (i) => [plotX + size / 2 + (points[2 * i] - cx) * k, plotY + size / 2 - (points[2 * i + 1] - cy) * k],
+    xTicks: xValues.map((v) => ({ at: plotX + size / 2 + (v - cx) * k, text: tickText(v, xValues) })),
+    yTicks: yValues.map((v, i) => ({ at: plotY + size / 2 - (v - cy) * k, text: yTexts[i] })),
+    xLabel: { x: plotX + Math.round((size - textWidth(xLabelText)) / 2), y: plotY + size + TICK + 2 + GLYPH_HEIGHT + 6, text: xLabelText },
+    yLabel: { x: MARGIN, y: MARGIN + titleH, text: opts.yLabel ?? 'y' },
   };
 }
 
@@ -145,6 +192,19 @@ export function scatterPlot(
   fillRect(img, L.plotX, L.plotY + L.size - 1, L.size, 1, frame);
   fillRect(img, L.plotX, L.plotY, 1, L.size, frame);
   fillRect(img, L.plotX + L.size - 1, L.plotY, 1, L.size, frame);
+  const axis: Rgb = [70, 70, 70];
+  for (const t of L.xTicks) {
+    const x = Math.round(t.at);
+    fillRect(img, x, L.plotY + L.size, 1, TICK, axis);
+    drawText(img, t.text, x - Math.floor(textWidth(t.text) / 2), L.plotY + L.size + TICK + 2, axis);
+  }
+  for (const t of L.yTicks) {
+    const y = Math.round(t.at);
+    fillRect(img, L.plotX - TICK, y, TICK, 1, axis);
+    drawText(img, t.text, L.plotX - TICK - 2 - textWidth(t.text), y - Math.floor(GLYPH_HEIGHT / 2), axis);
+  }
+  drawText(img, L.xLabel.text, L.xLabel.x, L.xLabel.y, ink);
+  drawText(img, L.yLabel.text, L.yLabel.x, L.yLabel.y, ink);
   const r = opts.radius ?? 3;
   for (let i = 0; i < labels.length; i++) {
     const [x, y] = L.map(i);
@@ -184,6 +244,22 @@ export function scatterSvg(
   }
   if (opts.subtitle) out.push(`<text x="${MARGIN}" y="${ty + 8}" font-size="10" fill="#5a5a5a">${escapeXml(opts.subtitle)}</text>`);
   out.push(`<rect x="${L.plotX + 0.5}" y="${L.plotY + 0.5}" width="${L.size - 1}" height="${L.size - 1}" fill="none" stroke="#bebebe"/>`);
+  out.push('<g font-size="10" fill="#464646" stroke="none">');
+  for (const t of L.xTicks) {
+    out.push(
+      `<line x1="${t.at.toFixed(1)}" x2="${t.at.toFixed(1)}" y1="${L.plotY + L.size}" y2="${L.plotY + L.size + TICK}" stroke="#464646"/>`,
+    );
+    out.push(`<text x="${t.at.toFixed(1)}" y="${L.plotY + L.size + TICK + 10}" text-anchor="middle">${escapeXml(t.text)}</text>`);
+  }
+  for (const t of L.yTicks) {
+    out.push(`<line x1="${L.plotX - TICK}" x2="${L.plotX}" y1="${t.at.toFixed(1)}" y2="${t.at.toFixed(1)}" stroke="#464646"/>`);
+    out.push(`<text x="${L.plotX - TICK - 2}" y="${(t.at + 3.5).toFixed(1)}" text-anchor="end">${escapeXml(t.text)}</text>`);
+  }
+  out.push('</g>');
+  out.push(
+    `<text x="${L.plotX + L.size / 2}" y="${L.xLabel.y + 9}" font-size="12" text-anchor="middle" fill="#1e1e1e">${escapeXml(L.xLabel.text)}</text>`,
+  );
+  out.push(`<text x="${L.yLabel.x}" y="${L.yLabel.y + 9}" font-size="12" fill="#1e1e1e">${escapeXml(L.yLabel.text)}</text>`);
   for (const c of L.classes) {
     out.push(`<g fill="${hex(classColor(c.label))}" fill-opacity="0.8"><title>${escapeXml(c.name)}</title>`);
     for (let i = 0; i < labels.length; i++) {

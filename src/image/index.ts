@@ -7,7 +7,7 @@
 export { createRgbImage, assertRgbImage, compositeRgbaOverWhite, blit, upscaleNearest, type RgbImage, type Rgb } from './image.js';
 export { ImageDecodeError } from './errors.js';
 export { detectImageFormat, type DecodableFormat, type DetectedFormat } from './format.js';
-export { resizeBilinear, resizeImage } from './resize.js';
+export { resizeBilinear, resizeImage, resizeImageAntialiased } from './resize.js';
 export {
   resizeShorterSide,
   centerCrop,
@@ -20,6 +20,7 @@ export {
   type Batch,
   type ModelInputSpec,
   type ModelInput,
+  type Region,
 } from './preprocess.js';
 export {
   applyColormap,
@@ -30,6 +31,15 @@ export {
   type ColormapName,
   type ColormapOptions,
 } from './colormap.js';
-export { overlayHeatmap, gradientToImage, greyMapToImage, type OverlayOptions, type GradientImageOptions } from './overlay.js';
+export {
+  overlayHeatmap,
+  overlayHeatmapOnOriginal,
+  pictureOnOriginal,
+  sampleIntoRegion,
+  gradientToImage,
+  greyMapToImage,
+  type OverlayOptions,
+  type GradientImageOptions,
+} from './overlay.js';
 export { tileGrid, hstack, vstack, type GridOptions, type StackOptions } from './grid.js';
 export { outlineMask } from './mask-outline.js';

@@ -1,10 +1,11 @@
 /**
  * Turning a decoded picture into model input the way torchvision's usual eval transform does:
  * Resize(shorter side) -> CenterCrop -> ToTensor -> Normalize. The geometry functions follow
- * torchvision's rounding rules exactly; the resize itself is antialias-free (see resize.ts).
+ * torchvision's rounding rules exactly; the resize is PIL's antialiased bilinear one, which is what torchvision's Resize does to PIL
+ * images (see resize.ts).
  */
 import { blit, createRgbImage, type RgbImage } from './image.js';
-import { resizeImage } from './resize.js';
+import { resizeImageAntialiased } from './resize.js';
 
 /** (height, width), in torchvision's order. */
 export type Size2 = readonly [height: number, width: number];
@@ -22,7 +23,7 @@ export function resizeShorterSide(img: RgbImage, size: number): RgbImage {
   const short = portrait ? img.width : img.height;
   const long = portrait ? img.height : img.width;
   const newLong = Math.floor((size * long) / short);
-  return portrait ? resizeImage(img, size, newLong) : resizeImage(img, newLong, size);
+  return portrait ? resizeImageAntialiased(img, size, newLong) : resizeImageAntialiased(img, newLong, size);
 }
 
 /** Python's round(): ties go to the even neighbour. torchvision uses it for crop offsets. */
@@ -140,12 +141,22 @@ export interface ModelInputSpec {
   resize?: number;
 }
 
+/** A rectangle in pixels of the original picture (may reach past its edges where the crop pads). */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /** One picture prepared for a model: what the model sees, and its normalised (3, H, W) values. */
 export interface ModelInput {
   /** The picture the model sees (resized and cropped), for overlays. */
   image: RgbImage;
   /** (3, H, W) normalised input. */
   chw: Float32Array;
+  /** Where the model's input lies in the original picture, so maps can be drawn over the original. */
+  region: Region;
 }
 
 /**
@@ -154,7 +165,24 @@ export interface ModelInput {
  */
 export function preprocessForModel(img: RgbImage, spec: ModelInputSpec): ModelInput {
   const [height, width] = spec.inputSize;
-  const image =
-    spec.resize === undefined ? resizeImage(img, width, height) : centerCrop(resizeShorterSide(img, spec.resize), spec.inputSize);
-  return { image, chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale) };
+  if (spec.resize === undefined) {
+    const image = resizeImageAntialiased(img, width, height);
+    return {
+      image,
+      chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale),
+      region: { x: 0, y: 0, width: img.width, height: img.height },
+    };
+  }
+  const resized = resizeShorterSide(img, spec.resize);
+  const image = centerCrop(resized, spec.inputSize);
+  // The crop window in resized pixels, scaled back to the original's.
+  const sx = img.width / resized.width;
+  const sy = img.height / resized.height;
+  const region = {
+    x: cropOffset(resized.width, width) * sx,
+    y: cropOffset(resized.height, height) * sy,
+    width: width * sx,
+    height: height * sy,
+  };
+  return { image, chw: toNormalizedCHW(image, spec.mean, spec.std, spec.scale), region };
 }

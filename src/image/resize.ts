@@ -1,8 +1,11 @@
 /**
- * Bilinear resize with PyTorch's `F.interpolate(mode='bilinear', align_corners=False,
- * antialias=False)` semantics, the same rule as the engine's GPU resize kernel, so CPU-side
- * upsampling of maps agrees with it. No antialiasing: large downscales alias, unlike PIL's
- * filtered resize that torchvision applies to PIL images (values differ there by a few levels).
+ * Two resizes, for two jobs:
+ * - resizeBilinear / resizeImage: PyTorch's `F.interpolate(mode='bilinear', align_corners=False,
+ *   antialias=False)`, the same rule as the engine's GPU resize kernel, so CPU-side upsampling of maps
+ *   agrees with it. No antialiasing: a large downscale samples 4 pixels per output and aliases.
+ * - resizeImageAntialiased: PIL's `Image.resize(size, BILINEAR)`, which is what torchvision's Resize
+ *   does to a PIL image: the triangle filter widens with the downscale factor, so every input pixel
+ *   counts. Used for model inputs and for pictures shown at another size.
  */
 import { createRgbImage, type RgbImage } from './image.js';
 
@@ -75,5 +78,98 @@ export function resizeImage(img: RgbImage, width: number, height: number): RgbIm
   const resized = resizeBilinear(img.data, img.width, img.height, width, height, 3);
   const out = createRgbImage(width, height);
   for (let i = 0; i < resized.length; i++) out.data[i] = Math.round(resized[i]);
+  return out;
+}
+
+/**
+ * PIL's fixed-point resampling (Resample.c), reproduced so inputs match torchvision's PIL pipeline:
+ * weights are normalised per output pixel, then rounded to PRECISION_BITS; each pass adds half a unit
+ * before the shift (round to nearest) and clips to 8 bits; the horizontal pass runs first and its
+ * 8-bit result feeds the vertical one.
+ */
+const PRECISION_BITS = 32 - 8 - 2;
+
+interface FilterTaps {
+  /** First source index of each output's window. */
+  start: Int32Array;
+  /** Window length of each output. */
+  count: Int32Array;
+  /** Fixed-point weights, `stride` per output. */
+  weights: Int32Array;
+  stride: number;
+}
+
+/** PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle, support 1) filter. */
+function triangleTaps(inSize: number, outSize: number): FilterTaps {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale; // the triangle's support (1) widened by the downscale factor
+  const stride = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * stride);
+  const w = new Float64Array(stride);
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    // C's (int) cast truncates towards zero; negative starts are clamped to 0 anyway.
+    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
+    let total = 0;
+    for (let i = lo; i < hi; i++) {
+      const t = Math.abs((i - center + 0.5) / filterScale);
+      w[i - lo] = t < 1 ? 1 - t : 0;
+      total += w[i - lo];
+    }
+    start[o] = lo;
+    count[o] = hi - lo;
+    for (let i = 0; i < hi - lo; i++) {
+      const v = total !== 0 ? w[i] / total : w[i];
+      weights[o * stride + i] = Math.trunc(v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
+    }
+  }
+  return { start, count, weights, stride };
+}
+
+const clip8 = (acc: number) => Math.min(255, Math.max(0, Math.floor(acc / (1 << PRECISION_BITS))));
+
+/**
+ * Antialiased resize of an RGB image, equal to PIL's `Image.resize((width, height), Image.BILINEAR)`
+ * (and so to torchvision's Resize on PIL images). Downscales average over the whole footprint of each
+ * output pixel instead of sampling four pixels, so fine detail does not alias into false patterns.
+ */
+export function resizeImageAntialiased(img: RgbImage, width: number, height: number): RgbImage {
+  checkSizes(img.width, img.height, width, height);
+  const horizontal = width !== img.width;
+  const vertical = height !== img.height;
+  let src = img;
+  if (horizontal) {
+    const taps = triangleTaps(img.width, width);
+    const out = createRgbImage(width, img.height);
+    for (let y = 0; y < img.height; y++) {
+      const row = y * img.width;
+      for (let x = 0; x < width; x++) {
+        const k = x * taps.stride;
+        for (let c = 0; c < 3; c++) {
+          let acc = 1 << (PRECISION_BITS - 1);
+          for (let i = 0; i < taps.count[x]; i++) acc += img.data[(row + taps.start[x] + i) * 3 + c] * taps.weights[k + i];
+          out.data[(y * width + x) * 3 + c] = clip8(acc);
+        }
+      }
+    }
+    src = out;
+  }
+  if (!vertical) return horizontal ? src : { width, height, data: img.data.slice() };
+  const taps = triangleTaps(src.height, height);
+  const out = createRgbImage(width, height);
+  for (let y = 0; y < height; y++) {
+    const k = y * taps.stride;
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        let acc = 1 << (PRECISION_BITS - 1);
+        for (let i = 0; i < taps.count[y]; i++) acc += src.data[((taps.start[y] + i) * width + x) * 3 + c] * taps.weights[k + i];
+        out.data[(y * width + x) * 3 + c] = clip8(acc);
+      }
+    }
+  }
   return out;
 }

@@ -16,6 +16,16 @@ figcaption { margin-top: 4px; line-height: 1.3; }
 img.map { width: 160px; height: 160px; image-rendering: pixelated; border: 1px solid #ddd; background: #fff; }
 .preds { text-align: left; font-size: 11px; white-space: nowrap; margin-top: 2px; }
 .note { font-size: 11px; color: #777; }
+a img.map:hover { border-color: #2563eb; }
+.legend { display: flex; flex-wrap: wrap; gap: 12px 32px; margin: 8px 0 16px; }
+.legend-item { width: 320px; }
+.colour-bar { height: 12px; border: 1px solid #ccc; }
+.colour-bar-labels { display: flex; justify-content: space-between; font-size: 11px; color: #444; }
+table.guide { max-width: 1200px; font-size: 12px; } table.guide td, table.guide th { border-bottom: 1px solid #e4e4e4; }
+.left { text-align: left; } td.reading { color: #333; max-width: 640px; }
+table.thumbs img { width: 72px; height: 72px; image-rendering: pixelated; border: 1px solid #ddd; display: block; }
+table.thumbs td { padding: 3px; } table.thumbs td.method { text-align: left; white-space: nowrap; font-weight: 600; font-size: 12px; }
+table.thumbs td.time { font-size: 12px; color: #444; white-space: nowrap; } table.thumbs td.reading { font-size: 11px; max-width: 420px; }
 `;
 
 export function page(title: string, body: string): string {

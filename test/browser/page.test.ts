@@ -1,24 +1,32 @@
 /**
  * The browser page end to end: builds it (`node tools/build.mjs web`), serves it with web/serve.mjs on
- * 127.0.0.1, opens it in headless Chromium with WebGPU (SwiftShader, the flags of run.mjs), picks a
- * built-in sample, runs Grad-CAM and saliency, and checks the top-5 list, a non-blank heatmap canvas,
- * the layer control following the method, and that no page error occurred. A second page without
- * navigator.gpu must show how to enable WebGPU.
+ * 127.0.0.1, opens it in headless Chromium with WebGPU (SwiftShader, the flags of run.mjs) and drives
+ * every control: the model menu (weights only, never class-means files), the layer menu (spatial
+ * PyTorch layers, no engine-internal `#` names, no flatten/avgpool), Grad-CAM and saliency on a
+ * built-in sample (top-5, a non-blank heatmap), the opacity slider (redraws without a run), the PNG
+ * download, RISE's progress from its first masks, the all-methods grid, the LayerTracer strip, and an
+ * uploaded picture resized as PIL does. Screenshots of the finished page are checked (elements
+ * present, no error box) and kept in $TMPDIR/layertracer-page-shots for a person to look at. A second
+ * page without navigator.gpu must show how to enable WebGPU.
  *
  * Model: weights/default-resnet.safetensors, else default-vgg, else the shared CIFAR ResNet-20
  * (../shared/data/cifar10, served as a second weights folder).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHARED = resolve(ROOT, '../shared/data/cifar10');
+const SHOTS = join(tmpdir(), 'layertracer-page-shots');
+const PICTURE = join(ROOT, 'test/references/resize/zoneplate.png');
 // As test/browser/run.mjs: WebGPU on, SwiftShader pinned, no sandbox (root in a container), quiet startup.
 const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
@@ -101,6 +109,27 @@ function canvasStats(page: Page, id: string) {
   }, id);
 }
 
+/** Screenshot of the whole page, kept for a person; checked here for size and that it is a PNG. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  const path = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  const png = PNG.sync.read(readFileSync(path));
+  expect(png.width).toBeGreaterThanOrEqual(1000);
+  expect(png.height).toBeGreaterThan(500);
+}
+
+/** Pixels of a canvas as RGB bytes. */
+function canvasPixels(page: Page, id: string) {
+  return page.evaluate((canvasId) => {
+    const c = document.getElementById(canvasId) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const rgb: number[] = [];
+    for (let i = 0; i < d.length; i += 4) rgb.push(d[i], d[i + 1], d[i + 2]);
+    return { width: c.width, height: c.height, rgb };
+  }, id);
+}
+
 describe('browser page (web/)', () => {
   const model = pickModel();
   let server: { child: ChildProcess; url: string };
@@ -118,6 +147,7 @@ describe('browser page (web/)', () => {
       args: CHROMIUM_ARGS,
       viewport: { width: 1200, height: 800 },
       timeout: 30_000,
+      acceptDownloads: true,
     });
   }, 45_000);
 
@@ -127,7 +157,7 @@ describe('browser page (web/)', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  it(`explains a built-in sample with Grad-CAM and saliency (${model.file})`, async () => {
+  it(`explains a built-in sample: menus, Grad-CAM, opacity, download, saliency, RISE progress (${model.file})`, async () => {
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -137,9 +167,14 @@ describe('browser page (web/)', () => {
     await waitState(page, ['ready']);
     expect(await page.locator('#adapter').innerText()).toMatch(/^GPU: /);
 
-    // The served model is in the menu; choose it (it may already be the default).
+    // The model menu: weights only, never the class-means files served beside them.
     const key = `url:${model.file}`;
-    expect(await page.locator('#model option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toContain(key);
+    const models = await page.locator('#model option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(models).toContain(key);
+    expect(
+      models.filter((m) => /means/.test(m)),
+      'class-means files in the model menu',
+    ).toEqual([]);
     if ((await page.locator('#model').inputValue()) !== key) {
       await page.selectOption('#model', key);
       await waitState(page, ['ready']);
@@ -148,15 +183,22 @@ describe('browser page (web/)', () => {
     const classes = (await page.locator('#target option').count()) - 1;
     expect(classes).toBeGreaterThanOrEqual(2);
 
-    // Every registry method is offered; the layer menu is filled and follows the method.
+    // Every registry method is offered; the layer menu holds spatial PyTorch layers only.
     expect(await page.locator('#method option').count()).toBeGreaterThanOrEqual(15);
-    expect(await page.locator('#layer option').count()).toBeGreaterThan(3);
+    const layers = await page.locator('#layer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(layers.length).toBeGreaterThan(3);
+    expect(
+      layers.filter((l) => /#|flatten|avgpool|linear|classifier|^fc$/.test(l)),
+      'non-spatial or internal layers',
+    ).toEqual([]);
     await page.click('#samples button[data-index="1"]');
     expect(await page.locator('#samples button[data-index="1"]').getAttribute('aria-pressed')).toBe('true');
 
     // Grad-CAM at the default layer for the top-1 class.
     await page.selectOption('#method', 'grad-cam');
     expect(await page.locator('#layer').isEnabled()).toBe(true);
+    expect(await page.locator('#method-help').innerText()).toMatch(/class-specific/);
+    expect(await page.locator('#download').isDisabled()).toBe(true);
     await page.click('#run');
     await waitState(page, ['done']);
     const top5 = await page.locator('#top5 li').allInnerTexts();
@@ -168,9 +210,25 @@ describe('browser page (web/)', () => {
     expect(cam.colours).toBeGreaterThan(100);
     expect(cam.std).toBeGreaterThan(5);
     expect(await page.locator('#heatmap-caption').innerText()).toMatch(/^Grad-CAM for .* at \S+/);
-    expect(await page.locator('#timing').innerText()).toMatch(/grad-cam \d+(\.\d)? ms/);
+    expect(await page.locator('#timing').innerText()).toMatch(/grad-cam \d+(\.\d)? (ms|s)/);
+    expect(await page.locator('#legend').isVisible()).toBe(true);
     const input = await canvasStats(page, 'input-canvas');
     expect(input.std).toBeGreaterThan(1);
+
+    // Opacity: the slider redraws the kept map, no new run; 0 shows the picture alone.
+    const before = await canvasPixels(page, 'heatmap-canvas');
+    await page.locator('#alpha').fill('0');
+    expect(await page.locator('#alpha-value').innerText()).toBe('0%');
+    const bare = await canvasPixels(page, 'heatmap-canvas');
+    expect(bare.rgb).not.toEqual(before.rgb);
+    expect(await page.evaluate(() => document.body.dataset.runs)).toBe('1');
+    await page.locator('#alpha').fill('0.6');
+
+    // Download: the overlay as shown, as a PNG file.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    expect(download.suggestedFilename()).toMatch(/^layertracer-sample-1-grad-cam\.png$/);
+    const png = PNG.sync.read(readFileSync(await download.path()));
+    expect([png.width, png.height]).toEqual([cam.width, cam.height]);
 
     // Saliency: no layer; a different picture on the same canvas.
     await page.selectOption('#method', 'saliency');
@@ -185,10 +243,78 @@ describe('browser page (web/)', () => {
     expect(sal.std).toBeGreaterThan(5);
     expect(await page.locator('#heatmap-caption').innerText()).toMatch(/^Vanilla saliency for /);
 
+    // RISE: progress shows from its first masks, not only at the end.
+    await page.selectOption('#method', 'rise');
+    await page.locator('#masks').fill('64');
+    await page.click('#run');
+    await page.waitForFunction(() => /RISE: \d+ \/ 64 masks/.test(document.getElementById('status')!.textContent ?? ''), null, {
+      timeout: 10_000,
+      polling: 20,
+    });
+    expect(await page.locator('#progress').isVisible()).toBe(true);
+    await waitState(page, ['done']);
+    expect(await page.locator('#progress').isVisible()).toBe(false);
+    expect(await page.locator('#heatmap-caption').innerText()).toMatch(/^RISE for /);
+
     expect(await page.locator('#error').isVisible()).toBe(false);
+    await screenshot(page, 'single-method');
     expect(problems).toEqual([]);
     await page.close();
-  }, 50_000);
+  }, 90_000);
+
+  it('runs every method side by side and draws the LayerTracer strip', async () => {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(server.url);
+    await waitState(page, ['ready']);
+    await page.locator('#masks').fill('64');
+    const usable = await page.locator('#method option:not([disabled])').count();
+
+    await page.click('#run-all');
+    await waitState(page, ['done'], 120_000);
+    expect(await page.locator('#grid figure').count()).toBe(usable);
+    expect(await page.locator('#grid-caption').innerText()).toMatch(new RegExp(`^${usable} methods in `));
+    // A cell becomes the main result when clicked.
+    await page.click('#grid figure[data-method="layer-cam"]');
+    expect(await page.locator('#heatmap-caption').innerText()).toMatch(/^LayerCAM for /);
+    expect(await page.locator('#download').isEnabled()).toBe(true);
+
+    if (await page.locator('#run-trace').isEnabled()) {
+      await page.click('#run-trace');
+      await waitState(page, ['done'], 60_000);
+      const strip = await page.locator('#trace figure').count();
+      expect(strip).toBeGreaterThanOrEqual(4); // the input, the exits, the classifier
+      expect(await page.locator('#trace figure[data-layer="output"]').count()).toBe(1);
+      expect(await page.locator('#trace-caption').innerText()).toMatch(/^LayerTracer for /);
+    } else {
+      expect(model.file).not.toMatch(/^default-/); // the embedded defaults ship class means
+    }
+    expect(await page.locator('#error').isVisible()).toBe(false);
+    await screenshot(page, 'grid-and-strip');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 150_000);
+
+  it('feeds the model an uploaded picture resized as PIL does', async () => {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await waitState(page, ['ready']);
+    await page.setInputFiles('#image-file', PICTURE);
+    await page.waitForFunction(() => document.getElementById('input-caption')!.textContent!.includes('zoneplate.png'));
+    await page.selectOption('#method', 'grad-cam');
+    await page.click('#run');
+    await waitState(page, ['done']);
+    const seen = await canvasPixels(page, 'input-canvas');
+    const ref = await readSafetensorsFile(join(ROOT, 'test/references/resize/pil-bilinear.safetensors'));
+    const name = `out_${seen.width}x${seen.height}`;
+    expect(ref.has(name), `no PIL reference at the model's input size ${seen.width}x${seen.height}`).toBe(true);
+    const want = ref.getF32(name);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(seen.rgb[i] - want[i]));
+    expect(worst, `worst difference from PIL ${worst} grey levels`).toBeLessThanOrEqual(1);
+    await page.close();
+  }, 40_000);
 
   it('says how to enable WebGPU when the browser has none', async () => {
     const page = await context.newPage();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -97,5 +97,19 @@ describe('feature commands', () => {
     expect(saved.info('tsne').shape).toEqual([24, 2]);
     expect(saved.info('pca').shape).toEqual([24, 2]);
     expect(saved.metadata.layer).toBe('flatten');
+    // The same coordinates as CSV, one row per image with its label and class name.
+    const csv = (await readFile(join(dir, 'embed.flatten.csv'), 'utf8')).trim().split('\n');
+    expect(csv[0]).toBe('index,name,label,class,pca_x,pca_y,tsne_x,tsne_y');
+    expect(csv).toHaveLength(25);
+    const labels = saved.getF32('labels');
+    const pca = saved.getF32('pca');
+    const row = csv[3].split(',');
+    expect(row.slice(0, 3)).toEqual(['2', '#2', String(labels[2])]);
+    expect(row[3]).toMatch(/^[a-z]+$/);
+    expect(Number(row[4])).toBeCloseTo(pca[4], 4);
+    // Axes: tick values and labels are part of the plot.
+    const svg = await readFile(join(dir, 'embed.flatten.pca.svg'), 'utf8');
+    expect(svg).toMatch(/PC1 \(\d+\.\d% of the variance\)/);
+    expect(svg).toMatch(/<text[^>]*text-anchor="middle">-?\d/);
   });
 });

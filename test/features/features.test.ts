@@ -3,6 +3,7 @@ import { datasetFromFile, normalizedBatch } from '../../src/data/image-dataset.j
 import { filterGrid, readConvWeights, rgbFilterTiles } from '../../src/features/filters.js';
 import { datasetSource } from '../../src/features/image-source.js';
 import { nearestNeighbours, type Metric } from '../../src/features/knn.js';
+import { GLYPH_HEIGHT, textWidth } from '../../src/features/font.js';
 import { maxActivatingPatches, renderPatches } from '../../src/features/patches.js';
 import { receptiveField, receptiveFieldBox } from '../../src/features/receptive-field.js';
 import { defaultFeatureLayer, extractFeatures } from '../../src/features/representation.js';
@@ -79,8 +80,20 @@ describe('maximally activating patches', () => {
     });
     const pictures = await renderPatches(source, scan, { scale: 4 });
     expect(pictures.perChannel).toHaveLength(2);
-    // Rows of 4 crops of at most 7x7 upscaled 4x with 2 px padding.
-    expect(pictures.sheet.width).toBe(4 * 28 + 5 * 2);
+    // A title line, then one row per channel of 4 crops of at most 7x7 upscaled 4x with 2 px padding,
+    // each row labelled with its channel on the left.
+    const sheet = pictures.sheet;
+    expect(sheet.height).toBe(GLYPH_HEIGHT + 2 * 2 + 2 * (28 + 2) + 2);
+    const labelW = Math.max(...channels.map((c) => textWidth(`channel ${c}`))) + 2 * 2;
+    expect(sheet.width).toBeGreaterThanOrEqual(labelW + 4 * (28 + 2) + 2);
+    const inkInLabels = (row: number) => {
+      const y0 = GLYPH_HEIGHT + 4 + row * 30 + 2;
+      for (let y = y0; y < y0 + 28; y++) for (let x = 0; x < labelW; x++) if (sheet.data[3 * (y * sheet.width + x)] < 100) return true;
+      return false;
+    };
+    expect([inkInLabels(0), inkInLabels(1)]).toEqual([true, true]);
+    // Per-channel grids carry their channel as a title.
+    expect(pictures.perChannel[0].height).toBe(GLYPH_HEIGHT + 2 * 3 + 2 * (28 + 2) + 2);
   });
 
   it('says how many channels a layer has when a channel is out of range', async () => {

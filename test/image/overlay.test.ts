@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { applyColormap, colormapColor } from '../../src/image/colormap.js';
 import type { RgbImage } from '../../src/image/image.js';
-import { gradientToImage, greyMapToImage, overlayHeatmap } from '../../src/image/overlay.js';
+import {
+  gradientToImage,
+  greyMapToImage,
+  overlayHeatmap,
+  overlayHeatmapOnOriginal,
+  pictureOnOriginal,
+  sampleIntoRegion,
+} from '../../src/image/overlay.js';
+import { preprocessForModel } from '../../src/image/preprocess.js';
 import { resizeBilinear } from '../../src/image/resize.js';
 
 function gradientBase(width: number, height: number): RgbImage {
@@ -82,4 +90,52 @@ describe('gradientToImage', () => {
 
 it('greyMapToImage spans black to white', () => {
   expect([...greyMapToImage(Float32Array.of(0, 0.5, 1), 3, 1).data]).toEqual([0, 0, 0, 128, 128, 128, 255, 255, 255]);
+});
+
+describe('overlays at the original size', () => {
+  it('sampleIntoRegion over the whole frame is resizeBilinear', () => {
+    const map = Float32Array.from({ length: 6 * 4 }, (_, i) => Math.sin(i));
+    expect(sampleIntoRegion(map, 6, 4, 15, 7, { x: 0, y: 0, width: 15, height: 7 })).toEqual(resizeBilinear(map, 6, 4, 15, 7));
+  });
+
+  it('leaves pixels outside the region NaN and maps the region edges to the map edges', () => {
+    // A 2x1 map [0, 1] over columns 2..5 of an 8-wide frame.
+    const out = sampleIntoRegion(Float32Array.of(0, 1), 2, 1, 8, 1, { x: 2, y: 0, width: 4, height: 1 });
+    expect(Array.from(out.subarray(0, 2))).toEqual([NaN, NaN]);
+    expect(Array.from(out.subarray(6))).toEqual([NaN, NaN]);
+    expect(Array.from(out.subarray(2, 6))).toEqual([0, 0.25, 0.75, 1]);
+  });
+
+  it("finds the model input's region in the original: whole picture, or the centre crop scaled back", () => {
+    const img = gradientBase(120, 80);
+    const direct = preprocessForModel(img, { inputSize: [32, 32], mean: [0, 0, 0], std: [1, 1, 1] });
+    expect(direct.region).toEqual({ x: 0, y: 0, width: 120, height: 80 });
+    // Resize(40): 120x80 -> 60x40, CenterCrop(32): columns 14..45, rows 4..35; x2 back to the original.
+    const cropped = preprocessForModel(img, { inputSize: [32, 32], mean: [0, 0, 0], std: [1, 1, 1], resize: 40 });
+    expect(cropped.region).toEqual({ x: 28, y: 8, width: 64, height: 64 });
+  });
+
+  it('draws a heatmap over the original picture, washed out where the model saw nothing', () => {
+    const original = gradientBase(10, 6);
+    const map = Float32Array.from({ length: 4 }, (_, i) => i / 3);
+    const region = { x: 2, y: 0, width: 6, height: 6 };
+    const out = overlayHeatmapOnOriginal(original, map, 2, 2, region, { alpha: 0 });
+    expect([out.width, out.height]).toEqual([10, 6]);
+    const px = (img: RgbImage, x: number, y: number) => Array.from(img.data.subarray(3 * (y * img.width + x), 3 * (y * img.width + x) + 3));
+    // alpha 0 inside: the picture itself; outside: lighter than the picture.
+    expect(px(out, 4, 3)).toEqual(px(original, 4, 3));
+    expect(px(out, 0, 3).every((v, c) => v >= px(original, 0, 3)[c])).toBe(true);
+    expect(px(out, 0, 3)).not.toEqual(px(original, 0, 3));
+    const opaque = overlayHeatmapOnOriginal(original, map, 2, 2, region, { alpha: 1 });
+    expect(px(opaque, 2, 0)).toEqual(colormapColor('jet', 0));
+    expect(px(opaque, 7, 5)).toEqual(colormapColor('jet', 1));
+  });
+
+  it('places a model-sized picture over its region', () => {
+    const original = gradientBase(9, 9);
+    const picture: RgbImage = { width: 1, height: 1, data: Uint8Array.of(10, 20, 30) };
+    const out = pictureOnOriginal(original, picture, { x: 3, y: 3, width: 3, height: 3 });
+    expect(Array.from(out.data.subarray(3 * (4 * 9 + 4), 3 * (4 * 9 + 4) + 3))).toEqual([10, 20, 30]);
+    expect(Array.from(out.data.subarray(0, 3))).not.toEqual([10, 20, 30]);
+  });
 });

@@ -19,6 +19,7 @@ import { sinCosTurns } from './trig.js';
 export { SYNTHETIC_CLASSES };
 
 export const SYNTHETIC_VERSION = 2;
+/** Side of every generated picture, in pixels (square, RGB). */
 export const SYNTHETIC_SIZE = 64;
 /** Generator name recorded in dataset and model metadata. */
 export const SYNTHETIC_GENERATOR = `layertracer-synthetic-v${SYNTHETIC_VERSION}`;
@@ -38,6 +39,7 @@ export interface BoundingBox {
   height: number;
 }
 
+/** One generated picture: its RGB bytes, class and per-pixel object mask. */
 export interface SyntheticSample {
   /** (64, 64, 3) RGB, row-major HWC. */
   image: Uint8Array;

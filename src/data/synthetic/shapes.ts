@@ -160,4 +160,5 @@ export const SHAPES: readonly ShapeClass[] = [
   { name: 'ellipse', sdf: polygonSdf(ellipsePolygon(0.95, 0.42)) },
 ];
 
+/** The ten class names of the generated shapes data, in label order. */
 export const SYNTHETIC_CLASSES: string[] = SHAPES.map((s) => s.name);

@@ -1,0 +1,122 @@
+/**
+ * `layertracer explain` end to end on the embedded ResNet-style model (64x64 input) with a 128x96
+ * picture: overlay PNGs at the picture's own size by default and at the model's with
+ * --overlay-size model, opacity, the report's legend, timings and reading guide, RISE's mask budget,
+ * and bad options refused before anything is loaded or written.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { explain, explainCommand, EXPLAIN_HELP } from '../../src/cli/explain.js';
+import { RISE_AUTO_MAX, RISE_AUTO_MIN } from '../../src/cli/rise-masks-option.js';
+import { loadModelFile } from '../../src/cli/load-model.js';
+import { readImageFile } from '../../src/image/decode-node.js';
+import { findMethod } from '../../src/methods/registry.js';
+import { riseMasksForBudget } from '../../src/methods/rise-budget.js';
+import { testEngine } from '../util/gpu.js';
+
+const WEIGHTS = fileURLToPath(new URL('../../weights/default-resnet.safetensors', import.meta.url));
+const PICTURE = fileURLToPath(new URL('../references/resize/zoneplate.png', import.meta.url)); // 128x96
+const dir = await mkdtemp(join(tmpdir(), 'layertracer-explain-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+vi.spyOn(console, 'log').mockImplementation(() => {});
+vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
+const engine = await testEngine();
+const model = await loadModelFile(engine, WEIGHTS);
+afterAll(() => model.release());
+
+const size = async (path: string) => {
+  const img = await readImageFile(path);
+  return [img.width, img.height];
+};
+
+describe('explain', () => {
+  it('documents every option it parses', () => {
+    for (const o of ['--alpha', '--overlay-size', '--rise-masks', '--rise-seconds', '--colormap', '--layer', '--target', '--force']) {
+      expect(EXPLAIN_HELP).toContain(o);
+    }
+  });
+
+  it("writes overlays at the picture's own size, with a report that explains itself", async () => {
+    const out = join(dir, 'original');
+    const summary = await explain(engine, model, {
+      images: [PICTURE],
+      methods: ['grad-cam', 'guided-backprop', 'rise'].map(findMethod),
+      targets: ['top1'],
+      colormap: 'jet',
+      riseMasks: { masks: 64 },
+      outDir: out,
+    });
+    for (const m of ['grad-cam', 'guided-backprop', 'rise']) expect(await size(join(out, `zoneplate.${m}.png`)), m).toEqual([128, 96]);
+    // The model's view stays at its input size.
+    expect(await size(join(out, 'zoneplate.input.png'))).toEqual([64, 64]);
+    expect(summary.riseMasks).toBe(64);
+    expect(summary.methods.map((m) => m.name)).toEqual(['grad-cam', 'guided-backprop', 'rise']);
+    for (const m of summary.methods) expect(m.seconds).toBeGreaterThan(0);
+    const html = await readFile(summary.report, 'utf8');
+    expect(html).toContain('class="colour-bar"');
+    expect(html).toContain('How to read each method');
+    expect(html).toMatch(/RISE 64 masks/);
+    expect(html).toMatch(/<td>\d+\.\d+ s<\/td>/); // timings
+    expect(html).toContain('Where keeping the image visible under random masks'); // RISE's reading
+  });
+
+  it('--overlay-size model and --alpha through the command line; never overwrites without --force', async () => {
+    const out = join(dir, 'model');
+    const args = [
+      '--weights',
+      WEIGHTS,
+      '--image',
+      PICTURE,
+      '--method',
+      'grad-cam',
+      '--overlay-size',
+      'model',
+      '--alpha',
+      '0',
+      '--out',
+      out,
+    ];
+    await explainCommand(args);
+    expect(await size(join(out, 'zoneplate.grad-cam.png'))).toEqual([64, 64]);
+    // Opacity 0: the overlay is the model's view itself.
+    const [overlay, input] = await Promise.all([
+      readImageFile(join(out, 'zoneplate.grad-cam.png')),
+      readImageFile(join(out, 'zoneplate.input.png')),
+    ]);
+    expect(overlay.data).toEqual(input.data);
+    await expect(explainCommand(args)).rejects.toThrow(/already exist.*--force/);
+  });
+
+  it('refuses bad options before loading anything', async () => {
+    const out = join(dir, 'refused');
+    const base = ['--weights', 'does-not-exist.safetensors', '--image', PICTURE, '--out', out];
+    await expect(explainCommand([...base, '--alpha', '1.5'])).rejects.toThrow(/--alpha/);
+    await expect(explainCommand([...base, '--overlay-size', 'huge'])).rejects.toThrow(/--overlay-size must be one of original, model/);
+    await expect(explainCommand([...base, '--rise-masks', 'many'])).rejects.toThrow(
+      /--rise-masks must be an integer from 1 to 100000, or auto/,
+    );
+    await expect(explainCommand([...base, '--rise-seconds', '0'])).rejects.toThrow(/--rise-seconds/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('sizes RISE to a time budget on this model and adapter, within bounds', async () => {
+    const tiny = await riseMasksForBudget(model, { seconds: 1e-6, batchSize: 8, min: RISE_AUTO_MIN, max: RISE_AUTO_MAX });
+    expect(tiny.masks).toBe(RISE_AUTO_MIN);
+    expect(tiny.masksPerSecond).toBeGreaterThan(0);
+    const huge = await riseMasksForBudget(model, { seconds: 1e6, batchSize: 8, min: RISE_AUTO_MIN, max: RISE_AUTO_MAX });
+    expect(huge.masks).toBe(RISE_AUTO_MAX);
+    const some = await riseMasksForBudget(model, { seconds: 300 / tiny.masksPerSecond, batchSize: 8, min: 1, max: 100000 });
+    expect(some.masks % 50).toBe(0);
+    expect(some.masks).toBeGreaterThan(0);
+  });
+
+  it('leaves nothing but its outputs', async () => {
+    const files = await readdir(join(dir, 'model'));
+    expect(files.sort()).toEqual(['index.html', 'zoneplate.grad-cam.png', 'zoneplate.grad-cam.safetensors', 'zoneplate.input.png']);
+  });
+});
