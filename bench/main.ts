@@ -94,13 +94,14 @@ function selectCases(args: Args, batches: number[]): BenchCase[] {
   return args.filter ? all.filter((c) => args.filter!.test(c.name)) : all;
 }
 
-function progressLine(i: number, total: number, r: CaseResult, ceiling: number): string {
+function progressLine(i: number, total: number, r: CaseResult, ceiling: number, perCpu: number | null): string {
   const head = `[${i + 1}/${total}] ${r.name}${r.note ? ` (${r.note})` : ''}`;
   if (r.status !== 'ok') return `${head}: ${r.status === 'failed' ? 'FAILED' : 'skipped'}: ${r.reason}`;
   const s = summarise(r)!;
   return (
     `${head}: median ${fmt(s.medianMs)} ms (${fmt(s.minMs)}-${fmt(s.maxMs)}, ${r.samplesMs.length} runs; first ${fmt(r.firstMs)}) ` +
     `${fmt(s.gflops)} GFLOP/s ${fmt(s.gbps)} GB/s ${fmt((100 * s.gflops) / ceiling)}%` +
+    (s.gflopsPerCpuSecond && perCpu ? ` (${fmt((100 * s.gflopsPerCpuSecond) / perCpu)}% by CPU time)` : '') +
     (r.leakedBuffers ? ` LEAKS ${r.leakedBuffers} buffers` : '')
   );
 }
@@ -137,6 +138,10 @@ async function main(): Promise<number> {
       console.log('note: the machine is busy; expect noise (ratios to the ceiling are steadier than ms)');
 
     const ceilings: FmaCeilingResult[] = [];
+    const ceilingPerCpu = () => {
+      const v = ceilings.map((c) => c.gflopsPerCpuSecond).filter((g): g is number => !!g);
+      return v.length ? Math.max(...v) : null;
+    };
     const ceilingNow = async (when: string) => {
       const c = await measureCeiling(engine);
       ceilings.push(c);
@@ -163,7 +168,7 @@ async function main(): Promise<number> {
           // A kernel that works once and fails later is a failure, not a shorter sample.
           results[i] = { ...prev, status: r.status, reason: `round ${round + 1}: ${r.reason}` };
         }
-        console.log(progressLine(i, cases.length, results[i]!, ceiling));
+        console.log(progressLine(i, cases.length, results[i]!, ceiling, ceilingPerCpu()));
       }
     }
     await ceilingNow('end');
@@ -172,7 +177,7 @@ async function main(): Promise<number> {
       ceilings.map((c) => c.gflops).sort((x, y) => x - y),
       0.5,
     );
-    const rows = results.map((r) => rowReport(r!, ceilingUsed));
+    const rows = results.map((r) => rowReport(r!, ceilingUsed, ceilingPerCpu()));
     const report: BenchReport = {
       kind: 'layertracer-kernel-bench',
       version: 1,

@@ -9,6 +9,8 @@ export interface EngineOptions {
   maxDispatchesPerSubmit?: number;
   /** Print every WGSL module (with its kernel name) to stderr when it is compiled. */
   dumpShaders?: boolean;
+  /** Called before each wait on the GPU (Node: marks the start of a wait for dawn-polling.ts). */
+  onWait?: () => void;
 }
 
 export interface AdapterDescription {
@@ -57,6 +59,7 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   private readonly maxDispatches: number;
   private readonly dumpShaders: boolean;
+  private readonly onWait?: () => void;
   private readonly modules = new Map<string, { module: GPUShaderModule; source: string }>();
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: BindingDecl[] }>();
   private readonly uniformBuffer: GPUBuffer;
@@ -81,6 +84,7 @@ export class Engine {
     this.limits = device.limits;
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.dumpShaders = options.dumpShaders ?? false;
+    this.onWait = options.onWait;
     this.pool = new BufferPool(device);
     this.uniformBuffer = device.createBuffer({
       size: this.maxDispatches * UNIFORM_SLOT,
@@ -421,6 +425,7 @@ export class Engine {
   }
 
   private async raceLost<T>(p: Promise<T>, what: string): Promise<T> {
+    this.onWait?.();
     const lost = this.lostPromise.then((info) => {
       throw new DeviceLostError(`GPU device lost during ${what}: ${info.message || info.reason}`);
     });
