@@ -109,7 +109,7 @@ export const RESIZES: ResizeShape[] = [
  * (PERF.md: subgroup broadcasts win on lavapipe, shared-memory tiles on real GPUs), and these rows
  * show whether the pick is right here.
  */
-export const CONV_VARIANTS: ConvVariant[] = ['subgroup', 'tiled', 'shared', 'direct'];
+export const CONV_VARIANTS: ConvVariant[] = ['subgroup', 'register', 'shared', 'direct'];
 export const MATMUL_VARIANTS: MatmulVariant[] = ['subgroup', 'register', 'shared'];
 export const CONV_VARIANT_LAYERS: ConvLayer[] = [RESNET50_CONVS[2], { ...RESNET50_CONVS[7], quick: false }];
 export const CONV_BACKWARD_VARIANT_LAYERS: ConvLayer[] = [{ ...RESNET50_CONVS[2], quick: false }];

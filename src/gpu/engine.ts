@@ -1,4 +1,5 @@
 import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { capabilities, type Capabilities, type KernelVariant } from './capabilities.js';
 import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, KernelCompileError, KernelInputError } from './errors.js';
 import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
 import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
@@ -27,6 +28,8 @@ export interface EngineStats {
   submits: number;
   pipelines: number;
   pool: PoolStats;
+  /** Dispatches per op (e.g. 'conv2d.forward') and kernel variant, for ops that have variants. */
+  variants: Record<string, Partial<Record<KernelVariant, number>>>;
 }
 
 export interface DispatchRequest {
@@ -39,6 +42,10 @@ export interface DispatchRequest {
   workgroups: Workgroups;
   /** Override constants (compile-time specialisation). */
   constants?: ConstantValues;
+  /** The op this dispatch belongs to (e.g. 'conv2d.forward'): stats and profiles group by it. */
+  op?: string;
+  /** The kernel variant it runs, for ops that have several (recorded in `stats.variants`). */
+  variant?: KernelVariant;
 }
 
 const UNIFORM_SLOT = 256;
@@ -73,6 +80,7 @@ export class Engine {
   private readonly lostPromise: Promise<GPUDeviceLostInfo>;
   private destroyed = false;
   private readonly counters = { dispatches: 0, submits: 0 };
+  private readonly variantCounts: EngineStats['variants'] = {};
 
   constructor(
     readonly device: GPUDevice,
@@ -225,6 +233,10 @@ export class Engine {
     this.batchDispatches++;
     this.batchLabels.push(`${label} ${shapes}`);
     this.counters.dispatches++;
+    if (req.variant) {
+      const perOp = (this.variantCounts[req.op ?? kernel.name] ??= {});
+      perOp[req.variant] = (perOp[req.variant] ?? 0) + 1;
+    }
     if (this.batchDispatches >= this.maxDispatches) this.flush();
   }
 
@@ -439,7 +451,13 @@ export class Engine {
   }
 
   get stats(): EngineStats {
-    return { ...this.counters, pipelines: this.pipelines.size, pool: this.pool.stats };
+    const variants = Object.fromEntries(Object.entries(this.variantCounts).map(([op, v]) => [op, { ...v }]));
+    return { ...this.counters, pipelines: this.pipelines.size, pool: this.pool.stats, variants };
+  }
+
+  /** What the device can do, and the kernel-variant policy every family follows (capabilities.ts). */
+  get capabilities(): Capabilities {
+    return capabilities(this);
   }
 
   /** Frees every GPU buffer and the device, so a Node process can exit. */

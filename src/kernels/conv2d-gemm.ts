@@ -1,6 +1,7 @@
 import gemmSource from '../../shaders/conv2d_gemm.wgsl?raw';
 import sgSource from '../../shaders/conv2d_gemm_sg.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack.wgsl?raw';
+import type { KernelVariant } from '../gpu/capabilities.js';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, GpuLimitError } from '../gpu/errors.js';
 import { defineKernel, type Kernel, type ParamValues } from '../gpu/kernel.js';
@@ -17,7 +18,7 @@ import type { Storage, Tensor } from '../gpu/tensor.js';
  */
 
 /** The GEMM kernel families (conv2d.ts adds 'direct'). */
-export type GemmVariant = 'subgroup' | 'tiled' | 'shared';
+export type GemmVariant = Exclude<KernelVariant, 'direct'>;
 
 const packKernel = defineKernel('conv2d_pack', packSource);
 const gemmKernel = defineKernel('conv2d_gemm', gemmSource);
@@ -53,6 +54,7 @@ export interface GemmConv {
 }
 
 export interface TileConfig {
+  variant: GemmVariant;
   TM: number; // output pixels per lane (along a row)
   TN: number; // output channels per tile
   tilesPerWorkgroup: number;
@@ -63,7 +65,7 @@ export interface TileConfig {
 export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
   if (variant === 'subgroup') {
     const s1 = c.SW === 1 && c.DW === 1;
-    if (c.Co <= 8) return { TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
+    if (c.Co <= 8) return { variant, TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
     const entry =
       c.KH === 1 && c.KW === 1
         ? c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0
@@ -72,9 +74,9 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
         : s1
           ? 'wide_s1'
           : 'wide_any';
-    return { TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
+    return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
   }
-  return { TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
+  return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
 }
 
 /** True when a GEMM tile would be mostly padding (depthwise, very thin groups): use the direct kernel. */
@@ -139,6 +141,7 @@ export function packInput(e: Engine, kernel: string, x: Tensor, convs: GemmConv[
     bindings: { x, xt },
     params: { ...PACK_DEFAULTS, C, H, W, G, Cg: Ci, C4, Hp, Wp, padT, padL, total },
     workgroups: grid1d(total, WG),
+    op: kernel,
   });
   return { xt, padT, padL, Hp, Wp };
 }
@@ -250,6 +253,7 @@ export function packedWeight(
     },
     workgroups: grid1d(total, WG),
     constants: { MODE: view.mode },
+    op: kernel,
   });
   if (!packs) {
     packs = new Map();
@@ -265,6 +269,7 @@ export function packedWeight(
  */
 export function dispatchGemm(
   e: Engine,
+  op: string,
   cfg: TileConfig,
   c: GemmConv,
   x: Tensor,
@@ -316,6 +321,8 @@ export function dispatchGemm(
       params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
       workgroups,
       constants,
+      op,
+      variant: cfg.variant,
     });
     return;
   }
@@ -328,6 +335,8 @@ export function dispatchGemm(
     params: { ...common, Hp: packed.Hp, Wp: packed.Wp, xoff },
     workgroups,
     constants,
+    op,
+    variant: cfg.variant,
   });
 }
 
@@ -359,7 +368,7 @@ export function runGemms(
   for (const { conv, view } of jobs) {
     const cfg = tileConfig(variant, conv);
     const wt = packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, cfg.TN);
-    dispatchGemm(e, cfg, conv, x, packed, wt, bias, y, relu);
+    dispatchGemm(e, kernel, cfg, conv, x, packed, wt, bias, y, relu);
   }
   if (packed) e.release(packed.xt);
 }

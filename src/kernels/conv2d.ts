@@ -1,4 +1,5 @@
 import directSource from '../../shaders/conv2d.wgsl?raw';
+import { capabilities, KERNEL_VARIANTS, variantRuns, type Capabilities, type KernelVariant } from '../gpu/capabilities.js';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
@@ -13,14 +14,15 @@ export { releaseConv2dWeightCache } from './conv2d-gemm.js';
  * size, dilation, groups including depthwise): forward (bias and ReLU fused), backward to the input,
  * backward to the weights.
  *
- * Kernel variants, all checked against one CPU reference and against each other (test/kernels):
+ * Kernel variants (the engine's vocabulary, src/gpu/capabilities.ts), all checked against one CPU
+ * reference and against each other (test/kernels):
  *   'subgroup' implicit GEMM whose lanes share weights through subgroupBroadcast and read the NCHW
  *              input directly (conv2d_gemm_sg.wgsl): the fast one on lavapipe / software adapters.
- *   'tiled'    implicit GEMM with register tiles and no subgroups: the fallback without the feature.
+ *   'register' implicit GEMM with register tiles and no subgroups: the fallback without the feature.
  *   'shared'   implicit GEMM with workgroup-shared-memory tiles: the classic shape for real GPUs.
  *   'direct'   one invocation per output element (conv2d.wgsl): depthwise and other thin groups,
  *              where a GEMM tile would be mostly padding, and the plain cross-check.
- * `selectConv2dVariant(engine)` picks one per adapter; `opts.variant` overrides it (tests, benchmarks).
+ * `selectConv2dVariant(engine)` follows the shared policy; `opts.variant` overrides it (tests, benchmarks).
  *
  * Backward to the input reuses the forward GEMM: stride 1 is one conv of dy with the flipped,
  * transposed kernel; stride s is s*s such convs, one per output phase, with subsampled kernels
@@ -32,7 +34,7 @@ export { releaseConv2dWeightCache } from './conv2d-gemm.js';
  * keyed on the tensor's storage; `prepareConv2dWeight` fills the cache at model load. The cache assumes
  * weights are immutable: after overwriting one in place (engine.write) call
  * `releaseConv2dWeightCache(e, w)`. Packed copies of released weights are freed at the next packing.
- * The 'tiled' and 'shared' variants also pack the input (channels-last, zero-padded) on every call.
+ * The 'register' and 'shared' variants also pack the input (channels-last, zero-padded) on every call.
  */
 
 export interface Conv2dOptions {
@@ -45,7 +47,7 @@ export interface Conv2dOptions {
   variant?: Conv2dVariant;
 }
 
-export type Conv2dVariant = GemmVariant | 'direct';
+export type Conv2dVariant = KernelVariant;
 
 const directKernel = defineKernel('conv2d', directSource);
 const WG = 256;
@@ -141,27 +143,21 @@ export function conv2dFlops(inputShape: readonly number[], weightShape: readonly
 
 // ---------------------------------------------------------------- variant selection
 
-/**
- * The variant that suits this adapter: software adapters (lavapipe, SwiftShader) pay ~8 instructions
- * per loaded float but one per subgroup broadcast, so they get 'subgroup'; without the subgroups
- * feature (or with subgroups narrower than 8) 'tiled'; real GPUs 'shared'.
- */
-export function selectConv2dVariant(e: Engine): Conv2dVariant {
-  if (!subgroupsUsable(e)) return 'tiled';
-  return e.adapter.isSoftware ? 'subgroup' : 'shared';
+/** The variant this device runs (the policy every kernel family shares; capabilities.ts). */
+export function conv2dVariantFor(caps: Capabilities): Conv2dVariant {
+  return caps.preferredVariant;
 }
 
-function subgroupsUsable(e: Engine): boolean {
-  if (!e.device.features.has('subgroups')) return false;
-  // The subgroup kernels run one 8-invocation workgroup as one subgroup.
-  const min = (e.device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
-  return min === undefined || min >= 8;
+export function selectConv2dVariant(e: Engine): Conv2dVariant {
+  return conv2dVariantFor(capabilities(e));
 }
 
 function variantFor(e: Engine, kernel: string, opts: Conv2dOptions): Conv2dVariant {
   const v = opts.variant ?? selectConv2dVariant(e);
-  if (!['subgroup', 'tiled', 'shared', 'direct'].includes(v)) throw new KernelInputError(`${kernel}: unknown variant ${JSON.stringify(v)}`);
-  if (v === 'subgroup' && !subgroupsUsable(e)) {
+  if (!KERNEL_VARIANTS.includes(v)) {
+    throw new KernelInputError(`${kernel}: unknown variant ${JSON.stringify(v)}; one of ${KERNEL_VARIANTS.join(', ')}`);
+  }
+  if (!variantRuns(capabilities(e), v)) {
     throw new KernelInputError(
       `${kernel}: variant 'subgroup' needs the subgroups feature with subgroups of at least 8 invocations; this adapter has none`,
     );
@@ -307,6 +303,8 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
     params: directParams(g, y.size),
     workgroups: grid1d(y.size, WG),
     constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
+    op: kernel,
+    variant: 'direct',
   });
   return y;
 }
@@ -516,7 +514,14 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
       runGemms(e, kernel, variant, dy, w, [columns], null, col, false);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
       const n = phaseGrid(g);
-      e.dispatch({ kernel: directKernel, entry: 'col2im', bindings: { col, dx }, params: directParams(g, n), workgroups: grid1d(n, WG) });
+      e.dispatch({
+        kernel: directKernel,
+        entry: 'col2im',
+        bindings: { col, dx },
+        params: directParams(g, n),
+        workgroups: grid1d(n, WG),
+        op: kernel,
+      });
       e.release(col);
       return dx;
     }
@@ -536,6 +541,8 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
     bindings: { dy, w, dx },
     params: directParams(g, n),
     workgroups: grid1d(n, WG),
+    op: kernel,
+    variant: 'direct',
   });
   return dx;
 }
@@ -563,6 +570,8 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
     bindings: { x, dy, dw },
     params: directParams(g, dw.size),
     workgroups: grid1d(dw.size, WG),
+    op: kernel,
+    variant: 'direct',
   });
   return dw;
 }

@@ -5,7 +5,6 @@ import {
   conv2dForward,
   prepareConv2dWeight,
   releaseConv2dWeightCache,
-  selectConv2dVariant,
   type Conv2dOptions,
   type Conv2dVariant,
 } from '../../src/kernels/conv2d.js';
@@ -85,8 +84,8 @@ function specShapes(s: ConvSpec) {
 
 /** Variants this engine can run; 'subgroup' only where the adapter supports it. */
 export function runnableVariants(e: Engine): Conv2dVariant[] {
-  const all: Conv2dVariant[] = ['direct', 'tiled', 'shared'];
-  if (e.device.features.has('subgroups') && selectConv2dVariant(e) !== 'tiled') all.push('subgroup');
+  const all: Conv2dVariant[] = ['direct', 'register', 'shared'];
+  if (e.capabilities.subgroupKernels) all.push('subgroup');
   return all;
 }
 

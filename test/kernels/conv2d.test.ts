@@ -27,9 +27,8 @@ describe('conv2d shapes and selection', () => {
 
   it('selects the subgroup variant on a software adapter with subgroups', () => {
     const v = selectConv2dVariant(engine);
-    if (!engine.device.features.has('subgroups')) expect(v).toBe('tiled');
-    else if (engine.adapter.isSoftware) expect(v).toBe('subgroup');
-    else expect(v).toBe('shared');
+    if (!engine.adapter.isSoftware) expect(v).toBe('shared');
+    else expect(v).toBe(engine.capabilities.subgroupKernels ? 'subgroup' : 'register');
   });
 });
 
@@ -78,7 +77,7 @@ describe('conv2d bad input', () => {
     if (side * side * 16 > e.limits.maxBufferSize) return;
     const big = e.empty([1, 3, side, side]);
     const wBig = e.zeros([32, 3, 3, 3]);
-    expect(() => conv2dForward(e, big, wBig, null, { stride: 8, variant: 'tiled' })).toThrow(
+    expect(() => conv2dForward(e, big, wBig, null, { stride: 8, variant: 'register' })).toThrow(
       /packed input \[1, 1, \d+, \d+, 4\].*over this adapter's maxStorageBufferBindingSize/,
     );
     e.releaseAll(big, wBig);
