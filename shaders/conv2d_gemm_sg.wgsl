@@ -148,45 +148,45 @@ fn init_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile, lane: u32) {
 fn step_wide(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
              w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f) {
   { let b0 = subgroupBroadcast(w0, 0u); let b1 = subgroupBroadcast(w1, 0u); let b2 = subgroupBroadcast(w2, 0u); let b3 = subgroupBroadcast(w3, 0u);
-    (*acc)[0] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[8] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[16] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[24] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
+    (*acc)[8] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[8]))));
+    (*acc)[16] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[16]))));
+    (*acc)[24] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[24])))); }
   { let b0 = subgroupBroadcast(w0, 1u); let b1 = subgroupBroadcast(w1, 1u); let b2 = subgroupBroadcast(w2, 1u); let b3 = subgroupBroadcast(w3, 1u);
-    (*acc)[1] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[9] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[17] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[25] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[1] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[1]))));
+    (*acc)[9] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[9]))));
+    (*acc)[17] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[17]))));
+    (*acc)[25] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[25])))); }
   { let b0 = subgroupBroadcast(w0, 2u); let b1 = subgroupBroadcast(w1, 2u); let b2 = subgroupBroadcast(w2, 2u); let b3 = subgroupBroadcast(w3, 2u);
-    (*acc)[2] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[10] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[18] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[26] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[2] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[2]))));
+    (*acc)[10] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[10]))));
+    (*acc)[18] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[18]))));
+    (*acc)[26] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[26])))); }
   { let b0 = subgroupBroadcast(w0, 3u); let b1 = subgroupBroadcast(w1, 3u); let b2 = subgroupBroadcast(w2, 3u); let b3 = subgroupBroadcast(w3, 3u);
-    (*acc)[3] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[11] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[19] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[27] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[3] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[3]))));
+    (*acc)[11] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[11]))));
+    (*acc)[19] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[19]))));
+    (*acc)[27] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[27])))); }
   { let b0 = subgroupBroadcast(w0, 4u); let b1 = subgroupBroadcast(w1, 4u); let b2 = subgroupBroadcast(w2, 4u); let b3 = subgroupBroadcast(w3, 4u);
-    (*acc)[4] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[12] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[20] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[28] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[4] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[4]))));
+    (*acc)[12] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[12]))));
+    (*acc)[20] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[20]))));
+    (*acc)[28] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[28])))); }
   { let b0 = subgroupBroadcast(w0, 5u); let b1 = subgroupBroadcast(w1, 5u); let b2 = subgroupBroadcast(w2, 5u); let b3 = subgroupBroadcast(w3, 5u);
-    (*acc)[5] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[13] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[21] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[29] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[5] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[5]))));
+    (*acc)[13] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[13]))));
+    (*acc)[21] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[21]))));
+    (*acc)[29] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[29])))); }
   { let b0 = subgroupBroadcast(w0, 6u); let b1 = subgroupBroadcast(w1, 6u); let b2 = subgroupBroadcast(w2, 6u); let b3 = subgroupBroadcast(w3, 6u);
-    (*acc)[6] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[14] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[22] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[30] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[6] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[6]))));
+    (*acc)[14] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[14]))));
+    (*acc)[22] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[22]))));
+    (*acc)[30] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[30])))); }
   { let b0 = subgroupBroadcast(w0, 7u); let b1 = subgroupBroadcast(w1, 7u); let b2 = subgroupBroadcast(w2, 7u); let b3 = subgroupBroadcast(w3, 7u);
-    (*acc)[7] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[15] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[23] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[31] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[7] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[7]))));
+    (*acc)[15] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[15]))));
+    (*acc)[23] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[23]))));
+    (*acc)[31] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[31])))); }
 }
 
 fn store_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile) {
@@ -328,14 +328,14 @@ fn wide_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 fn step_narrow(acc: ptr<function, array<vec4f, 8>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
                p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f, w: vec4f) {
   let b0 = subgroupBroadcast(w, 0u); let b1 = subgroupBroadcast(w, 1u); let b2 = subgroupBroadcast(w, 2u); let b3 = subgroupBroadcast(w, 3u);
-  (*acc)[0] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-  (*acc)[1] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-  (*acc)[2] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-  (*acc)[3] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3;
-  (*acc)[4] += p4.x * b0 + p4.y * b1 + p4.z * b2 + p4.w * b3;
-  (*acc)[5] += p5.x * b0 + p5.y * b1 + p5.z * b2 + p5.w * b3;
-  (*acc)[6] += p6.x * b0 + p6.y * b1 + p6.z * b2 + p6.w * b3;
-  (*acc)[7] += p7.x * b0 + p7.y * b1 + p7.z * b2 + p7.w * b3;
+  (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
+  (*acc)[1] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[1]))));
+  (*acc)[2] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[2]))));
+  (*acc)[3] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[3]))));
+  (*acc)[4] = fma(vec4f(p4.w), b3, fma(vec4f(p4.z), b2, fma(vec4f(p4.y), b1, fma(vec4f(p4.x), b0, (*acc)[4]))));
+  (*acc)[5] = fma(vec4f(p5.w), b3, fma(vec4f(p5.z), b2, fma(vec4f(p5.y), b1, fma(vec4f(p5.x), b0, (*acc)[5]))));
+  (*acc)[6] = fma(vec4f(p6.w), b3, fma(vec4f(p6.z), b2, fma(vec4f(p6.y), b1, fma(vec4f(p6.x), b0, (*acc)[6]))));
+  (*acc)[7] = fma(vec4f(p7.w), b3, fma(vec4f(p7.z), b2, fma(vec4f(p7.y), b1, fma(vec4f(p7.x), b0, (*acc)[7]))));
 }
 
 

@@ -10,6 +10,7 @@ import { EXPLAIN_HELP, explainCommand } from './explain.js';
 import { FILTERS_HELP, filtersCommand } from './filters.js';
 import { NEIGHBOURS_HELP, neighboursCommand } from './neighbours.js';
 import { PATCHES_HELP, patchesCommand } from './patches.js';
+import { PROFILE_HELP, profileCommand } from './profile.js';
 import { TRACE_HELP, traceCommand } from './trace.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void>; help: string }> = {
@@ -38,6 +39,11 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   patches: { summary: 'maximally activating patches of chosen channels over a dataset', run: patchesCommand, help: PATCHES_HELP },
   neighbours: { summary: 'nearest neighbours in representation space, as PNG strips', run: neighboursCommand, help: NEIGHBOURS_HELP },
   embed: { summary: 'PCA and t-SNE maps of representation space (PNG, SVG)', run: embedCommand, help: EMBED_HELP },
+  profile: {
+    summary: 'where the GPU time goes: per layer and kernel variant, with a Perfetto trace',
+    run: profileCommand,
+    help: PROFILE_HELP,
+  },
   trace: {
     summary: 'LayerTracer: layer-wise RISE maps from class-mean confidences, with the E2CM exit',
     run: traceCommand,

@@ -1,5 +1,6 @@
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { capabilities, type Capabilities, type KernelVariant } from './capabilities.js';
+import { DispatchProfiler, type DispatchRecord, type ProfileMode } from './profiler.js';
 import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, KernelCompileError, KernelInputError } from './errors.js';
 import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
 import { shapeSize, Tensor, type DType, type HostArray } from './tensor.js';
@@ -46,6 +47,22 @@ export interface DispatchRequest {
   op?: string;
   /** The kernel variant it runs, for ops that have several (recorded in `stats.variants`). */
   variant?: KernelVariant;
+  /** Multiply-adds x 2 this dispatch performs, for profiles' GFLOP/s (0 or absent: memory-bound). */
+  flops?: number;
+}
+
+export interface ProfileOptions {
+  /** 'timestamps' (default where the device has `timestamp-query`) or 'fence' (one submit per dispatch). */
+  mode?: ProfileMode;
+}
+
+export interface ProfileResult<T> {
+  result: T;
+  mode: ProfileMode;
+  /** Every dispatch `fn` issued, in order, with its GPU time. */
+  dispatches: DispatchRecord[];
+  /** Wall time of `fn` and the wait for its GPU work, ms. */
+  wallMs: number;
 }
 
 const UNIFORM_SLOT = 256;
@@ -81,6 +98,8 @@ export class Engine {
   private destroyed = false;
   private readonly counters = { dispatches: 0, submits: 0 };
   private readonly variantCounts: EngineStats['variants'] = {};
+  private profiler: DispatchProfiler | null = null;
+  private layer = { name: '', phase: '' };
 
   constructor(
     readonly device: GPUDevice,
@@ -226,10 +245,28 @@ export class Engine {
       .map(([n, t]) => `${n}${formatShape(t.shape)}`)
       .join(' ');
     const bindGroup = this.device.createBindGroup({ layout, entries, label: `${label} ${shapes}` });
-    const pass = this.currentPass();
+    const profiler = this.profiler;
+    // Profiled dispatches get a pass each, so the pass's timestamps bracket exactly one dispatch.
+    const pass = profiler ? this.profiledPass(profiler) : this.currentPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (profiler) {
+      pass.end();
+      // Each buffer once: kernels bind a stand-in (the weight as an unused bias) twice.
+      const bytes = [...new Map(Object.values(req.bindings).map((t) => [t.buffer, t.byteLength])).values()].reduce((a, b) => a + b, 0);
+      profiler.dispatched({
+        kernel: label,
+        op: req.op ?? kernel.name,
+        variant: req.variant ?? null,
+        layer: this.layer.name,
+        phase: this.layer.phase,
+        shapes,
+        workgroups: [x, y, z],
+        flops: req.flops ?? 0,
+        bytes,
+      });
+    }
     this.batchDispatches++;
     this.batchLabels.push(`${label} ${shapes}`);
     this.counters.dispatches++;
@@ -237,7 +274,7 @@ export class Engine {
       const perOp = (this.variantCounts[req.op ?? kernel.name] ??= {});
       perOp[req.variant] = (perOp[req.variant] ?? 0) + 1;
     }
-    if (this.batchDispatches >= this.maxDispatches) this.flush();
+    if (this.batchDispatches >= Math.min(this.maxDispatches, profiler?.batchCapacity ?? Infinity)) this.flush();
   }
 
   private packParams(kernel: Kernel, params: ParamValues, slot: number): void {
@@ -369,7 +406,9 @@ export class Engine {
       this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging, 0, this.batchDispatches * UNIFORM_SLOT);
     }
     if (this.encoder) {
+      this.profiler?.beforeSubmit(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
+      this.profiler?.afterSubmit(this.device.queue);
       this.counters.submits++;
     }
     this.encoder = null;
@@ -448,6 +487,48 @@ export class Engine {
     if (this.destroyed) throw new GpuError('engine used after destroy()');
     if (this.lostInfo)
       throw new DeviceLostError(`GPU device was lost: ${this.lostInfo.message || this.lostInfo.reason}; create a new engine`);
+  }
+
+  // ---------------------------------------------------------------- profiling
+
+  /**
+   * Runs `fn` with every dispatch timed on the GPU (timestamp queries where the device has them, a
+   * per-dispatch fence otherwise; see profiler.ts). Work pending before the call is finished first and
+   * is not counted. Profiles do not nest.
+   */
+  async profile<T>(fn: () => T | Promise<T>, opts: ProfileOptions = {}): Promise<ProfileResult<T>> {
+    if (this.profiler) throw new GpuError('engine.profile: a profile is already running; profiles do not nest');
+    const mode = opts.mode ?? (this.capabilities.timestamps ? 'timestamps' : 'fence');
+    if (mode === 'timestamps' && !this.capabilities.timestamps) {
+      throw new KernelInputError("engine.profile: this device has no 'timestamp-query' feature; use mode 'fence'");
+    }
+    await this.finish();
+    const profiler = new DispatchProfiler(this.device, mode);
+    this.profiler = profiler;
+    let result: T;
+    let wallMs: number;
+    try {
+      const t0 = performance.now();
+      result = await fn();
+      await this.finish();
+      wallMs = performance.now() - t0;
+    } catch (err) {
+      this.profiler = null;
+      profiler.destroy();
+      throw err;
+    }
+    this.profiler = null;
+    return { result, mode, dispatches: await profiler.collect(), wallMs };
+  }
+
+  /** Names the graph layer (and pass) whose dispatches follow, for profiles; cheap enough to call always. */
+  markLayer(name: string, phase = ''): void {
+    this.layer = { name, phase };
+  }
+
+  private profiledPass(profiler: DispatchProfiler): GPUComputePassEncoder {
+    this.endPass();
+    return this.currentEncoder().beginComputePass(profiler.passDescriptor());
   }
 
   get stats(): EngineStats {

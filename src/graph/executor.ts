@@ -121,6 +121,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
       if (!t) throw new KernelInputError(`internal: ${node.name} needs value ${v}, which was released`);
       return t;
     });
+    e.markLayer(node.name, 'forward');
     const y = forwardNode(e, node, inputs, fuse, switches, i);
     if (fuse) {
       // The ReLU node's output is the fused result; the pre-ReLU value never exists.
@@ -142,6 +143,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
       }
     }
   }
+  e.markLayer('');
   return new Trace(e, graph, values, switches, shapes, borrowed, first, forBackward);
 }
 
@@ -268,6 +270,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     const node = graph.nodes[i];
     const g = grads.get(node.output);
     if (!g) continue; // no gradient reaches this node from the seed
+    e.markLayer(node.name, 'backward');
     const inputGrads = backwardNode(e, trace, node, i, g, rule);
     node.inputs.forEach((v, k) => accumulate(v, inputGrads[k]));
     if (!wanted.has(node.output) && !borrowedGrads.has(g)) {
@@ -276,6 +279,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     }
   }
 
+  e.markLayer('');
   const named = new Map<string, Tensor>();
   for (const [v, names] of wanted) {
     const g = grads.get(v);

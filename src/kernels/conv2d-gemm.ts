@@ -313,6 +313,7 @@ export function dispatchGemm(
   };
   const constants = { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 };
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
+  const flops = 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {
     e.dispatch({
       kernel: cfg.kernel,
@@ -323,6 +324,7 @@ export function dispatchGemm(
       constants,
       op,
       variant: cfg.variant,
+      flops,
     });
     return;
   }
@@ -337,6 +339,7 @@ export function dispatchGemm(
     constants,
     op,
     variant: cfg.variant,
+    flops,
   });
 }
 

@@ -137,8 +137,7 @@ export function conv2dOutputShape(
 
 /** Multiply-adds x 2 of the forward pass (the same count for backward to the input): 2*N*O*Ho*Wo*(C/g)*KH*KW. */
 export function conv2dFlops(inputShape: readonly number[], weightShape: readonly number[], opts: Conv2dOptions = {}): number {
-  const g = resolve('conv2d', inputShape, weightShape, opts);
-  return 2 * g.N * g.O * g.Ho * g.Wo * g.Cg * g.KH * g.KW;
+  return directFlops(resolve('conv2d', inputShape, weightShape, opts));
 }
 
 // ---------------------------------------------------------------- variant selection
@@ -192,6 +191,11 @@ function directParams(g: Geometry, total: number): ParamValues {
     DQW: g.DW / gcd(g.SW, g.DW),
     total,
   };
+}
+
+/** The conv's multiply-adds x 2 (the same for forward, backward to the input and to the weights). */
+function directFlops(g: Geometry): number {
+  return 2 * g.N * g.O * g.Ho * g.Wo * g.Cg * g.KH * g.KW;
 }
 
 function gcd(a: number, b: number): number {
@@ -305,6 +309,7 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
     constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
     op: kernel,
     variant: 'direct',
+    flops: directFlops(g),
   });
   return y;
 }
@@ -543,6 +548,7 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
     workgroups: grid1d(n, WG),
     op: kernel,
     variant: 'direct',
+    flops: directFlops(g),
   });
   return dx;
 }
@@ -572,6 +578,7 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
     workgroups: grid1d(dw.size, WG),
     op: kernel,
     variant: 'direct',
+    flops: directFlops(g),
   });
   return dw;
 }

@@ -166,6 +166,7 @@ function gemm(e: Engine, g: Gemm): void {
     workgroups: groups,
     op: g.op,
     variant: g.variant,
+    flops: 2 * g.M * g.N * g.K * g.batch,
   });
 }
 
