@@ -95,7 +95,7 @@ export const MAX_POOLS: PoolLayer[] = [
   { where: 'resnet50.maxpool', c: 64, hw: 112, k: 3, stride: 2, pad: 1, quick: true },
   { where: 'vgg16.features.4', c: 64, hw: 224, k: 2, stride: 2, pad: 0 },
 ];
-export const MAX_POOL_BACKWARDS: PoolLayer[] = [MAX_POOLS[0]];
+export const MAX_POOL_BACKWARDS: PoolLayer[] = MAX_POOLS;
 export const GLOBAL_AVG_POOLS: Activation[] = [{ where: 'resnet50.avgpool', c: 2048, hw: 7, quick: true }];
 export const SOFTMAXES: SoftmaxShape[] = [{ what: 'imagenet logits', classes: 1000, quick: true }];
 export const RESIZES: ResizeShape[] = [
