@@ -45,8 +45,15 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // (N, G * Og, YH, YW)
 @group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;        // x as vec4s (wide_flat_v4)
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4<f32>>;  // y as vec4s (wide_flat_v4)
+// The forward epilogue, applied at the store after the bias: y = act((acc + bias) * scale + shift + res).
+@group(0) @binding(7) var<storage, read> scale: array<f32>;    // (G * Og); bound to wt when AFFINE == 0
+@group(0) @binding(8) var<storage, read> shift: array<f32>;    // (G * Og)
+@group(0) @binding(9) var<storage, read> res: array<f32>;      // like y; bound to wt when RESIDUAL == 0
+@group(0) @binding(10) var<storage, read> res4: array<vec4<f32>>;  // res as vec4s (wide_flat_v4)
 
 override HAS_BIAS: u32 = 0;
+override AFFINE: u32 = 0;    // inference batch-norm folded to a per-channel scale and shift
+override RESIDUAL: u32 = 0;  // add a tensor of y's shape (a residual block's shortcut)
 override ACT: u32 = 0;  // 0: none, 1: relu
 
 struct Tile {
@@ -108,11 +115,18 @@ fn out_map(t: Tile) -> Out {
 // Stores output channels c0..c0+3 (within the group) of one pixel.
 fn put4(v: vec4f, o: Out, c0: u32, pix: u32, ok: bool) {
   if (!ok) { return; }
-  var r = v;
-  if (ACT == 1u) { r = max(r, vec4f(0.0)); }
   let Og = params.Og;
+  // o.plane = (n * G + g) * Og, so o.plane % (G * Og) is the group's first channel
+  let ch0 = o.plane % (params.G * Og) + c0;
   for (var c = 0u; c < 4u; c++) {
-    if (c0 + c < Og) { y[(o.plane + c0 + c) * o.chs + pix] = r[c]; }
+    if (c0 + c < Og) {
+      let yi = (o.plane + c0 + c) * o.chs + pix;
+      var r = v[c];
+      if (AFFINE == 1u) { r = r * scale[ch0 + c] + shift[ch0 + c]; }
+      if (RESIDUAL == 1u) { r += res[yi]; }
+      if (ACT == 1u) { r = max(r, 0.0); }
+      y[yi] = r;
+    }
   }
 }
 
@@ -259,10 +273,16 @@ fn wide_flat_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 fn store_px4(o: Out, c0: u32, ok: bool, a0: vec4f, a1: vec4f, a2: vec4f, a3: vec4f) {
   if (!ok) { return; }
   let Og = params.Og;
+  let ch0 = o.plane % (params.G * Og) + c0;
   for (var c = 0u; c < 4u; c++) {
-    var v = vec4f(a0[c], a1[c], a2[c], a3[c]);
-    if (ACT == 1u) { v = max(v, vec4f(0.0)); }
-    if (c0 + c < Og) { y4[((o.plane + c0 + c) * o.chs + o.pix) / 4u] = v; }
+    if (c0 + c < Og) {
+      let yi = ((o.plane + c0 + c) * o.chs + o.pix) / 4u;
+      var v = vec4f(a0[c], a1[c], a2[c], a3[c]);
+      if (AFFINE == 1u) { v = v * scale[ch0 + c] + shift[ch0 + c]; }
+      if (RESIDUAL == 1u) { v += res4[yi]; }
+      if (ACT == 1u) { v = max(v, vec4f(0.0)); }
+      y4[yi] = v;
+    }
   }
 }
 

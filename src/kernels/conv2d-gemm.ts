@@ -26,6 +26,24 @@ const sgKernel = defineKernel('conv2d_gemm_sg', sgSource);
 const WG = 256;
 const MAX_WG_PER_DIM = 65535;
 
+/**
+ * What a forward conv's store applies, in this order: + bias, * scale + shift (inference batch-norm),
+ * + residual (a tensor of the output's shape), ReLU. The subgroup kernels and Winograd fuse all of it;
+ * the others fuse bias and ReLU, and conv2d.ts runs the rest as separate passes.
+ */
+export interface Epilogue {
+  bias?: Tensor | null;
+  scale?: Tensor | null;
+  shift?: Tensor | null;
+  residual?: Tensor | null;
+  relu?: boolean;
+}
+
+/** Whether a tile configuration's kernel fuses the whole epilogue (scale, shift and residual too). */
+export function fusesWholeEpilogue(cfg: TileConfig): boolean {
+  return cfg.kernel === sgKernel;
+}
+
 /** One GEMM-shaped conv: stride-1 phases of backward-to-input are convs of this kind too. */
 export interface GemmConv {
   N: number;
@@ -51,6 +69,8 @@ export interface GemmConv {
   YSW: number;
   YRH: number;
   YRW: number;
+  /** FLOPs profiles report for it; Winograd's products report the direct conv's (effective rates). */
+  flops?: number;
 }
 
 export interface TileConfig {
@@ -187,12 +207,16 @@ function engineCache(e: Engine): EngineCache {
   return c;
 }
 
-/** Frees packed copies of weights their owner has released. */
+/** Frees packed copies of weights their owner has released (and those of freed derived weights). */
 function sweep(e: Engine, c: EngineCache): void {
-  for (const [storage, packs] of c.byStorage) {
-    if (storage.released) {
+  let again = true;
+  while (again) {
+    again = false;
+    for (const [storage, packs] of c.byStorage) {
+      if (!storage.released) continue;
       for (const t of packs.values()) e.release(t);
       c.byStorage.delete(storage);
+      again = true;
     }
   }
 }
@@ -205,6 +229,27 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
     for (const t of packs.values()) e.release(t);
     c.byStorage.delete(storage);
   }
+  // A derived weight (Winograd's transform) has packed copies of its own.
+  sweep(e, c);
+}
+
+/**
+ * A tensor derived from weight `w` (its Winograd transform), made once by `make` and cached with w's
+ * packed copies, so it is freed when they are (w released, or releaseConv2dWeightCache).
+ */
+export function derivedWeight(e: Engine, w: Tensor, key: string, make: () => Tensor): Tensor {
+  const c = engineCache(e);
+  let packs = c.byStorage.get(w.storage);
+  const hit = packs?.get(key);
+  if (hit) return hit;
+  sweep(e, c);
+  const t = make();
+  if (!packs) {
+    packs = new Map();
+    c.byStorage.set(w.storage, packs);
+  }
+  packs.set(key, t);
+  return t;
 }
 
 // w: (G*Og, Cg, KH, KW) -> wt: k-steps for a GEMM with Ci inputs / Co outputs per group and tile TN
@@ -275,10 +320,10 @@ export function dispatchGemm(
   x: Tensor,
   packed: PackedInput | null,
   wt: Tensor,
-  bias: Tensor | null,
   y: Tensor,
-  relu: boolean,
+  epi: Epilogue,
 ): void {
+  const bias = epi.bias ?? null;
   const WT = Math.ceil(c.Wo / cfg.TM);
   const tiles = c.N * c.Ho * WT;
   const NT = Math.ceil(c.Co / cfg.TN);
@@ -311,14 +356,24 @@ export function dispatchGemm(
     YRH: c.YRH,
     YRW: c.YRW,
   };
-  const constants = { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 };
+  const whole = fusesWholeEpilogue(cfg);
+  if (!whole && (epi.scale || epi.residual)) throw new Error(`${op}: internal error: ${cfg.entry} does not fuse scale/shift/residual`);
+  const constants: Record<string, number> = whole
+    ? { HAS_BIAS: bias ? 1 : 0, AFFINE: epi.scale ? 1 : 0, RESIDUAL: epi.residual ? 1 : 0, ACT: epi.relu ? 1 : 0 }
+    : { HAS_BIAS: bias ? 1 : 0, ACT: epi.relu ? 1 : 0 };
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
-  const flops = 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
+  const flops = c.flops ?? 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {
     e.dispatch({
       kernel: cfg.kernel,
       entry: cfg.entry,
-      bindings: cfg.entry === 'wide_flat_v4' ? { x4: x, wt, bias: bias ?? wt, y4: y } : { x, wt, bias: bias ?? wt, y },
+      bindings: {
+        ...(cfg.entry === 'wide_flat_v4' ? { x4: x, y4: y, res4: epi.residual ?? wt } : { x, y, res: epi.residual ?? wt }),
+        wt,
+        bias: bias ?? wt,
+        scale: epi.scale ?? wt,
+        shift: epi.shift ?? wt,
+      },
       params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
       workgroups,
       constants,
@@ -354,9 +409,8 @@ export function runGemms(
   x: Tensor,
   w: Tensor,
   jobs: { conv: GemmConv; view: WeightView }[],
-  bias: Tensor | null,
   y: Tensor,
-  relu: boolean,
+  epi: Epilogue = {},
 ): void {
   if (jobs.length === 0) return;
   const packed =
@@ -371,7 +425,7 @@ export function runGemms(
   for (const { conv, view } of jobs) {
     const cfg = tileConfig(variant, conv);
     const wt = packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, cfg.TN);
-    dispatchGemm(e, kernel, cfg, conv, x, packed, wt, bias, y, relu);
+    dispatchGemm(e, kernel, cfg, conv, x, packed, wt, y, epi);
   }
   if (packed) e.release(packed.xt);
 }

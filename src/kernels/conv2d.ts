@@ -4,7 +4,20 @@ import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { gemmWasteful, packedWeight, runGemms, tileConfig, type GemmConv, type GemmVariant, type WeightView } from './conv2d-gemm.js';
+import { prepareWinogradWeight, winogradConv3x3, winogradSuits, type WinogradConv } from './winograd.js';
+import { channelAffineForward } from './channel-affine.js';
+import {
+  fusesWholeEpilogue,
+  gemmWasteful,
+  packedWeight,
+  runGemms,
+  tileConfig,
+  type Epilogue,
+  type GemmConv,
+  type GemmVariant,
+  type WeightView,
+} from './conv2d-gemm.js';
+import { addRelu, binary } from './elementwise.js';
 import { assertDType, assertRank } from './shape-checks.js';
 
 export { releaseConv2dWeightCache } from './conv2d-gemm.js';
@@ -45,6 +58,19 @@ export interface Conv2dOptions {
   activation?: 'none' | 'relu';
   /** Force a kernel variant instead of `selectConv2dVariant(engine)` (tests and benchmarks). */
   variant?: Conv2dVariant;
+  /**
+   * Forward only: batch-norm (inference form, y * scale + shift per output channel) and a residual
+   * tensor of the output's shape, applied after the bias and before the activation. Fused into the
+   * conv's store on the subgroup and Winograd paths; separate passes elsewhere.
+   */
+  affine?: { scale: Tensor; shift: Tensor };
+  residual?: Tensor;
+  /**
+   * Winograd F(2x2, 3x3) for stride-1 undilated ungrouped 3x3 convs (winograd.ts): 'auto' (default)
+   * where it is faster (`winogradSuits`), true wherever it applies, false never. The 'direct' variant
+   * never uses it.
+   */
+  winograd?: boolean | 'auto';
 }
 
 export type Conv2dVariant = KernelVariant;
@@ -292,13 +318,25 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
       );
     }
   }
+  checkEpilogue(kernel, g, opts);
   const relu = (opts.activation ?? 'none') === 'relu';
+  const epi: Epilogue = { bias, scale: opts.affine?.scale, shift: opts.affine?.shift, residual: opts.residual, relu };
   const variant = variantFor(e, kernel, opts);
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   const y = e.empty([g.N, g.O, g.Ho, g.Wo], 'f32', 'conv2d.y');
-  if (variant !== 'direct' && gemmSuits(variant, jobs)) {
-    runGemms(e, kernel, variant, x, w, jobs, bias, y, relu);
+  const wino = variant === 'direct' ? null : winogradForward(g, opts);
+  if (wino) {
+    winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, wino, y, epi);
     return y;
+  }
+  const rest = !!(epi.scale || epi.residual);
+  if (variant !== 'direct' && gemmSuits(variant, jobs)) {
+    if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
+      runGemms(e, kernel, variant, x, w, jobs, y, epi);
+      return y;
+    }
+    runGemms(e, kernel, variant, x, w, jobs, y, { bias });
+    return unfusedEpilogue(e, y, epi);
   }
   e.dispatch({
     kernel: directKernel,
@@ -306,12 +344,87 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
     bindings: { x, w, bias: bias ?? w, y },
     params: directParams(g, y.size),
     workgroups: grid1d(y.size, WG),
-    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
+    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu && !rest ? 1 : 0 },
     op: kernel,
     variant: 'direct',
     flops: directFlops(g),
   });
-  return y;
+  return rest ? unfusedEpilogue(e, y, epi) : y;
+}
+
+function checkEpilogue(kernel: string, g: Geometry, opts: Conv2dOptions): void {
+  if (opts.affine) {
+    for (const [name, t] of [
+      ['affine.scale', opts.affine.scale],
+      ['affine.shift', opts.affine.shift],
+    ] as const) {
+      assertDType(kernel, name, t, 'f32');
+      if (t.rank !== 1 || t.shape[0] !== g.O) {
+        throw new KernelInputError(`${kernel}: ${name} must have shape [${g.O}] (one per output channel), got ${formatShape(t.shape)}`);
+      }
+    }
+  }
+  if (opts.residual) {
+    assertDType(kernel, 'residual', opts.residual, 'f32');
+    const want = [g.N, g.O, g.Ho, g.Wo];
+    if (opts.residual.shape.join() !== want.join()) {
+      throw new KernelInputError(
+        `${kernel}: residual must have the output's shape ${formatShape(want)}, got ${formatShape(opts.residual.shape)}`,
+      );
+    }
+  }
+}
+
+/** The epilogue after bias as separate passes, for kernels that fuse only bias and ReLU. Consumes y. */
+function unfusedEpilogue(e: Engine, y: Tensor, epi: Epilogue): Tensor {
+  let out = y;
+  if (epi.scale && epi.shift) {
+    out = channelAffineForward(e, y, epi.scale, epi.shift, { relu: !!epi.relu && !epi.residual });
+    e.release(y);
+  }
+  if (epi.residual) {
+    const sum = epi.relu ? addRelu(e, out, epi.residual) : binary(e, 'add', out, epi.residual);
+    e.release(out);
+    out = sum;
+  }
+  return out;
+}
+
+/** Whether a 3x3 stride-1 conv can go through Winograd at all: undilated, ungrouped, square padding <= 2. */
+function winogradApplies(g: Geometry): boolean {
+  return g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1 && g.PH === g.PW && g.PH <= 2;
+}
+
+function winogradChosen(opts: Conv2dOptions, kernel: string, applies: boolean, suits: () => boolean): boolean {
+  const want = opts.winograd ?? 'auto';
+  if (want === true && !applies) {
+    throw new KernelInputError(`${kernel}: winograd: true needs a stride-1, undilated, ungrouped 3x3 conv with equal padding <= 2`);
+  }
+  return applies && (want === true || (want === 'auto' && suits()));
+}
+
+/** Whether a conv of these shapes and options runs through Winograd (forward, or backward to the input). */
+export function conv2dUsesWinograd(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+  backward = false,
+): boolean {
+  const g = resolve('conv2d', xShape, wShape, opts);
+  if (opts.variant === 'direct') return false;
+  return (backward ? winogradBackward(g, opts) : winogradForward(g, opts)) !== null;
+}
+
+/** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
+function winogradForward(g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+  const c = { N: g.N, CI: g.C, CO: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad: g.PH };
+  return winogradChosen(opts, 'conv2d.forward', winogradApplies(g), () => winogradSuits(c)) ? c : null;
+}
+
+/** Backward to the input of a stride-1 3x3 conv: a conv of dy (padding 2 - P) with the flipped, transposed kernel. */
+function winogradBackward(g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+  const c = { N: g.N, CI: g.O, CO: g.C, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, pad: 2 - g.PH };
+  return winogradChosen(opts, 'conv2d.backwardInput', winogradApplies(g), () => winogradSuits(c)) ? c : null;
 }
 
 function forwardView(g: Geometry): WeightView {
@@ -338,6 +451,11 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   if (opts.backwardInput) jobs.push(...(useColumns(g) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
+  }
+  // Winograd's choice depends on the input size; where it can apply at all, its weights are cached too.
+  if (winogradApplies(g) && opts.winograd !== false) {
+    prepareWinogradWeight(e, 'conv2d.forward', variant, w, 0);
+    if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1);
   }
 }
 
@@ -511,12 +629,18 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
   }
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
+  const wino = variant === 'direct' ? null : winogradBackward(g, opts);
+  if (wino) {
+    const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
+    winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx);
+    return dx;
+  }
   if (variant !== 'direct') {
     const columns = columnsJob(g);
     const colBytes = g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
     if (useColumns(g) && colBytes <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns])) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
-      runGemms(e, kernel, variant, dy, w, [columns], null, col, false);
+      runGemms(e, kernel, variant, dy, w, [columns], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
       const n = phaseGrid(g);
       e.dispatch({
@@ -534,7 +658,7 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
     if (gemmSuits(variant, plan.jobs)) {
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero.
       const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
-      runGemms(e, kernel, variant, dy, w, plan.jobs, null, dx, false);
+      runGemms(e, kernel, variant, dy, w, plan.jobs, dx);
       return dx;
     }
   }
