@@ -86,15 +86,11 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
   if (variant === 'subgroup') {
     const s1 = c.SW === 1 && c.DW === 1;
     if (c.Co <= 8) return { variant, TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
-    const entry =
-      c.KH === 1 && c.KW === 1
-        ? c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0
-          ? 'wide_flat_v4'
-          : 'wide_1x1'
-        : s1
-          ? 'wide_s1'
-          : 'wide_any';
-    return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
+    const shape =
+      c.KH === 1 && c.KW === 1 ? (c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'flat_v4' : '1x1') : s1 ? 's1' : 'any';
+    // 9..16 channels: 8 pixels x 16 channels per lane rather than a half-empty 4 x 32 tile.
+    if (c.Co <= 16) return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `mid_${shape}` };
+    return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `wide_${shape}` };
   }
   return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
 }
@@ -368,7 +364,7 @@ export function dispatchGemm(
       kernel: cfg.kernel,
       entry: cfg.entry,
       bindings: {
-        ...(cfg.entry === 'wide_flat_v4' ? { x4: x, y4: y, res4: epi.residual ?? wt } : { x, y, res: epi.residual ?? wt }),
+        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y, res4: epi.residual ?? wt } : { x, y, res: epi.residual ?? wt }),
         wt,
         bias: bias ?? wt,
         scale: epi.scale ?? wt,

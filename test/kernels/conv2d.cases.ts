@@ -84,6 +84,16 @@ export const CONV_SPECS: ConvSpec[] = [
   },
   { name: 'winograd: 3x3 pad 0, C=17 O=33, 10x7', x: [1, 17, 10, 7], O: 33, k: [3, 3], opts: {} },
   { name: 'winograd: 3x3 pad 2, C=8 O=6, 5x6, batch 2', x: [2, 8, 5, 6], O: 6, k: [3, 3], opts: { padding: 2 }, bias: true },
+  // 9..16 output channels: the 8-pixel x 16-channel tile.
+  {
+    name: 'mid tile: 3x3 pad 1, C=16 O=16, batch 2, relu',
+    x: [2, 16, 10, 9],
+    O: 16,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+  },
+  { name: 'mid tile: 1x1 on 6x6 (half the last lane), C=7 O=13', x: [2, 7, 6, 6], O: 13, k: [1, 1], opts: {}, bias: true, epilogue: true },
   // Epilogue (batch-norm scale/shift, residual, ReLU) fused into the store, on each kernel shape.
   {
     name: 'epilogue: 3x3 pad 1, C=12 O=20, batch 2, relu',
