@@ -31,13 +31,14 @@ export interface WinogradConv {
 }
 
 /**
- * Where Winograd beats the GEMM conv on lavapipe (bench/: the [winograd] and [gemm] rows): enough tiles
- * to fill the GEMM's 32-pixel rows, and enough channels that the transforms (memory-bound, per channel)
- * are a small part: 1.25x at 64 channels, 2.5-2.8x at 256-512; at 16 channels it loses.
+ * Where Winograd beats the GEMM conv on lavapipe (bench/: the [winograd] and [gemm] rows): enough
+ * channels that the transforms (memory-bound, per channel) are a small part, 1.25x at 64 channels and
+ * 2.5-2.8x at 256-512 while at 16 it loses; and enough tiles to fill the GEMM's 32-pixel rows, unless
+ * the channels are many (ResNet-50's 7x7 layer4 has 16 tiles at batch 1 and still gains 1.6x).
  */
 export function winogradSuits(c: WinogradConv): boolean {
   const tiles = c.N * Math.ceil(c.Ho / 2) * Math.ceil(c.Wo / 2);
-  return tiles >= 32 && c.CI >= 32 && c.CO >= 32;
+  return c.CI >= 32 && c.CO >= 32 && (tiles >= 32 || Math.min(c.CI, c.CO) >= 128);
 }
 
 function tileCounts(c: WinogradConv) {
