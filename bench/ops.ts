@@ -150,7 +150,7 @@ export function convForwardCase(l: ConvLayer, n: number, variant?: ConvVariant, 
           releaseConv2dWeightCache(e, w);
           e.releaseAll(x, w, b);
         },
-        note: variant ? undefined : convNote(selectConv2dVariant(e), l, winograd, conv2dUsesWinograd(g.x, g.w, opts)),
+        note: variant ? undefined : convNote(selectConv2dVariant(e), l, winograd, conv2dUsesWinograd(e, g.x, g.w, opts)),
       };
     },
   };
@@ -181,7 +181,7 @@ export function convBackwardInputCase(l: ConvLayer, n: number, variant?: ConvVar
           releaseConv2dWeightCache(e, w);
           e.releaseAll(dy, w);
         },
-        note: variant ? undefined : convNote(selectConv2dVariant(e), l, winograd, conv2dUsesWinograd(g.x, g.w, opts, true)),
+        note: variant ? undefined : convNote(selectConv2dVariant(e), l, winograd, conv2dUsesWinograd(e, g.x, g.w, opts, true)),
       };
     },
   };

@@ -181,3 +181,120 @@ fn transform_output(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     if (right) { y[b2 + 1u] = epilogue(s[5] - s[6] - s[7], co, b2 + 1u); }
   }
 }
+
+// ---------------------------------------------------------------- F(4x4, 3x3)
+// 4x4 output tiles from 6x6 patches: 36 multiplies per tile and channel pair instead of 144, and the
+// transforms move 36 values per 16 outputs instead of 16 per 4. Its matrices (Lavin & Gray 2016):
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Layouts as above with 36 transform positions (xi = 6 r + c) and tile t = (n, ty, tx) of 4x4 outputs.
+
+fn bt6(d0: f32, d1: f32, d2: f32, d3: f32, d4: f32, d5: f32) -> array<f32, 6> {
+  return array<f32, 6>(4.0 * d0 - 5.0 * d2 + d4, d3 + d4 - 4.0 * (d1 + d2), 4.0 * (d1 - d2) + d4 - d3,
+                       2.0 * (d3 - d1) + d4 - d2, 2.0 * (d1 - d3) + d4 - d2, 4.0 * d1 - 5.0 * d3 + d5);
+}
+
+fn g6(g0: f32, g1: f32, g2: f32) -> array<f32, 6> {
+  return array<f32, 6>(0.25 * g0, -(g0 + g1 + g2) / 6.0, -(g0 - g1 + g2) / 6.0,
+                       g0 / 24.0 + g1 / 12.0 + g2 / 6.0, g0 / 24.0 - g1 / 12.0 + g2 / 6.0, g2);
+}
+
+fn at4(m0: f32, m1: f32, m2: f32, m3: f32, m4: f32, m5: f32) -> vec4f {
+  return vec4f(m0 + m1 + m2 + m3 + m4, m1 - m2 + 2.0 * (m3 - m4), m1 + m2 + 4.0 * (m3 + m4), m1 - m2 + 8.0 * (m3 - m4) + m5);
+}
+
+// One invocation per (out, in) filter: u = G g G^T (6x6).
+@compute @workgroup_size(WG)
+fn transform_weights4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.total) { return; }
+  let ci = i % params.CI;
+  let co = i / params.CI;
+  var g: array<f32, 9>;
+  if (MODE == 0u) {
+    let base = (co * params.CI + ci) * 9u;
+    for (var k = 0u; k < 9u; k++) { g[k] = w[base + k]; }
+  } else {
+    let base = (ci * params.CO + co) * 9u;
+    for (var k = 0u; k < 9u; k++) { g[k] = w[base + 8u - k]; }
+  }
+  // columns of G g, then rows of (G g) G^T
+  let c0 = g6(g[0], g[3], g[6]); let c1 = g6(g[1], g[4], g[7]); let c2 = g6(g[2], g[5], g[8]);
+  let stride = params.CO * params.CI;
+  var o = co * params.CI + ci;
+  for (var r = 0u; r < 6u; r++) {
+    let row = g6(c0[r], c1[r], c2[r]);
+    for (var c = 0u; c < 6u; c++) { u[o] = row[c]; o += stride; }
+  }
+}
+
+// One invocation per (channel, tile): v = B^T d B over the 6x6 patch.
+@compute @workgroup_size(WG)
+fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.total) { return; }
+  let t = i % params.T4;
+  let c = i / params.T4;
+  var d: array<f32, 36>;
+  let tt = params.t0 + t;
+  if (t < params.T && tt < params.TN) {
+    let tx = tt % params.TX;
+    let ty = (tt / params.TX) % params.TY;
+    let n = tt / (params.TX * params.TY);
+    let h0 = i32(4u * ty) - i32(params.pad);
+    let w0 = i32(4u * tx) - i32(params.pad);
+    let plane = (n * params.CI + c) * params.H * params.W;
+    for (var r = 0; r < 6; r++) {
+      let ih = h0 + r;
+      let rowOk = ih >= 0 && ih < i32(params.H);
+      for (var q = 0; q < 6; q++) {
+        let iw = w0 + q;
+        let ok = rowOk && iw >= 0 && iw < i32(params.W);
+        d[6 * r + q] = select(0.0, x[plane + u32(select(0, ih * i32(params.W) + iw, ok))], ok);
+      }
+    }
+  }
+  // columns of B^T d, then rows of (B^T d) B
+  var e: array<f32, 36>;
+  for (var q = 0u; q < 6u; q++) {
+    let col = bt6(d[q], d[6u + q], d[12u + q], d[18u + q], d[24u + q], d[30u + q]);
+    for (var r = 0u; r < 6u; r++) { e[6u * r + q] = col[r]; }
+  }
+  let stride = params.CI * params.T4;
+  var o = c * params.T4 + t;
+  for (var r = 0u; r < 6u; r++) {
+    let row = bt6(e[6u * r], e[6u * r + 1u], e[6u * r + 2u], e[6u * r + 3u], e[6u * r + 4u], e[6u * r + 5u]);
+    for (var q = 0u; q < 6u; q++) { v[o] = row[q]; o += stride; }
+  }
+}
+
+// One invocation per (out channel, tile): y = A^T m A, 4x4 outputs.
+@compute @workgroup_size(WG)
+fn transform_output4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.total) { return; }
+  let t = i % params.T;
+  let co = i / params.T;
+  let stride = params.CO * params.T4;
+  let o = co * params.T4 + t;
+  // columns of A^T m: s[q] = (rows 0..3 of A^T applied to column q)
+  var s: array<vec4f, 6>;
+  for (var q = 0u; q < 6u; q++) {
+    let b = o + q * stride;
+    s[q] = at4(m[b], m[b + 6u * stride], m[b + 12u * stride], m[b + 18u * stride], m[b + 24u * stride], m[b + 30u * stride]);
+  }
+  let tt = params.t0 + t;
+  let tx = tt % params.TX;
+  let ty = (tt / params.TX) % params.TY;
+  let n = tt / (params.TX * params.TY);
+  for (var r = 0u; r < 4u; r++) {
+    let oh = 4u * ty + r;
+    if (oh >= params.Ho) { break; }
+    let row = at4(s[0][r], s[1][r], s[2][r], s[3][r], s[4][r], s[5][r]);
+    let base = ((n * params.CO + co) * params.Ho + oh) * params.Wo + 4u * tx;
+    for (var q = 0u; q < 4u; q++) {
+      if (4u * tx + q < params.Wo) { y[base + q] = epilogue(row[q], co, base + q); }
+    }
+  }
+}

@@ -13,6 +13,8 @@ export interface EngineOptions {
   dumpShaders?: boolean;
   /** Called before each wait on the GPU (Node: marks the start of a wait for dawn-polling.ts). */
   onWait?: () => void;
+  /** Allow Winograd convolutions (default true); see `Engine.winograd`. */
+  winograd?: boolean;
 }
 
 export interface AdapterDescription {
@@ -99,6 +101,12 @@ export class Engine {
   private readonly counters = { dispatches: 0, submits: 0 };
   private readonly variantCounts: EngineStats['variants'] = {};
   private profiler: DispatchProfiler | null = null;
+  /**
+   * Whether convs may take the Winograd path where it is faster (kernels/winograd.ts). Its outputs
+   * differ from the direct conv's by rounding, and at that level every output of a tile depends on the
+   * tile's whole input patch: switch it off for bit-exact locality (receptive-field probes).
+   */
+  winograd: boolean;
   private layer = { name: '', phase: '' };
 
   constructor(
@@ -112,6 +120,7 @@ export class Engine {
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.dumpShaders = options.dumpShaders ?? false;
     this.onWait = options.onWait;
+    this.winograd = options.winograd ?? true;
     this.pool = new BufferPool(device);
     this.uniformBuffer = device.createBuffer({
       size: this.maxDispatches * UNIFORM_SLOT,

@@ -230,8 +230,8 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
 }
 
 /**
- * A tensor derived from weight `w` (its Winograd transform), made once by `make` and cached with w's
- * packed copies, so it is freed when they are (w released, or releaseConv2dWeightCache).
+ * A tensor derived from weight `w` (a packed copy, Winograd's packed transform), made once by `make`
+ * and cached until w is released (freed at the next packing) or releaseConv2dWeightCache.
  */
 export function derivedWeight(e: Engine, w: Tensor, key: string, make: () => Tensor): Tensor {
   const c = engineCache(e);
@@ -259,12 +259,12 @@ export function packedWeight(
   view: WeightView,
   TN: number,
 ): Tensor {
-  const c = engineCache(e);
   const key = `${w.shape.join('x')}|${TN}|${G}|${view.mode}|${view.JH},${view.JW}|${view.kh0},${view.kw0}|${view.TH},${view.TW}`;
-  let packs = c.byStorage.get(w.storage);
-  const hit = packs?.get(key);
-  if (hit) return hit;
-  sweep(e, c);
+  return derivedWeight(e, w, key, () => packWeight(e, kernel, w, G, Ci, Co, view, TN));
+}
+
+/** Packs `w` (uncached): see packedWeight. */
+export function packWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: number, Co: number, view: WeightView, TN: number): Tensor {
   const [O, Cg, KH, KW] = w.shape;
   const C4 = Math.ceil(Ci / 4);
   const NT = Math.ceil(Co / TN);
@@ -296,11 +296,6 @@ export function packedWeight(
     constants: { MODE: view.mode },
     op: kernel,
   });
-  if (!packs) {
-    packs = new Map();
-    c.byStorage.set(w.storage, packs);
-  }
-  packs.set(key, wt);
   return wt;
 }
 
@@ -423,5 +418,21 @@ export function runGemms(
     const wt = packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, cfg.TN);
     dispatchGemm(e, kernel, cfg, conv, x, packed, wt, y, epi);
   }
+  if (packed) e.release(packed.xt);
+}
+
+/** Runs one GEMM conv whose weight is already packed for `variant` (`tileConfig(variant, conv).TN`). */
+export function runPackedGemm(
+  e: Engine,
+  kernel: string,
+  variant: GemmVariant,
+  x: Tensor,
+  wt: Tensor,
+  conv: GemmConv,
+  y: Tensor,
+  epi: Epilogue = {},
+): void {
+  const packed = variant === 'subgroup' ? null : packInput(e, kernel, x, [conv]);
+  dispatchGemm(e, kernel, tileConfig(variant, conv), conv, x, packed, wt, y, epi);
   if (packed) e.release(packed.xt);
 }

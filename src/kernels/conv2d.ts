@@ -4,7 +4,7 @@ import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { prepareWinogradWeight, winogradConv3x3, winogradSuits, type WinogradConv } from './winograd.js';
+import { prepareWinogradWeight, winogradConv3x3, winogradSuits, winogradTileFor, type WinogradConv } from './winograd.js';
 import { channelAffineForward } from './channel-affine.js';
 import {
   fusesWholeEpilogue,
@@ -71,6 +71,8 @@ export interface Conv2dOptions {
    * never uses it.
    */
   winograd?: boolean | 'auto';
+  /** Winograd's output tile: F(2x2, 3x3) or F(4x4, 3x3); default `winogradTileFor` (tests and benchmarks). */
+  winogradTile?: 2 | 4;
 }
 
 export type Conv2dVariant = KernelVariant;
@@ -324,7 +326,7 @@ export function conv2dForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
   const variant = variantFor(e, kernel, opts);
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   const y = e.empty([g.N, g.O, g.Ho, g.Wo], 'f32', 'conv2d.y');
-  const wino = variant === 'direct' ? null : winogradForward(g, opts);
+  const wino = variant === 'direct' ? null : winogradForward(e, g, opts);
   if (wino) {
     winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, wino, y, epi);
     return y;
@@ -395,8 +397,8 @@ function winogradApplies(g: Geometry): boolean {
   return g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1 && g.PH === g.PW && g.PH <= 2;
 }
 
-function winogradChosen(opts: Conv2dOptions, kernel: string, applies: boolean, suits: () => boolean): boolean {
-  const want = opts.winograd ?? 'auto';
+function winogradChosen(e: Engine, opts: Conv2dOptions, kernel: string, applies: boolean, suits: () => boolean): boolean {
+  const want = opts.winograd ?? (e.winograd ? 'auto' : false);
   if (want === true && !applies) {
     throw new KernelInputError(`${kernel}: winograd: true needs a stride-1, undilated, ungrouped 3x3 conv with equal padding <= 2`);
   }
@@ -405,6 +407,7 @@ function winogradChosen(opts: Conv2dOptions, kernel: string, applies: boolean, s
 
 /** Whether a conv of these shapes and options runs through Winograd (forward, or backward to the input). */
 export function conv2dUsesWinograd(
+  e: Engine,
   xShape: readonly number[],
   wShape: readonly number[],
   opts: Conv2dOptions = {},
@@ -412,19 +415,21 @@ export function conv2dUsesWinograd(
 ): boolean {
   const g = resolve('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
-  return (backward ? winogradBackward(g, opts) : winogradForward(g, opts)) !== null;
+  return (backward ? winogradBackward(e, g, opts) : winogradForward(e, g, opts)) !== null;
 }
 
 /** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
-function winogradForward(g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+function winogradForward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
   const c = { N: g.N, CI: g.C, CO: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad: g.PH };
-  return winogradChosen(opts, 'conv2d.forward', winogradApplies(g), () => winogradSuits(c)) ? c : null;
+  const m = opts.winogradTile ?? winogradTileFor(c);
+  return winogradChosen(e, opts, 'conv2d.forward', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
 }
 
 /** Backward to the input of a stride-1 3x3 conv: a conv of dy (padding 2 - P) with the flipped, transposed kernel. */
-function winogradBackward(g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+function winogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, pad: 2 - g.PH };
-  return winogradChosen(opts, 'conv2d.backwardInput', winogradApplies(g), () => winogradSuits(c)) ? c : null;
+  const m = opts.winogradTile ?? winogradTileFor(c);
+  return winogradChosen(e, opts, 'conv2d.backwardInput', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
 }
 
 function forwardView(g: Geometry): WeightView {
@@ -452,10 +457,12 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
   }
-  // Winograd's choice depends on the input size; where it can apply at all, its weights are cached too.
-  if (winogradApplies(g) && opts.winograd !== false) {
-    prepareWinogradWeight(e, 'conv2d.forward', variant, w, 0);
-    if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1);
+  // Winograd's choice (and tile) depends on the input size; where it can apply at all, both tiles' weights are cached.
+  if (winogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
+    for (const m of opts.winogradTile ? [opts.winogradTile] : ([2, 4] as const)) {
+      prepareWinogradWeight(e, 'conv2d.forward', variant, w, 0, m);
+      if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, m);
+    }
   }
 }
 
@@ -629,7 +636,7 @@ export function conv2dBackwardInput(e: Engine, dy: Tensor, w: Tensor, inputShape
   }
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
-  const wino = variant === 'direct' ? null : winogradBackward(g, opts);
+  const wino = variant === 'direct' ? null : winogradBackward(e, g, opts);
   if (wino) {
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx);
