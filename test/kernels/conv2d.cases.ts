@@ -84,6 +84,18 @@ export const CONV_SPECS: ConvSpec[] = [
   },
   { name: 'winograd: 3x3 pad 0, C=17 O=33, 10x7', x: [1, 17, 10, 7], O: 33, k: [3, 3], opts: {} },
   { name: 'winograd: 3x3 pad 2, C=8 O=6, 5x6, batch 2', x: [2, 8, 5, 6], O: 6, k: [3, 3], opts: { padding: 2 }, bias: true },
+  // Widths that are multiples of 4: F(4x4)'s vec4 transforms, every padding, the epilogue through them.
+  { name: 'winograd v4: 3x3 pad 0, C=8 O=12, 12x16', x: [1, 8, 12, 16], O: 12, k: [3, 3], opts: {} },
+  { name: 'winograd v4: 3x3 pad 2, C=6 O=5, 8x8, batch 2', x: [2, 6, 8, 8], O: 5, k: [3, 3], opts: { padding: 2 }, bias: true },
+  {
+    name: 'winograd v4: 3x3 pad 1, C=12 O=20, 16x16, epilogue, relu',
+    x: [1, 12, 16, 16],
+    O: 20,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
   // 9..16 output channels: the 8-pixel x 16-channel tile.
   {
     name: 'mid tile: 3x3 pad 1, C=16 O=16, batch 2, relu',
