@@ -67,6 +67,31 @@ export const VGG16_CONVS: ConvLayer[] = [
   vgg('features.26', 512, 512, 14, true),
 ];
 
+// CIFAR ResNet-20 (option-A shortcuts, no 1x1 convs): the RISE workload, at batch 250 as well.
+const cifar = (layer: string, cin: number, cout: number, stride: number, hw: number, quick = false): ConvLayer => ({
+  model: 'cifar_resnet20',
+  layer,
+  cin,
+  cout,
+  k: 3,
+  stride,
+  pad: 1,
+  hw,
+  bias: false,
+  quick,
+});
+
+export const CIFAR_CONVS: ConvLayer[] = [
+  cifar('conv1', 3, 16, 1, 32),
+  cifar('layer1.0.conv1', 16, 16, 1, 32, true),
+  cifar('layer2.0.conv1', 16, 32, 2, 32),
+  cifar('layer2.0.conv2', 32, 32, 1, 16),
+  cifar('layer3.0.conv1', 32, 64, 2, 16),
+  cifar('layer3.0.conv2', 64, 64, 1, 8, true),
+];
+/** RISE's batch: CIFAR rows run at it too (not with --quick). */
+export const CIFAR_RISE_BATCH = 250;
+
 export const VGG16_FCS: LinearLayer[] = [
   { model: 'vgg16', layer: 'classifier.0', inFeatures: 25088, outFeatures: 4096 },
   { model: 'vgg16', layer: 'classifier.3', inFeatures: 4096, outFeatures: 4096, quick: true },
@@ -95,7 +120,7 @@ export const MAX_POOLS: PoolLayer[] = [
   { where: 'resnet50.maxpool', c: 64, hw: 112, k: 3, stride: 2, pad: 1, quick: true },
   { where: 'vgg16.features.4', c: 64, hw: 224, k: 2, stride: 2, pad: 0 },
 ];
-export const MAX_POOL_BACKWARDS: PoolLayer[] = [MAX_POOLS[0]];
+export const MAX_POOL_BACKWARDS: PoolLayer[] = MAX_POOLS;
 export const GLOBAL_AVG_POOLS: Activation[] = [{ where: 'resnet50.avgpool', c: 2048, hw: 7, quick: true }];
 export const SOFTMAXES: SoftmaxShape[] = [{ what: 'imagenet logits', classes: 1000, quick: true }];
 export const RESIZES: ResizeShape[] = [
@@ -109,11 +134,21 @@ export const RESIZES: ResizeShape[] = [
  * (docs/adapter.md: subgroup broadcasts win on lavapipe, shared-memory tiles on real GPUs), and these rows
  * show whether the pick is right here.
  */
-export const CONV_VARIANTS: ConvVariant[] = ['subgroup', 'tiled', 'shared', 'direct'];
+export const CONV_VARIANTS: ConvVariant[] = ['subgroup', 'register', 'shared', 'direct'];
 export const MATMUL_VARIANTS: MatmulVariant[] = ['subgroup', 'register', 'shared'];
 export const CONV_VARIANT_LAYERS: ConvLayer[] = [RESNET50_CONVS[2], { ...RESNET50_CONVS[7], quick: false }];
 export const CONV_BACKWARD_VARIANT_LAYERS: ConvLayer[] = [{ ...RESNET50_CONVS[2], quick: false }];
 export const MATMUL_VARIANT_SHAPES: MatmulShape[] = [{ ...MATMULS[0], quick: false }, MATMULS[1]];
+/** Stride-1 3x3 layers with Winograd on and off (the engine's variant), to show where it wins. */
+export const WINOGRAD_LAYERS: ConvLayer[] = [
+  { ...RESNET50_CONVS[2], quick: true },
+  RESNET50_CONVS[6],
+  RESNET50_CONVS[8],
+  { ...VGG16_CONVS[1], quick: false },
+  VGG16_CONVS[4],
+  { ...CIFAR_CONVS[1], quick: true },
+  CIFAR_CONVS[5],
+];
 
 export interface GridOptions {
   batches: readonly number[];
@@ -130,9 +165,18 @@ export function benchGrid(options: GridOptions): BenchCase[] {
   const perBatch = <T extends { quick?: boolean }>(rows: T[], build: (row: T, n: number) => BenchCase): BenchCase[] =>
     keep(rows).flatMap((row) => options.batches.map((n) => build(row, n)));
   const convs = [...RESNET50_CONVS, ...VGG16_CONVS];
+  const cifarBatches = options.quick ? options.batches : [...new Set([...options.batches, CIFAR_RISE_BATCH])];
+  const cifarRows = (build: (l: ConvLayer, n: number) => BenchCase) =>
+    keep(CIFAR_CONVS).flatMap((l) => cifarBatches.map((n) => build(l, n)));
+  const winogradRows = (build: (l: ConvLayer, n: number, v?: ConvVariant, w?: boolean) => BenchCase) =>
+    keep(WINOGRAD_LAYERS).flatMap((l) => options.batches.flatMap((n) => [build(l, n, undefined, false), build(l, n, undefined, true)]));
   return [
     ...perBatch(convs, convForwardCase),
+    ...cifarRows(convForwardCase),
     ...perBatch(convs, convBackwardInputCase),
+    ...cifarRows(convBackwardInputCase),
+    ...winogradRows(convForwardCase),
+    ...winogradRows(convBackwardInputCase),
     ...keep(MATMULS).map((s) => matmulCase(s)),
     ...perBatch(VGG16_FCS, linearCase),
     ...perBatch(RELUS, reluCase),

@@ -9,6 +9,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { acquireEngine } from '../src/gpu/acquire.js';
+import { measureCopyCeiling } from '../src/kernels/copy-ceiling.js';
 import type { FmaCeilingResult } from '../src/kernels/fma-ceiling.js';
 import type { BenchCase } from './case.js';
 import { benchGrid } from './grid.js';
@@ -94,13 +95,15 @@ function selectCases(args: Args, batches: number[]): BenchCase[] {
   return args.filter ? all.filter((c) => args.filter!.test(c.name)) : all;
 }
 
-function progressLine(i: number, total: number, r: CaseResult, ceiling: number): string {
+function progressLine(i: number, total: number, r: CaseResult, ceiling: number, perCpu: number | null, copy: number): string {
   const head = `[${i + 1}/${total}] ${r.name}${r.note ? ` (${r.note})` : ''}`;
   if (r.status !== 'ok') return `${head}: ${r.status === 'failed' ? 'FAILED' : 'skipped'}: ${r.reason}`;
   const s = summarise(r)!;
   return (
     `${head}: median ${fmt(s.medianMs)} ms (${fmt(s.minMs)}-${fmt(s.maxMs)}, ${r.samplesMs.length} runs; first ${fmt(r.firstMs)}) ` +
     `${fmt(s.gflops)} GFLOP/s ${fmt(s.gbps)} GB/s ${fmt((100 * s.gflops) / ceiling)}%` +
+    (s.gflopsPerCpuSecond && perCpu ? ` (${fmt((100 * s.gflopsPerCpuSecond) / perCpu)}% by CPU time)` : '') +
+    `; ${fmt((100 * s.gbps) / copy)}% of copy bandwidth` +
     (r.leakedBuffers ? ` LEAKS ${r.leakedBuffers} buffers` : '')
   );
 }
@@ -137,6 +140,10 @@ async function main(): Promise<number> {
       console.log('note: the machine is busy; expect noise (ratios to the ceiling are steadier than ms)');
 
     const ceilings: FmaCeilingResult[] = [];
+    const ceilingPerCpu = () => {
+      const v = ceilings.map((c) => c.gflopsPerCpuSecond).filter((g): g is number => !!g);
+      return v.length ? Math.max(...v) : null;
+    };
     const ceilingNow = async (when: string) => {
       const c = await measureCeiling(engine);
       ceilings.push(c);
@@ -145,6 +152,8 @@ async function main(): Promise<number> {
       return c.gflops;
     };
     let ceiling = await ceilingNow('start');
+    const copyGbps = [(await measureCopyCeiling(engine)).gbps];
+    console.log(`copy bandwidth (64 MiB, read + write): ${fmt(copyGbps[0])} GB/s`);
     const floor = await measureFloor(engine);
     console.log(`floor (empty dispatch + finish): median ${fmt(floor.medianMs)} ms (${fmt(floor.minMs)}-${fmt(floor.maxMs)})`);
 
@@ -163,16 +172,17 @@ async function main(): Promise<number> {
           // A kernel that works once and fails later is a failure, not a shorter sample.
           results[i] = { ...prev, status: r.status, reason: `round ${round + 1}: ${r.reason}` };
         }
-        console.log(progressLine(i, cases.length, results[i]!, ceiling));
+        console.log(progressLine(i, cases.length, results[i]!, ceiling, ceilingPerCpu(), copyGbps[0]));
       }
     }
     await ceilingNow('end');
+    copyGbps.push((await measureCopyCeiling(engine)).gbps);
 
     const ceilingUsed = quantile(
       ceilings.map((c) => c.gflops).sort((x, y) => x - y),
       0.5,
     );
-    const rows = results.map((r) => rowReport(r!, ceilingUsed));
+    const rows = results.map((r) => rowReport(r!, ceilingUsed, ceilingPerCpu(), Math.max(...copyGbps)));
     const report: BenchReport = {
       kind: 'layertracer-kernel-bench',
       version: 1,
@@ -197,6 +207,7 @@ async function main(): Promise<number> {
         filter: args.filter?.source ?? null,
         rounds: args.rounds,
       },
+      copyGbps,
       ceiling: { gflops: ceilingUsed, measurements: ceilings },
       floor,
       rows,

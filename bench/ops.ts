@@ -109,10 +109,24 @@ function assertVariantRuns(e: Engine, variant: string | undefined): void {
   }
 }
 
-export function convForwardCase(l: ConvLayer, n: number, variant?: ConvVariant): BenchCase {
+/** Winograd on or off for a case; undefined: the engine's own choice ('auto'). */
+function winogradTag(winograd: boolean | undefined): string {
+  return winograd === undefined ? '' : winograd ? '[winograd]' : '[gemm]';
+}
+
+function convOptions(l: ConvLayer, variant: ConvVariant | undefined, winograd: boolean | undefined) {
+  return { stride: l.stride, padding: l.pad, ...(variant ? { variant } : {}), ...(winograd === undefined ? {} : { winograd }) };
+}
+
+/** What ran, for the note: the variant, and Winograd where the layer is a stride-1 3x3 it applies to. */
+function convNote(variant: string, l: ConvLayer, winograd: boolean | undefined, chosen: boolean): string {
+  return l.k === 3 && l.stride === 1 && (winograd ?? chosen) ? `${variant}, winograd` : variant;
+}
+
+export function convForwardCase(l: ConvLayer, n: number, variant?: ConvVariant, winograd?: boolean): BenchCase {
   const g = convGeometry(l, n);
   return {
-    name: `conv2d.forward${variantTag(variant)} ${convLabel(l)} N=${n}`,
+    name: `conv2d.forward${variantTag(variant)}${winogradTag(winograd)} ${convLabel(l)} N=${n}`,
     op: 'conv2d.forward',
     module: moduleFile('conv2d'),
     batch: n,
@@ -121,9 +135,10 @@ export function convForwardCase(l: ConvLayer, n: number, variant?: ConvVariant):
     flops: () => g.flops,
     bytes: () => F32 * (numel(g.x) + numel(g.w) + (l.bias ? l.cout : 0) + numel(g.y)),
     async setup(e) {
-      const { conv2dForward, prepareConv2dWeight, releaseConv2dWeightCache, selectConv2dVariant } = await kernels.conv2d();
+      const { conv2dForward, prepareConv2dWeight, releaseConv2dWeightCache, selectConv2dVariant, conv2dUsesWinograd } =
+        await kernels.conv2d();
       assertVariantRuns(e, variant);
-      const opts = { stride: l.stride, padding: l.pad, ...(variant ? { variant } : {}) };
+      const opts = convOptions(l, variant, winograd);
       const x = filled(e, g.x, 1, 'x');
       const w = filled(e, g.w, 2, 'w', 0.05);
       const b = l.bias ? filled(e, [l.cout], 3, 'b', 0.1) : null;
@@ -135,16 +150,16 @@ export function convForwardCase(l: ConvLayer, n: number, variant?: ConvVariant):
           releaseConv2dWeightCache(e, w);
           e.releaseAll(x, w, b);
         },
-        note: variant ? undefined : selectConv2dVariant(e),
+        note: variant ? undefined : convNote(selectConv2dVariant(e), l, winograd, conv2dUsesWinograd(e, g.x, g.w, opts)),
       };
     },
   };
 }
 
-export function convBackwardInputCase(l: ConvLayer, n: number, variant?: ConvVariant): BenchCase {
+export function convBackwardInputCase(l: ConvLayer, n: number, variant?: ConvVariant, winograd?: boolean): BenchCase {
   const g = convGeometry(l, n);
   return {
-    name: `conv2d.backwardInput${variantTag(variant)} ${convLabel(l)} N=${n}`,
+    name: `conv2d.backwardInput${variantTag(variant)}${winogradTag(winograd)} ${convLabel(l)} N=${n}`,
     op: 'conv2d.backwardInput',
     module: moduleFile('conv2d'),
     batch: n,
@@ -153,9 +168,10 @@ export function convBackwardInputCase(l: ConvLayer, n: number, variant?: ConvVar
     flops: () => g.flops,
     bytes: () => F32 * (numel(g.y) + numel(g.w) + numel(g.x)),
     async setup(e) {
-      const { conv2dBackwardInput, prepareConv2dWeight, releaseConv2dWeightCache, selectConv2dVariant } = await kernels.conv2d();
+      const { conv2dBackwardInput, prepareConv2dWeight, releaseConv2dWeightCache, selectConv2dVariant, conv2dUsesWinograd } =
+        await kernels.conv2d();
       assertVariantRuns(e, variant);
-      const opts = { stride: l.stride, padding: l.pad, ...(variant ? { variant } : {}) };
+      const opts = convOptions(l, variant, winograd);
       const dy = filled(e, g.y, 4, 'dy');
       const w = filled(e, g.w, 2, 'w', 0.05);
       prepareConv2dWeight(e, w, { ...opts, backwardInput: true });
@@ -165,7 +181,7 @@ export function convBackwardInputCase(l: ConvLayer, n: number, variant?: ConvVar
           releaseConv2dWeightCache(e, w);
           e.releaseAll(dy, w);
         },
-        note: variant ? undefined : selectConv2dVariant(e),
+        note: variant ? undefined : convNote(selectConv2dVariant(e), l, winograd, conv2dUsesWinograd(e, g.x, g.w, opts, true)),
       };
     },
   };

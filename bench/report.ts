@@ -19,6 +19,13 @@ export interface RowReport extends CaseResult {
   summary: Summary | null;
   /** GFLOP/s as a percentage of the run's FMA ceiling. */
   ceilingPct: number | null;
+  /**
+   * FLOPs per CPU-second as a percentage of the ceiling's FLOPs per CPU-second: on a software adapter
+   * the kernels run on this process's threads, so this ratio holds even when other jobs share the cores.
+   */
+  cpuCeilingPct: number | null;
+  /** GB/s as a percentage of the run's copy bandwidth (copy_ceiling.wgsl): the ceiling of memory-bound ops. */
+  copyPct: number | null;
 }
 
 export interface BenchReport {
@@ -30,6 +37,8 @@ export interface BenchReport {
   adapter: AdapterDescription;
   host: HostInfo;
   options: TimingOptions & { batches: number[]; quick: boolean; filter: string | null; rounds: number };
+  /** Copy bandwidth (read + write) of a 64 MiB buffer, GB/s: best at the start and at the end. */
+  copyGbps: number[];
   ceiling: {
     /** The ceiling the percentages use: the median of every measurement in this run. */
     gflops: number;
@@ -41,9 +50,16 @@ export interface BenchReport {
   rows: RowReport[];
 }
 
-export function rowReport(r: CaseResult, ceilingGflops: number): RowReport {
+export function rowReport(r: CaseResult, ceilingGflops: number, ceilingPerCpuSecond: number | null, copyGbps: number | null): RowReport {
   const summary = summarise(r);
-  return { ...r, summary, ceilingPct: summary && ceilingGflops > 0 ? (100 * summary.gflops) / ceilingGflops : null };
+  const perCpu = summary?.gflopsPerCpuSecond;
+  return {
+    ...r,
+    summary,
+    ceilingPct: summary && ceilingGflops > 0 ? (100 * summary.gflops) / ceilingGflops : null,
+    cpuCeilingPct: perCpu && ceilingPerCpuSecond ? (100 * perCpu) / ceilingPerCpuSecond : null,
+    copyPct: summary && copyGbps ? (100 * summary.gbps) / copyGbps : null,
+  };
 }
 
 /** Three significant digits, no exponent for the sizes seen here. */
@@ -55,8 +71,8 @@ export function fmt(v: number | null | undefined): string {
 }
 
 export function markdownTable(rows: RowReport[]): string {
-  const head = '| case | first ms | median ms | min-max ms | runs | GFLOP/s | GB/s | % ceiling |';
-  const rule = '|---|---:|---:|---:|---:|---:|---:|---:|';
+  const head = '| case | first ms | median ms | min-max ms | runs | GFLOP/s | GB/s | % ceiling | % ceiling (CPU time) | % copy bandwidth |';
+  const rule = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const lines = rows
     .filter((r) => r.status === 'ok' && r.summary)
     .map((r) => {
@@ -64,7 +80,7 @@ export function markdownTable(rows: RowReport[]): string {
       const leak = r.leakedBuffers ? ` (leaks ${r.leakedBuffers} buffers)` : '';
       const compiled = r.newPipelines ? '*' : '';
       const note = r.note ? ` (${r.note})` : '';
-      return `| ${r.name}${note}${leak} | ${fmt(r.firstMs)}${compiled} | ${fmt(s.medianMs)} | ${fmt(s.minMs)}-${fmt(s.maxMs)} | ${r.samplesMs.length}${r.firstIsSample ? ' (first)' : ''} | ${fmt(s.gflops)} | ${fmt(s.gbps)} | ${fmt(r.ceilingPct)} |`;
+      return `| ${r.name}${note}${leak} | ${fmt(r.firstMs)}${compiled} | ${fmt(s.medianMs)} | ${fmt(s.minMs)}-${fmt(s.maxMs)} | ${r.samplesMs.length}${r.firstIsSample ? ' (first)' : ''} | ${fmt(s.gflops)} | ${fmt(s.gbps)} | ${fmt(r.ceilingPct)} | ${fmt(r.cpuCeilingPct)} | ${fmt(r.copyPct)} |`;
     });
   return [head, rule, ...lines, '', '`*` first run includes compiling the pipeline (later cases of the same kernel reuse it).'].join('\n');
 }
@@ -100,9 +116,11 @@ export function markdownReport(rep: BenchReport): string {
     `- host: ${rep.host.cpuModel}, ${rep.host.cpus} CPUs, node ${rep.host.node}; load average ${load(rep.host.loadavgStart)} at start, ${load(rep.host.loadavgEnd)} at end`,
     `- FMA ceiling: ${c.measurements.map((m) => fmt(m.gflops)).join(', ')} GFLOP/s (start ... end); % ceiling uses the median, ${fmt(c.gflops)} GFLOP/s`,
     ...(perCpu.length ? [`- FMA ceiling per CPU-second (what one core gives when it is not shared): ${perCpu.join(', ')} GFLOP`] : []),
+    `- copy bandwidth (64 MiB, read + write): ${rep.copyGbps.map((g) => fmt(g)).join(', ')} GB/s (start, end); % copy bandwidth uses the best`,
     `- floor (empty dispatch + finish): median ${fmt(rep.floor.medianMs)} ms, ${fmt(rep.floor.minMs)}-${fmt(rep.floor.maxMs)} ms`,
     `- timing: first run (pipeline compile included) apart; then warm runs of dispatch + finish until >= ${rep.options.minRuns} runs and >= ${rep.options.minSeconds} s, at most ~${rep.options.maxCaseSeconds} s per case; ${rep.options.rounds} round(s)`,
     '- GFLOP/s and GB/s from the median; GB/s counts the minimum traffic (inputs read once, outputs written once)',
+    "- % ceiling (CPU time): FLOPs per CPU-second of the process against the ceiling's; it stays put when other jobs share the cores",
     '',
     markdownTable(rep.rows),
     ...(problems ? ['', problems] : []),

@@ -8,6 +8,9 @@ export interface Summary {
   q3Ms: number;
   gflops: number;
   gbps: number;
+  /** Median CPU time of the process per run (Node), and the FLOPs per CPU-second it gives. */
+  cpuMedianMs: number | null;
+  gflopsPerCpuSecond: number | null;
 }
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -18,10 +21,12 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-export function summarise(r: { samplesMs: readonly number[]; flops: number; bytes: number }): Summary | null {
+export function summarise(r: { samplesMs: readonly number[]; cpuMs?: readonly number[]; flops: number; bytes: number }): Summary | null {
   if (!r.samplesMs.length) return null;
   const s = [...r.samplesMs].sort((a, b) => a - b);
   const medianMs = quantile(s, 0.5);
+  const cpu = [...(r.cpuMs ?? [])].sort((a, b) => a - b);
+  const cpuMedianMs = cpu.length ? quantile(cpu, 0.5) : null;
   return {
     medianMs,
     minMs: s[0],
@@ -30,5 +35,7 @@ export function summarise(r: { samplesMs: readonly number[]; flops: number; byte
     q3Ms: quantile(s, 0.75),
     gflops: r.flops / (medianMs * 1e6),
     gbps: r.bytes / (medianMs * 1e6),
+    cpuMedianMs,
+    gflopsPerCpuSecond: cpuMedianMs ? r.flops / (cpuMedianMs * 1e6) : null,
   };
 }

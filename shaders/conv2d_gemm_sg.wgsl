@@ -14,6 +14,7 @@ enable subgroups;
 // 8 lanes share the same TN output channels, whose weights they load cooperatively (one vec4 per lane
 // per TN/8 channels) and exchange with subgroupBroadcast:
 //   wide   TM = 4, TN = 32: 32 vec4 accumulators per lane; per k-step 4 + 4 vec4 loads for 512 FMAs.
+//   mid    TM = 8, TN = 16: the same accumulators for 9..16 output channels (CIFAR's first stage).
 //   narrow TM = 8, TN = 4:  for GEMMs with few output channels (backward of the RGB stem).
 // Entry points by geometry:
 //   *_1x1: a single loop over channels (1x1 kernels; any stride).
@@ -45,8 +46,15 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // (N, G * Og, YH, YW)
 @group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;        // x as vec4s (wide_flat_v4)
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4<f32>>;  // y as vec4s (wide_flat_v4)
+// The forward epilogue, applied at the store after the bias: y = act((acc + bias) * scale + shift + res).
+@group(0) @binding(7) var<storage, read> scale: array<f32>;    // (G * Og); bound to wt when AFFINE == 0
+@group(0) @binding(8) var<storage, read> shift: array<f32>;    // (G * Og)
+@group(0) @binding(9) var<storage, read> res: array<f32>;      // like y; bound to wt when RESIDUAL == 0
+@group(0) @binding(10) var<storage, read> res4: array<vec4<f32>>;  // res as vec4s (wide_flat_v4)
 
 override HAS_BIAS: u32 = 0;
+override AFFINE: u32 = 0;    // inference batch-norm folded to a per-channel scale and shift
+override RESIDUAL: u32 = 0;  // add a tensor of y's shape (a residual block's shortcut)
 override ACT: u32 = 0;  // 0: none, 1: relu
 
 struct Tile {
@@ -108,11 +116,18 @@ fn out_map(t: Tile) -> Out {
 // Stores output channels c0..c0+3 (within the group) of one pixel.
 fn put4(v: vec4f, o: Out, c0: u32, pix: u32, ok: bool) {
   if (!ok) { return; }
-  var r = v;
-  if (ACT == 1u) { r = max(r, vec4f(0.0)); }
   let Og = params.Og;
+  // o.plane = (n * G + g) * Og, so o.plane % (G * Og) is the group's first channel
+  let ch0 = o.plane % (params.G * Og) + c0;
   for (var c = 0u; c < 4u; c++) {
-    if (c0 + c < Og) { y[(o.plane + c0 + c) * o.chs + pix] = r[c]; }
+    if (c0 + c < Og) {
+      let yi = (o.plane + c0 + c) * o.chs + pix;
+      var r = v[c];
+      if (AFFINE == 1u) { r = r * scale[ch0 + c] + shift[ch0 + c]; }
+      if (RESIDUAL == 1u) { r += res[yi]; }
+      if (ACT == 1u) { r = max(r, 0.0); }
+      y[yi] = r;
+    }
   }
 }
 
@@ -148,45 +163,45 @@ fn init_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile, lane: u32) {
 fn step_wide(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
              w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f) {
   { let b0 = subgroupBroadcast(w0, 0u); let b1 = subgroupBroadcast(w1, 0u); let b2 = subgroupBroadcast(w2, 0u); let b3 = subgroupBroadcast(w3, 0u);
-    (*acc)[0] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[8] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[16] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[24] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
+    (*acc)[8] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[8]))));
+    (*acc)[16] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[16]))));
+    (*acc)[24] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[24])))); }
   { let b0 = subgroupBroadcast(w0, 1u); let b1 = subgroupBroadcast(w1, 1u); let b2 = subgroupBroadcast(w2, 1u); let b3 = subgroupBroadcast(w3, 1u);
-    (*acc)[1] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[9] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[17] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[25] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[1] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[1]))));
+    (*acc)[9] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[9]))));
+    (*acc)[17] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[17]))));
+    (*acc)[25] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[25])))); }
   { let b0 = subgroupBroadcast(w0, 2u); let b1 = subgroupBroadcast(w1, 2u); let b2 = subgroupBroadcast(w2, 2u); let b3 = subgroupBroadcast(w3, 2u);
-    (*acc)[2] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[10] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[18] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[26] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[2] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[2]))));
+    (*acc)[10] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[10]))));
+    (*acc)[18] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[18]))));
+    (*acc)[26] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[26])))); }
   { let b0 = subgroupBroadcast(w0, 3u); let b1 = subgroupBroadcast(w1, 3u); let b2 = subgroupBroadcast(w2, 3u); let b3 = subgroupBroadcast(w3, 3u);
-    (*acc)[3] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[11] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[19] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[27] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[3] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[3]))));
+    (*acc)[11] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[11]))));
+    (*acc)[19] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[19]))));
+    (*acc)[27] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[27])))); }
   { let b0 = subgroupBroadcast(w0, 4u); let b1 = subgroupBroadcast(w1, 4u); let b2 = subgroupBroadcast(w2, 4u); let b3 = subgroupBroadcast(w3, 4u);
-    (*acc)[4] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[12] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[20] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[28] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[4] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[4]))));
+    (*acc)[12] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[12]))));
+    (*acc)[20] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[20]))));
+    (*acc)[28] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[28])))); }
   { let b0 = subgroupBroadcast(w0, 5u); let b1 = subgroupBroadcast(w1, 5u); let b2 = subgroupBroadcast(w2, 5u); let b3 = subgroupBroadcast(w3, 5u);
-    (*acc)[5] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[13] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[21] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[29] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[5] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[5]))));
+    (*acc)[13] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[13]))));
+    (*acc)[21] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[21]))));
+    (*acc)[29] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[29])))); }
   { let b0 = subgroupBroadcast(w0, 6u); let b1 = subgroupBroadcast(w1, 6u); let b2 = subgroupBroadcast(w2, 6u); let b3 = subgroupBroadcast(w3, 6u);
-    (*acc)[6] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[14] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[22] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[30] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[6] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[6]))));
+    (*acc)[14] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[14]))));
+    (*acc)[22] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[22]))));
+    (*acc)[30] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[30])))); }
   { let b0 = subgroupBroadcast(w0, 7u); let b1 = subgroupBroadcast(w1, 7u); let b2 = subgroupBroadcast(w2, 7u); let b3 = subgroupBroadcast(w3, 7u);
-    (*acc)[7] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-    (*acc)[15] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-    (*acc)[23] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-    (*acc)[31] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3; }
+    (*acc)[7] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[7]))));
+    (*acc)[15] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[15]))));
+    (*acc)[23] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[23]))));
+    (*acc)[31] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[31])))); }
 }
 
 fn store_wide(acc: ptr<function, array<vec4f, 32>>, t: Tile) {
@@ -249,20 +264,26 @@ fn wide_flat_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   // Pixels come in aligned fours here too: store one vec4 per channel.
   let o = out_map(t);
   let ok = t.valid;
-  store_px4(o, t.oc, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, ok, acc[1], acc[9], acc[17], acc[25]);
-  store_px4(o, t.oc + 8u, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, ok, acc[3], acc[11], acc[19], acc[27]);
-  store_px4(o, t.oc + 16u, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, ok, acc[5], acc[13], acc[21], acc[29]);
-  store_px4(o, t.oc + 24u, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, ok, acc[7], acc[15], acc[23], acc[31]);
+  store_px4(o, t.oc, o.pix, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, o.pix, ok, acc[1], acc[9], acc[17], acc[25]);
+  store_px4(o, t.oc + 8u, o.pix, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, o.pix, ok, acc[3], acc[11], acc[19], acc[27]);
+  store_px4(o, t.oc + 16u, o.pix, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, o.pix, ok, acc[5], acc[13], acc[21], acc[29]);
+  store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
 }
 
 // a_i: channels c0..c0+3 of pixel i; stores channel c0 + c at the 4 pixels as one vec4.
-fn store_px4(o: Out, c0: u32, ok: bool, a0: vec4f, a1: vec4f, a2: vec4f, a3: vec4f) {
+fn store_px4(o: Out, c0: u32, pix: u32, ok: bool, a0: vec4f, a1: vec4f, a2: vec4f, a3: vec4f) {
   if (!ok) { return; }
   let Og = params.Og;
+  let ch0 = o.plane % (params.G * Og) + c0;
   for (var c = 0u; c < 4u; c++) {
-    var v = vec4f(a0[c], a1[c], a2[c], a3[c]);
-    if (ACT == 1u) { v = max(v, vec4f(0.0)); }
-    if (c0 + c < Og) { y4[((o.plane + c0 + c) * o.chs + o.pix) / 4u] = v; }
+    if (c0 + c < Og) {
+      let yi = ((o.plane + c0 + c) * o.chs + pix) / 4u;
+      var v = vec4f(a0[c], a1[c], a2[c], a3[c]);
+      if (AFFINE == 1u) { v = v * scale[ch0 + c] + shift[ch0 + c]; }
+      if (RESIDUAL == 1u) { v += res4[yi]; }
+      if (ACT == 1u) { v = max(v, vec4f(0.0)); }
+      y4[yi] = v;
+    }
   }
 }
 
@@ -322,20 +343,204 @@ fn wide_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   store_wide(&acc, t);
 }
 
+// ---------------------------------------------------------------- mid: 8 pixels x 16 channels per lane
+// For 9..16 output channels (CIFAR's first stage): the wide tile would be half padding. acc[4 i + j]:
+// pixel i, channels 4j..4j+3 of the tile. One k-step is 16 vec4s: lane l loads vec4 l (input channel
+// k = l / 4, channel group j = l % 4) into w_lo and vec4 8 + l (k = 2 + l / 4) into w_hi.
+fn init_mid(acc: ptr<function, array<vec4f, 32>>, t: Tile, lane: u32) {
+  if (HAS_BIAS == 0u) { return; }
+  let b0 = load_bias(t, lane); let b1 = load_bias(t, lane + 8u);
+  let g0 = vec4f(subgroupBroadcast(b0, 0u), subgroupBroadcast(b0, 1u), subgroupBroadcast(b0, 2u), subgroupBroadcast(b0, 3u));
+  let g1 = vec4f(subgroupBroadcast(b0, 4u), subgroupBroadcast(b0, 5u), subgroupBroadcast(b0, 6u), subgroupBroadcast(b0, 7u));
+  let g2 = vec4f(subgroupBroadcast(b1, 0u), subgroupBroadcast(b1, 1u), subgroupBroadcast(b1, 2u), subgroupBroadcast(b1, 3u));
+  let g3 = vec4f(subgroupBroadcast(b1, 4u), subgroupBroadcast(b1, 5u), subgroupBroadcast(b1, 6u), subgroupBroadcast(b1, 7u));
+  (*acc)[0] = g0; (*acc)[1] = g1; (*acc)[2] = g2; (*acc)[3] = g3; (*acc)[4] = g0; (*acc)[5] = g1; (*acc)[6] = g2; (*acc)[7] = g3; (*acc)[8] = g0; (*acc)[9] = g1; (*acc)[10] = g2; (*acc)[11] = g3; (*acc)[12] = g0; (*acc)[13] = g1; (*acc)[14] = g2; (*acc)[15] = g3;
+  (*acc)[16] = g0; (*acc)[17] = g1; (*acc)[18] = g2; (*acc)[19] = g3; (*acc)[20] = g0; (*acc)[21] = g1; (*acc)[22] = g2; (*acc)[23] = g3; (*acc)[24] = g0; (*acc)[25] = g1; (*acc)[26] = g2; (*acc)[27] = g3; (*acc)[28] = g0; (*acc)[29] = g1; (*acc)[30] = g2; (*acc)[31] = g3;
+}
+
+fn step_mid(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
+            p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f, wlo: vec4f, whi: vec4f) {
+  { let b0 = subgroupBroadcast(wlo, 0u); let b1 = subgroupBroadcast(wlo, 4u); let b2 = subgroupBroadcast(whi, 0u); let b3 = subgroupBroadcast(whi, 4u);
+    (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
+    (*acc)[4] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[4]))));
+    (*acc)[8] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[8]))));
+    (*acc)[12] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[12]))));
+    (*acc)[16] = fma(vec4f(p4.w), b3, fma(vec4f(p4.z), b2, fma(vec4f(p4.y), b1, fma(vec4f(p4.x), b0, (*acc)[16]))));
+    (*acc)[20] = fma(vec4f(p5.w), b3, fma(vec4f(p5.z), b2, fma(vec4f(p5.y), b1, fma(vec4f(p5.x), b0, (*acc)[20]))));
+    (*acc)[24] = fma(vec4f(p6.w), b3, fma(vec4f(p6.z), b2, fma(vec4f(p6.y), b1, fma(vec4f(p6.x), b0, (*acc)[24]))));
+    (*acc)[28] = fma(vec4f(p7.w), b3, fma(vec4f(p7.z), b2, fma(vec4f(p7.y), b1, fma(vec4f(p7.x), b0, (*acc)[28]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 1u); let b1 = subgroupBroadcast(wlo, 5u); let b2 = subgroupBroadcast(whi, 1u); let b3 = subgroupBroadcast(whi, 5u);
+    (*acc)[1] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[1]))));
+    (*acc)[5] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[5]))));
+    (*acc)[9] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[9]))));
+    (*acc)[13] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[13]))));
+    (*acc)[17] = fma(vec4f(p4.w), b3, fma(vec4f(p4.z), b2, fma(vec4f(p4.y), b1, fma(vec4f(p4.x), b0, (*acc)[17]))));
+    (*acc)[21] = fma(vec4f(p5.w), b3, fma(vec4f(p5.z), b2, fma(vec4f(p5.y), b1, fma(vec4f(p5.x), b0, (*acc)[21]))));
+    (*acc)[25] = fma(vec4f(p6.w), b3, fma(vec4f(p6.z), b2, fma(vec4f(p6.y), b1, fma(vec4f(p6.x), b0, (*acc)[25]))));
+    (*acc)[29] = fma(vec4f(p7.w), b3, fma(vec4f(p7.z), b2, fma(vec4f(p7.y), b1, fma(vec4f(p7.x), b0, (*acc)[29]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 2u); let b1 = subgroupBroadcast(wlo, 6u); let b2 = subgroupBroadcast(whi, 2u); let b3 = subgroupBroadcast(whi, 6u);
+    (*acc)[2] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[2]))));
+    (*acc)[6] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[6]))));
+    (*acc)[10] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[10]))));
+    (*acc)[14] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[14]))));
+    (*acc)[18] = fma(vec4f(p4.w), b3, fma(vec4f(p4.z), b2, fma(vec4f(p4.y), b1, fma(vec4f(p4.x), b0, (*acc)[18]))));
+    (*acc)[22] = fma(vec4f(p5.w), b3, fma(vec4f(p5.z), b2, fma(vec4f(p5.y), b1, fma(vec4f(p5.x), b0, (*acc)[22]))));
+    (*acc)[26] = fma(vec4f(p6.w), b3, fma(vec4f(p6.z), b2, fma(vec4f(p6.y), b1, fma(vec4f(p6.x), b0, (*acc)[26]))));
+    (*acc)[30] = fma(vec4f(p7.w), b3, fma(vec4f(p7.z), b2, fma(vec4f(p7.y), b1, fma(vec4f(p7.x), b0, (*acc)[30]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 3u); let b1 = subgroupBroadcast(wlo, 7u); let b2 = subgroupBroadcast(whi, 3u); let b3 = subgroupBroadcast(whi, 7u);
+    (*acc)[3] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[3]))));
+    (*acc)[7] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[7]))));
+    (*acc)[11] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[11]))));
+    (*acc)[15] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[15]))));
+    (*acc)[19] = fma(vec4f(p4.w), b3, fma(vec4f(p4.z), b2, fma(vec4f(p4.y), b1, fma(vec4f(p4.x), b0, (*acc)[19]))));
+    (*acc)[23] = fma(vec4f(p5.w), b3, fma(vec4f(p5.z), b2, fma(vec4f(p5.y), b1, fma(vec4f(p5.x), b0, (*acc)[23]))));
+    (*acc)[27] = fma(vec4f(p6.w), b3, fma(vec4f(p6.z), b2, fma(vec4f(p6.y), b1, fma(vec4f(p6.x), b0, (*acc)[27]))));
+    (*acc)[31] = fma(vec4f(p7.w), b3, fma(vec4f(p7.z), b2, fma(vec4f(p7.y), b1, fma(vec4f(p7.x), b0, (*acc)[31]))));
+  }
+}
+
+fn store_mid(acc: ptr<function, array<vec4f, 32>>, t: Tile) {
+  let o = out_map(t);
+  for (var i = 0u; i < 8u; i++) {
+    let pix = o.pix + i * params.YSW; let ok = t.valid && t.ow0 + i < params.Wo;
+    put4((*acc)[4u * i], o, t.oc, pix, ok); put4((*acc)[4u * i + 1u], o, t.oc + 4u, pix, ok);
+    put4((*acc)[4u * i + 2u], o, t.oc + 8u, pix, ok); put4((*acc)[4u * i + 3u], o, t.oc + 12u, pix, ok);
+  }
+}
+
+@compute @workgroup_size(8)
+fn mid_1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 16u);
+  var acc: array<vec4f, 32>;
+  init_mid(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4;
+  let SW = i32(params.SW);
+  let ih = t.ih0;
+  var plane = t.plane;
+  var wi = t.w0 + lane;
+  for (var c = 0u; c < C4; c++) {
+    let c0 = 4u * c;
+    let p0 = ld4(gm, plane, c0, ih, t.iw0); let p1 = ld4(gm, plane, c0, ih, t.iw0 + SW);
+    let p2 = ld4(gm, plane, c0, ih, t.iw0 + 2 * SW); let p3 = ld4(gm, plane, c0, ih, t.iw0 + 3 * SW);
+    let p4 = ld4(gm, plane, c0, ih, t.iw0 + 4 * SW); let p5 = ld4(gm, plane, c0, ih, t.iw0 + 5 * SW);
+    let p6 = ld4(gm, plane, c0, ih, t.iw0 + 6 * SW); let p7 = ld4(gm, plane, c0, ih, t.iw0 + 7 * SW);
+    step_mid(&acc, p0, p1, p2, p3, p4, p5, p6, p7, wt[wi], wt[wi + 8u]);
+    plane += 4u * gm.HW; wi += 16u;
+  }
+  store_mid(&acc, t);
+}
+
+// 1x1, stride 1, no padding, the plane as one row of XW = H*W pixels (XW % 4 == 0): a lane's 8 pixels
+// are two aligned vec4s per channel.
+@compute @workgroup_size(8)
+fn mid_flat_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 16u);
+  var acc: array<vec4f, 32>;
+  init_mid(&acc, t, lane);
+  let C4 = params.C4; let Ci = params.Ci;
+  let HW4 = params.XW / 4u;
+  var q = (t.plane + t.ow0) / 4u;
+  var wi = t.w0 + lane;
+  for (var c = 0u; c < C4; c++) {
+    let c0 = 4u * c;
+    // qk_v: channel c0 + k at pixels 4v..4v+3 of the lane (zero past the group's channels)
+    let q0_0 = select(vec4f(0.0), x4[q], c0 < Ci); let q0_1 = select(vec4f(0.0), x4[q + 1u], c0 < Ci);
+    let q1_0 = select(vec4f(0.0), x4[q + HW4], c0 + 1u < Ci); let q1_1 = select(vec4f(0.0), x4[q + HW4 + 1u], c0 + 1u < Ci);
+    let q2_0 = select(vec4f(0.0), x4[q + 2u * HW4], c0 + 2u < Ci); let q2_1 = select(vec4f(0.0), x4[q + 2u * HW4 + 1u], c0 + 2u < Ci);
+    let q3_0 = select(vec4f(0.0), x4[q + 3u * HW4], c0 + 3u < Ci); let q3_1 = select(vec4f(0.0), x4[q + 3u * HW4 + 1u], c0 + 3u < Ci);
+    step_mid(&acc, vec4f(q0_0.x, q1_0.x, q2_0.x, q3_0.x), vec4f(q0_0.y, q1_0.y, q2_0.y, q3_0.y),
+             vec4f(q0_0.z, q1_0.z, q2_0.z, q3_0.z), vec4f(q0_0.w, q1_0.w, q2_0.w, q3_0.w),
+             vec4f(q0_1.x, q1_1.x, q2_1.x, q3_1.x), vec4f(q0_1.y, q1_1.y, q2_1.y, q3_1.y),
+             vec4f(q0_1.z, q1_1.z, q2_1.z, q3_1.z), vec4f(q0_1.w, q1_1.w, q2_1.w, q3_1.w), wt[wi], wt[wi + 8u]);
+    q += 4u * HW4; wi += 16u;
+  }
+  let o = out_map(t);
+  let ok0 = t.valid; let ok1 = t.valid && t.ow0 + 4u < params.Wo;
+  for (var j = 0u; j < 4u; j++) {
+    store_px4(o, t.oc + 4u * j, o.pix, ok0, acc[j], acc[4u + j], acc[8u + j], acc[12u + j]);
+    store_px4(o, t.oc + 4u * j, o.pix + 4u, ok1, acc[16u + j], acc[20u + j], acc[24u + j], acc[28u + j]);
+  }
+}
+
+@compute @workgroup_size(8)
+fn mid_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 16u);
+  var acc: array<vec4f, 32>;
+  init_mid(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4; let KH = params.KH; let KW = params.KW; let DH = i32(params.DH);
+  let iw = t.iw0;
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    var plane = t.plane;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      var p0 = ld4(gm, plane, c0, ih, iw); var p1 = ld4(gm, plane, c0, ih, iw + 1);
+      var p2 = ld4(gm, plane, c0, ih, iw + 2); var p3 = ld4(gm, plane, c0, ih, iw + 3);
+      var p4 = ld4(gm, plane, c0, ih, iw + 4); var p5 = ld4(gm, plane, c0, ih, iw + 5);
+      var p6 = ld4(gm, plane, c0, ih, iw + 6); var p7 = ld4(gm, plane, c0, ih, iw + 7);
+      for (var kw = 0u; kw < KW; kw++) {
+        step_mid(&acc, p0, p1, p2, p3, p4, p5, p6, p7, wt[wi], wt[wi + 8u]);
+        wi += 16u;
+        if (kw + 1u < KW) {
+          p0 = p1; p1 = p2; p2 = p3; p3 = p4; p4 = p5; p5 = p6; p6 = p7;
+          p7 = ld4(gm, plane, c0, ih, iw + 8 + i32(kw));
+        }
+      }
+      plane += 4u * gm.HW;
+    }
+  }
+  store_mid(&acc, t);
+}
+
+@compute @workgroup_size(8)
+fn mid_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 16u);
+  var acc: array<vec4f, 32>;
+  init_mid(&acc, t, lane);
+  let gm = geo();
+  let C4 = params.C4; let KH = params.KH; let KW = params.KW;
+  let SW = i32(params.SW); let DH = i32(params.DH); let DW = i32(params.DW);
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    var plane = t.plane;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      var iw = t.iw0;
+      for (var kw = 0u; kw < KW; kw++) {
+        let p0 = ld4(gm, plane, c0, ih, iw); let p1 = ld4(gm, plane, c0, ih, iw + SW);
+        let p2 = ld4(gm, plane, c0, ih, iw + 2 * SW); let p3 = ld4(gm, plane, c0, ih, iw + 3 * SW);
+        let p4 = ld4(gm, plane, c0, ih, iw + 4 * SW); let p5 = ld4(gm, plane, c0, ih, iw + 5 * SW);
+        let p6 = ld4(gm, plane, c0, ih, iw + 6 * SW); let p7 = ld4(gm, plane, c0, ih, iw + 7 * SW);
+        step_mid(&acc, p0, p1, p2, p3, p4, p5, p6, p7, wt[wi], wt[wi + 8u]);
+        iw += DW; wi += 16u;
+      }
+      plane += 4u * gm.HW;
+    }
+  }
+  store_mid(&acc, t);
+}
+
 // ---------------------------------------------------------------- narrow: 8 pixels x 4 channels per lane
 // acc[i]: pixel i, the tile's 4 channels. One k-step is 4 vec4s (input channel k -> 4 outputs);
 // lanes 4..7 load duplicates of lanes 0..3 rather than idle.
 fn step_narrow(acc: ptr<function, array<vec4f, 8>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f,
                p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f, w: vec4f) {
   let b0 = subgroupBroadcast(w, 0u); let b1 = subgroupBroadcast(w, 1u); let b2 = subgroupBroadcast(w, 2u); let b3 = subgroupBroadcast(w, 3u);
-  (*acc)[0] += p0.x * b0 + p0.y * b1 + p0.z * b2 + p0.w * b3;
-  (*acc)[1] += p1.x * b0 + p1.y * b1 + p1.z * b2 + p1.w * b3;
-  (*acc)[2] += p2.x * b0 + p2.y * b1 + p2.z * b2 + p2.w * b3;
-  (*acc)[3] += p3.x * b0 + p3.y * b1 + p3.z * b2 + p3.w * b3;
-  (*acc)[4] += p4.x * b0 + p4.y * b1 + p4.z * b2 + p4.w * b3;
-  (*acc)[5] += p5.x * b0 + p5.y * b1 + p5.z * b2 + p5.w * b3;
-  (*acc)[6] += p6.x * b0 + p6.y * b1 + p6.z * b2 + p6.w * b3;
-  (*acc)[7] += p7.x * b0 + p7.y * b1 + p7.z * b2 + p7.w * b3;
+  (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
+  (*acc)[1] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[1]))));
+  (*acc)[2] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[2]))));
+  (*acc)[3] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[3]))));
+  (*acc)[4] = fma(vec4f(p4.w), b3, fma(vec4f(p4.z), b2, fma(vec4f(p4.y), b1, fma(vec4f(p4.x), b0, (*acc)[4]))));
+  (*acc)[5] = fma(vec4f(p5.w), b3, fma(vec4f(p5.z), b2, fma(vec4f(p5.y), b1, fma(vec4f(p5.x), b0, (*acc)[5]))));
+  (*acc)[6] = fma(vec4f(p6.w), b3, fma(vec4f(p6.z), b2, fma(vec4f(p6.y), b1, fma(vec4f(p6.x), b0, (*acc)[6]))));
+  (*acc)[7] = fma(vec4f(p7.w), b3, fma(vec4f(p7.z), b2, fma(vec4f(p7.y), b1, fma(vec4f(p7.x), b0, (*acc)[7]))));
 }
 
 

@@ -4,9 +4,13 @@
 //   y:  (N, C, Ho, Wo) one value per window
 //   switches: u32 (N, C, Ho, Wo) = h*W + w of the window's argmax inside its input plane
 //             (0xffffffff for a window that holds only padding, possible only with dilation)
-// Forward: one invocation per output. Backward: one invocation per input pixel that gathers from
-// every window covering it (no atomics, deterministic). The gathers visit windows in ascending
-// (oh, ow) order, which is the order PyTorch's scatter-style backward accumulates in.
+// Forward: one invocation per output. Max backward scatters each window's gradient to its argmax
+// in phases: windows whose rows differ by at least qh = ceil(((kh-1)*dh + 1) / sh) (and columns by
+// qw) cannot share an input pixel, so the windows with (oh % qh, ow % qw) fixed are one race-free
+// dispatch (no atomics, deterministic; 4 dispatches for ResNet's 3x3/2, 1 for VGG's 2x2/2). That
+// reads each window once instead of gathering every window that covers each pixel. Sums of a pixel's
+// windows follow the phase order, not PyTorch's ascending window order (the same up to rounding).
+// Average backward gathers.
 
 struct Params {
   planes: u32,
@@ -17,6 +21,8 @@ struct Params {
   ph: u32, pw: u32,
   dh: u32, dw: u32,
   count_include_pad: u32,
+  // max_backward_phase: the phase's first window (r0, c0), the phase strides (qh, qw) and its size
+  r0: u32, c0: u32, qh: u32, qw: u32, pho: u32, pwo: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -90,34 +96,19 @@ fn max_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   switches[i] = arg;
 }
 
-// dy, switches_in: (N, C, Ho, Wo) -> dx: (N, C, H, W)
+// dy, switches_in: (N, C, Ho, Wo) -> dx += the windows of one phase routed to their argmax; dx starts at 0.
 @compute @workgroup_size(WG)
-fn max_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn max_backward_phase(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flat_index(gid, nwg);
-  if (i >= params.planes * params.h * params.w) { return; }
-  let xw = i32(i % params.w);
-  let xh = i32((i / params.w) % params.h);
-  let own = i % (params.h * params.w);
-  let obase = (i / (params.h * params.w)) * params.ho * params.wo;
-  let sh = i32(params.sh);
-  let sw = i32(params.sw);
-  var acc = 0.0;
-  // Taps in reverse give windows in ascending order. Distinct taps give distinct windows.
-  for (var ki = i32(params.kh) - 1; ki >= 0; ki--) {
-    let th = xh + i32(params.ph) - ki * i32(params.dh);
-    if (th < 0 || th % sh != 0) { continue; }
-    let oh = u32(th / sh);
-    if (oh >= params.ho) { break; }
-    for (var kj = i32(params.kw) - 1; kj >= 0; kj--) {
-      let tw = xw + i32(params.pw) - kj * i32(params.dw);
-      if (tw < 0 || tw % sw != 0) { continue; }
-      let ow = u32(tw / sw);
-      if (ow >= params.wo) { break; }
-      let o = obase + oh * params.wo + ow;
-      if (switches_in[o] == own) { acc += dy[o]; }
-    }
-  }
-  dx[i] = acc;
+  if (i >= params.planes * params.pho * params.pwo) { return; }
+  let ow = params.c0 + (i % params.pwo) * params.qw;
+  let oh = params.r0 + ((i / params.pwo) % params.pho) * params.qh;
+  let plane = i / (params.pwo * params.pho);
+  let o = (plane * params.ho + oh) * params.wo + ow;
+  let s = switches_in[o];
+  if (s == NO_SWITCH) { return; }
+  let t = plane * params.h * params.w + s;
+  dx[t] = dx[t] + dy[o];
 }
 
 // ---------------------------------------------------------------- average pool

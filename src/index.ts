@@ -15,7 +15,7 @@ export { parseSafetensors, fetchSafetensors, writeSafetensors, SafetensorsError,
 export { datasetFromFile, normalizedBatch, type ImageDataset } from './data/image-dataset.js';
 
 // Kernels (for building new methods)
-export { reluForward, reluBackward, type ReluRule } from './kernels/relu.js';
+export { reluForward, reluBackward, RELU_RULES, type ReluRule } from './kernels/relu.js';
 
 // Attribution methods
 export type { Attribution, MethodOptions, Target } from './methods/common.js';
@@ -29,7 +29,7 @@ export { hybridGradLayerCam } from './methods/hybrid.js';
 export { gradCamPlusPlus, xGradCam, hiResCam } from './methods/cam-variants.js';
 export { scoreCam, type ScoreCamOptions } from './methods/score-cam.js';
 export { smoothGrad, type SmoothGradOptions } from './methods/smooth-grad.js';
-export { integratedGradients, type IntegratedGradientsOptions } from './methods/integrated-gradients.js';
+export { integratedGradients, type IntegratedGradientsOptions, type IntegratedGradientsBaseline } from './methods/integrated-gradients.js';
 export { quadrature, QUADRATURE_RULES, type QuadratureRule } from './methods/quadrature.js';
 export { randomMap, centreGaussianMap, edgeMap } from './methods/baselines.js';
 export { toHeatmap } from './methods/heatmap.js';
@@ -40,7 +40,14 @@ export { rise, type RiseOptions } from './methods/rise.js';
 export { layerTracer, type LayerTracerResult, type LayerTracerOptions, type MaskScore } from './methods/layertracer.js';
 export { layerEvidence, type LayerEvidence, type ImageEvidence } from './methods/layer-evidence.js';
 export { l2caf, type L2CafOptions } from './methods/l2caf.js';
-export { computeClassMeans, calibrationNote, type ClassMeans, type MeansCalibration } from './e2cm/class-means.js';
+export {
+  computeClassMeans,
+  calibrationNote,
+  type ClassMeans,
+  type MeansCalibration,
+  type DataSplit,
+  type ExitCalibrationStats,
+} from './e2cm/class-means.js';
 export type { LabelledBatches } from './data/labelled-batches.js';
 export { calibrateClassMeans } from './e2cm/calibrate.js';
 export { expectedCalibrationError, fitTemperature, negativeLogLikelihood } from './e2cm/calibration.js';
@@ -56,10 +63,19 @@ export {
 } from './e2cm/early-exit.js';
 export { causalMetrics, trapezoidAuc, type CausalResult } from './metrics/insertion-deletion.js';
 export { localisationScore } from './metrics/localisation.js';
-export { evaluateMethods, summarise, meanCurves, type MethodEvaluation, type MethodSummary } from './metrics/evaluation.js';
+export {
+  evaluateMethods,
+  summarise,
+  meanCurves,
+  type MethodEvaluation,
+  type MethodSummary,
+  type ImageScore,
+  type CausalMetric,
+  type PairedComparison,
+} from './metrics/evaluation.js';
 export { bootstrapMean, wilcoxonSignedRank, type Interval, type SignedRankTest } from './metrics/statistics.js';
-export { modelRandomisationTest, type SanityOptions, type SanityResult } from './sanity/sanity.js';
-export { ModelRandomiser, randomisableLayers } from './sanity/randomise.js';
+export { modelRandomisationTest, type SanityOptions, type SanityResult, type SanityStep } from './sanity/sanity.js';
+export { ModelRandomiser, randomisableLayers, type Granularity, type RandomisableLayer } from './sanity/randomise.js';
 export { spearman, ssim, hog, hogSimilarity } from './sanity/similarity.js';
 export { normalAt, fillNormal } from './util/random.js';
 

@@ -59,7 +59,8 @@ export const browserGuardPlugin = {
       contents:
         'export async function nodeGpu() {\n' +
         "  throw new Error('WebGPU is not available: this browser has no navigator.gpu (Chromium: --enable-unsafe-webgpu; Firefox: dom.webgpu.enabled)');\n" +
-        '}\n',
+        '}\n' +
+        'export function dawnWaitStarts() {}\n',
       loader: 'js',
     }));
     const nodeOnly = new RegExp(`^(node:|(${NODE_EXTERNALS.map((p) => p.replace(/[-.]/g, '\\$&')).join('|')})($|/))`);

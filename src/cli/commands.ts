@@ -9,6 +9,7 @@ import { EXPLAIN } from './explain.js';
 import { FILTERS } from './filters.js';
 import { NEIGHBOURS } from './neighbours.js';
 import { PATCHES } from './patches.js';
+import { PROFILE } from './profile.js';
 import { SANITY } from './sanity.js';
 import { TRACE } from './trace.js';
 
@@ -24,4 +25,5 @@ export const COMMANDS: readonly CommandInfo[] = [
   NEIGHBOURS,
   EMBED,
   TRACE,
+  PROFILE,
 ];

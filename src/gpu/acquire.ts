@@ -14,6 +14,7 @@ export async function acquireEngine(options: AcquireOptions = {}): Promise<Engin
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   let gpu: GPU;
   let keepAlive: unknown = null;
+  let onWait: (() => void) | undefined;
   if (browserGpu) {
     gpu = browserGpu;
   } else {
@@ -21,6 +22,7 @@ export async function acquireEngine(options: AcquireOptions = {}): Promise<Engin
     const node = await import('./node-gpu.js');
     gpu = await node.nodeGpu();
     keepAlive = gpu;
+    onWait = node.dawnWaitStarts;
   }
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new GpuError(noAdapterMessage(!browserGpu));
@@ -50,7 +52,7 @@ export async function acquireEngine(options: AcquireOptions = {}): Promise<Engin
   // LAYERTRACER_DUMP_WGSL=1 prints every WGSL module as it compiles (Node; browsers pass the option).
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const dumpShaders = options.dumpShaders ?? env?.LAYERTRACER_DUMP_WGSL === '1';
-  return new Engine(device, description, { ...options, dumpShaders }, keepAlive);
+  return new Engine(device, description, { onWait, ...options, dumpShaders }, keepAlive);
 }
 
 function noAdapterMessage(node: boolean): string {

@@ -1,4 +1,6 @@
 import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { capabilities, type Capabilities, type KernelVariant } from './capabilities.js';
+import { DispatchProfiler, type DispatchRecord, type ProfileMode } from './profiler.js';
 import { DeviceLostError, formatBytes, formatShape, GpuError, GpuLimitError, KernelCompileError, KernelInputError } from './errors.js';
 import type { ConstantValues, Kernel, ParamValues, Workgroups } from './kernel.js';
 import { ScopeStack } from './scopes.js';
@@ -12,6 +14,10 @@ export interface EngineOptions {
   maxDispatchesPerSubmit?: number;
   /** Print every WGSL module (with its kernel name) to stderr when it is compiled. */
   dumpShaders?: boolean;
+  /** Called before each wait on the GPU (Node: marks the start of a wait for dawn-polling.ts). */
+  onWait?: () => void;
+  /** Allow Winograd convolutions (default true); see `Engine.winograd`. */
+  winograd?: boolean;
 }
 
 /** The adapter an engine runs on, as the platform describes it; `isSoftware` is true for lavapipe, SwiftShader and the like. */
@@ -30,6 +36,8 @@ export interface EngineStats {
   submits: number;
   pipelines: number;
   pool: PoolStats;
+  /** Dispatches per op (e.g. 'conv2d.forward') and kernel variant, for ops that have variants. */
+  variants: Record<string, Partial<Record<KernelVariant, number>>>;
 }
 
 /**
@@ -46,6 +54,26 @@ export interface DispatchRequest {
   workgroups: Workgroups;
   /** Override constants (compile-time specialisation). */
   constants?: ConstantValues;
+  /** The op this dispatch belongs to (e.g. 'conv2d.forward'): stats and profiles group by it. */
+  op?: string;
+  /** The kernel variant it runs, for ops that have several (recorded in `stats.variants`). */
+  variant?: KernelVariant;
+  /** Multiply-adds x 2 this dispatch performs, for profiles' GFLOP/s (0 or absent: memory-bound). */
+  flops?: number;
+}
+
+export interface ProfileOptions {
+  /** 'timestamps' (default where the device has `timestamp-query`) or 'fence' (one submit per dispatch). */
+  mode?: ProfileMode;
+}
+
+export interface ProfileResult<T> {
+  result: T;
+  mode: ProfileMode;
+  /** Every dispatch `fn` issued, in order, with its GPU time. */
+  dispatches: DispatchRecord[];
+  /** Wall time of `fn` and the wait for its GPU work, ms. */
+  wallMs: number;
 }
 
 const UNIFORM_SLOT = 256;
@@ -66,6 +94,7 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   private readonly maxDispatches: number;
   private readonly dumpShaders: boolean;
+  private readonly onWait?: () => void;
   private readonly modules = new Map<string, { module: GPUShaderModule; source: string }>();
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: BindingDecl[] }>();
   private readonly uniformBuffer: GPUBuffer;
@@ -82,6 +111,15 @@ export class Engine {
   private allocationsUntilFault: number | null = null;
   private destroyed = false;
   private readonly counters = { dispatches: 0, submits: 0 };
+  private readonly variantCounts: EngineStats['variants'] = {};
+  private profiler: DispatchProfiler | null = null;
+  /**
+   * Whether convs may take the Winograd path where it is faster (kernels/winograd.ts). Its outputs
+   * differ from the direct conv's by rounding, and at that level every output of a tile depends on the
+   * tile's whole input patch: switch it off for bit-exact locality (receptive-field probes).
+   */
+  winograd: boolean;
+  private layer = { name: '', phase: '' };
 
   constructor(
     readonly device: GPUDevice,
@@ -93,6 +131,8 @@ export class Engine {
     this.limits = device.limits;
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.dumpShaders = options.dumpShaders ?? false;
+    this.onWait = options.onWait;
+    this.winograd = options.winograd ?? true;
     this.pool = new BufferPool(device);
     this.uniformBuffer = device.createBuffer({
       size: this.maxDispatches * UNIFORM_SLOT,
@@ -261,14 +301,36 @@ export class Engine {
       .map(([n, t]) => `${n}${formatShape(t.shape)}`)
       .join(' ');
     const bindGroup = this.device.createBindGroup({ layout, entries, label: `${label} ${shapes}` });
-    const pass = this.currentPass();
+    const profiler = this.profiler;
+    // Profiled dispatches get a pass each, so the pass's timestamps bracket exactly one dispatch.
+    const pass = profiler ? this.profiledPass(profiler) : this.currentPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (profiler) {
+      pass.end();
+      // Each buffer once: kernels bind a stand-in (the weight as an unused bias) twice.
+      const bytes = [...new Map(Object.values(req.bindings).map((t) => [t.buffer, t.byteLength])).values()].reduce((a, b) => a + b, 0);
+      profiler.dispatched({
+        kernel: label,
+        op: req.op ?? kernel.name,
+        variant: req.variant ?? null,
+        layer: this.layer.name,
+        phase: this.layer.phase,
+        shapes,
+        workgroups: [x, y, z],
+        flops: req.flops ?? 0,
+        bytes,
+      });
+    }
     this.batchDispatches++;
     this.batchLabels.push(`${label} ${shapes}`);
     this.counters.dispatches++;
-    if (this.batchDispatches >= this.maxDispatches) this.flush();
+    if (req.variant) {
+      const perOp = (this.variantCounts[req.op ?? kernel.name] ??= {});
+      perOp[req.variant] = (perOp[req.variant] ?? 0) + 1;
+    }
+    if (this.batchDispatches >= Math.min(this.maxDispatches, profiler?.batchCapacity ?? Infinity)) this.flush();
   }
 
   /** Packs the fields of the uniform struct the entry point reads (`label`: the kernel, for messages). */
@@ -402,7 +464,9 @@ export class Engine {
       this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging, 0, this.batchDispatches * UNIFORM_SLOT);
     }
     if (this.encoder) {
+      this.profiler?.beforeSubmit(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
+      this.profiler?.afterSubmit(this.device.queue);
       this.counters.submits++;
     }
     this.encoder = null;
@@ -471,6 +535,7 @@ export class Engine {
 
   private async raceLost<T>(p: Promise<T>, what: string): Promise<T> {
     this.assertUsable();
+    this.onWait?.();
     let waiter!: (info: GPUDeviceLostInfo) => void;
     const lost = new Promise<never>((_, reject) => {
       waiter = (info) => reject(new DeviceLostError(`GPU device lost during ${what}: ${info.message || info.reason}`));
@@ -489,8 +554,56 @@ export class Engine {
       throw new DeviceLostError(`GPU device was lost: ${this.lostInfo.message || this.lostInfo.reason}; create a new engine`);
   }
 
+  // ---------------------------------------------------------------- profiling
+
+  /**
+   * Runs `fn` with every dispatch timed on the GPU (timestamp queries where the device has them, a
+   * per-dispatch fence otherwise; see profiler.ts). Work pending before the call is finished first and
+   * is not counted. Profiles do not nest.
+   */
+  async profile<T>(fn: () => T | Promise<T>, opts: ProfileOptions = {}): Promise<ProfileResult<T>> {
+    if (this.profiler) throw new GpuError('engine.profile: a profile is already running; profiles do not nest');
+    const mode = opts.mode ?? (this.capabilities.timestamps ? 'timestamps' : 'fence');
+    if (mode === 'timestamps' && !this.capabilities.timestamps) {
+      throw new KernelInputError("engine.profile: this device has no 'timestamp-query' feature; use mode 'fence'");
+    }
+    await this.finish();
+    const profiler = new DispatchProfiler(this.device, mode);
+    this.profiler = profiler;
+    let result: T;
+    let wallMs: number;
+    try {
+      const t0 = performance.now();
+      result = await fn();
+      await this.finish();
+      wallMs = performance.now() - t0;
+    } catch (err) {
+      this.profiler = null;
+      profiler.destroy();
+      throw err;
+    }
+    this.profiler = null;
+    return { result, mode, dispatches: await profiler.collect(), wallMs };
+  }
+
+  /** Names the graph layer (and pass) whose dispatches follow, for profiles; cheap enough to call always. */
+  markLayer(name: string, phase = ''): void {
+    this.layer = { name, phase };
+  }
+
+  private profiledPass(profiler: DispatchProfiler): GPUComputePassEncoder {
+    this.endPass();
+    return this.currentEncoder().beginComputePass(profiler.passDescriptor());
+  }
+
   get stats(): EngineStats {
-    return { ...this.counters, pipelines: this.pipelines.size, pool: this.pool.stats };
+    const variants = Object.fromEntries(Object.entries(this.variantCounts).map(([op, v]) => [op, { ...v }]));
+    return { ...this.counters, pipelines: this.pipelines.size, pool: this.pool.stats, variants };
+  }
+
+  /** What the device can do, and the kernel-variant policy every family follows (capabilities.ts). */
+  get capabilities(): Capabilities {
+    return capabilities(this);
   }
 
   /** Frees every GPU buffer and the device, so a Node process can exit. */

@@ -4,3 +4,7 @@ export { Tensor, shapeSize, type DType, type HostArray } from './tensor.js';
 export { defineKernel, type Kernel, type ParamValues, type ConstantValues, type Workgroups } from './kernel.js';
 export * from './errors.js';
 export { sizeClass, type PoolStats } from './buffer-pool.js';
+export { capabilitiesOf, KERNEL_VARIANTS, type Capabilities, type KernelVariant } from './capabilities.js';
+export type { ProfileOptions, ProfileResult } from './engine.js';
+export type { DispatchRecord, ProfileMode } from './profiler.js';
+export { chromeTrace, profileMarkdown, summariseProfile, type ProfileRow, type ProfileSummary } from './profile-report.js';

@@ -1,4 +1,7 @@
 /** Node-only: Dawn through the `webgpu` package. Never imported by the browser bundle. */
+import { paceDawnPolling } from './dawn-polling.js';
+
+export { dawnWaitStarts } from './dawn-polling.js';
 
 let cached: GPU | null = null;
 
@@ -9,5 +12,8 @@ export async function nodeGpu(): Promise<GPU> {
   Object.assign(globalThis, globals);
   // dawn.node aborts the process if this object is garbage-collected: keep it for the process lifetime.
   cached = create([]) as GPU;
+  // For the process lifetime too; LAYERTRACER_DAWN_POLLING=spin keeps dawn.node's own busy polling
+  // (to measure what the pacing buys).
+  if (process.env.LAYERTRACER_DAWN_POLLING !== 'spin') paceDawnPolling();
   return cached;
 }

@@ -144,6 +144,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
       chain.push(next);
     }
     const fused: FusedNode[] = chain.map((n) => ({ node: n, others: n.inputs.slice(1).map((v) => tensorOf(n, v)) }));
+    e.markLayer(node.name, 'forward');
     const { y, saved: state } = record.forward(
       e,
       node,
@@ -159,6 +160,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     for (const n of chain) for (const v of n.inputs.slice(1)) consumed(v);
     i += chain.length;
   }
+  e.markLayer('');
   return new Trace(e, graph, values, saved, shapes, borrowed, first, forBackward);
 }
 
@@ -250,6 +252,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     const node = graph.nodes[i];
     const g = grads.get(node.output);
     if (!g) continue; // no gradient reaches this node from the seed
+    e.markLayer(node.name, 'backward');
     const inputGrads = opOf(node).backward(node, g, backwardContext(e, trace, node, i, rule));
     node.inputs.forEach((v, k) => accumulate(v, inputGrads[k]));
     if (!wanted.has(node.output) && !borrowedGrads.has(g)) {
@@ -258,6 +261,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     }
   }
 
+  e.markLayer('');
   const named = new Map<string, Tensor>();
   for (const [v, names] of wanted) {
     const g = grads.get(v);

@@ -1,6 +1,7 @@
 import gemmSource from '../../shaders/conv2d_gemm.wgsl?raw';
 import sgSource from '../../shaders/conv2d_gemm_sg.wgsl?raw';
 import packSource from '../../shaders/conv2d_pack.wgsl?raw';
+import type { KernelVariant } from '../gpu/capabilities.js';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, GpuLimitError } from '../gpu/errors.js';
 import { defineKernel, type Kernel, type ParamValues } from '../gpu/kernel.js';
@@ -18,13 +19,31 @@ import { scoped } from '../gpu/scopes.js';
  */
 
 /** The GEMM kernel families (conv2d.ts adds 'direct'). */
-export type GemmVariant = 'subgroup' | 'tiled' | 'shared';
+export type GemmVariant = Exclude<KernelVariant, 'direct'>;
 
 const packKernel = defineKernel('conv2d_pack', packSource);
 const gemmKernel = defineKernel('conv2d_gemm', gemmSource);
 const sgKernel = defineKernel('conv2d_gemm_sg', sgSource);
 const WG = 256;
 const MAX_WG_PER_DIM = 65535;
+
+/**
+ * What a forward conv's store applies, in this order: + bias, * scale + shift (inference batch-norm),
+ * + residual (a tensor of the output's shape), ReLU. The subgroup kernels and Winograd fuse all of it;
+ * the others fuse bias and ReLU, and conv2d.ts runs the rest as separate passes.
+ */
+export interface Epilogue {
+  bias?: Tensor | null;
+  scale?: Tensor | null;
+  shift?: Tensor | null;
+  residual?: Tensor | null;
+  relu?: boolean;
+}
+
+/** Whether a tile configuration's kernel fuses the whole epilogue (scale, shift and residual too). */
+export function fusesWholeEpilogue(cfg: TileConfig): boolean {
+  return cfg.kernel === sgKernel;
+}
 
 /** One GEMM-shaped conv: stride-1 phases of backward-to-input are convs of this kind too. */
 export interface GemmConv {
@@ -51,9 +70,12 @@ export interface GemmConv {
   YSW: number;
   YRH: number;
   YRW: number;
+  /** FLOPs profiles report for it; Winograd's products report the direct conv's (effective rates). */
+  flops?: number;
 }
 
 export interface TileConfig {
+  variant: GemmVariant;
   TM: number; // output pixels per lane (along a row)
   TN: number; // output channels per tile
   tilesPerWorkgroup: number;
@@ -64,18 +86,14 @@ export interface TileConfig {
 export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
   if (variant === 'subgroup') {
     const s1 = c.SW === 1 && c.DW === 1;
-    if (c.Co <= 8) return { TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
-    const entry =
-      c.KH === 1 && c.KW === 1
-        ? c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0
-          ? 'wide_flat_v4'
-          : 'wide_1x1'
-        : s1
-          ? 'wide_s1'
-          : 'wide_any';
-    return { TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
+    if (c.Co <= 8) return { variant, TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
+    const shape =
+      c.KH === 1 && c.KW === 1 ? (c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'flat_v4' : '1x1') : s1 ? 's1' : 'any';
+    // 9..16 channels: 8 pixels x 16 channels per lane rather than a half-empty 4 x 32 tile.
+    if (c.Co <= 16) return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `mid_${shape}` };
+    return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `wide_${shape}` };
   }
-  return { TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
+  return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
 }
 
 /** True when a GEMM tile would be mostly padding (depthwise, very thin groups): use the direct kernel. */
@@ -140,6 +158,7 @@ export function packInput(e: Engine, kernel: string, x: Tensor, convs: GemmConv[
     bindings: { x, xt },
     params: { ...PACK_DEFAULTS, C, H, W, G, Cg: Ci, C4, Hp, Wp, padT, padL, total },
     workgroups: grid1d(total, WG),
+    op: kernel,
   });
   return { xt, padT, padL, Hp, Wp };
 }
@@ -185,12 +204,16 @@ function engineCache(e: Engine): EngineCache {
   return c;
 }
 
-/** Frees packed copies of weights their owner has released. */
+/** Frees packed copies of weights their owner has released (and those of freed derived weights). */
 function sweep(e: Engine, c: EngineCache): void {
-  for (const [storage, packs] of c.byStorage) {
-    if (storage.released) {
+  let again = true;
+  while (again) {
+    again = false;
+    for (const [storage, packs] of c.byStorage) {
+      if (!storage.released) continue;
       for (const t of packs.values()) e.release(t);
       c.byStorage.delete(storage);
+      again = true;
     }
   }
 }
@@ -203,6 +226,27 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
     for (const t of packs.values()) e.release(t);
     c.byStorage.delete(storage);
   }
+  // A derived weight (Winograd's transform) has packed copies of its own.
+  sweep(e, c);
+}
+
+/**
+ * A tensor derived from weight `w` (a packed copy, Winograd's packed transform), made once by `make`
+ * and cached until w is released (freed at the next packing) or releaseConv2dWeightCache.
+ */
+export function derivedWeight(e: Engine, w: Tensor, key: string, make: () => Tensor): Tensor {
+  const c = engineCache(e);
+  let packs = c.byStorage.get(w.storage);
+  const hit = packs?.get(key);
+  if (hit) return hit;
+  sweep(e, c);
+  const t = make();
+  if (!packs) {
+    packs = new Map();
+    c.byStorage.set(w.storage, packs);
+  }
+  packs.set(key, t);
+  return t;
 }
 
 // w: (G*Og, Cg, KH, KW) -> wt: k-steps for a GEMM with Ci inputs / Co outputs per group and tile TN
@@ -216,12 +260,12 @@ export function packedWeight(
   view: WeightView,
   TN: number,
 ): Tensor {
-  const c = engineCache(e);
   const key = `${w.shape.join('x')}|${TN}|${G}|${view.mode}|${view.JH},${view.JW}|${view.kh0},${view.kw0}|${view.TH},${view.TW}`;
-  let packs = c.byStorage.get(w.storage);
-  const hit = packs?.get(key);
-  if (hit) return hit;
-  sweep(e, c);
+  return derivedWeight(e, w, key, () => packWeight(e, kernel, w, G, Ci, Co, view, TN));
+}
+
+/** Packs `w` (uncached): see packedWeight. */
+export function packWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: number, Co: number, view: WeightView, TN: number): Tensor {
   const [O, Cg, KH, KW] = w.shape;
   const C4 = Math.ceil(Ci / 4);
   const NT = Math.ceil(Co / TN);
@@ -252,12 +296,8 @@ export function packedWeight(
     },
     workgroups: grid1d(total, WG),
     constants: { MODE: view.mode },
+    op: kernel,
   });
-  if (!packs) {
-    packs = new Map();
-    c.byStorage.set(w.storage, packs);
-  }
-  packs.set(key, wt);
   return wt;
 }
 
@@ -267,15 +307,16 @@ export function packedWeight(
  */
 export function dispatchGemm(
   e: Engine,
+  op: string,
   cfg: TileConfig,
   c: GemmConv,
   x: Tensor,
   packed: PackedInput | null,
   wt: Tensor,
-  bias: Tensor | null,
   y: Tensor,
-  relu: boolean,
+  epi: Epilogue,
 ): void {
+  const bias = epi.bias ?? null;
   const WT = Math.ceil(c.Wo / cfg.TM);
   const tiles = c.N * c.Ho * WT;
   const NT = Math.ceil(c.Co / cfg.TN);
@@ -308,16 +349,30 @@ export function dispatchGemm(
     YRH: c.YRH,
     YRW: c.YRW,
   };
-  const constants = { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 };
+  const whole = fusesWholeEpilogue(cfg);
+  if (!whole && (epi.scale || epi.residual)) throw new Error(`${op}: internal error: ${cfg.entry} does not fuse scale/shift/residual`);
+  const constants: Record<string, number> = whole
+    ? { HAS_BIAS: bias ? 1 : 0, AFFINE: epi.scale ? 1 : 0, RESIDUAL: epi.residual ? 1 : 0, ACT: epi.relu ? 1 : 0 }
+    : { HAS_BIAS: bias ? 1 : 0, ACT: epi.relu ? 1 : 0 };
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
+  const flops = c.flops ?? 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {
     e.dispatch({
       kernel: cfg.kernel,
       entry: cfg.entry,
-      bindings: cfg.entry === 'wide_flat_v4' ? { x4: x, wt, bias: bias ?? wt, y4: y } : { x, wt, bias: bias ?? wt, y },
+      bindings: {
+        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y, res4: epi.residual ?? wt } : { x, y, res: epi.residual ?? wt }),
+        wt,
+        bias: bias ?? wt,
+        scale: epi.scale ?? wt,
+        shift: epi.shift ?? wt,
+      },
       params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
       workgroups,
       constants,
+      op,
+      variant: cfg.variant,
+      flops,
     });
     return;
   }
@@ -330,6 +385,9 @@ export function dispatchGemm(
     params: { ...common, Hp: packed.Hp, Wp: packed.Wp, xoff },
     workgroups,
     constants,
+    op,
+    variant: cfg.variant,
+    flops,
   });
 }
 
@@ -344,9 +402,8 @@ export const runGemms = scoped(function runGemms(
   x: Tensor,
   w: Tensor,
   jobs: { conv: GemmConv; view: WeightView }[],
-  bias: Tensor | null,
   y: Tensor,
-  relu: boolean,
+  epi: Epilogue = {},
 ): void {
   if (jobs.length === 0) return;
   const packed =
@@ -361,7 +418,23 @@ export const runGemms = scoped(function runGemms(
   for (const { conv, view } of jobs) {
     const cfg = tileConfig(variant, conv);
     const wt = packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, cfg.TN);
-    dispatchGemm(e, cfg, conv, x, packed, wt, bias, y, relu);
+    dispatchGemm(e, kernel, cfg, conv, x, packed, wt, y, epi);
   }
   if (packed) e.release(packed.xt);
 });
+
+/** Runs one GEMM conv whose weight is already packed for `variant` (`tileConfig(variant, conv).TN`). */
+export function runPackedGemm(
+  e: Engine,
+  kernel: string,
+  variant: GemmVariant,
+  x: Tensor,
+  wt: Tensor,
+  conv: GemmConv,
+  y: Tensor,
+  epi: Epilogue = {},
+): void {
+  const packed = variant === 'subgroup' ? null : packInput(e, kernel, x, [conv]);
+  dispatchGemm(e, kernel, tileConfig(variant, conv), conv, x, packed, wt, y, epi);
+  if (packed) e.release(packed.xt);
+}

@@ -1,9 +1,23 @@
 import directSource from '../../shaders/conv2d.wgsl?raw';
+import { capabilities, KERNEL_VARIANTS, variantRuns, type Capabilities, type KernelVariant } from '../gpu/capabilities.js';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { gemmWasteful, packedWeight, runGemms, tileConfig, type GemmConv, type GemmVariant, type WeightView } from './conv2d-gemm.js';
+import { prepareWinogradWeight, winogradConv3x3, winogradSuits, winogradTileFor, type WinogradConv } from './winograd.js';
+import { channelAffineForward } from './channel-affine.js';
+import {
+  fusesWholeEpilogue,
+  gemmWasteful,
+  packedWeight,
+  runGemms,
+  tileConfig,
+  type Epilogue,
+  type GemmConv,
+  type GemmVariant,
+  type WeightView,
+} from './conv2d-gemm.js';
+import { addRelu, binary } from './elementwise.js';
 import { assertDType, assertRank } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
 
@@ -14,14 +28,15 @@ export { releaseConv2dWeightCache } from './conv2d-gemm.js';
  * size, dilation, groups including depthwise): forward (bias and ReLU fused), backward to the input,
  * backward to the weights.
  *
- * Kernel variants, all checked against one CPU reference and against each other (test/kernels):
+ * Kernel variants (the engine's vocabulary, src/gpu/capabilities.ts), all checked against one CPU
+ * reference and against each other (test/kernels):
  *   'subgroup' implicit GEMM whose lanes share weights through subgroupBroadcast and read the NCHW
  *              input directly (conv2d_gemm_sg.wgsl): the fast one on lavapipe / software adapters.
- *   'tiled'    implicit GEMM with register tiles and no subgroups: the fallback without the feature.
+ *   'register' implicit GEMM with register tiles and no subgroups: the fallback without the feature.
  *   'shared'   implicit GEMM with workgroup-shared-memory tiles: the classic shape for real GPUs.
  *   'direct'   one invocation per output element (conv2d.wgsl): depthwise and other thin groups,
  *              where a GEMM tile would be mostly padding, and the plain cross-check.
- * `selectConv2dVariant(engine)` picks one per adapter; `opts.variant` overrides it (tests, benchmarks).
+ * `selectConv2dVariant(engine)` follows the shared policy; `opts.variant` overrides it (tests, benchmarks).
  *
  * Backward to the input reuses the forward GEMM: stride 1 is one conv of dy with the flipped,
  * transposed kernel; stride s is s*s such convs, one per output phase, with subsampled kernels
@@ -33,7 +48,7 @@ export { releaseConv2dWeightCache } from './conv2d-gemm.js';
  * keyed on the tensor's storage; `prepareConv2dWeight` fills the cache at model load. The cache assumes
  * weights are immutable: after overwriting one in place (engine.write) call
  * `releaseConv2dWeightCache(e, w)`. Packed copies of released weights are freed at the next packing.
- * The 'tiled' and 'shared' variants also pack the input (channels-last, zero-padded) on every call.
+ * The 'register' and 'shared' variants also pack the input (channels-last, zero-padded) on every call.
  */
 
 export interface Conv2dOptions {
@@ -44,9 +59,24 @@ export interface Conv2dOptions {
   activation?: 'none' | 'relu';
   /** Force a kernel variant instead of `selectConv2dVariant(engine)` (tests and benchmarks). */
   variant?: Conv2dVariant;
+  /**
+   * Forward only: batch-norm (inference form, y * scale + shift per output channel) and a residual
+   * tensor of the output's shape, applied after the bias and before the activation. Fused into the
+   * conv's store on the subgroup and Winograd paths; separate passes elsewhere.
+   */
+  affine?: { scale: Tensor; shift: Tensor };
+  residual?: Tensor;
+  /**
+   * Winograd F(2x2, 3x3) for stride-1 undilated ungrouped 3x3 convs (winograd.ts): 'auto' (default)
+   * where it is faster (`winogradSuits`), true wherever it applies, false never. The 'direct' variant
+   * never uses it.
+   */
+  winograd?: boolean | 'auto';
+  /** Winograd's output tile: F(2x2, 3x3) or F(4x4, 3x3); default `winogradTileFor` (tests and benchmarks). */
+  winogradTile?: 2 | 4;
 }
 
-export type Conv2dVariant = GemmVariant | 'direct';
+export type Conv2dVariant = KernelVariant;
 
 const directKernel = defineKernel('conv2d', directSource);
 const WG = 256;
@@ -136,33 +166,26 @@ export function conv2dOutputShape(
 
 /** Multiply-adds x 2 of the forward pass (the same count for backward to the input): 2*N*O*Ho*Wo*(C/g)*KH*KW. */
 export function conv2dFlops(inputShape: readonly number[], weightShape: readonly number[], opts: Conv2dOptions = {}): number {
-  const g = resolve('conv2d', inputShape, weightShape, opts);
-  return 2 * g.N * g.O * g.Ho * g.Wo * g.Cg * g.KH * g.KW;
+  return directFlops(resolve('conv2d', inputShape, weightShape, opts));
 }
 
 // ---------------------------------------------------------------- variant selection
 
-/**
- * The variant that suits this adapter: software adapters (lavapipe, SwiftShader) pay ~8 instructions
- * per loaded float but one per subgroup broadcast, so they get 'subgroup'; without the subgroups
- * feature (or with subgroups narrower than 8) 'tiled'; real GPUs 'shared'.
- */
-export function selectConv2dVariant(e: Engine): Conv2dVariant {
-  if (!subgroupsUsable(e)) return 'tiled';
-  return e.adapter.isSoftware ? 'subgroup' : 'shared';
+/** The variant this device runs (the policy every kernel family shares; capabilities.ts). */
+export function conv2dVariantFor(caps: Capabilities): Conv2dVariant {
+  return caps.preferredVariant;
 }
 
-function subgroupsUsable(e: Engine): boolean {
-  if (!e.device.features.has('subgroups')) return false;
-  // The subgroup kernels run one 8-invocation workgroup as one subgroup.
-  const min = (e.device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
-  return min === undefined || min >= 8;
+export function selectConv2dVariant(e: Engine): Conv2dVariant {
+  return conv2dVariantFor(capabilities(e));
 }
 
 function variantFor(e: Engine, kernel: string, opts: Conv2dOptions): Conv2dVariant {
   const v = opts.variant ?? selectConv2dVariant(e);
-  if (!['subgroup', 'tiled', 'shared', 'direct'].includes(v)) throw new KernelInputError(`${kernel}: unknown variant ${JSON.stringify(v)}`);
-  if (v === 'subgroup' && !subgroupsUsable(e)) {
+  if (!KERNEL_VARIANTS.includes(v)) {
+    throw new KernelInputError(`${kernel}: unknown variant ${JSON.stringify(v)}; one of ${KERNEL_VARIANTS.join(', ')}`);
+  }
+  if (!variantRuns(capabilities(e), v)) {
     throw new KernelInputError(
       `${kernel}: variant 'subgroup' needs the subgroups feature with subgroups of at least 8 invocations; this adapter has none`,
     );
@@ -197,6 +220,11 @@ function directParams(g: Geometry, total: number): ParamValues {
     DQW: g.DW / gcd(g.SW, g.DW),
     total,
   };
+}
+
+/** The conv's multiply-adds x 2 (the same for forward, backward to the input and to the weights). */
+function directFlops(g: Geometry): number {
+  return 2 * g.N * g.O * g.Ho * g.Wo * g.Cg * g.KH * g.KW;
 }
 
 function gcd(a: number, b: number): number {
@@ -299,13 +327,25 @@ export const conv2dForward = scoped(function conv2dForward(
       );
     }
   }
+  checkEpilogue(kernel, g, opts);
   const relu = (opts.activation ?? 'none') === 'relu';
+  const epi: Epilogue = { bias, scale: opts.affine?.scale, shift: opts.affine?.shift, residual: opts.residual, relu };
   const variant = variantFor(e, kernel, opts);
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   const y = e.empty([g.N, g.O, g.Ho, g.Wo], 'f32', 'conv2d.y');
-  if (variant !== 'direct' && gemmSuits(variant, jobs)) {
-    runGemms(e, kernel, variant, x, w, jobs, bias, y, relu);
+  const wino = variant === 'direct' ? null : winogradForward(e, g, opts);
+  if (wino) {
+    winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, wino, y, epi);
     return y;
+  }
+  const rest = !!(epi.scale || epi.residual);
+  if (variant !== 'direct' && gemmSuits(variant, jobs)) {
+    if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
+      runGemms(e, kernel, variant, x, w, jobs, y, epi);
+      return y;
+    }
+    runGemms(e, kernel, variant, x, w, jobs, y, { bias });
+    return unfusedEpilogue(e, y, epi);
   }
   e.dispatch({
     kernel: directKernel,
@@ -313,10 +353,91 @@ export const conv2dForward = scoped(function conv2dForward(
     bindings: { x, w, bias: bias ?? w, y },
     params: directParams(g, y.size),
     workgroups: grid1d(y.size, WG),
-    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu ? 1 : 0 },
+    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu && !rest ? 1 : 0 },
+    op: kernel,
+    variant: 'direct',
+    flops: directFlops(g),
   });
-  return y;
+  return rest ? unfusedEpilogue(e, y, epi) : y;
 });
+
+function checkEpilogue(kernel: string, g: Geometry, opts: Conv2dOptions): void {
+  if (opts.affine) {
+    for (const [name, t] of [
+      ['affine.scale', opts.affine.scale],
+      ['affine.shift', opts.affine.shift],
+    ] as const) {
+      assertDType(kernel, name, t, 'f32');
+      if (t.rank !== 1 || t.shape[0] !== g.O) {
+        throw new KernelInputError(`${kernel}: ${name} must have shape [${g.O}] (one per output channel), got ${formatShape(t.shape)}`);
+      }
+    }
+  }
+  if (opts.residual) {
+    assertDType(kernel, 'residual', opts.residual, 'f32');
+    const want = [g.N, g.O, g.Ho, g.Wo];
+    if (opts.residual.shape.join() !== want.join()) {
+      throw new KernelInputError(
+        `${kernel}: residual must have the output's shape ${formatShape(want)}, got ${formatShape(opts.residual.shape)}`,
+      );
+    }
+  }
+}
+
+/** The epilogue after bias as separate passes, for kernels that fuse only bias and ReLU. Consumes y. */
+function unfusedEpilogue(e: Engine, y: Tensor, epi: Epilogue): Tensor {
+  let out = y;
+  if (epi.scale && epi.shift) {
+    out = channelAffineForward(e, y, epi.scale, epi.shift, { relu: !!epi.relu && !epi.residual });
+    e.release(y);
+  }
+  if (epi.residual) {
+    const sum = epi.relu ? addRelu(e, out, epi.residual) : binary(e, 'add', out, epi.residual);
+    e.release(out);
+    out = sum;
+  }
+  return out;
+}
+
+/** Whether a 3x3 stride-1 conv can go through Winograd at all: undilated, ungrouped, square padding <= 2. */
+function winogradApplies(g: Geometry): boolean {
+  return g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1 && g.PH === g.PW && g.PH <= 2;
+}
+
+function winogradChosen(e: Engine, opts: Conv2dOptions, kernel: string, applies: boolean, suits: () => boolean): boolean {
+  const want = opts.winograd ?? (e.winograd ? 'auto' : false);
+  if (want === true && !applies) {
+    throw new KernelInputError(`${kernel}: winograd: true needs a stride-1, undilated, ungrouped 3x3 conv with equal padding <= 2`);
+  }
+  return applies && (want === true || (want === 'auto' && suits()));
+}
+
+/** Whether a conv of these shapes and options runs through Winograd (forward, or backward to the input). */
+export function conv2dUsesWinograd(
+  e: Engine,
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+  backward = false,
+): boolean {
+  const g = resolve('conv2d', xShape, wShape, opts);
+  if (opts.variant === 'direct') return false;
+  return (backward ? winogradBackward(e, g, opts) : winogradForward(e, g, opts)) !== null;
+}
+
+/** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
+function winogradForward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+  const c = { N: g.N, CI: g.C, CO: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad: g.PH };
+  const m = opts.winogradTile ?? winogradTileFor(c);
+  return winogradChosen(e, opts, 'conv2d.forward', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
+}
+
+/** Backward to the input of a stride-1 3x3 conv: a conv of dy (padding 2 - P) with the flipped, transposed kernel. */
+function winogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+  const c = { N: g.N, CI: g.O, CO: g.C, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, pad: 2 - g.PH };
+  const m = opts.winogradTile ?? winogradTileFor(c);
+  return winogradChosen(e, opts, 'conv2d.backwardInput', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
+}
 
 function forwardView(g: Geometry): WeightView {
   return { mode: 0, JH: g.KH, JW: g.KW, kh0: 0, kw0: 0, TH: 1, TW: 1 };
@@ -342,6 +463,13 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   if (opts.backwardInput) jobs.push(...(useColumns(g) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
+  }
+  // Winograd's choice (and tile) depends on the input size; where it can apply at all, both tiles' weights are cached.
+  if (winogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
+    for (const m of opts.winogradTile ? [opts.winogradTile] : ([2, 4] as const)) {
+      prepareWinogradWeight(e, 'conv2d.forward', variant, w, 0, m);
+      if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, m);
+    }
   }
 }
 
@@ -521,15 +649,28 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   }
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
+  const wino = variant === 'direct' ? null : winogradBackward(e, g, opts);
+  if (wino) {
+    const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
+    winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx);
+    return dx;
+  }
   if (variant !== 'direct') {
     const columns = columnsJob(g);
     const colBytes = g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
     if (useColumns(g) && colBytes <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns])) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
-      runGemms(e, kernel, variant, dy, w, [columns], null, col, false);
+      runGemms(e, kernel, variant, dy, w, [columns], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
       const n = phaseGrid(g);
-      e.dispatch({ kernel: directKernel, entry: 'col2im', bindings: { col, dx }, params: directParams(g, n), workgroups: grid1d(n, WG) });
+      e.dispatch({
+        kernel: directKernel,
+        entry: 'col2im',
+        bindings: { col, dx },
+        params: directParams(g, n),
+        workgroups: grid1d(n, WG),
+        op: kernel,
+      });
       e.release(col);
       return dx;
     }
@@ -537,7 +678,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     if (gemmSuits(variant, plan.jobs)) {
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero.
       const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
-      runGemms(e, kernel, variant, dy, w, plan.jobs, null, dx, false);
+      runGemms(e, kernel, variant, dy, w, plan.jobs, dx);
       return dx;
     }
   }
@@ -549,6 +690,9 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     bindings: { dy, w, dx },
     params: directParams(g, n),
     workgroups: grid1d(n, WG),
+    op: kernel,
+    variant: 'direct',
+    flops: directFlops(g),
   });
   return dx;
 });
@@ -576,6 +720,9 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
     bindings: { x, dy, dw },
     params: directParams(g, dw.size),
     workgroups: grid1d(dw.size, WG),
+    op: kernel,
+    variant: 'direct',
+    flops: directFlops(g),
   });
   return dw;
 }

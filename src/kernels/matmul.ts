@@ -1,5 +1,6 @@
 import source from '../../shaders/matmul.wgsl?raw';
 import subgroupSource from '../../shaders/matmul_subgroup.wgsl?raw';
+import { capabilities, variantRuns, type Capabilities, type KernelVariant } from '../gpu/capabilities.js';
 import type { Engine } from '../gpu/engine.js';
 import { formatShape, GpuLimitError, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type Kernel } from '../gpu/kernel.js';
@@ -10,36 +11,28 @@ const plainKernel = defineKernel('matmul', source);
 const subgroupKernel = defineKernel('matmul_subgroup', subgroupSource);
 
 /**
- * Which family of matmul kernels an adapter runs (docs/adapter.md):
- *  - 'subgroup': lavapipe and other CPU adapters with subgroups of >= 8 lanes; loads are the cost
- *    there and subgroup broadcasts nearly free.
- *  - 'register': register-tiled with vec4 loads and no subgroups or workgroup memory; CPU adapters
- *    without subgroups.
+ * The matmul kernel families, in the engine's variant vocabulary (src/gpu/capabilities.ts, docs/adapter.md):
+ *  - 'subgroup': software adapters with usable subgroups; loads are the cost there and subgroup
+ *    broadcasts nearly free.
+ *  - 'register': register-tiled with vec4 loads and no subgroups or workgroup memory.
  *  - 'shared': workgroup-memory tiles, for real GPUs.
  * Unaligned layouts (odd K or N, transposed A) fall back to the general `reg` kernel in every family
  * except 'shared', which takes any strides.
  */
-export type MatmulVariant = 'subgroup' | 'register' | 'shared';
+export type MatmulVariant = Exclude<KernelVariant, 'direct'>;
 
-const chosen = new WeakMap<Engine, MatmulVariant>();
-
-export function selectMatmulVariant(e: Engine): MatmulVariant {
-  let v = chosen.get(e);
-  if (!v) {
-    v = !e.adapter.isSoftware ? 'shared' : matmulVariantSupported(e, 'subgroup') ? 'subgroup' : 'register';
-    chosen.set(e, v);
-  }
-  return v;
+/** The family this device runs (the policy every kernel family shares). */
+export function matmulVariantFor(caps: Capabilities): MatmulVariant {
+  return caps.preferredVariant;
 }
 
-/**
- * The subgroup kernels broadcast from lanes 0..7 of an 8-invocation workgroup, so they need subgroups
- * of at least 8 lanes (lavapipe on AVX2: 8; SwiftShader: 4). Unknown sizes count as unusable.
- */
+export function selectMatmulVariant(e: Engine): MatmulVariant {
+  return matmulVariantFor(capabilities(e));
+}
+
+/** Whether this device can run a family; the subgroup kernels need subgroups of at least 8 lanes. */
 export function matmulVariantSupported(e: Engine, variant: MatmulVariant): boolean {
-  if (variant !== 'subgroup') return true;
-  const min = e.device.adapterInfo?.subgroupMinSize;
-  return e.device.features.has('subgroups') && min !== undefined && min >= 8;
+  return variantRuns(capabilities(e), variant);
 }
 
 export interface MatmulOptions {
@@ -172,6 +165,9 @@ function gemm(e: Engine, g: Gemm): void {
       wy_log2: p.wyLog2 ?? 0,
     },
     workgroups: groups,
+    op: g.op,
+    variant: g.variant,
+    flops: 2 * g.M * g.N * g.K * g.batch,
   });
 }
 

@@ -117,6 +117,12 @@ function poolParams(g: Pool2dGeometry, countIncludePad = true) {
     dh: g.dh,
     dw: g.dw,
     count_include_pad: countIncludePad ? 1 : 0,
+    r0: 0,
+    c0: 0,
+    qh: 1,
+    qw: 1,
+    pho: 0,
+    pwo: 0,
   };
 }
 
@@ -158,14 +164,25 @@ export function maxPool2dBackward(e: Engine, dy: Tensor, switches: Tensor, input
   checkGradient(kernel, dy, [g.n, g.c, g.ho, g.wo]);
   assertDType(kernel, 'switches', switches, 'u32');
   assertShapeEquals(kernel, 'switches', switches, dy.shape);
-  const dx = e.empty(inputShape, 'f32', 'maxPool2d.dx');
-  e.dispatch({
-    kernel: pool,
-    entry: 'max_backward',
-    bindings: { dy, switches_in: switches, dx },
-    params: poolParams(g),
-    workgroups: grid1d(dx.size, WG),
-  });
+  const dx = e.zeros(inputShape, 'f32', 'maxPool2d.dx');
+  // Windows qh rows (qw columns) apart never share an input pixel: one race-free dispatch per phase.
+  const qh = Math.ceil(((g.kh - 1) * g.dh + 1) / g.sh);
+  const qw = Math.ceil(((g.kw - 1) * g.dw + 1) / g.sw);
+  for (let r0 = 0; r0 < Math.min(qh, g.ho); r0++) {
+    for (let c0 = 0; c0 < Math.min(qw, g.wo); c0++) {
+      const pho = Math.ceil((g.ho - r0) / qh);
+      const pwo = Math.ceil((g.wo - c0) / qw);
+      const n = g.n * g.c * pho * pwo;
+      e.dispatch({
+        kernel: pool,
+        entry: 'max_backward_phase',
+        bindings: { dy, switches_in: switches, dx },
+        params: { ...poolParams(g), r0, c0, qh, qw, pho, pwo },
+        workgroups: grid1d(n, WG),
+        op: kernel,
+      });
+    }
+  }
   return dx;
 }
 

@@ -2,6 +2,7 @@ import { KernelInputError } from '../gpu/errors.js';
 
 /** Path-integral rules for Integrated Gradients, named as Captum names them. */
 export const QUADRATURE_RULES = ['riemann_left', 'riemann_right', 'riemann_middle', 'riemann_trapezoid', 'gausslegendre'] as const;
+/** One of {@link QUADRATURE_RULES}. */
 export type QuadratureRule = (typeof QUADRATURE_RULES)[number];
 
 export function parseQuadratureRule(name: string): QuadratureRule {

@@ -18,6 +18,7 @@ import {
 import { classSelector } from '../graph/outputs.js';
 import { scoped } from '../gpu/scopes.js';
 
+/** Options of {@link scoreCam}. */
 export interface ScoreCamOptions extends MethodOptions {
   /** Masked images per forward pass (default 64). */
   batchSize?: number;

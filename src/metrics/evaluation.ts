@@ -11,6 +11,7 @@ import type { MethodEntry, MethodRunOptions } from '../methods/registry.js';
 import { causalMetrics, type CausalMetricOptions } from './insertion-deletion.js';
 import { bootstrapMean, wilcoxonSignedRank, type Interval, type SignedRankTest } from './statistics.js';
 
+/** One image's insertion and deletion AUCs under one method, with both curves and the time taken. */
 export interface ImageScore {
   /** Index of the image within the evaluated data. */
   image: number;
@@ -24,6 +25,7 @@ export interface ImageScore {
   deletionCurve: number[];
 }
 
+/** One method's scores on every evaluated image ({@link evaluateMethods}). */
 export interface MethodEvaluation {
   method: string;
   layer?: string;
@@ -83,8 +85,10 @@ export async function evaluateMethods(
   return results;
 }
 
+/** RISE's two causal metrics. */
 export type CausalMetric = 'insertion' | 'deletion';
 
+/** A method against a baseline method, image by image: the mean difference and the Wilcoxon signed-rank test. */
 export interface PairedComparison {
   baseline: string;
   /** Mean of (method - baseline) per image, with its bootstrap interval. */
@@ -92,6 +96,7 @@ export interface PairedComparison {
   test: SignedRankTest;
 }
 
+/** One method's means with 95 % bootstrap intervals, and its paired comparison with the baseline ({@link summarise}). */
 export interface MethodSummary {
   method: string;
   layer?: string;

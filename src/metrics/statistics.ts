@@ -11,6 +11,7 @@ export function mean(values: ArrayLike<number>): number {
   return values.length ? s / values.length : NaN;
 }
 
+/** A mean with its 95 % bootstrap interval [lo, hi]. */
 export interface Interval {
   mean: number;
   lo: number;
@@ -46,6 +47,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return i + 1 < sorted.length ? sorted[i] + frac * (sorted[i + 1] - sorted[i]) : sorted[i];
 }
 
+/** The Wilcoxon signed-rank test of paired differences (two-sided). */
 export interface SignedRankTest {
   /** Pairs with a nonzero difference (zeros are dropped, Wilcoxon's convention). */
   n: number;

@@ -24,6 +24,7 @@ export interface RandomisableLayer {
   nodes: number[];
 }
 
+/** What one randomisation step replaces: a residual block (or conv + batch-norm), or every parameterised module. */
 export type Granularity = 'block' | 'module';
 
 /**

@@ -26,6 +26,7 @@ export const MEASURE_TITLES: Record<SimilarityMeasure, string> = {
 
 export type SimilarityScores = Record<SimilarityMeasure, number>;
 
+/** Options of {@link modelRandomisationTest}. */
 export interface SanityOptions {
   /** 'cascading' (default): step k randomises the top k+1 layers; 'independent': only layer k. */
   mode?: 'cascading' | 'independent';
@@ -43,6 +44,7 @@ export interface SanityOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
+/** One randomisation step: which layers were randomised and how similar each method's maps stayed. */
 export interface SanityStep {
   /** The layer randomised at this step (cascading: the deepest one so far). */
   layer: string;
@@ -54,6 +56,7 @@ export interface SanityStep {
   summary: Record<string, Record<SimilarityMeasure, Interval>>;
 }
 
+/** The model-parameter randomisation test's result: every step of one mode. */
 export interface SanityResult {
   mode: 'cascading' | 'independent';
   granularity: Granularity;

@@ -116,7 +116,10 @@ async function probe(
     }),
   );
   const x = e.upload(data, [images, 3, h, w], 'probe.images');
+  // Winograd convs mix a tile's whole input patch at the rounding level: the probe needs exact locality.
+  e.winograd = false;
   const trace = runForward(e, graph, x, { keep: layers, forBackward: false });
+  e.winograd = true;
   const acts = new Map<string, Float32Array>();
   const shapes = new Map<string, readonly number[]>();
   for (const l of layers) {

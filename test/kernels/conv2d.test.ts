@@ -5,8 +5,10 @@ import {
   conv2dFlops,
   conv2dForward,
   conv2dOutputShape,
+  conv2dUsesWinograd,
   selectConv2dVariant,
 } from '../../src/kernels/conv2d.js';
+import { winogradTileFor } from '../../src/kernels/winograd.js';
 import { testEngine } from '../util/gpu.js';
 import { conv2dCases } from './conv2d.cases.js';
 
@@ -25,11 +27,31 @@ describe('conv2d shapes and selection', () => {
     expect(conv2dFlops([1, 64, 56, 56], [64, 64, 3, 3], { padding: 1 })).toBe(2 * 64 * 56 * 56 * 64 * 9);
   });
 
+  it('takes Winograd for large stride-1 3x3 convs, F(4x4) where there are tiles for it, and never with engine.winograd off', () => {
+    const opts = { padding: 1 };
+    expect(conv2dUsesWinograd(engine, [1, 256, 14, 14], [256, 256, 3, 3], opts)).toBe(true);
+    expect(conv2dUsesWinograd(engine, [1, 256, 14, 14], [256, 256, 3, 3], opts, true)).toBe(true);
+    expect(conv2dUsesWinograd(engine, [1, 16, 32, 32], [16, 16, 3, 3], opts)).toBe(false); // too few channels
+    expect(conv2dUsesWinograd(engine, [1, 64, 56, 56], [64, 64, 3, 3], { padding: 1, stride: 2 })).toBe(false);
+    expect(conv2dUsesWinograd(engine, [1, 64, 56, 56], [64, 64, 3, 3], { ...opts, variant: 'direct' })).toBe(false);
+    expect(winogradTileFor({ N: 1, CI: 512, CO: 512, H: 7, W: 7, Ho: 7, Wo: 7, pad: 1 })).toBe(2);
+    expect(winogradTileFor({ N: 8, CI: 512, CO: 512, H: 7, W: 7, Ho: 7, Wo: 7, pad: 1 })).toBe(4);
+    engine.winograd = false;
+    try {
+      expect(conv2dUsesWinograd(engine, [1, 256, 14, 14], [256, 256, 3, 3], opts)).toBe(false);
+      expect(conv2dUsesWinograd(engine, [1, 256, 14, 14], [256, 256, 3, 3], { ...opts, winograd: true })).toBe(true);
+    } finally {
+      engine.winograd = true;
+    }
+    expect(() =>
+      conv2dForward(engine, engine.zeros([1, 4, 8, 8]), engine.zeros([4, 4, 3, 3]), null, { stride: 2, winograd: true }),
+    ).toThrow(/winograd: true needs a stride-1/);
+  });
+
   it('selects the subgroup variant on a software adapter with subgroups', () => {
     const v = selectConv2dVariant(engine);
-    if (!engine.device.features.has('subgroups')) expect(v).toBe('tiled');
-    else if (engine.adapter.isSoftware) expect(v).toBe('subgroup');
-    else expect(v).toBe('shared');
+    if (!engine.adapter.isSoftware) expect(v).toBe('shared');
+    else expect(v).toBe(engine.capabilities.subgroupKernels ? 'subgroup' : 'register');
   });
 });
 
@@ -78,7 +100,7 @@ describe('conv2d bad input', () => {
     if (side * side * 16 > e.limits.maxBufferSize) return;
     const big = e.empty([1, 3, side, side]);
     const wBig = e.zeros([32, 3, 3, 3]);
-    expect(() => conv2dForward(e, big, wBig, null, { stride: 8, variant: 'tiled' })).toThrow(
+    expect(() => conv2dForward(e, big, wBig, null, { stride: 8, variant: 'register' })).toThrow(
       /packed input \[1, 1, \d+, \d+, 4\].*over this adapter's maxStorageBufferBindingSize/,
     );
     e.releaseAll(big, wBig);
