@@ -9,8 +9,9 @@ import type { Model } from '../graph/model.js';
 import { bitmapToRgb, decodeImageBlob } from '../image/decode-browser.js';
 import { ImageDecodeError } from '../image/errors.js';
 import { assertRgbImage, compositeRgbaOverWhite, type RgbImage } from '../image/image.js';
-import { fetchSafetensors, parseSafetensors, type SafetensorsFile } from '../io/safetensors.js';
+import { fetchSafetensors, parseSafetensors, tooLarge, type SafetensorsFile } from '../io/safetensors.js';
 import { describeValue, modelFromSafetensors, type LoadModelOptions } from './load-model.js';
+import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
 
 /** Where a model comes from in a browser: the URL of a `.safetensors` file (relative to the page), its bytes, or a File/Blob. */
 export type ModelSource = string | URL | ArrayBuffer | Uint8Array | Blob;
@@ -75,9 +76,13 @@ export function toImageData(image: RgbImage): ImageData {
 }
 
 async function readModelFile(source: ModelSource): Promise<SafetensorsFile> {
-  if (typeof source === 'string' || source instanceof URL) return fetchSafetensors(source);
+  if (typeof source === 'string' || source instanceof URL) return fetchSafetensors(source, undefined, { maxBytes: MAX_WEIGHTS_BYTES });
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return parseSafetensors(source, 'model bytes');
-  if (source instanceof Blob) return parseSafetensors(await source.arrayBuffer(), (source as File).name || 'model blob');
+  if (source instanceof Blob) {
+    const name = (source as File).name || 'model blob';
+    if (source.size > MAX_WEIGHTS_BYTES) throw tooLarge(name, source.size, MAX_WEIGHTS_BYTES);
+    return parseSafetensors(await source.arrayBuffer(), name);
+  }
   throw new TypeError(
     `loadModel: cannot load a model from ${describeValue(source)}; pass the URL of a .safetensors file, a File/Blob, or its bytes (ArrayBuffer, Uint8Array)`,
   );

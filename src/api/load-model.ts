@@ -1,4 +1,5 @@
 import type { Engine } from '../gpu/engine.js';
+import { assertFiniteActivations } from '../graph/finite-probe.js';
 import { modelFromFile, type Model } from '../graph/model.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import { buildOnEngine } from './engine-lease.js';
@@ -10,14 +11,31 @@ export interface LoadModelOptions {
    * model loaded without one, destroyed when the last of them is released.
    */
   engine?: Engine;
+  /**
+   * Load weights holding NaN or infinity, or whose activations overflow float32 on a test input
+   * (refused by default: every output would be meaningless).
+   */
+  allowNonFinite?: boolean;
 }
 
 /** Names of the models shipped in the package's `weights/` folder (Node's `loadModel` accepts them as sources). */
 export const EMBEDDED_MODELS = ['default-resnet', 'default-vgg'] as const;
 
-/** Builds a model from a parsed safetensors file on the given or the shared engine. */
-export function modelFromSafetensors(file: SafetensorsFile, options: LoadModelOptions = {}): Promise<Model> {
-  return buildOnEngine(options.engine, (engine) => modelFromFile(engine, file));
+/**
+ * Builds a model from a parsed safetensors file on the given or the shared engine, with the same checks as
+ * the CLI: every parameter finite, and no layer overflowing float32 on a test input (one forward pass).
+ */
+export async function modelFromSafetensors(file: SafetensorsFile, options: LoadModelOptions = {}): Promise<Model> {
+  const checks = { allowNonFinite: options.allowNonFinite };
+  const model = await buildOnEngine(options.engine, (engine) => modelFromFile(engine, file, checks));
+  if (options.allowNonFinite) return model;
+  try {
+    await assertFiniteActivations(model);
+  } catch (err) {
+    model.release();
+    throw err;
+  }
+  return model;
 }
 
 /** The tail of the error for a source of the wrong kind: what each environment accepts. */

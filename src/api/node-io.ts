@@ -13,9 +13,10 @@ import { ImageDecodeError } from '../image/errors.js';
 import type { RgbImage } from '../image/image.js';
 import { SafetensorsError } from '../io/errors.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
-import { fetchSafetensors, parseSafetensors, type SafetensorsFile } from '../io/safetensors.js';
+import { fetchSafetensors, parseSafetensors, tooLarge, type SafetensorsFile } from '../io/safetensors.js';
 import { projectRoot } from '../util/project-root.js';
 import { describeValue, EMBEDDED_MODELS, modelFromSafetensors, type LoadModelOptions } from './load-model.js';
+import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
 
 /**
  * Where a model comes from in Node: a `.safetensors` path, a `file:`/`http(s):` URL, the bytes of
@@ -70,11 +71,18 @@ export function embeddedModelPath(name: (typeof EMBEDDED_MODELS)[number], file: 
 }
 
 async function readModelFile(source: ModelSource): Promise<SafetensorsFile> {
-  if (typeof source === 'string' && isHttpUrl(source)) return fetchSafetensors(source);
-  if (source instanceof URL) return source.protocol === 'file:' ? readModelPath(fileURLToPath(source)) : fetchSafetensors(source);
+  if (typeof source === 'string' && isHttpUrl(source)) return fetchSafetensors(source, undefined, { maxBytes: MAX_WEIGHTS_BYTES });
+  if (source instanceof URL) {
+    if (source.protocol === 'file:') return readModelPath(fileURLToPath(source));
+    return fetchSafetensors(source, undefined, { maxBytes: MAX_WEIGHTS_BYTES });
+  }
   if (typeof source === 'string') return readModelPath(source.startsWith('file:') ? fileURLToPath(source) : source);
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return parseSafetensors(source, 'model bytes');
-  if (source instanceof Blob) return parseSafetensors(await source.arrayBuffer(), blobName(source, 'model blob'));
+  if (source instanceof Blob) {
+    const name = blobName(source, 'model blob');
+    if (source.size > MAX_WEIGHTS_BYTES) throw tooLarge(name, source.size, MAX_WEIGHTS_BYTES);
+    return parseSafetensors(await source.arrayBuffer(), name);
+  }
   throw new TypeError(
     `loadModel: cannot load a model from ${describeValue(source)}; pass a .safetensors path, a file: or http(s): URL, ` +
       `its bytes (Buffer, Uint8Array, ArrayBuffer), a Blob, or an embedded model name (${EMBEDDED_MODELS.join(', ')})`,
@@ -82,9 +90,9 @@ async function readModelFile(source: ModelSource): Promise<SafetensorsFile> {
 }
 
 function readModelPath(path: string): Promise<SafetensorsFile> {
-  if (existsSync(path)) return readSafetensorsFile(path);
+  if (existsSync(path)) return readSafetensorsFile(path, { maxBytes: MAX_WEIGHTS_BYTES });
   const embedded = EMBEDDED_MODELS.find((name) => name === path);
-  if (embedded) return readSafetensorsFile(embeddedModelPath(embedded));
+  if (embedded) return readSafetensorsFile(embeddedModelPath(embedded), { maxBytes: MAX_WEIGHTS_BYTES });
   throw new SafetensorsError(
     path,
     'no such file. Pass the path of a .safetensors file (tools/export_weights.py converts PyTorch weights), ' +

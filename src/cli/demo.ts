@@ -17,7 +17,7 @@ import { riseMaskOptions, riseMaskSetting } from './rise-masks-option.js';
 
 /** The demo is the README's first command: RISE gets a short budget so the whole run stays quick. */
 const DEMO_RISE_SECONDS = 3;
-import { loadModelFile } from './load-model.js';
+import { loadModelFile, MAX_WEIGHTS_BYTES } from './load-model.js';
 import { traceImages } from './trace.js';
 import { DEFAULT_MASK_SCORE } from '../methods/layertracer.js';
 
@@ -82,7 +82,7 @@ An earlier report is moved aside to out/demo-previous-<time>, never deleted.`,
         const links: [string, string][] = [];
         const meansPath = join(weightsDir, m.means);
         if (existsSync(meansPath)) {
-          const means = classMeansFromFile(await readSafetensorsFile(meansPath));
+          const means = classMeansFromFile(await readSafetensorsFile(meansPath, { maxBytes: MAX_WEIGHTS_BYTES }));
           await traceImages(
             engine,
             model,

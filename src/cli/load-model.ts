@@ -5,13 +5,10 @@ import type { WeightCheckOptions } from '../graph/weights.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { resolveClassChoice } from '../api/target.js';
 import { UsageError } from './errors.js';
-import { assertFiniteActivations } from './finite-probe.js';
+import { assertFiniteActivations } from '../graph/finite-probe.js';
+import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
 
-/**
- * The largest weights file a command reads (it is read into memory whole): the largest supported model,
- * VGG-19-BN, is 0.55 GiB, so 1 GiB leaves room and keeps a hostile file from taking the machine's memory.
- */
-export const MAX_WEIGHTS_BYTES = 2 ** 30;
+export { MAX_WEIGHTS_BYTES };
 
 /** Loads a weights file for a command; a missing file says where models come from. */
 export async function loadModelFile(engine: Engine, path: string, checks: WeightCheckOptions = {}): Promise<Model> {

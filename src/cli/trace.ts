@@ -15,7 +15,7 @@ import { layerEvidence, type ImageEvidence } from '../methods/layer-evidence.js'
 import { DEFAULT_MASK_SCORE, layerTracer, MASK_SCORES, type LayerTracerResult, type MaskScore } from '../methods/layertracer.js';
 import { colourLegendHtml } from '../report/colour-bar.js';
 import { escapeHtml, page } from '../report/html.js';
-import { attentionStrip, stretchTogether } from '../report/strip.js';
+import { attentionStrip, stretchTogether, withColourKey } from '../report/strip.js';
 import { assertFiniteResult } from '../util/finite.js';
 import { stretchToUnit } from '../util/stretch.js';
 import { defineCommand } from './command.js';
@@ -222,7 +222,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
         '(rnd): noise maps',
       ],
     };
-    await writePng(join(job.outDir, `${stem}.layertracer.png`), attentionStrip(original, tiles));
+    await writePng(join(job.outDir, `${stem}.layertracer.png`), withColourKey(attentionStrip(original, tiles), 'jet', range));
     await writeSafetensorsFile(
       join(job.outDir, `${stem}.layertracer.safetensors`),
       Object.fromEntries(result.layers.map((l) => [l, { dtype: 'F32' as const, shape: [h, w], data: maps.get(l)! }])),

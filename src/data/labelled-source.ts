@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { decodeImageBytes, readImageFile } from '../image/decode-node.js';
 import { preprocessForModel } from '../image/preprocess.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
+import { MAX_DATASET_BYTES } from '../io/limits.js';
 import { datasetFromFile, normalizedBatch, type ImageDataset } from './image-dataset.js';
 
 /** A labelled image set a command can read: a safetensors file (images U8 [N,H,W,3] + labels) or a folder per class. */
@@ -28,7 +29,7 @@ export async function openLabelledSet(path: string): Promise<LabelledSet> {
     throw new Error(
       `dataset "${path}" does not exist; give a .safetensors file (images U8 [N,H,W,3], labels) or a folder with one sub-folder of images per class`,
     );
-  return s.isDirectory() ? folderSet(path) : tensorSet(datasetFromFile(await readSafetensorsFile(path)));
+  return s.isDirectory() ? folderSet(path) : tensorSet(datasetFromFile(await readSafetensorsFile(path, { maxBytes: MAX_DATASET_BYTES })));
 }
 
 export function tensorSet(ds: ImageDataset): LabelledSet {

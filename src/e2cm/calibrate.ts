@@ -5,6 +5,7 @@ import type { ClassMeans, DataSplit, ExitCalibrationStats } from './class-means.
 import { observeExits, predictExits } from './early-exit.js';
 import { searchExitThresholds, searchSingleThreshold } from './thresholds.js';
 
+/** Options of {@link calibrateClassMeans}: the accuracy budget, the split's description, batching and progress. */
 export interface CalibrateOptions {
   /** Largest accuracy loss allowed by the threshold search, as a fraction (default 0.01). */
   maxAccuracyDrop?: number;

@@ -13,12 +13,14 @@ export const THRESHOLD_GRID: readonly number[] = [
 /** A threshold that never fires (confidences are at most 1 and an exit fires only above its threshold). */
 export const NEVER = Infinity;
 
+/** Options of the exit-threshold searches: the accuracy budget and the candidate thresholds. */
 export interface ThresholdSearchOptions {
   /** Largest accuracy loss allowed, as a fraction (default 0.01, one point). */
   maxAccuracyDrop?: number;
   candidates?: readonly number[];
 }
 
+/** One point of the accuracy / compute front the threshold search walks. */
 export interface FrontPoint {
   thresholds: number[];
   accuracy: number;
@@ -26,6 +28,7 @@ export interface FrontPoint {
   changed: number;
 }
 
+/** The thresholds a search chose, and the accuracy and compute they give on the calibration split. */
 export interface ThresholdChoice {
   thresholds: number[];
   result: EarlyExitResult;

@@ -12,6 +12,7 @@ import { preprocessForModel, toNormalizedCHW } from '../image/preprocess.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { FeatureInputError } from './errors.js';
 import { datasetSource, type ImageSource } from './image-source.js';
+import { MAX_DATASET_BYTES } from '../io/limits.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -56,5 +57,5 @@ export async function openImageSource(
       `data "${path}" does not exist; give a dataset .safetensors file (images U8 [N,H,W,3] + labels) or a folder of PNG/JPEG images`,
     );
   if (s.isDirectory()) return folderSource(path, info, limit);
-  return datasetSource(datasetFromFile(await readSafetensorsFile(path)), limit);
+  return datasetSource(datasetFromFile(await readSafetensorsFile(path, { maxBytes: MAX_DATASET_BYTES })), limit);
 }

@@ -16,11 +16,13 @@
 
 export type KernelVariant = 'subgroup' | 'register' | 'shared' | 'direct';
 
+/** Every kernel variant name, in the order the policies prefer them on software adapters. */
 export const KERNEL_VARIANTS: readonly KernelVariant[] = ['subgroup', 'register', 'shared', 'direct'];
 
 /** The subgroup kernels run an 8-invocation workgroup as one subgroup. */
 export const SUBGROUP_KERNEL_LANES = 8;
 
+/** One engine's capability object: every variant policy reads it, never the adapter directly. */
 export interface Capabilities {
   /** A CPU implementation (lavapipe/llvmpipe, SwiftShader): memory loads dominate, broadcasts are cheap. */
   readonly isSoftware: boolean;
@@ -50,6 +52,7 @@ export interface DeviceTraits {
   isSoftware: boolean;
 }
 
+/** What a device offers the kernels (subgroups and their sizes, software or not), and so which variants can run. */
 export function capabilitiesOf(d: DeviceTraits): Capabilities {
   const subgroups = d.features.has('subgroups');
   const min = d.adapterInfo?.subgroupMinSize ?? null;

@@ -62,11 +62,13 @@ export interface DispatchRequest {
   flops?: number;
 }
 
+/** Options of `engine.profile(fn)`. */
 export interface ProfileOptions {
   /** 'timestamps' (default where the device has `timestamp-query`) or 'fence' (one submit per dispatch). */
   mode?: ProfileMode;
 }
 
+/** What `engine.profile(fn)` measured: fn's result, and every dispatch it issued with its GPU time. */
 export interface ProfileResult<T> {
   result: T;
   mode: ProfileMode;

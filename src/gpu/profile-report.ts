@@ -6,6 +6,7 @@
 
 import type { DispatchRecord } from './profiler.js';
 
+/** One row of a profile table: a layer, or an op and variant, with its time and rates. */
 export interface ProfileRow {
   /** Layer (`layer3.1.conv2`) or op + variant (`conv2d.forward [subgroup]`). */
   name: string;
@@ -22,6 +23,7 @@ export interface ProfileRow {
   sharePct: number;
 }
 
+/** A profile summarised: totals, the same-run ceiling, and the per-layer and per-variant tables. */
 export interface ProfileSummary {
   gpuMs: number;
   wallMs: number;
@@ -115,7 +117,8 @@ export function profileMarkdown(s: ProfileSummary, top = 25): string {
   ].join('\n');
 }
 
-interface TraceEvent {
+/** One Chrome / Perfetto trace event (`ph: 'X'`, a complete duration event). */
+export interface TraceEvent {
   name: string;
   cat: string;
   ph: 'X' | 'M';

@@ -14,8 +14,10 @@
 
 import type { KernelVariant } from './capabilities.js';
 
+/** How dispatches are timed: GPU timestamp queries, or one submit and fence per dispatch. */
 export type ProfileMode = 'timestamps' | 'fence';
 
+/** One profiled dispatch: kernel, op, variant, layer, FLOPs, bytes and GPU time. */
 export interface DispatchRecord {
   /** Order of issue within the profile. */
   index: number;

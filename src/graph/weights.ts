@@ -25,6 +25,7 @@ export interface TensorFile {
   getF32(name: string): Float32Array;
 }
 
+/** What the load-time weight checks allow. */
 export interface WeightCheckOptions {
   /**
    * Accept NaN and infinite parameters. Off by default: one NaN weight turns every output into NaN and

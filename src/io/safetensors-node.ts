@@ -10,6 +10,7 @@ import {
   attachData,
   parseHeader,
   readHeaderLength,
+  tooLarge,
   writeSafetensors,
   type HostTensor,
   type SafetensorsFile,
@@ -30,12 +31,7 @@ export async function readSafetensorsFile(path: string, options: { maxBytes?: nu
     if (!info.isFile()) throw new SafetensorsError(path, 'is not a regular file');
     const size = info.size;
     // The whole data section is read into memory: a caller that knows how large its files can be says so.
-    if (options.maxBytes !== undefined && size > options.maxBytes) {
-      throw new SafetensorsError(
-        path,
-        `is ${(size / 2 ** 30).toFixed(2)} GiB, over the ${(options.maxBytes / 2 ** 30).toFixed(2)} GiB this kind of file can need; is it the right file?`,
-      );
-    }
+    if (options.maxBytes !== undefined && size > options.maxBytes) throw tooLarge(path, size, options.maxBytes);
     const prefix = await readExactly(handle, 0, Math.min(LENGTH_FIELD_BYTES, size), path);
     const headerLength = readHeaderLength(prefix, size, path);
     const dataStart = LENGTH_FIELD_BYTES + headerLength;

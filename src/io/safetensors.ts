@@ -116,7 +116,11 @@ export function parseSafetensors(bytes: ArrayBuffer | Uint8Array, source = '<mem
 }
 
 /** Fetches and parses a safetensors file (browser or Node >= 18). */
-export async function fetchSafetensors(url: string | URL, init?: RequestInit): Promise<SafetensorsFile> {
+export async function fetchSafetensors(
+  url: string | URL,
+  init?: RequestInit,
+  options: { maxBytes?: number } = {},
+): Promise<SafetensorsFile> {
   const source = String(url);
   let response: Response;
   try {
@@ -127,7 +131,18 @@ export async function fetchSafetensors(url: string | URL, init?: RequestInit): P
   if (!response.ok) {
     throw new SafetensorsError(source, `download failed with HTTP ${response.status} ${response.statusText}; check the URL`);
   }
-  return parseSafetensors(await response.arrayBuffer(), source);
+  // Refused by its declared size before the body is read, and by its real size after.
+  const declared = Number(response.headers.get('content-length'));
+  if (options.maxBytes !== undefined && declared > options.maxBytes) throw tooLarge(source, declared, options.maxBytes);
+  const body = await response.arrayBuffer();
+  if (options.maxBytes !== undefined && body.byteLength > options.maxBytes) throw tooLarge(source, body.byteLength, options.maxBytes);
+  return parseSafetensors(body, source);
+}
+
+/** The error for a file over the size its kind can need. */
+export function tooLarge(source: string, bytes: number, maxBytes: number): SafetensorsError {
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  return new SafetensorsError(source, `is ${gib(bytes)}, over the ${gib(maxBytes)} this kind of file can need; is it the right file?`);
 }
 
 /**

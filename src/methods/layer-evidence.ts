@@ -34,6 +34,7 @@ export interface ImageEvidence {
   random: { insertion: number; deletion: number };
 }
 
+/** Options of {@link layerEvidence}: whether to run insertion / deletion, and their settings. */
 export interface LayerEvidenceOptions extends CausalMetricOptions {
   /** Seed of the random baseline maps (image i uses seed + i). */
   seed?: number;

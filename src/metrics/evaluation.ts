@@ -32,6 +32,7 @@ export interface MethodEvaluation {
   perImage: ImageScore[];
 }
 
+/** Options of {@link evaluateMethods}: the causal metrics' settings, the methods' options and progress. */
 export interface EvaluateOptions extends CausalMetricOptions {
   /** Options for the methods (layer, samples, hybridAlpha, ...). The target is always each image's top-1. */
   runOptions?: Omit<MethodRunOptions, 'target'>;

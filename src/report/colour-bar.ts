@@ -10,10 +10,18 @@ import { escapeHtml } from './html.js';
 
 export const HEATMAP_READING = "each map scaled to its own range: its strongest point is 1, the colormap's top";
 
-/** A horizontal bar `width` wide with "0 low" and "1 high" under its ends; the picture is `barHeight` + one text line tall. */
-export function colourBarImage(colormap: ColormapName, width: number, barHeight = 10, textScale = 1): RgbImage {
-  const low = '0 low';
-  const high = 'high 1';
+/**
+ * A horizontal bar `width` wide with its end labels under it ("0 low" and "high 1" unless `labels` names
+ * the values a shared scale maps to them); the picture is `barHeight` + one text line tall.
+ */
+export function colourBarImage(
+  colormap: ColormapName,
+  width: number,
+  barHeight = 10,
+  textScale = 1,
+  labels: { low: string; high: string } = { low: '0 low', high: 'high 1' },
+): RgbImage {
+  const { low, high } = labels;
   if (!Number.isInteger(width) || width < textWidth(low + high, textScale) + 8)
     throw new RangeError(`colour bar: width ${width} is too narrow for its labels`);
   const out = createRgbImage(width, barHeight + 2 + GLYPH_HEIGHT * textScale, [255, 255, 255]);

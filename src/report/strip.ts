@@ -1,6 +1,8 @@
 import { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT } from '../features/font.js';
 import { createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
 import { hstack, vstack } from '../image/grid.js';
+import type { ColormapName } from '../image/colormap.js';
+import { colourBarImage } from './colour-bar.js';
 
 const WHITE: Rgb = [255, 255, 255];
 const EXIT_COLOUR: Rgb = [230, 30, 30];
@@ -36,6 +38,22 @@ export function attentionStrip(original: StripTile, tiles: readonly StripTile[],
     return t.caption?.length ? vstack([framed, caption(framed.width, t.caption)], { background: WHITE }) : framed;
   };
   return hstack([original, ...tiles].map(column), { padding: 4, background: WHITE });
+}
+
+/**
+ * The strip with its colour key under it: one bar for a shared scale, labelled with the map values its
+ * ends stand for, or "0 low .. high 1" when each map has its own range.
+ */
+export function withColourKey(strip: RgbImage, colormap: ColormapName, range: [number, number] | null): RgbImage {
+  const labels = range
+    ? { low: `${range[0].toPrecision(2)} (all maps)`, high: `${range[1].toPrecision(2)}` }
+    : { low: '0 low (each map)', high: 'high 1' };
+  const width = Math.max(120, Math.min(strip.width - 8, 320));
+  const title = caption(width, [range ? 'colour scale, shared by every map:' : 'colour scale, per map:']);
+  return vstack([strip, hstack([createRgbImage(4, 1, WHITE), vstack([title, colourBarImage(colormap, width, 10, 1, labels)])])], {
+    padding: 4,
+    background: WHITE,
+  });
 }
 
 /**

@@ -15,7 +15,9 @@ import type { MethodEntry, MethodRunOptions } from '../methods/registry.js';
 import { ModelRandomiser, randomisableLayers, type Granularity } from './randomise.js';
 import { hogSimilarity, spearman, ssim } from './similarity.js';
 
+/** The sanity check's similarity measures: Spearman of |map| and of the signed map, SSIM, HOG. */
 export const SIMILARITY_MEASURES = ['spearmanAbs', 'spearmanSigned', 'ssim', 'hog'] as const;
+/** One of the sanity check's similarity measures between a trained and a randomised model's maps. */
 export type SimilarityMeasure = (typeof SIMILARITY_MEASURES)[number];
 export const MEASURE_TITLES: Record<SimilarityMeasure, string> = {
   spearmanAbs: 'Spearman rank correlation (absolute)',
@@ -24,6 +26,7 @@ export const MEASURE_TITLES: Record<SimilarityMeasure, string> = {
   hog: 'HOG similarity',
 };
 
+/** One image's score under every similarity measure. */
 export type SimilarityScores = Record<SimilarityMeasure, number>;
 
 /** Options of {@link modelRandomisationTest}. */

@@ -5,6 +5,8 @@ import { colourBarImage, colourLegendHtml } from '../../src/report/colour-bar.js
 import { demoIndex } from '../../src/report/demo-index.js';
 import { explainReport, type ExplainRow } from '../../src/report/explain-report.js';
 import { METHOD_GUIDE } from '../../src/report/method-guide.js';
+import { createRgbImage } from '../../src/image/image.js';
+import { withColourKey } from '../../src/report/strip.js';
 
 const rows: ExplainRow[] = ['a.png', 'b.png'].map((image) => ({
   image,
@@ -29,6 +31,27 @@ describe('reports explain themselves', () => {
     expect(bar.data.subarray(3 * 120 * 12).some((v) => v < 128)).toBe(true);
     expect(() => colourBarImage('jet', 20)).toThrow(/too narrow/);
     expect(colourLegendHtml('viridis')).toContain('heatmaps (viridis)');
+  });
+
+  it("LayerTracer's strip carries its colour key: the bar spans the colormap, under the strip, with the shared range", () => {
+    const strip = createRgbImage(400, 50, [10, 20, 30]);
+    const keyed = withColourKey(strip, 'jet', [0.0012, 0.034]);
+    expect(keyed.width).toBe(400);
+    expect(keyed.height).toBeGreaterThan(50 + 10);
+    // The strip is unchanged at the top.
+    expect(Array.from(keyed.data.subarray(0, 3))).toEqual([10, 20, 30]);
+    // Somewhere below it, a row holds the colormap's two ends.
+    const row = (y: number) => keyed.data.subarray(y * keyed.width * 3, (y + 1) * keyed.width * 3);
+    const has = (y: number, c: number[]) => {
+      const r = row(y);
+      for (let x = 0; x < keyed.width; x++) if (r[3 * x] === c[0] && r[3 * x + 1] === c[1] && r[3 * x + 2] === c[2]) return true;
+      return false;
+    };
+    const bars = Array.from({ length: keyed.height - 50 }, (_, k) => 50 + k).filter(
+      (y) => has(y, colormapColor('jet', 0)) && has(y, colormapColor('jet', 1)),
+    );
+    expect(bars.length).toBe(10);
+    expect(withColourKey(strip, 'jet', null).height).toBe(keyed.height);
   });
 
   it("explain's report: legend, a card per method and image with its time, the reading guide", () => {

@@ -24,13 +24,16 @@ export const SYNTHETIC_SIZE = 64;
 /** Generator name recorded in dataset and model metadata. */
 export const SYNTHETIC_GENERATOR = `layertracer-synthetic-v${SYNTHETIC_VERSION}`;
 
+/** The generated data's splits; each has its own seed ({@link SPLIT_SEEDS}). */
 export type SyntheticSplit = 'train' | 'val' | 'test';
 /** The splits differ only by seed. */
 export const SPLIT_SEEDS: Readonly<Record<SyntheticSplit, number>> = { train: 1001, val: 2002, test: 3003 };
 
+/** The background a generated sample is drawn on. */
 export type BackgroundKind = 'noise' | 'stripes' | 'gradient' | 'checker';
 export const BACKGROUND_KINDS: readonly BackgroundKind[] = ['noise', 'stripes', 'gradient', 'checker'];
 
+/** Where the generated shape lies in its picture, in pixels. */
 export interface BoundingBox {
   /** Left column and top row of the smallest box holding every mask pixel. */
   x: number;

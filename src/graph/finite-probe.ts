@@ -7,8 +7,8 @@
  */
 import { scoped } from '../gpu/scopes.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { WeightsError } from '../graph/weights.js';
-import type { Model } from '../graph/model.js';
+import { WeightsError } from './weights.js';
+import type { Model } from './model.js';
 import { add, affine } from '../kernels/elementwise.js';
 import { reduce } from '../kernels/reduce.js';
 
@@ -35,7 +35,7 @@ export const assertFiniteActivations = scoped(async function assertFiniteActivat
       throw new WeightsError(
         `${model.info.source}: the model overflows float32 at layer ${layers[i]} on a test input (NaN or infinite activations) although ` +
           'its weights are finite: they are far too large. Every output would be meaningless; check how the weights were exported and scaled ' +
-          '(--allow-non-finite skips this check).',
+          '(--allow-non-finite, or allowNonFinite: true in loadModel, skips this check).',
       );
     }
   }
