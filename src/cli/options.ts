@@ -252,7 +252,8 @@ export function parseDecimal(text: string, flag: string): number {
   return v;
 }
 
-function checkBounds(b: Bounds, flag: string, v: number): number {
+/** `v` within the bounds, or a UsageError naming the flag and the range. */
+export function checkBounds(b: Bounds, flag: string, v: number): number {
   if (
     (b.min !== undefined && v < b.min) ||
     (b.max !== undefined && v > b.max) ||

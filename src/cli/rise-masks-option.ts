@@ -5,8 +5,7 @@
  */
 import type { Model } from '../graph/model.js';
 import { riseMasksForBudget } from '../methods/rise-budget.js';
-import type { OptionSpec } from './options.js';
-import { UsageError } from './errors.js';
+import { checkBounds, parseInteger, type OptionSpec } from './options.js';
 
 /** --rise-masks auto: the budget's bounds. */
 export const RISE_AUTO_MIN = 100;
@@ -23,12 +22,8 @@ export function riseMaskOptions(defaultSeconds: number, what = 'masks for RISE')
       arg: 'N|auto',
       default: 'auto',
       help: `${what}; auto: as many as fit --rise-seconds per image on this model and adapter (measured),\nbetween ${RISE_AUTO_MIN} and ${RISE_AUTO_MAX}, a multiple of 50`,
-      parse: (text: string, flag: string): number | 'auto' => {
-        if (text === 'auto') return 'auto';
-        if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 100_000)
-          throw new UsageError(`${flag} must be an integer from 1 to 100000, or auto; got "${text}"`);
-        return Number(text);
-      },
+      parse: (text: string, flag: string): number | 'auto' =>
+        text === 'auto' ? 'auto' : checkBounds({ min: 1, max: 100_000 }, flag, parseInteger(text, `${flag} (or auto)`)),
     },
     'rise-seconds': {
       type: 'number',

@@ -97,9 +97,7 @@ describe('explain', () => {
     const base = ['--weights', 'does-not-exist.safetensors', '--image', PICTURE, '--out', out];
     await expect(explainCommand([...base, '--alpha', '1.5'])).rejects.toThrow(/--alpha/);
     await expect(explainCommand([...base, '--overlay-size', 'huge'])).rejects.toThrow(/--overlay-size must be one of original, model/);
-    await expect(explainCommand([...base, '--rise-masks', 'many'])).rejects.toThrow(
-      /--rise-masks must be an integer from 1 to 100000, or auto/,
-    );
+    await expect(explainCommand([...base, '--rise-masks', 'many'])).rejects.toThrow(/--rise-masks \(or auto\) must be an integer/);
     await expect(explainCommand([...base, '--rise-seconds', '0'])).rejects.toThrow(/--rise-seconds/);
     expect(existsSync(out)).toBe(false);
   });
