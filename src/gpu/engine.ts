@@ -263,6 +263,11 @@ export class Engine {
   dispatch(req: DispatchRequest): void {
     this.assertUsable();
     const { kernel, entry } = req;
+    // A kernel whose workgroup size is `override WG` gets it from the caller, who also sized the grid
+    // with it: one definition, so the two can never drift apart.
+    if (req.constants?.WG === undefined && kernel.reflection.overrides.includes('WG')) {
+      throw new KernelInputError(`${kernel.name}.${entry}: pass the workgroup size the grid was computed with as constants.WG`);
+    }
     const { pipeline, layout, bindings } = this.pipelineFor(kernel, entry, req.constants ?? {});
     const label = `${kernel.name}.${entry}`;
     const [x, y, z] = normaliseWorkgroups(req.workgroups, label, this.limits.maxComputeWorkgroupsPerDimension);

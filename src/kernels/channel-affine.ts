@@ -33,7 +33,7 @@ export function channelAffineForward(e: Engine, x: Tensor, scale: Tensor, shift:
     bindings: vec4 ? { x4: x, y4: y, scale, shift } : { x, y, scale, shift },
     params: { n: x.size, s, c },
     workgroups: grid1d(vec4 ? x.size / 4 : x.size, WG),
-    constants: { RELU: opts.relu ? 1 : 0 },
+    constants: { WG, RELU: opts.relu ? 1 : 0 },
   });
   return y;
 }
@@ -49,6 +49,7 @@ export function channelAffineBackward(e: Engine, dy: Tensor, scale: Tensor): Ten
     bindings: vec4 ? { dy4: dy, dx4: dx, scale } : { dy, dx, scale },
     params: { n: dy.size, s, c },
     workgroups: grid1d(vec4 ? dy.size / 4 : dy.size, WG),
+    constants: { WG },
   });
   return dx;
 }

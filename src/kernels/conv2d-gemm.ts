@@ -158,6 +158,7 @@ export function packInput(e: Engine, kernel: string, x: Tensor, convs: GemmConv[
     bindings: { x, xt },
     params: { ...PACK_DEFAULTS, C, H, W, G, Cg: Ci, C4, Hp, Wp, padT, padL, total },
     workgroups: grid1d(total, WG),
+    constants: { WG },
     op: kernel,
   });
   return { xt, padT, padL, Hp, Wp };
@@ -295,7 +296,7 @@ export function packWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: 
       total,
     },
     workgroups: grid1d(total, WG),
-    constants: { MODE: view.mode },
+    constants: { WG, MODE: view.mode },
     op: kernel,
   });
   return wt;

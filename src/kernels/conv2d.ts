@@ -353,7 +353,7 @@ export const conv2dForward = scoped(function conv2dForward(
     bindings: { x, w, bias: bias ?? w, y },
     params: directParams(g, y.size),
     workgroups: grid1d(y.size, WG),
-    constants: { HAS_BIAS: bias ? 1 : 0, ACT: relu && !rest ? 1 : 0 },
+    constants: { WG, HAS_BIAS: bias ? 1 : 0, ACT: relu && !rest ? 1 : 0 },
     op: kernel,
     variant: 'direct',
     flops: directFlops(g),
@@ -669,6 +669,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
         bindings: { col, dx },
         params: directParams(g, n),
         workgroups: grid1d(n, WG),
+        constants: { WG },
         op: kernel,
       });
       e.release(col);
@@ -690,6 +691,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     bindings: { dy, w, dx },
     params: directParams(g, n),
     workgroups: grid1d(n, WG),
+    constants: { WG },
     op: kernel,
     variant: 'direct',
     flops: directFlops(g),
@@ -720,6 +722,7 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
     bindings: { x, dy, dw },
     params: directParams(g, dw.size),
     workgroups: grid1d(dw.size, WG),
+    constants: { WG },
     op: kernel,
     variant: 'direct',
     flops: directFlops(g),

@@ -152,7 +152,14 @@ export function maxPool2dForward(e: Engine, x: Tensor, opts: Pool2dOptions): { y
   const outShape = [g.n, g.c, g.ho, g.wo];
   const y = e.empty(outShape, 'f32', 'maxPool2d.y');
   const switches = e.empty(outShape, 'u32', 'maxPool2d.switches');
-  e.dispatch({ kernel: pool, entry: 'max_forward', bindings: { x, y, switches }, params: poolParams(g), workgroups: grid1d(y.size, WG) });
+  e.dispatch({
+    kernel: pool,
+    entry: 'max_forward',
+    bindings: { x, y, switches },
+    params: poolParams(g),
+    workgroups: grid1d(y.size, WG),
+    constants: { WG },
+  });
   return { y, switches };
 }
 
@@ -179,6 +186,7 @@ export function maxPool2dBackward(e: Engine, dy: Tensor, switches: Tensor, input
         bindings: { dy, switches_in: switches, dx },
         params: { ...poolParams(g), r0, c0, qh, qw, pho, pwo },
         workgroups: grid1d(n, WG),
+        constants: { WG },
         op: kernel,
       });
     }
@@ -199,6 +207,7 @@ export function avgPool2dForward(e: Engine, x: Tensor, opts: Pool2dOptions): Ten
     bindings: { x, y },
     params: poolParams(g, opts.countIncludePad ?? true),
     workgroups: grid1d(y.size, WG),
+    constants: { WG },
   });
   return y;
 }
@@ -214,6 +223,7 @@ export function avgPool2dBackward(e: Engine, dy: Tensor, inputShape: readonly nu
     bindings: { dy, dx },
     params: poolParams(g, opts.countIncludePad ?? true),
     workgroups: grid1d(dx.size, WG),
+    constants: { WG },
   });
   return dx;
 }
@@ -241,6 +251,7 @@ export function adaptiveAvgPool2dForward(e: Engine, x: Tensor, outSize: [number,
     bindings: { x, y },
     params: planeParams(n, c, h, w, ho, wo),
     workgroups: grid1d(y.size, WG),
+    constants: { WG },
   });
   return y;
 }
@@ -261,6 +272,7 @@ export function adaptiveAvgPool2dBackward(e: Engine, dy: Tensor, inputShape: rea
     bindings: { dy, dx },
     params: planeParams(n, c, h, w, ho, wo),
     workgroups: grid1d(dx.size, WG),
+    constants: { WG },
   });
   return dx;
 }
@@ -279,6 +291,7 @@ export function globalAvgPoolForward(e: Engine, x: Tensor): Tensor {
     bindings: vec4 ? { x4: x, y } : { x, y },
     params: planeParams(n, c, h, w, 1, 1),
     workgroups: grid1d(n * c, WG),
+    constants: { WG },
   });
   return y;
 }
@@ -298,6 +311,7 @@ export function globalAvgPoolBackward(e: Engine, dy: Tensor, inputShape: readonl
     bindings: { dy, dx },
     params: planeParams(n, c, h, w, 1, 1),
     workgroups: grid1d(dx.size, WG),
+    constants: { WG },
   });
   return dx;
 }

@@ -33,6 +33,7 @@ export function bilinearResize(e: Engine, x: Tensor, outSize: [number, number], 
     bindings: { x, y },
     params: resizeParams(n, c, h, w, ho, wo, alignCorners),
     workgroups: grid1d(y.size, WG),
+    constants: { WG },
   });
   return y;
 }
@@ -55,6 +56,7 @@ export function bilinearResizeBackward(e: Engine, dy: Tensor, inputShape: readon
     bindings: { dy, dx },
     params: resizeParams(n, c, h, w, ho, wo),
     workgroups: grid1d(dx.size, WG),
+    constants: { WG },
   });
   return dx;
 }

@@ -25,6 +25,7 @@ export function revealByRank(e: Engine, rank: Tensor, thresholds: Tensor, reveal
     bindings: { rank, threshold: thresholds, revealed, base, out },
     params: { batch, channels: c, plane: h * w },
     workgroups: grid1d(out.size, WG),
+    constants: { WG },
   });
   return out;
 }

@@ -42,6 +42,7 @@ export function generateRiseMasks(e: Engine, spec: RiseMaskSpec, first: number, 
       seed: spec.seed,
     },
     workgroups: grid1d(masks.size, WG),
+    constants: { WG },
   });
   return masks;
 }

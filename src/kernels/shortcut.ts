@@ -25,7 +25,7 @@ export function shortcutOptionAForward(e: Engine, x: Tensor, outChannels: number
   assertDType(kernel, 'x', x, 'f32');
   const p = shortcutParams(kernel, x.shape, outChannels);
   const y = e.empty([p.n, p.oc, p.ho, p.wo], 'f32', 'shortcutOptionA.y');
-  e.dispatch({ kernel: shortcut, entry: 'forward', bindings: { x, y }, params: p, workgroups: grid1d(y.size, WG) });
+  e.dispatch({ kernel: shortcut, entry: 'forward', bindings: { x, y }, params: p, workgroups: grid1d(y.size, WG), constants: { WG } });
   return y;
 }
 
@@ -38,6 +38,6 @@ export function shortcutOptionABackward(e: Engine, dy: Tensor, inputShape: reado
   const p = shortcutParams(kernel, inputShape, dy.shape[1]);
   assertShapeEquals(kernel, 'dy', dy, [p.n, p.oc, p.ho, p.wo]);
   const dx = e.empty(inputShape, 'f32', 'shortcutOptionA.dx');
-  e.dispatch({ kernel: shortcut, entry: 'backward', bindings: { dy, dx }, params: p, workgroups: grid1d(dx.size, WG) });
+  e.dispatch({ kernel: shortcut, entry: 'backward', bindings: { dy, dx }, params: p, workgroups: grid1d(dx.size, WG), constants: { WG } });
   return dx;
 }

@@ -6,7 +6,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertSameShape } from './shape-checks.js';
 
 const softmaxKernel = defineKernel('softmax', source);
-const WG = 64;
+/** Invocations per workgroup: softmax.wgsl's `const WG`, which also sizes its workgroup arrays. */
+const wg = () => softmaxKernel.reflection.constants.get('WG')!;
 /** Rows up to this length take one invocation each instead of a workgroup (see softmax.wgsl). */
 const SMALL_LEN = 64;
 
@@ -36,7 +37,7 @@ function forward(e: Engine, x: Tensor, log: boolean): Tensor {
       entry: 'softmax_small',
       bindings: { x, y },
       params,
-      workgroups: grid1d(params.rows, WG),
+      workgroups: grid1d(params.rows, wg()),
       constants: { LOG: log ? 1 : 0 },
     });
   } else {
@@ -70,7 +71,7 @@ export function softmaxBackward(e: Engine, y: Tensor, dy: Tensor): Tensor {
   const dx = e.empty(y.shape, 'f32', 'softmax.dx');
   const bindings = { sy: y, dy, dx };
   if (params.len <= SMALL_LEN) {
-    e.dispatch({ kernel: softmaxKernel, entry: 'softmax_backward_small', bindings, params, workgroups: grid1d(params.rows, WG) });
+    e.dispatch({ kernel: softmaxKernel, entry: 'softmax_backward_small', bindings, params, workgroups: grid1d(params.rows, wg()) });
   } else {
     e.dispatch({ kernel: softmaxKernel, entry: 'softmax_backward', bindings, params, workgroups: rowGroups(params.rows) });
   }

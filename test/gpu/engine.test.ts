@@ -113,6 +113,22 @@ describe('engine', () => {
     engine.releaseAll(a, b);
   });
 
+  it('makes a kernel with an `override WG` take its workgroup size from the caller, who sized the grid with it', async () => {
+    const fill = defineKernel(
+      'test_override_wg',
+      `override WG: u32 = 64;\n@group(0) @binding(0) var<storage, read_write> y: array<f32>;\n` +
+        `@compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < arrayLength(&y)) { y[g.x] = 1.0; } }`,
+    );
+    const y = engine.zeros([100]);
+    expect(() => engine.dispatch({ kernel: fill, entry: 'main', bindings: { y }, workgroups: grid1d(100, 32) })).toThrow(
+      /test_override_wg.main: pass the workgroup size the grid was computed with as constants.WG/,
+    );
+    // With the size it was sized for, every element is written (the shader's default of 64 is not used).
+    engine.dispatch({ kernel: fill, entry: 'main', bindings: { y }, workgroups: grid1d(100, 32), constants: { WG: 32 } });
+    expect(Array.from(await y.readF32()).every((v) => v === 1)).toBe(true);
+    engine.release(y);
+  });
+
   it('raises WGSL compilation errors with the kernel name and line', async () => {
     const broken = defineKernel(
       'test_broken',
