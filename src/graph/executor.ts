@@ -126,7 +126,8 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     const node = nodes[i];
     const record = opOf(node);
     // Following nodes the op computes in its epilogue: each reads only the value before it, which then
-    // never exists, so that value must be neither kept, nor read by anything else, nor saved for backward.
+    // never exists, so that value must be neither kept, nor read by anything else, nor saved for backward;
+    // their other inputs (a residual) must exist already.
     const chain: GraphNode[] = [];
     for (;;) {
       const next = nodes[i + 1 + chain.length];
@@ -136,6 +137,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
         !record.absorbs?.(node, chain, next) ||
         next.inputs[0] !== last.output ||
         next.inputs.slice(1).includes(last.output) ||
+        !next.inputs.slice(1).every((v) => values.has(v)) ||
         consumers.get(last.output) !== 1 ||
         keep.has(last.output) ||
         savedValues.has(last.output)

@@ -12,11 +12,17 @@ export interface ConvNode extends NodeBase {
 }
 
 export const conv: OpRecord<ConvNode> = {
-  doc: 'nn.Conv2d: y = w * x + b (cross-correlation, zero padding); a following ReLU runs in its epilogue',
+  doc: 'nn.Conv2d: y = w * x + b (cross-correlation, zero padding); a following batch-norm, residual add and ReLU run in its epilogue',
   forward(e, node, [x], fused) {
     const w = paramValue(node.weight);
     const bias = node.bias ? paramValue(node.bias) : null;
-    return { y: conv2dForward(e, x, w, bias, { ...node.opts, activation: fused.length ? 'relu' : 'none' }) };
+    const opts: Conv2dOptions = { ...node.opts, activation: 'none' };
+    for (const { node: f, others } of fused) {
+      if (f.op === 'affine') opts.affine = { scale: paramValue(f.scale), shift: paramValue(f.shift) };
+      else if (f.op === 'add') opts.residual = others[0];
+      else if (f.op === 'relu') opts.activation = 'relu';
+    }
+    return { y: conv2dForward(e, x, w, bias, opts) };
   },
   backward(node, g, ctx) {
     return [conv2dBackwardInput(ctx.engine, g, paramValue(node.weight), ctx.inputShape(0), node.opts)];
@@ -24,7 +30,13 @@ export const conv: OpRecord<ConvNode> = {
   saves: {},
   ruleBehaviour: 'plain-gradient',
   rules: plainRules('w^T * R (transposed convolution)'),
-  absorbs: (_node, chain, next) => chain.length === 0 && next.op === 'relu',
+  // conv -> [batch-norm] -> [residual add] -> [ReLU], in that order (the epilogue's order), each at most once.
+  absorbs: (_node, chain, next) => {
+    const order = ['affine', 'add', 'relu'];
+    const last = chain.length ? order.indexOf(chain[chain.length - 1].op) : -1;
+    const at = order.indexOf(next.op);
+    return at > last;
+  },
   flops(node, _in, out) {
     const [, cinPerGroup, kh, kw] = node.weight.shape;
     return 2 * perImage(out) * cinPerGroup * kh * kw;
