@@ -134,7 +134,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
       const last = chain.length ? chain[chain.length - 1] : node;
       if (
         !next ||
-        !record.absorbs?.(node, chain, next) ||
+        !record.absorbs?.(node, chain, next, e) ||
         next.inputs[0] !== last.output ||
         next.inputs.slice(1).includes(last.output) ||
         !next.inputs.slice(1).every((v) => values.has(v)) ||

@@ -30,9 +30,10 @@ export const conv: OpRecord<ConvNode> = {
   saves: {},
   ruleBehaviour: 'plain-gradient',
   rules: plainRules('w^T * R (transposed convolution)'),
-  // conv -> [batch-norm] -> [residual add] -> [ReLU], in that order (the epilogue's order), each at most once.
-  absorbs: (_node, chain, next) => {
-    const order = ['affine', 'add', 'relu'];
+  // conv -> [batch-norm] -> [residual add] -> [ReLU], in that order (the epilogue's order), each at most
+  // once; batch-norm and add only where the engine says they pay (Engine.convEpilogueFusion).
+  absorbs: (_node, chain, next, e) => {
+    const order = e.convEpilogueFusion ? ['affine', 'add', 'relu'] : ['relu'];
     const last = chain.length ? order.indexOf(chain[chain.length - 1].op) : -1;
     const at = order.indexOf(next.op);
     return at > last;

@@ -101,7 +101,7 @@ export interface OpRecord<N extends GraphNode> {
    * Whether `next`, which reads only this node's output (directly or after `chain`), can run in this
    * op's epilogue. The executor also requires that the chained values are neither kept nor saved.
    */
-  absorbs?(node: N, chain: readonly GraphNode[], next: GraphNode): boolean;
+  absorbs?(node: N, chain: readonly GraphNode[], next: GraphNode, e: Engine): boolean;
   /** FLOPs per image from the input and output shapes the forward pass saw. */
   flops(node: N, inShapes: readonly (readonly number[])[], outShape: readonly number[]): number;
   /** Receptive-field rule for input spatial sizes `inSizes` (1 x 1 for vectors). */
