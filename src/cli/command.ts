@@ -18,7 +18,11 @@ export interface CommandSpec<O extends OptionTable> {
   options: O;
   /** Groups of options of which at most one may be given. */
   exclusive?: readonly (readonly (keyof O & string)[])[];
-  run(values: OptionValues<O>, out: OutputStage): Promise<void>;
+  /**
+   * `out` is the stage of `--out`; `extra` holds one stage per other output option the user gave
+   * (e.g. `--json FILE`), committed together with `out` when `run` returns.
+   */
+  run(values: OptionValues<O>, out: OutputStage, extra: Readonly<Record<string, OutputStage>>): Promise<void>;
 }
 
 /** What the CLI and the tests need of any command, whatever its option table. */
@@ -51,7 +55,7 @@ export async function invokeCommand<O extends OptionTable>(
   if (help) return void stdout.write(command.help);
   const v = values as Record<string, unknown>;
   const force = v.force === true;
-  let output: { name: string; kind: 'dir' | 'file'; existing?: 'merge' | 'move-aside' } | null = null;
+  const outputs: { name: string; kind: 'dir' | 'file'; existing?: 'merge' | 'move-aside' }[] = [];
   for (const [name, spec] of Object.entries(command.options)) {
     const value = v[name];
     if (value === undefined) continue;
@@ -60,23 +64,32 @@ export async function invokeCommand<O extends OptionTable>(
     if (spec.type === 'out-dir' || spec.type === 'out-file') {
       const kind = spec.type === 'out-dir' ? 'dir' : 'file';
       checkOutput(`--${name}`, value as string, kind, { force, createParents: !given.has(name) });
-      output = { name, kind, existing: spec.existing };
+      outputs.push({ name, kind, existing: spec.existing });
     }
   }
-  if (!output) throw new Error(`command ${command.name} declares no out-dir or out-file option`);
-  const target = v[output.name] as string;
-  const stage = OutputStage.create(target, {
-    kind: output.kind,
-    force,
-    createParents: !given.has(output.name),
-    existing: output.existing,
-    flag: `--${output.name}`,
-  });
+  // The main output is --out (else the only output option); the others are extras such as --json FILE.
+  const main = outputs.find((o) => o.name === 'out') ?? outputs[0];
+  if (!main) throw new Error(`command ${command.name} declares no out-dir or out-file option`);
+  const stages = new Map<string, OutputStage>();
   try {
-    await command.run(values, stage);
-    stage.commit();
+    for (const o of [main, ...outputs.filter((x) => x !== main)]) {
+      stages.set(
+        o.name,
+        OutputStage.create(v[o.name] as string, {
+          kind: o.kind,
+          force,
+          createParents: !given.has(o.name),
+          existing: o.existing,
+          flag: `--${o.name}`,
+        }),
+      );
+    }
+    const stage = stages.get(main.name)!;
+    const extra = Object.fromEntries([...stages].filter(([name]) => name !== main.name));
+    await command.run(values, stage, extra);
+    for (const s of stages.values()) s.commit();
     if (stage.movedAside) console.log(`moved the earlier ${stage.final()} to ${stage.movedAside}`);
   } finally {
-    stage.discard();
+    for (const s of stages.values()) s.discard();
   }
 }

@@ -38,10 +38,11 @@ finalAccuracy).`,
       min: 0,
       help: `single thresholds to sweep (default ${THRESHOLD_GRID.join(',')})`,
     },
+    json: { type: 'out-file', arg: 'FILE', help: 'also write the numbers as JSON here (exits, perExit, singleThreshold, finalAccuracy)' },
     out: outDir('early-exit', 'where to write early-exit.{md,csv,json}'),
     force: FORCE,
   },
-  async run(values, out) {
+  async run(values, out, extra) {
     const outputs = ['md', 'csv', 'json'].map((x) => `early-exit.${x}`);
     out.expect(outputs);
     const sweep = values.thresholds ?? THRESHOLD_GRID;
@@ -74,7 +75,8 @@ finalAccuracy).`,
       await writeFile(out.path(outputs[0]), md, { flag: 'wx' });
       await writeFile(out.path(outputs[1]), sweepCsv(report), { flag: 'wx' });
       await writeFile(out.path(outputs[2]), JSON.stringify(report, null, 2) + '\n', { flag: 'wx' });
-      console.log(`wrote ${outputs.map((o) => out.final(o)).join(', ')}`);
+      if (extra.json) await writeFile(extra.json.file, JSON.stringify(report, null, 2) + '\n', { flag: 'wx' });
+      console.log(`wrote ${[...outputs.map((o) => out.final(o)), ...(extra.json ? [extra.json.final()] : [])].join(', ')}`);
       model.release();
     } finally {
       engine.destroy();

@@ -57,10 +57,11 @@ numbers of every image (layertracer.json); and an HTML page.`,
     'pixels-per-step': { type: 'int', arg: 'N', min: 1, max: 1_000_000, help: 'insertion / deletion step (default H*W/224)' },
     'no-causal': { type: 'flag', help: 'skip insertion / deletion (they cost 2 (H*W/step + 1) forward passes per map)' },
     'all-exits': { type: 'flag', help: 'put every exit (and the classifier output) in the strip' },
+    json: { type: 'out-file', arg: 'FILE', help: 'also write the per-layer numbers of every image as JSON here' },
     out: outDir('trace'),
     force: FORCE,
   },
-  async run(values, out) {
+  async run(values, out, extra) {
     out.expect(traceOutputNames(values.image));
     const means = classMeansFromFile(await readSafetensorsFile(values.means, { maxBytes: MAX_WEIGHTS_BYTES }));
     const engine = await acquireEngine();
@@ -81,6 +82,7 @@ numbers of every image (layertracer.json); and an HTML page.`,
         allExits: values['all-exits'],
         outDir: out.dir,
         show: out.show,
+        json: extra.json?.file,
       });
       model.release();
     } finally {
@@ -125,6 +127,8 @@ export interface TraceJob {
   outDir: string;
   /** How a path under the staging folder is named in messages and metadata (its final place). */
   show?: (path: string) => string;
+  /** Also write the numbers (layertracer.json's content) to this file. */
+  json?: string;
 }
 
 /** Per image, as `trace` writes it to layertracer.json. */
@@ -164,7 +168,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
   prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
   const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
   const progress = new Progress('layertracer', job.masks * images.length);
-  const { threshold, outDir: _outDir, show: _show, ...rise } = job;
+  const { threshold, outDir: _outDir, show: _show, json: _json, ...rise } = job;
   const result = await layerTracer(model, x, means, {
     ...rise,
     thresholds: threshold,
@@ -245,6 +249,7 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
   const flag = 'wx';
   const body = { model: model.info.architecture, score: job.score, scale: job.scale, masks: job.masks, images: records };
   await writeFile(numbers, JSON.stringify(body, null, 2) + '\n', { flag });
+  if (job.json) await writeFile(job.json, JSON.stringify(body, null, 2) + '\n', { flag });
   const thresholds =
     job.threshold !== undefined ? `threshold ${job.threshold} at every exit` : 'the per-exit thresholds calibrated into the class means';
   await writeFile(

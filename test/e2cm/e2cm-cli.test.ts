@@ -47,7 +47,7 @@ describe('E2CM on the command line', () => {
     ).rejects.toThrow(/--calibrate-range 10:40 overlaps the images the means come from/);
   });
 
-  it('class-means --calibrate-range stores temperatures and thresholds; early-exit.json holds exactly the promised fields', async () => {
+  it('class-means --calibrate-range stores temperatures and thresholds; early-exit --json writes exactly the promised fields', async () => {
     await classMeansCommand([
       '--weights',
       weights,
@@ -70,8 +70,23 @@ describe('E2CM on the command line', () => {
     await expect(earlyExitCommand(['--weights', weights, '--means', means, '--data', data, '--range', '30:60'])).rejects.toThrow(
       /overlap the images the class means were calibrated on \(20..39\)/,
     );
-    await earlyExitCommand(['--weights', weights, '--means', means, '--data', data, '--range', '40:60', '--out', join(dir, 'ee')]);
-    const r = JSON.parse(readFileSync(join(dir, 'ee', 'early-exit.json'), 'utf8'));
+    const json = join(dir, 'ee.json');
+    await earlyExitCommand([
+      '--weights',
+      weights,
+      '--means',
+      means,
+      '--data',
+      data,
+      '--range',
+      '40:60',
+      '--json',
+      json,
+      '--out',
+      join(dir, 'ee'),
+    ]);
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    expect(readFileSync(join(dir, 'ee', 'early-exit.json'), 'utf8')).toBe(readFileSync(json, 'utf8'));
     expect(Object.keys(r).sort()).toEqual(['exits', 'finalAccuracy', 'perExit', 'singleThreshold']);
     expect(r.exits).toHaveLength(1);
     expect(Object.keys(r.exits[0]).sort()).toEqual(['accuracy', 'computeFraction', 'ece', 'layer', 'nll', 'temperature', 'threshold']);
@@ -82,19 +97,20 @@ describe('E2CM on the command line', () => {
     expect(r.singleThreshold.at(-1)).toMatchObject({ threshold: null, accuracy: 1, computeFraction: 1 });
   });
 
-  it('trace writes one safetensors per image with one tensor per layer, named by the layer, and layertracer.json with the per-layer numbers', async () => {
+  it('trace writes one safetensors per image with one tensor per layer, named by the layer, and --json with the per-layer numbers', async () => {
     const png = join(dir, 'bright.png');
     const rgb = imageU8(99, 0);
     await writePng(png, { width: size, height: size, data: rgb });
     const out = join(dir, 'trace');
     await traceCommand([
       ...['--weights', weights, '--means', means, '--image', png, '--masks', '64', '--cells', '4', '--batch', '32'],
-      ...['--pixels-per-step', '32', '--out', out],
+      ...['--pixels-per-step', '32', '--json', join(dir, 'trace.json'), '--out', out],
     ]);
     const maps = await readSafetensorsFile(join(out, 'bright.layertracer.safetensors'));
     expect(maps.names().sort()).toEqual(['features.2', 'output']);
     expect(maps.info('features.2').shape).toEqual([size, size]);
-    const r = JSON.parse(readFileSync(join(out, 'layertracer.json'), 'utf8'));
+    const r = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
+    expect(readFileSync(join(out, 'layertracer.json'), 'utf8')).toBe(readFileSync(join(dir, 'trace.json'), 'utf8'));
     expect(r.images).toHaveLength(1);
     const [image] = r.images;
     expect(image.target).toBe('region 0');
