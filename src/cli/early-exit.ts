@@ -8,7 +8,7 @@ import { THRESHOLD_GRID } from '../e2cm/thresholds.js';
 import { acquireEngine } from '../gpu/acquire.js';
 import { openLabelledSet } from '../data/labelled-source.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
-import { FALLBACK_THRESHOLD } from '../methods/layertracer.js';
+import { FALLBACK_THRESHOLD } from '../e2cm/exit-decisions.js';
 import { parseRange } from './data-range.js';
 import { defineCommand } from './command.js';
 import { ALLOW_NON_FINITE, DATA, FORCE, outDir, RANGE, WEIGHTS } from './common-options.js';

@@ -10,7 +10,7 @@ import { gradientToImage, overlayHeatmap, overlayHeatmapOnOriginal, pictureOnOri
 import { preprocessForModel, type ModelInput, type Region } from '../image/preprocess.js';
 import { COLORMAP_NAMES, type ColormapName } from '../image/colormap.js';
 import type { RgbImage } from '../image/image.js';
-import { writeSafetensorsFile } from '../io/safetensors-node.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import { BASELINES, METHODS, findMethod, type MethodEntry, type MethodRunOptions } from '../methods/registry.js';
 import { topPredictions, type Prediction } from '../api/predictions.js';
 import { methodCost, reportsTrueProgress } from '../methods/cost.js';
@@ -23,6 +23,10 @@ import { UsageError } from './errors.js';
 import { loadModelFile, parseTarget } from './load-model.js';
 import { checkMethodOptions, METHOD_OPTIONS, methodRunOptions } from './method-options.js';
 import { Progress } from './progress.js';
+import { assertMeansFitModel, calibrationNote, type ClassMeans } from '../e2cm/class-means.js';
+import { e2cmExits, type ExitDecisions } from '../e2cm/exit-decisions.js';
+import { classMeansFromFile } from '../e2cm/means-file.js';
+import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
 import { resolveRiseMasks, riseMaskOptions, riseMaskSetting, type RiseMaskSetting } from './rise-masks-option.js';
 
 /** RISE's default time budget per image in explain. */
@@ -66,6 +70,10 @@ with all methods side by side, a colour legend, each method's time and how to re
       help: 'top1 (default), a class index, or a class name; repeat to explain several classes\n(one map per class, e.g. class-specific L2-CAF for each: --l2caf-mode specific)',
     },
     'top-k': { type: 'int', arg: 'N', min: 1, max: 100_000, default: 5, help: 'classes printed and written per image' },
+    means: {
+      type: 'file',
+      help: 'E2CM class means (from `layertracer class-means`): also say where each image would exit the\nnetwork, by the per-exit thresholds calibrated into them',
+    },
     json: {
       type: 'flag',
       help: 'also write explain.json: per image the logits, the top-k classes and probabilities,\nand every map written (method, class, layer, files)',
@@ -88,9 +96,12 @@ with all methods side by side, a colour legend, each method's time and how to re
     const methodOptions = methodRunOptions({ ...values, 'rise-masks': undefined });
     const targetTexts = values.target.length ? values.target : ['top1'];
     out.expect(explainOutputNames(values.image, methods, values.json));
+    // A broken class-means file is refused before the model is loaded; whether it fits the model, after.
+    const means = values.means ? classMeansFromFile(await readSafetensorsFile(values.means, { maxBytes: MAX_WEIGHTS_BYTES })) : undefined;
     const engine = await acquireEngine();
     try {
       const model = await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] });
+      if (means) assertMeansFitModel(means, model);
       checkMethodOptions(model, methodOptions);
       const targets = targetTexts.map((t) => parseTarget(t, model.info.classes));
       if (new Set(targets).size !== targets.length) throw new UsageError(`--target names a class twice (${targetTexts.join(', ')})`);
@@ -106,6 +117,7 @@ with all methods side by side, a colour legend, each method's time and how to re
         methodOptions,
         topK: Math.min(values['top-k'], model.numClasses),
         json: values.json,
+        means,
         outDir: out.dir,
         show: out.show,
       });
@@ -148,6 +160,8 @@ export interface ExplainJob {
   topK?: number;
   /** Also write explain.json (logits, top-k, the maps written). */
   json?: boolean;
+  /** E2CM class means: report where each image exits, by the thresholds calibrated into them. */
+  means?: ClassMeans;
   /** Where to write (the command's staging folder). */
   outDir: string;
   /** How a path under the staging folder is named in messages and metadata (its final place). */
@@ -214,9 +228,11 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     predictions.flatMap((p) => p.map((q) => q.prob)),
     'the class probabilities',
   );
+  const exits = job.means ? describeExits(await e2cmExits(model, x, job.means), job.means) : [];
   predictions.forEach((preds, i) => {
     console.log(`${show(job.images[i])}:`);
     for (const p of preds) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${p.label}`);
+    if (exits[i]) console.log(`  E2CM: ${exits[i]}`);
   });
   for (const [i, p] of prepared.entries()) await writePng(join(job.outDir, inputs[i]), p.image);
 
@@ -224,12 +240,16 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     image: basename(job.images[i]),
     inputPng: inputs[i],
     predictions: predictions[i],
+    ...(exits[i] ? { exit: exits[i] } : {}),
     cells: [],
   }));
   const riseMasks = methods.some((m) => m.name === 'rise')
     ? await resolveRiseMasks(model, job.riseMasks ?? { seconds: EXPLAIN_RISE_SECONDS })
     : undefined;
   const json: ExplainJson['images'] = job.json ? await imageRecords(model, x, job.images, predictions, show) : [];
+  exits.forEach((exit, i) => {
+    if (json[i]) json[i].exit = exit;
+  });
   const seconds = new Map<MethodEntry, number>();
   const costs = { ...job.methodOptions, masks: riseMasks };
   const progress = new Progress(
@@ -330,6 +350,16 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   return { report, rows, methods: reportMethods, riseMasks, layer };
 }
 
+/** One line per image: the exit E2CM takes (with its confidence and threshold), or why none. */
+function describeExits(d: ExitDecisions, means: ClassMeans): string[] {
+  const note = calibrationNote(means);
+  return d.exitLayer.map((layer, i) => {
+    if (!layer) return `no exit is confident enough; the final classifier answers${note ? ` (${note})` : ''}`;
+    const j = d.exits.indexOf(layer);
+    return `exits at ${layer} (confidence ${d.confidence[i][j].toFixed(3)} > threshold ${d.thresholds[j]})${note ? ` (${note})` : ''}`;
+  });
+}
+
 interface RenderTarget {
   /** The picture the model saw. */
   input: RgbImage;
@@ -362,6 +392,8 @@ export interface ExplainJson {
     image: string;
     logits: number[];
     top: { index: number; label: string; prob: number }[];
+    /** With --means: where E2CM lets the image leave the network. */
+    exit?: string;
     maps: { method: string; kind: string; target: number; targetLabel: string; layer?: string; png: string; raw: string }[];
   }[];
 }

@@ -7,9 +7,9 @@ import { matmul } from '../kernels/matmul.js';
 import { reduce } from '../kernels/reduce.js';
 import { logSoftmax, softmax } from '../kernels/softmax.js';
 import { assertMeansFitModel, type ClassMeans } from '../e2cm/class-means.js';
-import { classConfidences, normalisedDistances, releaseMeans, uploadMeans, type GpuMeans } from '../e2cm/distances.js';
+import { normalisedDistances, releaseMeans, uploadMeans, type GpuMeans } from '../e2cm/distances.js';
 import { exitFeature } from '../e2cm/features.js';
-import { argmaxRow } from '../graph/outputs.js';
+import { decideExits, exitThresholds } from '../e2cm/exit-decisions.js';
 import { assertImageBatch, targetsFromLogits, type Target } from './common.js';
 import { generateRiseMasks } from '../kernels/rise-masks.js';
 import { forEachMaskBatch, riseSettings, type RiseOptions } from './rise.js';
@@ -33,9 +33,6 @@ export const MASK_SCORES: readonly MaskScore[] = ['confidence', 'contrastive', '
  * Insertion and deletion AUC of the three are within a few hundredths, none ahead at every layer.
  */
 export const DEFAULT_MASK_SCORE: MaskScore = 'confidence';
-
-/** The exit threshold used when the class means carry no calibrated thresholds. */
-export const FALLBACK_THRESHOLD = 0.9;
 
 /** Models with at most this many classes get a map for every class; larger ones for each image's top few. */
 const ALL_CLASS_MAPS_UP_TO = 16;
@@ -114,25 +111,8 @@ export const layerTracer = scoped(async function layerTracer(
     const clean = model.forward(x, { keep: exits, forBackward: false });
     const logits = await clean.logits.readF32();
     const targets = targetsFromLogits(model, logits, n, opts.target);
-    const confidence: number[][] = Array.from({ length: n }, () => []);
-    const prediction: number[][] = Array.from({ length: n }, () => []);
-    for (const [j, layer] of exits.entries()) {
-      const f = exitFeature(e, clean, layer, means.mode);
-      const dn = normalisedDistances(e, f, gpu[j]);
-      const probs = classConfidences(e, dn, temperatures[j]);
-      const p = await probs.readF32();
-      e.releaseAll(f, dn, probs);
-      for (let i = 0; i < n; i++) {
-        const best = argmaxRow(p, i, K);
-        prediction[i].push(best);
-        confidence[i].push(p[i * K + best]);
-      }
-    }
+    const { confidence, prediction, exitLayer } = await decideExits(model, clean, means, gpu, thresholds);
     clean.release();
-    const exitLayer = confidence.map((cs) => {
-      const j = cs.findIndex((v, k) => v > thresholds[k]);
-      return j >= 0 ? exits[j] : null;
-    });
 
     const mapClasses = classesToMap(K, targets, logits);
     const Q = mapClasses.length;
@@ -251,21 +231,6 @@ export const layerTracer = scoped(async function layerTracer(
 /** The decoy masks' seed: a fixed odd offset from the real one (the two mask sets are independent). */
 function decoySeed(seed: number): number {
   return (seed + 0x5bd1e995) >>> 0;
-}
-
-/** The per-exit thresholds: given, else calibrated into the means, else FALLBACK_THRESHOLD everywhere. */
-export function exitThresholds(means: ClassMeans, given?: number | readonly number[]): number[] {
-  const L = means.exits.length;
-  const t =
-    given === undefined
-      ? means.exits.map((l) => means.calibration?.thresholds.get(l) ?? FALLBACK_THRESHOLD)
-      : typeof given === 'number'
-        ? means.exits.map(() => given)
-        : [...given];
-  if (t.length !== L) throw new KernelInputError(`${t.length} exit thresholds given for ${L} exits (${means.exits.join(', ')})`);
-  const bad = t.find((v) => !(v >= 0));
-  if (bad !== undefined) throw new KernelInputError(`layertracer thresholds must be >= 0 (Infinity: never exits), got ${bad}`);
-  return t;
 }
 
 /** Scores (B, K) of every class from logits z (B, K) of a softmax. */

@@ -8,6 +8,8 @@ export interface ExplainRow {
   /** The picture the model saw (file name relative to the report). */
   inputPng: string;
   predictions: { label: string; prob: number }[];
+  /** Where E2CM lets the image leave the network, when class means were given. */
+  exit?: string;
   cells: { method: string; png: string; target: string; note?: string }[];
 }
 
@@ -69,7 +71,7 @@ export function explainReport(spec: ExplainReportSpec): string {
           return `<figure title="${escapeHtml(methodGuide(m.name))}"><a href="${escapeHtml(c.png)}"><img class="map" src="${escapeHtml(c.png)}" alt="${escapeHtml(m.title)}"></a><figcaption><b>${escapeHtml(m.title)}</b><br>${escapeHtml(c.target)}${perImage(m)}${c.note ? `<br>${escapeHtml(c.note)}` : ''}</figcaption></figure>`;
         })
         .join('');
-      return `<section><h2>${escapeHtml(r.image)}</h2><div class="cards"><figure><img class="map" src="${escapeHtml(r.inputPng)}" alt="input"><figcaption><b>input</b> (as the model sees it)<div class="preds">${predictionsHtml(r.predictions)}</div></figcaption></figure>${cards}</div></section>`;
+      return `<section><h2>${escapeHtml(r.image)}</h2><div class="cards"><figure><img class="map" src="${escapeHtml(r.inputPng)}" alt="input"><figcaption><b>input</b> (as the model sees it)<div class="preds">${predictionsHtml(r.predictions)}</div>${r.exit ? `<div class="note">E2CM: ${escapeHtml(r.exit)}</div>` : ''}</figcaption></figure>${cards}</div></section>`;
     })
     .join('\n');
   const facts = [`model ${spec.model}`, `CAM layer ${spec.layer}`, ...(spec.facts ?? []), 'made by LayerTracer'];

@@ -16,10 +16,17 @@ import { loadModelFile } from '../../src/cli/load-model.js';
 import { readImageFile } from '../../src/image/decode-node.js';
 import { findMethod } from '../../src/methods/registry.js';
 import { riseMasksForBudget } from '../../src/methods/rise-budget.js';
+import { classMeansFromFile } from '../../src/e2cm/means-file.js';
+import { e2cmExits } from '../../src/e2cm/exit-decisions.js';
+import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
+import { inputBatch } from '../../src/api/explain.js';
 import { testEngine } from '../util/gpu.js';
 
 const WEIGHTS = fileURLToPath(new URL('../../weights/default-resnet.safetensors', import.meta.url));
 const PICTURE = fileURLToPath(new URL('../references/resize/zoneplate.png', import.meta.url)); // 128x96
+const STAR = fileURLToPath(new URL('../../examples/star.png', import.meta.url)); // a generated test image
+const MEANS = fileURLToPath(new URL('../../weights/default-resnet.means.safetensors', import.meta.url));
+const VGG_MEANS = fileURLToPath(new URL('../../weights/default-vgg.means.safetensors', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'layertracer-explain-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 vi.spyOn(console, 'log').mockImplementation(() => {});
@@ -111,6 +118,48 @@ describe('explain', () => {
     const some = await riseMasksForBudget(model, { seconds: 300 / tiny.masksPerSecond, batchSize: 8, min: 1, max: 100000 });
     expect(some.masks % 50).toBe(0);
     expect(some.masks).toBeGreaterThan(0);
+  });
+
+  it('--means: says where E2CM lets each image exit, by the calibrated thresholds, in the report and the JSON', async () => {
+    const means = classMeansFromFile(await readSafetensorsFile(MEANS));
+    const out = join(dir, 'exits');
+    const summary = await explain(engine, model, {
+      images: [PICTURE, STAR],
+      methods: [findMethod('grad-cam')],
+      targets: ['top1'],
+      colormap: 'jet',
+      json: true,
+      means,
+      outDir: out,
+    });
+    const x = inputBatch(model, [await readImageFile(PICTURE), await readImageFile(STAR)]);
+    const decided = await e2cmExits(model, x, means);
+    engine.release(x);
+    expect(decided.thresholds).toEqual(means.exits.map((l) => means.calibration!.thresholds.get(l)));
+    const doc = JSON.parse(await readFile(join(out, 'explain.json'), 'utf8'));
+    decided.exitLayer.forEach((layer, i) => {
+      const said = summary.rows[i].exit!;
+      expect(said).toMatch(layer ? new RegExp(`^exits at ${layer.replace('.', '\\.')} \\(confidence`) : /^no exit is confident enough/);
+      expect(doc.images[i].exit).toBe(said);
+    });
+    expect(decided.exitLayer[1], 'the star, a training-like picture, leaves early').not.toBeNull();
+    expect(await readFile(summary.report, 'utf8')).toContain('E2CM: ');
+    // Class means of another model are refused before anything runs.
+    await expect(
+      explainCommand([
+        '--weights',
+        WEIGHTS,
+        '--image',
+        PICTURE,
+        '--method',
+        'grad-cam',
+        '--means',
+        VGG_MEANS,
+        '--out',
+        join(dir, 'refused-means'),
+      ]),
+    ).rejects.toThrow(/class means/);
+    expect(existsSync(join(dir, 'refused-means'))).toBe(false);
   });
 
   it('leaves nothing but its outputs', async () => {
