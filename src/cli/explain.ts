@@ -41,8 +41,8 @@ export const EXPLAIN = defineCommand({
   usage: '--weights FILE --image FILE... [options]',
   description: `Explains each image's prediction with one or every attribution method; prints the top classes,
 writes a PNG overlay and the raw float32 map (safetensors) per method, class and image, and an HTML page
-with all methods side by side, a colour legend, each method's time and how to read it. Method options are read only by their method; a method's own default
-(in brackets) applies when one is left out.`,
+with all methods side by side, a colour legend, each method's time and how to read it. Method options
+are read only by their method; a method's own default (in brackets) applies when one is left out.`,
   options: {
     weights: WEIGHTS,
     'allow-non-finite': ALLOW_NON_FINITE,

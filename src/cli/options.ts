@@ -306,12 +306,20 @@ export function helpText(command: string, usage: string, description: string, ta
     );
     return { left, help: notes.length ? `${s.help} (${notes.join('; ')})` : s.help };
   });
-  const width = Math.max(18, ...rows.map((r) => r.left.length + 2));
-  const lines = rows.map((r) => `  ${r.left.padEnd(width)} ${wrap(r.help, HELP_WIDTH - width - 3).join(`\n  ${' '.repeat(width)} `)}`);
+  // The option column fits the usual options; a longer one (an enum's values) puts its help on the next line.
+  const width = Math.min(MAX_OPTION_COLUMN, Math.max(18, ...rows.map((r) => r.left.length + 2)));
+  const indent = `\n  ${' '.repeat(width)} `;
+  const lines = rows.map((r) => {
+    // Help texts are prose: the wrapper breaks them, not the newlines they were written with.
+    const text = wrap(r.help.replace(/\s*\n\s*/g, ' '), HELP_WIDTH - width - 3).join(indent);
+    return r.left.length < width ? `  ${r.left.padEnd(width)} ${text}` : `  ${r.left}${indent}${text}`;
+  });
   return `layertracer ${command} ${usage}\n\n${description.trim()}\n\n${lines.join('\n')}\n`;
 }
 
 const HELP_WIDTH = 110;
+/** Widest option column in --help, so one long enum does not push every help text right. */
+const MAX_OPTION_COLUMN = 30;
 
 /** Splits at the help text's own newlines, then at spaces so no line passes `width`. */
 function wrap(text: string, width: number): string[] {

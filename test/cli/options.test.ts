@@ -93,4 +93,23 @@ describe('option schema parser', () => {
     expect(help).toContain('--colormap jet|turbo');
     expect(help).toContain('-h, --help');
   });
+
+  it('keeps the option column narrow: a long option gets its help on the next line, and help prose is rewrapped', () => {
+    const help = helpText('x', '[options]', 'What it does.', {
+      short: { type: 'flag', help: 'a short one' },
+      scale: {
+        type: 'enum',
+        values: ['relative-to-the-range', 'absolute-in-input-units'],
+        help: 'how sigma is read:\nrelative or absolute',
+      },
+    });
+    const lines = help.split('\n');
+    const shortLine = lines.find((l) => l.includes('--short'))!;
+    const scaleAt = lines.findIndex((l) => l.includes('--scale'));
+    // The help column starts at the same place for both, no further than the cap.
+    const column = shortLine.indexOf('a short one');
+    expect(column).toBeLessThanOrEqual(2 + 30 + 1);
+    expect(lines[scaleAt].trim()).toBe('--scale relative-to-the-range|absolute-in-input-units');
+    expect(lines[scaleAt + 1].indexOf('how sigma is read: relative or absolute')).toBe(column);
+  });
 });
