@@ -74,6 +74,20 @@ export interface GemmConv {
   flops?: number;
 }
 
+/**
+ * A 1x1 conv with no spatial structure as the GEMM kernels see it: one row of `width` pixels per image,
+ * so no lanes are wasted at row ends and the subgroup kernel loads pixels as vec4s. Pointwise convs and
+ * Winograd's products both run this way.
+ */
+export function pointwiseGemm(N: number, G: number, Ci: number, Co: number, XC: number, width: number): GemmConv {
+  // prettier-ignore
+  return {
+    N, G, Ci, Co, XC, XH: 1, XW: width, Ho: 1, Wo: width,
+    KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, rowOrigin: 0, colOrigin: 0,
+    YH: 1, YW: width, YSH: 1, YSW: 1, YRH: 0, YRW: 0,
+  };
+}
+
 export interface TileConfig {
   variant: GemmVariant;
   TM: number; // output pixels per lane (along a row)

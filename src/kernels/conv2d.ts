@@ -10,6 +10,7 @@ import {
   fusesWholeEpilogue,
   gemmWasteful,
   packedWeight,
+  pointwiseGemm,
   runGemms,
   tileConfig,
   type Epilogue,
@@ -239,36 +240,8 @@ function phaseGrid(g: Geometry): number {
 // ---------------------------------------------------------------- forward
 
 function forwardConv(g: Geometry): GemmConv {
-  if (pointwise(g)) {
-    // A 1x1, stride-1, unpadded conv has no spatial structure: one row of H*W pixels per image
-    // wastes no lanes at row ends and lets the subgroup kernel load pixels as vec4s.
-    const HW = g.H * g.W;
-    return {
-      N: g.N,
-      G: g.G,
-      Ci: g.Cg,
-      Co: g.Og,
-      XC: g.C,
-      XH: 1,
-      XW: HW,
-      Ho: 1,
-      Wo: HW,
-      KH: 1,
-      KW: 1,
-      SH: 1,
-      SW: 1,
-      DH: 1,
-      DW: 1,
-      rowOrigin: 0,
-      colOrigin: 0,
-      YH: 1,
-      YW: HW,
-      YSH: 1,
-      YSW: 1,
-      YRH: 0,
-      YRW: 0,
-    };
-  }
+  // A 1x1, stride-1, unpadded conv has no spatial structure.
+  if (pointwise(g)) return pointwiseGemm(g.N, g.G, g.Cg, g.Og, g.C, g.H * g.W);
   return {
     N: g.N,
     G: g.G,
@@ -517,32 +490,7 @@ interface Job {
 function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
   if (pointwise(g)) {
     // The transpose of a pointwise conv is pointwise: one flat row per image, as in forwardConv.
-    const HW = g.H * g.W;
-    const conv: GemmConv = {
-      N: g.N,
-      G: g.G,
-      Ci: g.Og,
-      Co: g.Cg,
-      XC: g.O,
-      XH: 1,
-      XW: HW,
-      Ho: 1,
-      Wo: HW,
-      KH: 1,
-      KW: 1,
-      SH: 1,
-      SW: 1,
-      DH: 1,
-      DW: 1,
-      rowOrigin: 0,
-      colOrigin: 0,
-      YH: 1,
-      YW: HW,
-      YSH: 1,
-      YSW: 1,
-      YRH: 0,
-      YRW: 0,
-    };
+    const conv = pointwiseGemm(g.N, g.G, g.Og, g.Cg, g.O, g.H * g.W);
     return { jobs: [{ conv, view: { mode: 1, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 } }], complete: true };
   }
   const rows = axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).filter((a) => a.count > 0);

@@ -2,7 +2,16 @@ import source from '../../shaders/winograd.wgsl?raw';
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { defineKernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { derivedWeight, packWeight, runPackedGemm, tileConfig, type Epilogue, type GemmConv, type GemmVariant } from './conv2d-gemm.js';
+import {
+  derivedWeight,
+  packWeight,
+  pointwiseGemm,
+  runPackedGemm,
+  tileConfig,
+  type Epilogue,
+  type GemmConv,
+  type GemmVariant,
+} from './conv2d-gemm.js';
 
 /**
  * Winograd F(m x m, 3x3), m = 2 or 4, for stride-1, undilated, ungrouped 3x3 convolutions
@@ -170,29 +179,5 @@ export function winogradConv3x3(
 /** The P products as one grouped 1x1 conv: group xi multiplies (CO x CI) by (CI x T4). */
 function productGemm(c: WinogradConv, T4: number): GemmConv {
   const P = positions(c.m);
-  return {
-    N: 1,
-    G: P,
-    Ci: c.CI,
-    Co: c.CO,
-    XC: P * c.CI,
-    XH: 1,
-    XW: T4,
-    Ho: 1,
-    Wo: T4,
-    KH: 1,
-    KW: 1,
-    SH: 1,
-    SW: 1,
-    DH: 1,
-    DW: 1,
-    rowOrigin: 0,
-    colOrigin: 0,
-    YH: 1,
-    YW: T4,
-    YSH: 1,
-    YSW: 1,
-    YRH: 0,
-    YRW: 0,
-  };
+  return pointwiseGemm(1, P, c.CI, c.CO, P * c.CI, T4);
 }
