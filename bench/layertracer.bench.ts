@@ -25,7 +25,8 @@ import { computeClassMeans } from '../src/e2cm/class-means.js';
 import { acquireEngine } from '../src/gpu/acquire.js';
 import { modelFromFile } from '../src/graph/model.js';
 import { readSafetensorsFile } from '../src/io/safetensors-node.js';
-import { layerEvidence, pearson } from '../src/methods/layer-evidence.js';
+import { layerEvidence } from '../src/methods/layer-evidence.js';
+import { pearson } from '../src/metrics/statistics.js';
 import { layerTracer, type MaskScore } from '../src/methods/layertracer.js';
 import { projectRoot } from '../src/util/project-root.js';
 
@@ -135,7 +136,10 @@ try {
             target,
             runnerUp,
             exitLayer: result.exitLayer[i],
-            layers: evidence[i].layers.map((e) => ({ ...e, runnerUpCorrelation: pearson(map(e.layer, target), map(e.layer, runnerUp)) })),
+            layers: evidence[i].layers.map((e) => ({
+              ...e,
+              runnerUpCorrelation: pearson(map(e.layer, target), map(e.layer, runnerUp), { bothConstant: 0 }),
+            })),
             random: evidence[i].random,
           };
           await appendFile(path, JSON.stringify(record) + '\n');

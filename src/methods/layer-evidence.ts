@@ -1,6 +1,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { causalMetrics, type CausalMetricOptions } from '../metrics/insertion-deletion.js';
+import { pearson } from '../metrics/statistics.js';
 import { uniformRandom } from '../util/random.js';
 import type { LayerTracerResult } from './layertracer.js';
 
@@ -61,7 +62,7 @@ function mapNumbers(
     const row = (q: number) => all.subarray((i * Q + q) * plane, (i * Q + q + 1) * plane);
     const target = row(t);
     const others = result.mapClasses.map((_, q) => q).filter((q) => q !== t);
-    const meanCorrelation = others.reduce((s, q) => s + pearson(target, row(q)), 0) / others.length;
+    const meanCorrelation = others.reduce((s, q) => s + pearson(target, row(q), { bothConstant: 0 }), 0) / others.length;
     return { target, classSensitivity: 1 - meanCorrelation, contrast: contrast(confidenceMap(target)) };
   });
 }
@@ -116,30 +117,6 @@ export async function layerEvidence(
     }
   }
   return out;
-}
-
-/** Pearson correlation; 0 when either map is constant (nothing to correlate). */
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
 /** Standard deviation over |mean| (std / mean for a positive map); 0 for a map that averages 0. */

@@ -97,6 +97,36 @@ function signedRankCounts(n: number): Float64Array {
   return counts;
 }
 
+/**
+ * Pearson correlation. 0 when exactly one side is constant (nothing to correlate); when both are,
+ * `bothConstant`: 1 by default (equal rankings agree), 0 where two flat maps should count as unrelated.
+ */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>, { bothConstant = 1 }: { bothConstant?: 0 | 1 } = {}): number {
+  const n = a.length;
+  if (n !== b.length) throw new RangeError(`correlation of ${n} and ${b.length} values`);
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma;
+    const db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (saa === 0 && sbb === 0) return bothConstant;
+  if (saa === 0 || sbb === 0) return 0;
+  return sab / Math.sqrt(saa * sbb);
+}
+
 /** Ranks 1..n of the values, ties sharing the mean of their ranks. */
 export function averageRanks(values: readonly number[]): number[] {
   const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);

@@ -3,34 +3,7 @@
  * correlation, SSIM and the correlation of HOG features. Plain CPU code on host arrays: the maps are
  * small and the measures need sorting and windows, not throughput.
  */
-import { averageRanks } from '../metrics/statistics.js';
-
-/** Pearson correlation; 0 when either side is constant (no ranking to agree with), 1 when both are. */
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  if (n !== b.length) throw new RangeError(`correlation of ${n} and ${b.length} values`);
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (saa === 0 && sbb === 0) return 1;
-  if (saa === 0 || sbb === 0) return 0;
-  return sab / Math.sqrt(saa * sbb);
-}
+import { averageRanks, pearson } from '../metrics/statistics.js';
 
 /** Spearman's rho: Pearson correlation of the ranks, ties sharing their mean rank. */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {

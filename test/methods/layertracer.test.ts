@@ -3,7 +3,7 @@ import { calibrateClassMeans } from '../../src/e2cm/calibrate.js';
 import { computeClassMeans } from '../../src/e2cm/class-means.js';
 import type { LabelledBatches } from '../../src/data/labelled-batches.js';
 import { NEVER } from '../../src/e2cm/thresholds.js';
-import { pearson } from '../../src/methods/layer-evidence.js';
+import { pearson } from '../../src/metrics/statistics.js';
 import { layerTracer } from '../../src/methods/layertracer.js';
 import { rise } from '../../src/methods/rise.js';
 import { expectClose, randomArray } from '../util/compare.js';
@@ -93,7 +93,7 @@ describe('LayerTracer', () => {
         const map = maps.subarray(i * plane, (i + 1) * plane);
         const peak = argmaxIndex(map);
         expect(insideRegion(peak), `contrastive ${layer}, image ${i}: maximum at pixel ${peak}`).toBe(true);
-        const r = pearson(map, decoys.subarray(i * 2 * plane, (i * 2 + 1) * plane));
+        const r = pearson(map, decoys.subarray(i * 2 * plane, (i * 2 + 1) * plane), { bothConstant: 0 });
         expect(Math.abs(r), `${layer}, image ${i}: correlation of the map with its decoy-mask baseline`).toBeLessThan(0.5);
       }
     }
@@ -120,7 +120,7 @@ describe('LayerTracer', () => {
     const peak = argmaxIndex(diff);
     expect(insideRegion(peak, size, A), `class 0 minus class 1: maximum at pixel ${peak}, expected inside A`).toBe(true);
     expect(insideRegion(argmaxIndex(map0), size, A), 'class 0 peaks inside A').toBe(true);
-    const r = pearson(map0, map1);
+    const r = pearson(map0, map1, { bothConstant: 0 });
     expect(r, `correlation of the class-0 and class-1 maps at features.2: ${r}`).toBeLessThan(0.5);
     result.release();
     engine.release(x);

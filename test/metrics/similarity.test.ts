@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hog, hogSimilarity, pearson, spearman, ssim } from '../../src/sanity/similarity.js';
+import { hog, hogSimilarity, spearman, ssim } from '../../src/sanity/similarity.js';
+import { pearson } from '../../src/metrics/statistics.js';
 import { randomArray } from '../util/compare.js';
 
 const H = 32;
