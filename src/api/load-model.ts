@@ -1,5 +1,5 @@
 import type { Engine } from '../gpu/engine.js';
-import { assertFiniteActivations } from '../graph/finite-probe.js';
+import { probedModel } from '../graph/finite-probe.js';
 import { modelFromFile, type Model } from '../graph/model.js';
 import type { SafetensorsFile } from '../io/safetensors.js';
 import { buildOnEngine } from './engine-lease.js';
@@ -27,15 +27,7 @@ export const EMBEDDED_MODELS = ['default-resnet', 'default-vgg'] as const;
  */
 export async function modelFromSafetensors(file: SafetensorsFile, options: LoadModelOptions = {}): Promise<Model> {
   const checks = { allowNonFinite: options.allowNonFinite };
-  const model = await buildOnEngine(options.engine, (engine) => modelFromFile(engine, file, checks));
-  if (options.allowNonFinite) return model;
-  try {
-    await assertFiniteActivations(model);
-  } catch (err) {
-    model.release();
-    throw err;
-  }
-  return model;
+  return probedModel(await buildOnEngine(options.engine, (engine) => modelFromFile(engine, file, checks)), options.allowNonFinite);
 }
 
 /** The tail of the error for a source of the wrong kind: what each environment accepts. */

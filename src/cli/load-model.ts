@@ -5,7 +5,7 @@ import type { WeightCheckOptions } from '../graph/weights.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
 import { resolveClassChoice } from '../api/target.js';
 import { UsageError } from './errors.js';
-import { assertFiniteActivations } from '../graph/finite-probe.js';
+import { probedModel } from '../graph/finite-probe.js';
 import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
 
 export { MAX_WEIGHTS_BYTES };
@@ -18,15 +18,10 @@ export async function loadModelFile(engine: Engine, path: string, checks: Weight
         'or use an embedded default model from weights/.',
     );
   }
-  const model = modelFromFile(engine, await readSafetensorsFile(path, { maxBytes: MAX_WEIGHTS_BYTES }), checks);
-  if (checks.allowNonFinite) return model;
-  try {
-    await assertFiniteActivations(model);
-  } catch (err) {
-    model.release();
-    throw err;
-  }
-  return model;
+  return probedModel(
+    modelFromFile(engine, await readSafetensorsFile(path, { maxBytes: MAX_WEIGHTS_BYTES }), checks),
+    checks.allowNonFinite,
+  );
 }
 
 /** "top1", a class index, or a class name (case-insensitive) -> 'top1' | index. */

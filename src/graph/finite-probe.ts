@@ -40,3 +40,18 @@ export const assertFiniteActivations = scoped(async function assertFiniteActivat
     }
   }
 });
+
+/**
+ * `model` once it passed the probe; on a failure it is released before the error goes up. The one
+ * load-time gate for the CLI and the library's `loadModel` (`allowNonFinite` skips it).
+ */
+export async function probedModel(model: Model, allowNonFinite = false): Promise<Model> {
+  if (allowNonFinite) return model;
+  try {
+    await assertFiniteActivations(model);
+  } catch (err) {
+    model.release();
+    throw err;
+  }
+  return model;
+}
