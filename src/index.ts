@@ -99,6 +99,7 @@ export {
 } from './api/explain.js';
 export { topPredictions, type Prediction } from './api/predictions.js';
 export { stretchToUnit } from './util/stretch.js';
+export { stretchTogether } from './report/strip.js';
 export { resolveClassChoice, type ClassChoice } from './api/target.js';
 export { EMBEDDED_MODELS, modelFromSafetensors, type LoadModelOptions } from './api/load-model.js';
 export type { MethodEntry, MethodRunOptions } from './methods/registry.js';

@@ -277,9 +277,10 @@ function runStrip(ui: Ui, state: PageState): Promise<void> {
   return busy(ui, state, 'LayerTracer', async () => {
     const strip = await runLayerTracer(state.loaded!, state.image!, choice, progressReporter(ui));
     ui.traceSection.hidden = false;
-    drawStrip(ui, strip.input, strip.tiles);
+    const [lo, hi] = drawStrip(ui, strip.input, strip.tiles);
     ui.traceCaption.textContent =
-      `LayerTracer for “${strip.targetLabel}”: one map per E2CM exit from the same ${strip.masks} masks, each on its own scale; ` +
+      `LayerTracer for “${strip.targetLabel}”: one map per E2CM exit from the same ${strip.masks} masks, on one colour scale ` +
+      `(${lo.toPrecision(2)} to ${hi.toPrecision(2)}); ` +
       `${strip.exitLayer ? `framed: ${strip.exitLayer}, where E2CM exits` : 'E2CM does not exit early on this image'} · ${milliseconds(strip.ms)}`;
   });
 }

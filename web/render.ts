@@ -9,7 +9,7 @@ import {
   drawImage,
   overlayHeatmap,
   renderExplanation,
-  stretchToUnit,
+  stretchTogether,
   type ColormapName,
   type Explanation,
   type Prediction,
@@ -107,20 +107,25 @@ export interface StripTile {
   isExit: boolean;
 }
 
-/** The LayerTracer strip: the input, then one map per exit (the exit E2CM takes framed), each on its own scale. */
-export function drawStrip(ui: Ui, input: RgbImage, tiles: StripTile[]): void {
+/**
+ * The LayerTracer strip: the input, then one map per exit (the exit E2CM takes framed), all on one
+ * colour scale (as `layertracer trace` draws it), whose range it returns.
+ */
+export function drawStrip(ui: Ui, input: RgbImage, tiles: StripTile[]): [number, number] {
+  const { scaled, range } = stretchTogether(tiles.map((t) => t.map));
   const settings = displaySettings(ui);
   ui.trace.replaceChildren();
   const first = thumbnail('input', `${input.width}×${input.height}`);
   drawImage(first.canvas, input);
   ui.trace.append(first.figure);
-  for (const t of tiles) {
+  for (const [k, t] of tiles.entries()) {
     const detail = t.confidence === undefined ? 'classifier softmax' : `E2CM confidence ${(t.confidence * 100).toFixed(0)}%`;
     const { figure, canvas } = thumbnail(t.layer, detail, t.isExit ? 'exit' : '');
     figure.dataset.layer = t.layer;
-    drawImage(canvas, overlayHeatmap(input, stretchToUnit(t.map), t.width, t.height, settings));
+    drawImage(canvas, overlayHeatmap(input, scaled[k], t.width, t.height, settings));
     ui.trace.append(figure);
   }
+  return range;
 }
 
 /** The overlay as the user sees it, saved as a PNG file. */

@@ -19,20 +19,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/browser/chromium-args.mjs';
 
-const ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  ...(process.env.LAYERTRACER_BROWSER_ADAPTER === 'default' ? [] : ['--use-webgpu-adapter=swiftshader']),
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-  '--hide-scrollbars',
-];
+// The test runners' flags (WebGPU on, SwiftShader pinned, no sandbox as root), and no scrollbars in pictures.
+const ARGS = [...CHROMIUM_ARGS, '--hide-scrollbars'];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -62,7 +52,7 @@ if (!['page', 'report'].includes(mode) || !values.out || (mode === 'report' && !
 
 const profile = mkdtempSync(join(tmpdir(), 'layertracer-shot-'));
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  executablePath: CHROMIUM_PATH,
   headless: true,
   args: ARGS,
   // A short viewport: a full-page capture then ends where the content does.

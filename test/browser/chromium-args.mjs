@@ -1,5 +1,5 @@
-// Chromium flags for every headless browser check (run.mjs, the packed-package test), each for a reason.
-// See run.mjs's header for why the adapter is pinned to SwiftShader.
+// Chromium flags for every headless browser run (run.mjs, the page and API tests, the packed-package test,
+// web/screenshot.mjs), each for a reason. See run.mjs's header for why the adapter is pinned to SwiftShader.
 export const CHROMIUM_ARGS = [
   // WebGPU on Linux is still behind this switch (Chrome ships it by default only on some platforms).
   '--enable-unsafe-webgpu',

@@ -20,26 +20,13 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium-args.mjs';
 import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHARED = resolve(ROOT, '../shared/data/cifar10');
 const SHOTS = join(tmpdir(), 'layertracer-page-shots');
 const PICTURE = join(ROOT, 'test/references/resize/zoneplate.png');
-// As test/browser/run.mjs: WebGPU on, SwiftShader pinned, no sandbox (root in a container), quiet startup.
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  ...(process.env.LAYERTRACER_BROWSER_ADAPTER === 'default' ? [] : ['--use-webgpu-adapter=swiftshader']),
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 function pickModel(): { file: string; extraDir?: string } {
   for (const f of ['default-resnet.safetensors', 'default-vgg.safetensors']) if (existsSync(join(ROOT, 'weights', f))) return { file: f };
@@ -137,12 +124,13 @@ describe('browser page (web/)', () => {
   let profile: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}; run \`bash tools/setup.sh --browser\` or set CHROMIUM_PATH`);
+    if (!existsSync(CHROMIUM_PATH))
+      throw new Error(`no Chromium at ${CHROMIUM_PATH}; run \`bash tools/setup.sh --browser\` or set CHROMIUM_PATH`);
     execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--quiet', 'web'], { cwd: ROOT, stdio: 'inherit' });
     server = await startServer(model.extraDir);
     profile = mkdtempSync(join(tmpdir(), 'layertracer-page-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1200, height: 800 },
