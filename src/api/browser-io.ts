@@ -12,6 +12,7 @@ import { assertRgbImage, compositeRgbaOverWhite, type RgbImage } from '../image/
 import { fetchSafetensors, parseSafetensors, tooLarge, type SafetensorsFile } from '../io/safetensors.js';
 import { describeValue, modelFromSafetensors, type LoadModelOptions } from './load-model.js';
 import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
+import { downloadPicture } from './download.js';
 
 /** Where a model comes from in a browser: the URL of a `.safetensors` file (relative to the page), its bytes, or a File/Blob. */
 export type ModelSource = string | URL | ArrayBuffer | Uint8Array | Blob;
@@ -89,15 +90,7 @@ async function readModelFile(source: ModelSource): Promise<SafetensorsFile> {
 }
 
 async function download(url: string): Promise<Blob> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (cause) {
-    throw new ImageDecodeError(url, `the download failed (${(cause as Error).message})`, 'Check the URL and the network', { cause });
-  }
-  if (!response.ok)
-    throw new ImageDecodeError(url, `the download failed with HTTP ${response.status} ${response.statusText}`, 'Check the URL');
-  return response.blob();
+  return (await downloadPicture(url)).blob();
 }
 
 function isBitmapSource(source: unknown): source is ImageBitmapSource {

@@ -9,7 +9,6 @@ import type { ClassMeans } from '../e2cm/class-means.js';
 import { classMeansFromFile } from '../e2cm/means-file.js';
 import type { Model } from '../graph/model.js';
 import { decodeImageBytes, readImageFile, type DecodeLimits } from '../image/decode-node.js';
-import { ImageDecodeError } from '../image/errors.js';
 import type { RgbImage } from '../image/image.js';
 import { SafetensorsError } from '../io/errors.js';
 import { readSafetensorsFile } from '../io/safetensors-node.js';
@@ -17,6 +16,7 @@ import { fetchSafetensors, parseSafetensors, tooLarge, type SafetensorsFile } fr
 import { projectRoot } from '../util/project-root.js';
 import { describeValue, EMBEDDED_MODELS, modelFromSafetensors, type LoadModelOptions } from './load-model.js';
 import { MAX_WEIGHTS_BYTES } from '../io/limits.js';
+import { downloadPicture } from './download.js';
 
 /**
  * Where a model comes from in Node: a `.safetensors` path, a `file:`/`http(s):` URL, the bytes of
@@ -105,15 +105,7 @@ function isHttpUrl(text: string): boolean {
 }
 
 async function download(url: string): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (cause) {
-    throw new ImageDecodeError(url, `the download failed (${(cause as Error).message})`, 'Check the URL and the network', { cause });
-  }
-  if (!response.ok)
-    throw new ImageDecodeError(url, `the download failed with HTTP ${response.status} ${response.statusText}`, 'Check the URL');
-  return new Uint8Array(await response.arrayBuffer());
+  return new Uint8Array(await (await downloadPicture(url)).arrayBuffer());
 }
 
 function blobName(blob: Blob, fallback: string): string {
