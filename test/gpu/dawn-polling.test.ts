@@ -10,10 +10,21 @@ describe('dawn.node polling pacing', () => {
     paceDawnPolling(); // idempotent: one wrapper, not a stack of them
     const got = await new Promise<number[]>((resolve) => setImmediate((a: number, b: number) => resolve([a, b]), 1, 2));
     expect(got).toEqual([1, 2]);
-    const t0 = performance.now();
-    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
-    // 50 paced ticks would sleep >= 5 ms; JavaScript callbacks (and a promise's native resolve) are never paced.
-    expect(performance.now() - t0).toBeLessThan(5);
+    // A paced tick sleeps through Atomics.wait: count the sleeps instead of timing them (no clock in a
+    // pass/fail test). JavaScript callbacks and a promise's native resolve are never paced.
+    const wait = Atomics.wait;
+    let sleeps = 0;
+    Atomics.wait = ((...args: Parameters<typeof Atomics.wait>) => {
+      sleeps++;
+      return wait(...args);
+    }) as typeof Atomics.wait;
+    try {
+      for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => setImmediate(() => resolve()));
+    } finally {
+      Atomics.wait = wait;
+    }
+    expect(sleeps).toBe(0);
   });
 
   it('still resolves GPU waits: a readback and a finish after a long-enough kernel', async () => {
