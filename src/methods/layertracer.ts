@@ -17,7 +17,7 @@ import { scoped } from '../gpu/scopes.js';
 
 /**
  * How a masked image scores at a layer, from the calibrated softmax p there (at the output, the
- * classifier's softmax). `confidence`: p_t, the SPEC's score. `contrastive`: p_t minus the mean of the
+ * classifier's softmax). `confidence`: p_t, the score of docs/design.md §2.12. `contrastive`: p_t minus the mean of the
  * other classes' p, i.e. (K p_t - 1) / (K - 1), zero at chance. `log-odds`: log p_t - log(1 - p_t).
  * RISE's estimator sums score x mask, so a score's level at chance multiplies the masks' own density
  * pattern, which is the same for every class; `contrastive` has no such level where a layer is unsure.
