@@ -10,6 +10,7 @@ import { tileGrid } from '../image/grid.js';
 import { createRgbImage, type RgbImage } from '../image/image.js';
 import { FeatureInputError } from './errors.js';
 import { scoped } from '../gpu/scopes.js';
+import { valueBounds } from '../util/stretch.js';
 
 /** The weights of one convolution, read back from the GPU for drawing. */
 export interface ConvWeights {
@@ -59,12 +60,7 @@ export const readConvWeights = scoped(async function readConvWeights(model: Mode
 
 /** (v - min) / (max - min + 1e-7) over `values`; an all-constant set becomes zeros (docs/design.md's minmax). */
 function minmaxBytes(values: ArrayLike<number>, out: Uint8Array, stride = 1, offset = 0): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
-  }
+  const [lo, hi] = valueBounds(values);
   const span = hi - lo;
   for (let i = 0; i < values.length; i++) {
     out[offset + i * stride] = span > 0 ? Math.round((255 * (values[i] - lo)) / (span + 1e-7)) : 0;

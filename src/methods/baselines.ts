@@ -3,6 +3,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { bitsToUnit, counterBits, streamKey } from '../util/random.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
+import { valueBounds } from '../util/stretch.js';
 
 /**
  * Maps that ignore the model, as baselines for the metrics and the sanity checks: any method worth its
@@ -85,11 +86,6 @@ async function hostMap(
 
 /** The engine's minmax on the host: (M - min) / (max - min + 1e-7). */
 function minmax(map: Float32Array): Float32Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of map) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  const [lo, hi] = valueBounds(map);
   return hi > lo ? map.map((v) => (v - lo) / (hi - lo + 1e-7)) : map.fill(0);
 }

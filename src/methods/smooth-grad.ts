@@ -7,6 +7,7 @@ import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions 
 import { saliencyFromGradient } from './saliency.js';
 import { accumulateGradients } from './sampling.js';
 import { scoped } from '../gpu/scopes.js';
+import { valueBounds } from '../util/stretch.js';
 
 /** Options of {@link smoothGrad}. */
 export interface SmoothGradOptions extends MethodOptions {
@@ -77,11 +78,6 @@ export const smoothGrad = scoped(async function smoothGrad(model: Model, x: Tens
 });
 
 function valueRange(values: Float32Array): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  const [lo, hi] = valueBounds(values);
   return hi - lo;
 }

@@ -3,6 +3,7 @@ import { createRgbImage, type Rgb, type RgbImage } from '../image/image.js';
 import { hstack, vstack } from '../image/grid.js';
 import type { ColormapName } from '../image/colormap.js';
 import { colourBarImage } from './colour-bar.js';
+import { valueBounds } from '../util/stretch.js';
 
 const WHITE: Rgb = [255, 255, 255];
 const EXIT_COLOUR: Rgb = [230, 30, 30];
@@ -61,13 +62,8 @@ export function withColourKey(strip: RgbImage, colormap: ColormapName, range: [n
  * hardly varies looks flat beside one that does. Returns the scaled copies and the range.
  */
 export function stretchTogether(maps: readonly ArrayLike<number>[]): { scaled: Float32Array[]; range: [number, number] } {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const m of maps) {
-    for (let i = 0; i < m.length; i++) {
-      lo = Math.min(lo, m[i]);
-      hi = Math.max(hi, m[i]);
-    }
-  }
+  const bounds = maps.map(valueBounds);
+  const lo = Math.min(...bounds.map((b) => b[0]));
+  const hi = Math.max(...bounds.map((b) => b[1]));
   return { scaled: maps.map((m) => Float32Array.from(m, (v) => (v - lo) / (hi - lo + 1e-7))), range: [lo, hi] };
 }

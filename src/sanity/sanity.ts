@@ -14,6 +14,7 @@ import { toHeatmap } from '../methods/heatmap.js';
 import type { MethodEntry, MethodRunOptions } from '../methods/registry.js';
 import { ModelRandomiser, randomisableLayers, type Granularity } from './randomise.js';
 import { hogSimilarity, spearman, ssim } from './similarity.js';
+import { valueBounds } from '../util/stretch.js';
 
 /** The sanity check's similarity measures: Spearman of |map| and of the signed map, SSIM, HOG. */
 export const SIMILARITY_MEASURES = ['spearmanAbs', 'spearmanSigned', 'ssim', 'hog'] as const;
@@ -199,12 +200,7 @@ function compareMaps(a: HostMaps, b: HostMaps, count: number): SimilarityScores[
 }
 
 function unitRange(map: Float32Array): Float32Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of map) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  const [lo, hi] = valueBounds(map);
   return hi > lo ? map.map((v) => (v - lo) / (hi - lo)) : new Float32Array(map.length);
 }
 
