@@ -74,8 +74,9 @@ finalAccuracy).`,
       console.log(md);
       await writeFile(out.path(outputs[0]), md, { flag: 'wx' });
       await writeFile(out.path(outputs[1]), sweepCsv(report), { flag: 'wx' });
-      await writeFile(out.path(outputs[2]), JSON.stringify(report, null, 2) + '\n', { flag: 'wx' });
-      if (extra.json) await writeFile(extra.json.file, JSON.stringify(report, null, 2) + '\n', { flag: 'wx' });
+      const json = JSON.stringify(report, null, 2) + '\n';
+      await writeFile(out.path(outputs[2]), json, { flag: 'wx' });
+      if (extra.json) await writeFile(extra.json.file, json, { flag: 'wx' });
       console.log(`wrote ${[...outputs.map((o) => out.final(o)), ...(extra.json ? [extra.json.final()] : [])].join(', ')}`);
       model.release();
     } finally {

@@ -248,8 +248,9 @@ export async function traceImages(engine: Engine, model: Model, means: ClassMean
   result.release();
   const flag = 'wx';
   const body = { model: model.info.architecture, score: job.score, scale: job.scale, masks: job.masks, images: records };
-  await writeFile(numbers, JSON.stringify(body, null, 2) + '\n', { flag });
-  if (job.json) await writeFile(job.json, JSON.stringify(body, null, 2) + '\n', { flag });
+  const json = JSON.stringify(body, null, 2) + '\n';
+  await writeFile(numbers, json, { flag });
+  if (job.json) await writeFile(job.json, json, { flag });
   const thresholds =
     job.threshold !== undefined ? `threshold ${job.threshold} at every exit` : 'the per-exit thresholds calibrated into the class means';
   await writeFile(
