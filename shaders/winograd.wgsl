@@ -18,7 +18,8 @@
 //            2ty - pad .. +3, columns 2tx - pad .. +3 (zero outside x, and for tiles t past the last).
 //   output:  m (16 * CO, T) -> y (N, CO, Ho, Wo) = A^T m A, then the epilogue:
 //            + bias[co] (HAS_BIAS), * scale[co] + shift[co] (AFFINE: inference batch-norm),
-//            + res[n, co, oh, ow] (RESIDUAL), max(., 0) (ACT == 1). Pixels past Ho, Wo are dropped.
+//            + res[n, co, oh, ow] (RESIDUAL == 1) or * [res > 0] (RESIDUAL == 2, a ReLU's backward),
+//            max(., 0) (ACT == 1). Pixels past Ho, Wo are dropped.
 
 struct Params {
   N: u32, CI: u32, CO: u32,     // images, channels in / out of the transformed conv
@@ -143,6 +144,7 @@ fn epilogue(val: f32, co: u32, yi: u32) -> f32 {
   if (HAS_BIAS == 1u) { r += bias[co]; }
   if (AFFINE == 1u) { r = r * scale[co] + shift[co]; }
   if (RESIDUAL == 1u) { r += res[yi]; }
+  if (RESIDUAL == 2u) { r = select(0.0, r, res[yi] > 0.0); }
   if (ACT == 1u) { r = max(r, 0.0); }
   return r;
 }

@@ -6,7 +6,7 @@ import type { ReluRule } from '../kernels/relu.js';
 import { INPUT, type Graph, type GraphNode, type ValueId } from './graph.js';
 import { resolveLayer } from './layer-names.js';
 import { opOf } from './ops/index.js';
-import type { BackwardContext, FusedNode } from './ops/op.js';
+import type { BackwardContext, BackwardFusion, FusedNode } from './ops/op.js';
 
 /** Options of `model.forward`: which activations to keep, whether a backward pass will follow, and where to start. */
 export interface ForwardOptions {
@@ -250,13 +250,51 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     }
   };
 
+  // Backward fusion of neighbours: a node whose record folds the backward of the node after it (a conv
+  // its batch-norm) takes that node's output gradient as it is, and one whose record absorbs the backward
+  // of its input's producer (a conv the ReLU before it) returns the gradient at the producer's input; the
+  // other node's own pass never runs. Only where no gradient is asked for between the two and the value
+  // between them has no other reader.
+  const readers = new Map<ValueId, number>();
+  for (const n of graph.nodes) for (const v of n.inputs) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const foldedAfter = new Map<number, GraphNode[]>();
+  /** The index of the producer of `node`'s input 0 where the two may fuse, else -1. */
+  const fusablePair = (node: GraphNode): number => {
+    const p = producerIndex(node.inputs[0]);
+    const ok =
+      p >= stopIndex &&
+      graph.nodes[p].inputs.length === 1 &&
+      readers.get(node.inputs[0]) === 1 &&
+      !wanted.has(node.inputs[0]);
+    return ok ? p : -1;
+  };
+  const foldsInto = (node: GraphNode, i: number): number => {
+    const p = node.inputs.length === 1 && !foldedAfter.has(i) ? fusablePair(node) : -1;
+    return p >= 0 && !wanted.has(node.output) && opOf(graph.nodes[p]).foldsBackward?.(graph.nodes[p], node) ? p : -1;
+  };
+  const absorbedBefore = (node: GraphNode): BackwardFusion['before'] => {
+    const p = fusablePair(node);
+    const producer = graph.nodes[p];
+    if (p < 0 || foldedAfter.has(p) || !opOf(node).absorbsInputBackward?.(node, producer)) return null;
+    const output = trace.values.get(producer.output);
+    return output ? { node: producer, output } : null;
+  };
+
   for (let i = seedIndex; i >= stopIndex; i--) {
     const node = graph.nodes[i];
     const g = grads.get(node.output);
     if (!g) continue; // no gradient reaches this node from the seed
+    const into = foldsInto(node, i);
+    if (into >= 0) {
+      grads.delete(node.output);
+      grads.set(graph.nodes[into].output, g);
+      foldedAfter.set(into, [node]);
+      continue;
+    }
     e.markLayer(node.name, 'backward');
-    const inputGrads = opOf(node).backward(node, g, backwardContext(e, trace, node, i, rule));
-    node.inputs.forEach((v, k) => accumulate(v, inputGrads[k]));
+    const fusion: BackwardFusion = { after: foldedAfter.get(i) ?? [], before: absorbedBefore(node) };
+    const inputGrads = opOf(node).backward(node, g, backwardContext(e, trace, node, i, rule), fusion);
+    node.inputs.forEach((v, k) => accumulate(k === 0 && fusion.before ? fusion.before.node.inputs[0] : v, inputGrads[k]));
     if (!wanted.has(node.output) && !borrowedGrads.has(g)) {
       e.release(g);
       grads.delete(node.output);

@@ -28,16 +28,39 @@ const WG = 256;
 const MAX_WG_PER_DIM = 65535;
 
 /**
- * What a forward conv's store applies, in this order: + bias, * scale + shift (inference batch-norm),
- * + residual (a tensor of the output's shape), ReLU. The subgroup kernels and Winograd fuse all of it;
- * the others fuse bias and ReLU, and conv2d.ts runs the rest as separate passes.
+ * What a conv's store applies, in this order: + bias, * scale + shift (inference batch-norm), + residual
+ * (a tensor of the output's shape) or * [mask > 0] (backward to the input through the ReLU whose output
+ * `mask` is), ReLU. The subgroup kernels and Winograd fuse all of it; the others fuse bias and ReLU, and
+ * conv2d.ts runs the rest as separate passes.
  */
 export interface Epilogue {
   bias?: Tensor | null;
   scale?: Tensor | null;
   shift?: Tensor | null;
   residual?: Tensor | null;
+  mask?: Tensor | null;
   relu?: boolean;
+}
+
+/** Whether an epilogue needs more than bias and ReLU (the kernels `fusesWholeEpilogue` names). */
+export function needsWholeEpilogue(epi: Epilogue): boolean {
+  return !!(epi.scale || epi.residual || epi.mask);
+}
+
+/** The override constants of an epilogue (conv2d_gemm_sg.wgsl and winograd.wgsl share them). */
+export function epilogueConstants(epi: Epilogue): Record<string, number> {
+  if (epi.residual && epi.mask) throw new Error('conv2d: internal error: an epilogue adds a residual or masks, not both');
+  return {
+    HAS_BIAS: epi.bias ? 1 : 0,
+    AFFINE: epi.scale ? 1 : 0,
+    RESIDUAL: epi.residual ? 1 : epi.mask ? 2 : 0,
+    ACT: epi.relu ? 1 : 0,
+  };
+}
+
+/** The tensor bound as `res`: the residual, the mask, or `unused` (any buffer) without either. */
+export function residualBinding(epi: Epilogue, unused: Tensor): Tensor {
+  return epi.residual ?? epi.mask ?? unused;
 }
 
 /** Whether a tile configuration's kernel fuses the whole epilogue (scale, shift and residual too). */
@@ -365,10 +388,8 @@ export function dispatchGemm(
     YRW: c.YRW,
   };
   const whole = fusesWholeEpilogue(cfg);
-  if (!whole && (epi.scale || epi.residual)) throw new Error(`${op}: internal error: ${cfg.entry} does not fuse scale/shift/residual`);
-  const constants: Record<string, number> = whole
-    ? { HAS_BIAS: bias ? 1 : 0, AFFINE: epi.scale ? 1 : 0, RESIDUAL: epi.residual ? 1 : 0, ACT: epi.relu ? 1 : 0 }
-    : { HAS_BIAS: bias ? 1 : 0, ACT: epi.relu ? 1 : 0 };
+  if (!whole && needsWholeEpilogue(epi)) throw new Error(`${op}: internal error: ${cfg.entry} does not fuse scale/shift/residual/mask`);
+  const constants: Record<string, number> = whole ? epilogueConstants(epi) : { HAS_BIAS: bias ? 1 : 0, ACT: epi.relu ? 1 : 0 };
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
   const flops = c.flops ?? 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {
@@ -376,7 +397,7 @@ export function dispatchGemm(
       kernel: cfg.kernel,
       entry: cfg.entry,
       bindings: {
-        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y, res4: epi.residual ?? wt } : { x, y, res: epi.residual ?? wt }),
+        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y, res4: residualBinding(epi, wt) } : { x, y, res: residualBinding(epi, wt) }),
         wt,
         bias: bias ?? wt,
         scale: epi.scale ?? wt,

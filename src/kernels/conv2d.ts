@@ -9,8 +9,10 @@ import { channelAffineForward } from './channel-affine.js';
 import {
   fusesWholeEpilogue,
   gemmWasteful,
+  needsWholeEpilogue,
   packedWeight,
   pointwiseGemm,
+  releaseConv2dWeightCache as releasePackedWeights,
   runGemms,
   tileConfig,
   type Epilogue,
@@ -21,8 +23,18 @@ import {
 import { addRelu, binary } from './elementwise.js';
 import { assertDType, assertRank } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
+import { releaseFoldedConv2dWeights } from './conv2d-fold.js';
+import { assertRule, reluBackward, type ReluRule } from './relu.js';
 
-export { releaseConv2dWeightCache } from './conv2d-gemm.js';
+/**
+ * Frees the copies the conv kernels derived from weight `w` (batch-norm folded, packed for the GEMMs,
+ * Winograd-transformed) or, without `w`, from every weight: call it after overwriting a weight in place.
+ */
+export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
+  // Folded copies first: their own packed copies are then swept with w's.
+  releaseFoldedConv2dWeights(e, w);
+  releasePackedWeights(e, w);
+}
 
 /**
  * conv2d with PyTorch's nn.functional.conv2d semantics (cross-correlation, zero padding, floor output
@@ -75,6 +87,16 @@ export interface Conv2dOptions {
   winograd?: boolean | 'auto';
   /** Winograd's output tile: F(2x2, 3x3) or F(4x4, 3x3); default `winogradTileFor` (tests and benchmarks). */
   winogradTile?: 2 | 4;
+}
+
+/**
+ * Backward to the input only: the conv's input is the output `y` of a ReLU, and the gradient is taken on
+ * through that ReLU under `rule` (relu.ts), so dx is dL/d(the ReLU's input). Fused into the store on the
+ * subgroup and Winograd paths (one pass less over dx); a separate ReLU backward pass elsewhere.
+ */
+export interface InputRelu {
+  y: Tensor;
+  rule: ReluRule;
 }
 
 export type Conv2dVariant = KernelVariant;
@@ -311,7 +333,7 @@ export const conv2dForward = scoped(function conv2dForward(
     winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, wino, y, epi);
     return y;
   }
-  const rest = !!(epi.scale || epi.residual);
+  const rest = needsWholeEpilogue(epi);
   if (variant !== 'direct' && gemmSuits(variant, jobs)) {
     if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
       runGemms(e, kernel, variant, x, w, jobs, y, epi);
@@ -582,6 +604,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   w: Tensor,
   inputShape: readonly number[],
   opts: Conv2dOptions = {},
+  inputRelu?: InputRelu,
 ): Tensor {
   const kernel = 'conv2d.backwardInput';
   assertRank(kernel, 'dy', dy, 4);
@@ -597,10 +620,19 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   }
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
+  if (inputRelu) checkInputRelu(kernel, inputRelu, dxShape);
+  const epi = reluEpilogue(inputRelu);
+  // Paths that cannot fuse the ReLU's backward run it as its own pass.
+  const unfused = (dx: Tensor): Tensor => {
+    if (!inputRelu) return dx;
+    const out = reluBackward(e, inputRelu.y, dx, inputRelu.rule);
+    e.release(dx);
+    return out;
+  };
   const wino = variant === 'direct' ? null : winogradBackward(e, g, opts);
   if (wino) {
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
-    winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx);
+    winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx, epi);
     return dx;
   }
   if (variant !== 'direct') {
@@ -621,14 +653,15 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
         op: kernel,
       });
       e.release(col);
-      return dx;
+      return unfused(dx);
     }
     const plan = backwardPhases(g);
     if (gemmSuits(variant, plan.jobs)) {
-      // Phases with no taps (kernel smaller than the stride) leave their pixels at zero.
+      // Phases with no taps (kernel smaller than the stride) leave their pixels at zero, which every rule keeps.
       const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
-      runGemms(e, kernel, variant, dy, w, plan.jobs, dx);
-      return dx;
+      const fuses = plan.jobs.every(({ conv }) => fusesWholeEpilogue(tileConfig(variant, conv)));
+      runGemms(e, kernel, variant, dy, w, plan.jobs, dx, fuses ? epi : {});
+      return fuses ? dx : unfused(dx);
     }
   }
   const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
@@ -644,8 +677,22 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     variant: 'direct',
     flops: directFlops(g),
   });
-  return dx;
+  return unfused(dx);
 });
+
+function checkInputRelu(kernel: string, r: InputRelu, dxShape: readonly number[]): void {
+  assertRule(kernel, r.rule);
+  assertDType(kernel, 'inputRelu.y', r.y, 'f32');
+  if (r.y.shape.join() !== dxShape.join()) {
+    throw new KernelInputError(`${kernel}: inputRelu.y must have the input's shape ${formatShape(dxShape)}, got ${formatShape(r.y.shape)}`);
+  }
+}
+
+/** A ReLU's backward rule (relu.wgsl) as a store epilogue: standard masks by [y > 0], guided also by [dx > 0], DeconvNet only by [dx > 0]. */
+function reluEpilogue(r: InputRelu | undefined): Epilogue {
+  if (!r) return {};
+  return { mask: r.rule === 'deconvnet' ? null : r.y, relu: r.rule !== 'standard' };
+}
 
 // ---------------------------------------------------------------- backward to the weights
 

@@ -8,6 +8,8 @@ import {
   pointwiseGemm,
   runPackedGemm,
   tileConfig,
+  epilogueConstants,
+  residualBinding,
   type Epilogue,
   type GemmConv,
   type GemmVariant,
@@ -137,13 +139,7 @@ export function winogradConv3x3(
   const perTile = P * Math.max(Math.ceil(c.CI / 4) * 4, c.CO) * 4;
   const chunk = Math.max(4, Math.floor(e.limits.maxStorageBufferBindingSize / perTile / 4) * 4);
   const common = { ...ZERO_PARAMS, N: c.N, H: c.H, W: c.W, Ho: c.Ho, Wo: c.Wo, TY, TX, TN: tiles, pad: c.pad };
-  const constants = {
-    WG,
-    HAS_BIAS: epi.bias ? 1 : 0,
-    AFFINE: epi.scale ? 1 : 0,
-    RESIDUAL: epi.residual ? 1 : 0,
-    ACT: epi.relu ? 1 : 0,
-  };
+  const constants = { WG, ...epilogueConstants(epi) };
   for (let t0 = 0; t0 < tiles; t0 += chunk) {
     const T = Math.min(chunk, tiles - t0);
     const T4 = Math.ceil(T / 4) * 4;
@@ -166,7 +162,7 @@ export function winogradConv3x3(
     e.dispatch({
       kernel,
       entry: `transform_output${suffix}`,
-      bindings: { m, y, bias: epi.bias ?? m, scale: epi.scale ?? m, shift: epi.shift ?? m, res: epi.residual ?? m },
+      bindings: { m, y, bias: epi.bias ?? m, scale: epi.scale ?? m, shift: epi.shift ?? m, res: residualBinding(epi, m) },
       params: { ...common, CO: c.CO, T, T4, t0, total: outTotal },
       workgroups: grid1d(outTotal, WG),
       constants,

@@ -1,13 +1,16 @@
 /**
- * The executor runs a conv's batch-norm, residual add and ReLU in the conv's epilogue where the graph
- * allows (graph/ops/conv.ts `absorbs`) and the engine asks for it (`convEpilogueFusion`, off on software
- * adapters, where it measured slower; the ReLU is fused either way): on a CIFAR ResNet-20 no batch-norm or
- * ReLU pass is left, and the logits and the input gradient equal those of the unfused graph (keeping every
- * activation forbids fusion).
+ * The executor folds a conv's batch-norm into the conv's weights (graph/ops/conv.ts, kernels/conv2d-fold.ts)
+ * in the forward pass and in backward to the input, and runs the residual add and ReLU in the conv's
+ * epilogue where the graph allows (`absorbs`) and the engine asks for it (`convEpilogueFusion`, off on
+ * software adapters, where it measured slower; the ReLU is fused either way). On a CIFAR ResNet-20 no
+ * batch-norm or ReLU pass is left once the folded weights are cached, and the logits and the input
+ * gradient equal those of the unfused graph (keeping every activation forbids fusion in the forward
+ * pass; asking for the gradient at every layer forbids folding in the backward one).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededModel } from '../../src/graph/model.js';
 import { seededInput, seededValues } from '../../src/models/seeded-init.js';
+import type { Tensor } from '../../src/gpu/tensor.js';
 import { testEngine } from '../util/gpu.js';
 
 const engine = await testEngine();
@@ -21,55 +24,73 @@ afterAll(() => model.release());
 const worst = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const scale = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-describe('conv epilogue fusion', () => {
+/** Runs `f` twice (the first fills the weight caches, whose folding passes are not the model's) and profiles the second. */
+async function steadyProfile<T>(f: () => Promise<T>) {
+  await f();
+  const p = await engine.profile(f);
+  const count = (prefix: string) => p.dispatches.filter((d) => d.kernel.startsWith(prefix)).length;
+  return { result: p.result, affine: count('channel_affine'), relu: count('relu'), add: count('elementwise') };
+}
+
+describe('conv epilogue fusion and batch-norm folding', () => {
   it('leaves no batch-norm or ReLU pass in a ResNet-20 forward, and changes nothing but rounding', async () => {
     const x = engine.upload(seededInput([2, 3, 32, 32], 1), [2, 3, 32, 32], 'x');
-    const kernelsOf = async (keep: string[]) => {
-      const p = await engine.profile(async () => {
+    const logits = (keep: string[]) =>
+      steadyProfile(async () => {
         const t = model.forward(x, { keep, forBackward: false });
-        const logits = await t.logits.readF32();
+        const l = await t.logits.readF32();
         t.release();
-        return logits;
+        return l;
       });
-      const count = (prefix: string) => p.dispatches.filter((d) => d.kernel.startsWith(prefix)).length;
-      return { logits: p.result, affine: count('channel_affine'), relu: count('relu') };
-    };
     engine.convEpilogueFusion = false;
-    const reluOnly = await kernelsOf([]);
+    const reluOnly = await logits([]);
     engine.convEpilogueFusion = true;
-    const fused = await kernelsOf([]);
-    const unfused = await kernelsOf(model.layerNames());
-    expect(reluOnly.affine, 'without epilogue fusion each batch-norm is its own pass').toBeGreaterThan(0);
-    expect(reluOnly.relu, 'ReLU passes left with the ReLU-only fusion').toBe(0);
+    const fused = await logits([]);
+    const unfused = await logits(model.layerNames());
     expect(unfused.affine, 'the unfused graph runs each batch-norm as its own pass').toBeGreaterThan(0);
-    expect(fused.affine, 'batch-norm passes left in the fused forward').toBe(0);
-    expect(fused.relu, 'ReLU passes left in the fused forward').toBe(0);
-    const diff = worst(fused.logits, unfused.logits);
-    expect(diff, `worst logit difference ${diff}`).toBeLessThan(1e-4 * Math.max(1, scale(unfused.logits)));
+    for (const [name, run] of [
+      ['without epilogue fusion', reluOnly],
+      ['with epilogue fusion', fused],
+    ] as const) {
+      expect(run.affine, `batch-norm passes left ${name}`).toBe(0);
+      expect(run.relu, `ReLU passes left ${name}`).toBe(0);
+      const diff = worst(run.result, unfused.result);
+      expect(diff, `worst logit difference ${name}: ${diff}`).toBeLessThan(1e-4 * Math.max(1, scale(unfused.result)));
+    }
+    // Two blocks compute their shortcut after conv2, so those adds cannot move into its epilogue.
+    expect(reluOnly.add, 'without epilogue fusion the residual adds are passes').toBe(9);
+    expect(fused.add, 'residual adds left with epilogue fusion').toBe(2);
     engine.release(x);
   });
 
-  it('gives the same input gradient as the unfused graph', async () => {
-    engine.convEpilogueFusion = true;
+  it('folds every batch-norm into its conv in backward to the input, with the unfolded gradient', async () => {
+    engine.convEpilogueFusion = policy;
     const x = engine.upload(seededInput([2, 3, 32, 32], 2), [2, 3, 32, 32], 'x');
-    const gradient = async (keep: string[]) => {
-      const t = model.forward(x, { keep });
-      const seed = engine.upload(
-        Float32Array.from({ length: 20 }, (_, i) => (i % 10 === 3 ? 1 : 0)),
-        [2, 10],
-        'seed',
-      );
-      const b = model.backward(t, { grad: seed });
-      const g = await b.input!.readF32();
-      b.release();
-      t.release();
-      engine.release(seed);
-      return g;
-    };
-    const fused = await gradient([]);
-    const unfused = await gradient(model.layerNames());
-    const diff = worst(fused, unfused);
-    expect(diff, `worst gradient difference ${diff}`).toBeLessThan(1e-4 * Math.max(1e-6, scale(unfused)));
-    engine.release(x);
+    const seed = engine.upload(
+      Float32Array.from({ length: 20 }, (_, i) => (i % 10 === 3 ? 1 : 0)),
+      [2, 10],
+      'seed',
+    );
+    const gradient = (gradsAt: string[]) =>
+      steadyProfile(async () => {
+        const t = model.forward(x);
+        let g: Float32Array;
+        let b: { input: Tensor | null; release(): void } | undefined;
+        try {
+          b = model.backward(t, { grad: seed }, { gradsAt });
+          g = await b.input!.readF32();
+        } finally {
+          b?.release();
+          t.release();
+        }
+        return g;
+      });
+    const folded = await gradient([]);
+    const unfolded = await gradient(model.layerNames());
+    expect(unfolded.affine, 'a gradient asked for at every layer runs each batch-norm backward').toBeGreaterThan(0);
+    expect(folded.affine, 'batch-norm backward passes left').toBe(0);
+    const diff = worst(folded.result, unfolded.result);
+    expect(diff, `worst gradient difference ${diff}`).toBeLessThan(1e-4 * Math.max(1e-6, scale(unfolded.result)));
+    engine.releaseAll(x, seed);
   });
 });

@@ -9,6 +9,7 @@ import {
   type Conv2dOptions,
   type Conv2dVariant,
 } from '../../src/kernels/conv2d.js';
+import { RELU_RULES } from '../../src/kernels/relu.js';
 import { conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dRef, convGeometry, convOutSize } from '../reference/conv2d.js';
 import { compareClose, expectClose, randomArray } from '../util/compare.js';
 import type { KernelCase } from './kernel-case.js';
@@ -270,7 +271,19 @@ function backwardInputCase(s: ConvSpec, si: number): KernelCase {
       for (const [name, out] of results) {
         if (name !== 'direct') close(out, results.get('direct')!, Kb, s.x, `backward-input ${name} vs direct`);
       }
-      e.releaseAll(dyt, wt);
+      // On through the ReLU whose output is the conv's input, under each rule (fused into the store
+      // where the kernel can): the reference applies relu.wgsl's masks to the plain gradient.
+      const reluY = Float32Array.from(randomArray(ref.length, 600 + si), (v) => Math.max(v, 0));
+      const yt = e.upload(reluY, s.x);
+      for (const rule of RELU_RULES) {
+        const masked = Float32Array.from(ref, (v, i) => ((rule === 'deconvnet' || reluY[i] > 0) && (rule === 'standard' || v > 0) ? v : 0));
+        for (const { name, opts: o } of configs(e, s)) {
+          const dx = conv2dBackwardInput(e, dyt, wt, s.x, { ...opts, ...o }, { y: yt, rule });
+          close(await dx.readF32(), masked, Kb, s.x, `backward-input ${name} through a ${rule} ReLU vs CPU reference`);
+          dx.release();
+        }
+      }
+      e.releaseAll(dyt, wt, yt);
     },
   };
 }

@@ -47,6 +47,14 @@ export interface ForwardResult {
   saved?: Tensor;
 }
 
+/** Neighbours whose backward a node's backward computes too (OpRecord.foldsBackward, absorbsInputBackward). */
+export interface BackwardFusion {
+  /** Nodes after this one, reading only its output (a conv's batch-norm). */
+  after: readonly GraphNode[];
+  /** The producer of input 0, which only this node reads, and its output as the forward pass kept it (a ReLU before a conv). */
+  before: { node: GraphNode; output: Tensor } | null;
+}
+
 /** What backward may read: values the forward pass kept because the op's `saves` asked for them. */
 export interface BackwardContext {
   engine: Engine;
@@ -90,8 +98,12 @@ export interface OpRecord<N extends GraphNode> {
   /** What the op computes and which PyTorch module(s) it stands for. */
   readonly doc: string;
   forward(e: Engine, node: N, inputs: Tensor[], fused: readonly FusedNode[]): ForwardResult;
-  /** dL/d(each input) for dL/dy = `g`; new tensors the caller owns. */
-  backward(node: N, g: Tensor, ctx: BackwardContext): Tensor[];
+  /**
+   * dL/d(each input) for dL/dy = `g`; new tensors the caller owns. `fusion` names neighbours whose
+   * backward this one computes too: then `g` is the gradient at the last of `fusion.after`, and the first
+   * gradient returned is at the input of `fusion.before`.
+   */
+  backward(node: N, g: Tensor, ctx: BackwardContext, fusion: BackwardFusion): Tensor[];
   /** What backward reads, so the forward pass keeps it when a backward may follow. */
   readonly saves: { inputs?: boolean; output?: boolean; state?: boolean };
   readonly ruleBehaviour: RuleBehaviour;
@@ -102,6 +114,17 @@ export interface OpRecord<N extends GraphNode> {
    * op's epilogue. The executor also requires that the chained values are neither kept nor saved.
    */
   absorbs?(node: N, chain: readonly GraphNode[], next: GraphNode, e: Engine): boolean;
+  /**
+   * Whether this node's backward can include that of `next`, which reads only this node's output (a
+   * conv takes its batch-norm's into the folded weights). The executor also requires that no gradient is
+   * asked for between them.
+   */
+  foldsBackward?(node: N, next: GraphNode): boolean;
+  /**
+   * Whether this node's backward can include that of `producer`, whose output only this node reads (a
+   * conv runs the backward of the ReLU before it in its store). Same requirement as `foldsBackward`.
+   */
+  absorbsInputBackward?(node: N, producer: GraphNode): boolean;
   /** FLOPs per image from the input and output shapes the forward pass saw. */
   flops(node: N, inShapes: readonly (readonly number[])[], outShape: readonly number[]): number;
   /** Receptive-field rule for input spatial sizes `inSizes` (1 x 1 for vectors). */
