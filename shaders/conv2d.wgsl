@@ -25,10 +25,17 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;   // gradient w.r.t. x (N, C, H, W)
 @group(0) @binding(7) var<storage, read_write> dw: array<f32>;   // gradient w.r.t. w (O, Cg, KH, KW)
 @group(0) @binding(8) var<storage, read> col: array<f32>;        // patch columns (N, C*KH*KW, Ho*Wo)
+@group(0) @binding(9) var<storage, read_write> patches: array<f32>; // im2col's output, laid out as col
+@group(0) @binding(10) var<storage, read> relu_y: array<f32>;    // col2im with INPUT_RELU: the ReLU output x is
 
 override WG: u32 = 256;
 override HAS_BIAS: u32 = 0;
 override ACT: u32 = 0;  // 0: none, 1: relu
+// col2im only: take the gradient on through the ReLU whose output is the conv's input, under the rule
+// whose masks these are (relu.wgsl): dx = s * [relu_y > 0 or !MASK_Z] * [s > 0 or !MASK_R].
+override INPUT_RELU: bool = false;
+override MASK_Z: bool = true;
+override MASK_R: bool = false;
 
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -65,6 +72,34 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   }
   if (ACT == 1u) { s = max(s, 0.0); }
   y[idx] = s;
+}
+
+// im2col (ungrouped convs): patches[n, (c, p, q), i, j] = x[n, c, i*SH - PH + p*DH, j*SW - PW + q*DW], 0 in
+// the padding, so that the forward pass is one flat GEMM of the weights (O, C*KH*KW) with the patches.
+// One invocation per patch row segment (n, c, p, q, i): the index arithmetic (integer divisions, which
+// software adapters scalarise) is paid once per Wo outputs, not per output.
+@compute @workgroup_size(WG)
+fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let Wo = params.Wo;
+  let i = idx % params.Ho; let row = idx / params.Ho;
+  let q = row % params.KW; let p = (row / params.KW) % params.KH;
+  let nc = row / (params.KW * params.KH);
+  let ih = i32(i * params.SH + p * params.DH) - i32(params.PH);
+  let out = idx * Wo;
+  if (ih < 0 || ih >= i32(params.H)) {
+    for (var j = 0u; j < Wo; j++) { patches[out + j] = 0.0; }
+    return;
+  }
+  let src = (nc * params.H + u32(ih)) * params.W;
+  let W = i32(params.W);
+  var iw = i32(q * params.DW) - i32(params.PW);
+  for (var j = 0u; j < Wo; j++) {
+    let ok = iw >= 0 && iw < W;
+    patches[out + j] = select(0.0, x[src + u32(select(0, iw, ok))], ok);
+    iw += i32(params.SW);
+  }
 }
 
 // Gather form: each input pixel sums the contributions of the outputs whose window covered it, so
@@ -128,7 +163,9 @@ fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
       s += col[row + (cols.p0 + b * params.TW) * HWo + u32(j)];
     }
   }
-  dx[((px.n * params.C + px.c) * params.H + px.ih) * params.W + px.iw] = s;
+  let at = ((px.n * params.C + px.c) * params.H + px.ih) * params.W + px.iw;
+  if (INPUT_RELU) { s = select(0.0, s, (!MASK_Z || relu_y[at] > 0.0) && (!MASK_R || s > 0.0)); }
+  dx[at] = s;
 }
 
 // Invocations enumerate dx phase by phase: (n, c, rh, i, rw, j) -> ih = i*SH + rh, iw = j*SW + rw.

@@ -261,11 +261,7 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
   /** The index of the producer of `node`'s input 0 where the two may fuse, else -1. */
   const fusablePair = (node: GraphNode): number => {
     const p = producerIndex(node.inputs[0]);
-    const ok =
-      p >= stopIndex &&
-      graph.nodes[p].inputs.length === 1 &&
-      readers.get(node.inputs[0]) === 1 &&
-      !wanted.has(node.inputs[0]);
+    const ok = p >= stopIndex && graph.nodes[p].inputs.length === 1 && readers.get(node.inputs[0]) === 1 && !wanted.has(node.inputs[0]);
     return ok ? p : -1;
   };
   const foldsInto = (node: GraphNode, i: number): number => {

@@ -24,7 +24,7 @@ import { addRelu, binary } from './elementwise.js';
 import { assertDType, assertRank } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
 import { releaseFoldedConv2dWeights } from './conv2d-fold.js';
-import { assertRule, reluBackward, type ReluRule } from './relu.js';
+import { assertRule, reluBackward, RULE_MASKS, type ReluRule } from './relu.js';
 
 /**
  * Frees the copies the conv kernels derived from weight `w` (batch-norm folded, packed for the GEMMs,
@@ -103,6 +103,8 @@ export type Conv2dVariant = KernelVariant;
 
 const directKernel = defineKernel('conv2d', directSource);
 const WG = 256;
+/** im2col's invocations each write a row of Wo patches: fewer of them, in smaller workgroups. */
+const IM2COL_WG = 64;
 
 // ---------------------------------------------------------------- geometry and validation
 
@@ -334,6 +336,10 @@ export const conv2dForward = scoped(function conv2dForward(
     return y;
   }
   const rest = needsWholeEpilogue(epi);
+  if (forwardColumnsSuit(e, g, variant)) {
+    forwardThroughColumns(e, x, w, g, y, epi);
+    return y;
+  }
   if (variant !== 'direct' && gemmSuits(variant, jobs)) {
     if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
       runGemms(e, kernel, variant, x, w, jobs, y, epi);
@@ -355,6 +361,57 @@ export const conv2dForward = scoped(function conv2dForward(
   });
   return rest ? unfusedEpilogue(e, y, epi) : y;
 });
+
+/**
+ * Strided ungrouped convs (the ResNet stem, the stride-2 3x3 and 1x1 convs) run as explicit patch
+ * columns and one flat GEMM on the subgroup kernels: the implicit GEMM's strided gathers held them at
+ * 20-30 % of the FMA ceiling, the flat GEMM reads whole vec4s of pixels (about 60 %), and forming the
+ * columns is one pass over memory. The flat GEMM needs a pixel count divisible by 4.
+ */
+function stridedColumns(g: Geometry, variant: Conv2dVariant): boolean {
+  return stridedColumnsMayApply(g, variant) && (g.Ho * g.Wo) % 4 === 0;
+}
+
+/** `stridedColumns` for some input size (prepareConv2dWeight packs for it then). */
+function stridedColumnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
+  return variant === 'subgroup' && g.G === 1 && (g.SH > 1 || g.SW > 1) && g.O > 16 && g.C * g.KH * g.KW > 16;
+}
+
+/** The forward columns GEMM: the weight (O, C, KH, KW) is already the (O, C*KH*KW) matrix of a 1x1 conv over the columns. */
+function columnsForward(g: Geometry, w: Tensor): { job: Job; w: Tensor } {
+  const K = g.C * g.KH * g.KW;
+  const view: WeightView = { mode: 0, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 };
+  return { job: { conv: pointwiseGemm(g.N, 1, K, g.O, K, g.Ho * g.Wo), view }, w: w.reshape([g.O, K, 1, 1]) };
+}
+
+function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
+  return stridedColumns(g, variant) && columnBytes(g) <= e.limits.maxStorageBufferBindingSize;
+}
+
+/** Bytes of the patch columns (N, C*KH*KW, Ho*Wo). */
+function columnBytes(g: Geometry): number {
+  return g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
+}
+
+function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: Tensor, epi: Epilogue): void {
+  const kernel = 'conv2d.forward';
+  const K = g.C * g.KH * g.KW;
+  const HWo = g.Ho * g.Wo;
+  const cols = e.empty([g.N, K, 1, HWo], 'f32', `${kernel}.columns`);
+  const rows = cols.size / g.Wo;
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'im2col',
+    bindings: { x, patches: cols },
+    params: directParams(g, rows),
+    workgroups: grid1d(rows, IM2COL_WG),
+    constants: { WG: IM2COL_WG },
+    op: kernel,
+  });
+  const gemm = columnsForward(g, w);
+  runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], y, epi);
+  e.release(cols);
+}
 
 function checkEpilogue(kernel: string, g: Geometry, opts: Conv2dOptions): void {
   if (opts.affine) {
@@ -459,6 +516,10 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
   }
+  if (stridedColumnsMayApply(g, variant)) {
+    const { job, w: matrix } = columnsForward(g, w);
+    packedWeight(e, kernel, matrix, 1, job.conv.Ci, job.conv.Co, job.view, tileConfig(variant, job.conv).TN);
+  }
   // Winograd's choice (and tile) depends on the input size; where it can apply at all, both tiles' weights are cached.
   if (winogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
     for (const m of opts.winogradTile ? [opts.winogradTile] : ([2, 4] as const)) {
@@ -555,7 +616,11 @@ function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
   return { jobs, complete: liveRows.length === rows.length && liveCols.length === cols.length };
 }
 
-/** Inputs with at most 8 channels per group (the RGB stem) take the columns path, unless pointwise. */
+/**
+ * Inputs with at most 8 channels per group (the RGB stem) take the columns path, unless pointwise.
+ * (Strided convs with more channels do not: col2im's gather cost more than the flat GEMM saved over
+ * the per-phase GEMMs on ResNet-50.)
+ */
 function useColumns(g: Geometry): boolean {
   return g.Cg <= 8 && !pointwise(g);
 }
@@ -637,8 +702,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   }
   if (variant !== 'direct') {
     const columns = columnsJob(g);
-    const colBytes = g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
-    if (useColumns(g) && colBytes <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns])) {
+    if (useColumns(g) && columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns])) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
       runGemms(e, kernel, variant, dy, w, [columns], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
@@ -646,14 +710,14 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       e.dispatch({
         kernel: directKernel,
         entry: 'col2im',
-        bindings: { col, dx },
+        bindings: { col, dx, relu_y: inputRelu?.y ?? col },
         params: directParams(g, n),
         workgroups: grid1d(n, WG),
-        constants: { WG },
+        constants: { WG, INPUT_RELU: inputRelu ? 1 : 0, ...RULE_MASKS[inputRelu?.rule ?? 'standard'] },
         op: kernel,
       });
       e.release(col);
-      return unfused(dx);
+      return dx;
     }
     const plan = backwardPhases(g);
     if (gemmSuits(variant, plan.jobs)) {

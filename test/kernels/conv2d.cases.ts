@@ -107,6 +107,25 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
   },
   { name: 'mid tile: 1x1 on 6x6 (half the last lane), C=7 O=13', x: [2, 7, 6, 6], O: 13, k: [1, 1], opts: {}, bias: true, epilogue: true },
+  // Strided, ungrouped, more than 16 output channels and a pixel count divisible by 4: the forward pass
+  // forms patch columns and runs one flat GEMM on the subgroup kernels.
+  {
+    name: 'columns: 7x7 stride 2 pad 3 (stem), C=3 O=20, 16x16',
+    x: [2, 3, 16, 16],
+    O: 20,
+    k: [7, 7],
+    opts: { stride: 2, padding: 3 },
+    bias: true,
+  },
+  { name: 'columns: 1x1 stride 2 (downsample), C=20 O=24, 12x11', x: [2, 20, 12, 11], O: 24, k: [1, 1], opts: { stride: 2 } },
+  {
+    name: 'columns: 3x3 stride 2 pad 1, C=9 O=33, 15x16, epilogue, relu',
+    x: [1, 9, 15, 16],
+    O: 33,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1, activation: 'relu' },
+    epilogue: true,
+  },
   // Epilogue (batch-norm scale/shift, residual, ReLU) fused into the store, on each kernel shape.
   {
     name: 'epilogue: 3x3 pad 1, C=12 O=20, batch 2, relu',
@@ -477,4 +496,5 @@ export const conv2dCases: KernelCase[] = [
   cacheCase,
   consistencyCase,
   ...[CONV_SPECS[2], CONV_SPECS[4], CONV_SPECS[16], CONV_SPECS[19], CONV_SPECS[1], CONV_SPECS[21]].map(prepareCase),
+  ...CONV_SPECS.filter((s) => s.name.startsWith('columns:')).map(prepareCase),
 ];

@@ -48,6 +48,28 @@ describe('conv2d shapes and selection', () => {
     ).toThrow(/winograd: true needs a stride-1/);
   });
 
+  it('runs strided convs through patch columns and a flat GEMM on the subgroup kernels, where the pixels fill vec4s', async () => {
+    if (!engine.capabilities.subgroupKernels) return expect(selectConv2dVariant(engine)).not.toBe('subgroup');
+    const entries = async (xShape: number[], wShape: number[], stride: number) => {
+      const x = engine.zeros(xShape);
+      const w = engine.zeros(wShape);
+      const p = await engine.profile(async () => {
+        const y = conv2dForward(engine, x, w, null, { stride, padding: (wShape[2] - 1) / 2, variant: 'subgroup' });
+        await engine.finish();
+        y.release();
+      });
+      engine.releaseAll(x, w);
+      return p.dispatches.map((d) => d.kernel);
+    };
+    expect(await entries([1, 3, 32, 32], [24, 3, 7, 7], 2)).toEqual([
+      'conv2d.im2col',
+      'conv2d_pack.pack_weight',
+      'conv2d_gemm_sg.wide_flat_v4',
+    ]);
+    expect(await entries([1, 8, 14, 14], [24, 8, 3, 3], 2)).not.toContain('conv2d.im2col'); // 7x7 output pixels
+    expect(await entries([1, 8, 16, 16], [24, 8, 3, 3], 1)).not.toContain('conv2d.im2col'); // stride 1
+  });
+
   it('selects the subgroup variant on a software adapter with subgroups', () => {
     const v = selectConv2dVariant(engine);
     if (!engine.adapter.isSoftware) expect(v).toBe('shared');
