@@ -46,17 +46,19 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // (N, G * Og, YH, YW)
 @group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;        // x as vec4s (wide_flat_v4)
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4<f32>>;  // y as vec4s (wide_flat_v4)
-// The epilogue, applied at the store after the bias: y = act((acc + bias) * scale + shift + res), or with
-// RESIDUAL == 2 (backward to the input through the ReLU before the conv) act(acc * [res > 0]), res the
-// ReLU's output.
+// The epilogue, applied at the store after the bias: y = act(((acc + bias) * scale + shift + res) * [mask > 0]).
+// The mask takes backward to the input on through the ReLU before the conv (mask: that ReLU's output).
 @group(0) @binding(7) var<storage, read> scale: array<f32>;    // (G * Og); bound to wt when AFFINE == 0
 @group(0) @binding(8) var<storage, read> shift: array<f32>;    // (G * Og)
 @group(0) @binding(9) var<storage, read> res: array<f32>;      // like y; bound to wt when RESIDUAL == 0
 @group(0) @binding(10) var<storage, read> res4: array<vec4<f32>>;  // res as vec4s (wide_flat_v4)
+@group(0) @binding(11) var<storage, read> mask: array<f32>;     // like y; bound to wt when MASK == 0
+@group(0) @binding(12) var<storage, read> mask4: array<vec4<f32>>;  // mask as vec4s (wide_flat_v4)
 
 override HAS_BIAS: u32 = 0;
 override AFFINE: u32 = 0;    // inference batch-norm folded to a per-channel scale and shift
-override RESIDUAL: u32 = 0;  // 1: add a tensor of y's shape (a residual block's shortcut); 2: mask by it
+override RESIDUAL: u32 = 0;  // add a tensor of y's shape (a residual block's shortcut, or a gradient)
+override MASK: u32 = 0;      // zero where a tensor of y's shape is <= 0
 override ACT: u32 = 0;  // 0: none, 1: relu
 
 struct Tile {
@@ -127,7 +129,7 @@ fn put4(v: vec4f, o: Out, c0: u32, pix: u32, ok: bool) {
       var r = v[c];
       if (AFFINE == 1u) { r = r * scale[ch0 + c] + shift[ch0 + c]; }
       if (RESIDUAL == 1u) { r += res[yi]; }
-      if (RESIDUAL == 2u) { r = select(0.0, r, res[yi] > 0.0); }
+      if (MASK == 1u) { r = select(0.0, r, mask[yi] > 0.0); }
       if (ACT == 1u) { r = max(r, 0.0); }
       y[yi] = r;
     }
@@ -284,7 +286,7 @@ fn store_px4(o: Out, c0: u32, pix: u32, ok: bool, a0: vec4f, a1: vec4f, a2: vec4
       var v = vec4f(a0[c], a1[c], a2[c], a3[c]);
       if (AFFINE == 1u) { v = v * scale[ch0 + c] + shift[ch0 + c]; }
       if (RESIDUAL == 1u) { v += res4[yi]; }
-      if (RESIDUAL == 2u) { v = select(vec4f(0.0), v, res4[yi] > vec4f(0.0)); }
+      if (MASK == 1u) { v = select(vec4f(0.0), v, mask4[yi] > vec4f(0.0)); }
       if (ACT == 1u) { v = max(v, vec4f(0.0)); }
       y4[yi] = v;
     }

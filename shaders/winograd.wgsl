@@ -18,7 +18,7 @@
 //            2ty - pad .. +3, columns 2tx - pad .. +3 (zero outside x, and for tiles t past the last).
 //   output:  m (16 * CO, T) -> y (N, CO, Ho, Wo) = A^T m A, then the epilogue:
 //            + bias[co] (HAS_BIAS), * scale[co] + shift[co] (AFFINE: inference batch-norm),
-//            + res[n, co, oh, ow] (RESIDUAL == 1) or * [res > 0] (RESIDUAL == 2, a ReLU's backward),
+//            + res[n, co, oh, ow] (RESIDUAL), * [mask[n, co, oh, ow] > 0] (MASK: a ReLU's backward),
 //            max(., 0) (ACT == 1). Pixels past Ho, Wo are dropped.
 
 struct Params {
@@ -44,12 +44,14 @@ struct Params {
 @group(0) @binding(8) var<storage, read> scale: array<f32>;  // (CO); bound to m when AFFINE == 0
 @group(0) @binding(9) var<storage, read> shift: array<f32>;  // (CO)
 @group(0) @binding(10) var<storage, read> res: array<f32>;   // like y; bound to m when RESIDUAL == 0
+@group(0) @binding(11) var<storage, read> mask: array<f32>;  // like y; bound to m when MASK == 0
 
 override WG: u32 = 64;
 override MODE: u32 = 0;
 override HAS_BIAS: u32 = 0;
 override AFFINE: u32 = 0;
 override RESIDUAL: u32 = 0;
+override MASK: u32 = 0;
 override ACT: u32 = 0;
 
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
@@ -144,7 +146,7 @@ fn epilogue(val: f32, co: u32, yi: u32) -> f32 {
   if (HAS_BIAS == 1u) { r += bias[co]; }
   if (AFFINE == 1u) { r = r * scale[co] + shift[co]; }
   if (RESIDUAL == 1u) { r += res[yi]; }
-  if (RESIDUAL == 2u) { r = select(0.0, r, res[yi] > 0.0); }
+  if (MASK == 1u) { r = select(0.0, r, mask[yi] > 0.0); }
   if (ACT == 1u) { r = max(r, 0.0); }
   return r;
 }

@@ -250,30 +250,37 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
     }
   };
 
-  // Backward fusion of neighbours: a node whose record folds the backward of the node after it (a conv
-  // its batch-norm) takes that node's output gradient as it is, and one whose record absorbs the backward
-  // of its input's producer (a conv the ReLU before it) returns the gradient at the producer's input; the
-  // other node's own pass never runs. Only where no gradient is asked for between the two and the value
-  // between them has no other reader.
-  const readers = new Map<ValueId, number>();
-  for (const n of graph.nodes) for (const v of n.inputs) readers.set(v, (readers.get(v) ?? 0) + 1);
+  // Backward fusion of neighbours. A node whose record folds the backward of the node after it (a conv
+  // its batch-norm) takes that node's output gradient as it is; the folded node's pass never runs. A node
+  // whose record absorbs the backward of its input's producer (a conv the ReLU before it) returns the
+  // gradient at the producer's input, once every other reader of the value between them has passed its
+  // gradient back (a residual block's shortcut), which the node then adds in. Never where a gradient is
+  // asked for at the value between them.
+  const readers = new Map<ValueId, number[]>();
+  graph.nodes.forEach((n, k) => {
+    for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), k]);
+  });
   const foldedAfter = new Map<number, GraphNode[]>();
-  /** The index of the producer of `node`'s input 0 where the two may fuse, else -1. */
-  const fusablePair = (node: GraphNode): number => {
+  /** The producer of `node`'s input 0 where the two may fuse (run in this pass, one input, no gradient asked for between them), else -1. */
+  const fusableProducer = (node: GraphNode): number => {
     const p = producerIndex(node.inputs[0]);
-    const ok = p >= stopIndex && graph.nodes[p].inputs.length === 1 && readers.get(node.inputs[0]) === 1 && !wanted.has(node.inputs[0]);
-    return ok ? p : -1;
+    return p >= stopIndex && graph.nodes[p].inputs.length === 1 && !wanted.has(node.inputs[0]) ? p : -1;
   };
   const foldsInto = (node: GraphNode, i: number): number => {
-    const p = node.inputs.length === 1 && !foldedAfter.has(i) ? fusablePair(node) : -1;
-    return p >= 0 && !wanted.has(node.output) && opOf(graph.nodes[p]).foldsBackward?.(graph.nodes[p], node) ? p : -1;
+    if (node.inputs.length !== 1 || foldedAfter.has(i) || wanted.has(node.output)) return -1;
+    const p = fusableProducer(node);
+    return p >= 0 && readers.get(node.inputs[0])!.length === 1 && opOf(graph.nodes[p]).foldsBackward?.(graph.nodes[p], node) ? p : -1;
   };
-  const absorbedBefore = (node: GraphNode): BackwardFusion['before'] => {
-    const p = fusablePair(node);
+  const absorbedBefore = (node: GraphNode, i: number): BackwardFusion['before'] => {
+    const v = node.inputs[0];
+    const p = fusableProducer(node);
+    if (p < 0 || foldedAfter.has(p) || node.inputs.indexOf(v, 1) >= 0) return null;
+    // Readers after this node have run already (the loop walks backwards).
+    if (!readers.get(v)!.every((k) => k >= i)) return null;
     const producer = graph.nodes[p];
-    if (p < 0 || foldedAfter.has(p) || !opOf(node).absorbsInputBackward?.(node, producer)) return null;
-    const output = trace.values.get(producer.output);
-    return output ? { node: producer, output } : null;
+    const output = trace.values.get(v);
+    if (!output || !opOf(node).absorbsInputBackward?.(node, producer)) return null;
+    return { node: producer, output, plus: grads.get(v) ?? null };
   };
 
   for (let i = seedIndex; i >= stopIndex; i--) {
@@ -288,9 +295,18 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
       continue;
     }
     e.markLayer(node.name, 'backward');
-    const fusion: BackwardFusion = { after: foldedAfter.get(i) ?? [], before: absorbedBefore(node) };
+    const fusion: BackwardFusion = { after: foldedAfter.get(i) ?? [], before: absorbedBefore(node, i) };
     const inputGrads = opOf(node).backward(node, g, backwardContext(e, trace, node, i, rule), fusion);
-    node.inputs.forEach((v, k) => accumulate(k === 0 && fusion.before ? fusion.before.node.inputs[0] : v, inputGrads[k]));
+    if (fusion.before) {
+      // The producer's output gradient (its other readers' part) went into this node's result.
+      const { plus } = fusion.before;
+      grads.delete(node.inputs[0]);
+      if (plus && !borrowedGrads.has(plus)) e.release(plus);
+      accumulate(fusion.before.node.inputs[0], inputGrads[0]);
+      node.inputs.slice(1).forEach((v, k) => accumulate(v, inputGrads[k + 1]));
+    } else {
+      node.inputs.forEach((v, k) => accumulate(v, inputGrads[k]));
+    }
     if (!wanted.has(node.output) && !borrowedGrads.has(g)) {
       e.release(g);
       grads.delete(node.output);

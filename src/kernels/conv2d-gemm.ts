@@ -29,7 +29,7 @@ const MAX_WG_PER_DIM = 65535;
 
 /**
  * What a conv's store applies, in this order: + bias, * scale + shift (inference batch-norm), + residual
- * (a tensor of the output's shape) or * [mask > 0] (backward to the input through the ReLU whose output
+ * (a tensor of the output's shape), * [mask > 0] (backward to the input through the ReLU whose output
  * `mask` is), ReLU. The subgroup kernels and Winograd fuse all of it; the others fuse bias and ReLU, and
  * conv2d.ts runs the rest as separate passes.
  */
@@ -49,18 +49,24 @@ export function needsWholeEpilogue(epi: Epilogue): boolean {
 
 /** The override constants of an epilogue (conv2d_gemm_sg.wgsl and winograd.wgsl share them). */
 export function epilogueConstants(epi: Epilogue): Record<string, number> {
-  if (epi.residual && epi.mask) throw new Error('conv2d: internal error: an epilogue adds a residual or masks, not both');
   return {
     HAS_BIAS: epi.bias ? 1 : 0,
     AFFINE: epi.scale ? 1 : 0,
-    RESIDUAL: epi.residual ? 1 : epi.mask ? 2 : 0,
+    RESIDUAL: epi.residual ? 1 : 0,
+    MASK: epi.mask ? 1 : 0,
     ACT: epi.relu ? 1 : 0,
   };
 }
 
-/** The tensor bound as `res`: the residual, the mask, or `unused` (any buffer) without either. */
-export function residualBinding(epi: Epilogue, unused: Tensor): Tensor {
-  return epi.residual ?? epi.mask ?? unused;
+/** The epilogue's tensor bindings; `unused` (any buffer) stands in for what it lacks. `v4`: the vec4 names. */
+export function epilogueBindings(epi: Epilogue, unused: Tensor, v4 = false): Record<string, Tensor> {
+  return {
+    bias: epi.bias ?? unused,
+    scale: epi.scale ?? unused,
+    shift: epi.shift ?? unused,
+    [v4 ? 'res4' : 'res']: epi.residual ?? unused,
+    [v4 ? 'mask4' : 'mask']: epi.mask ?? unused,
+  };
 }
 
 /** Whether a tile configuration's kernel fuses the whole epilogue (scale, shift and residual too). */
@@ -397,11 +403,9 @@ export function dispatchGemm(
       kernel: cfg.kernel,
       entry: cfg.entry,
       bindings: {
-        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y, res4: residualBinding(epi, wt) } : { x, y, res: residualBinding(epi, wt) }),
+        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y } : { x, y }),
+        ...epilogueBindings(epi, wt, cfg.entry.endsWith('flat_v4')),
         wt,
-        bias: bias ?? wt,
-        scale: epi.scale ?? wt,
-        shift: epi.shift ?? wt,
       },
       params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
       workgroups,

@@ -20,7 +20,7 @@ import {
   type GemmVariant,
   type WeightView,
 } from './conv2d-gemm.js';
-import { addRelu, binary } from './elementwise.js';
+import { addInPlace, addRelu, binary } from './elementwise.js';
 import { assertDType, assertRank } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
 import { releaseFoldedConv2dWeights } from './conv2d-fold.js';
@@ -91,12 +91,14 @@ export interface Conv2dOptions {
 
 /**
  * Backward to the input only: the conv's input is the output `y` of a ReLU, and the gradient is taken on
- * through that ReLU under `rule` (relu.ts), so dx is dL/d(the ReLU's input). Fused into the store on the
- * subgroup and Winograd paths (one pass less over dx); a separate ReLU backward pass elsewhere.
+ * through that ReLU under `rule` (relu.ts), so dx is dL/d(the ReLU's input). `plus` is the gradient the
+ * ReLU's output already received from its other readers (a residual block's shortcut), added first.
+ * Fused into the store on the subgroup and Winograd paths (passes less over dx); separate passes elsewhere.
  */
 export interface InputRelu {
   y: Tensor;
   rule: ReluRule;
+  plus?: Tensor;
 }
 
 export type Conv2dVariant = KernelVariant;
@@ -690,6 +692,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   // Paths that cannot fuse the ReLU's backward run it as its own pass.
   const unfused = (dx: Tensor): Tensor => {
     if (!inputRelu) return dx;
+    if (inputRelu.plus) addInPlace(e, dx, inputRelu.plus);
     const out = reluBackward(e, inputRelu.y, dx, inputRelu.rule);
     e.release(dx);
     return out;
@@ -707,23 +710,26 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       runGemms(e, kernel, variant, dy, w, [columns], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
       const n = phaseGrid(g);
+      // col2im fuses the ReLU's masks but not an added gradient.
+      const fuses = !!inputRelu && !inputRelu.plus;
       e.dispatch({
         kernel: directKernel,
         entry: 'col2im',
-        bindings: { col, dx, relu_y: inputRelu?.y ?? col },
+        bindings: { col, dx, relu_y: fuses ? inputRelu.y : col },
         params: directParams(g, n),
         workgroups: grid1d(n, WG),
-        constants: { WG, INPUT_RELU: inputRelu ? 1 : 0, ...RULE_MASKS[inputRelu?.rule ?? 'standard'] },
+        constants: { WG, INPUT_RELU: fuses ? 1 : 0, ...RULE_MASKS[inputRelu?.rule ?? 'standard'] },
         op: kernel,
       });
       e.release(col);
-      return dx;
+      return fuses ? dx : unfused(dx);
     }
     const plan = backwardPhases(g);
     if (gemmSuits(variant, plan.jobs)) {
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero, which every rule keeps.
       const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
-      const fuses = plan.jobs.every(({ conv }) => fusesWholeEpilogue(tileConfig(variant, conv)));
+      // Pixels no phase writes would miss an added gradient: those convs add it as a pass.
+      const fuses = plan.jobs.every(({ conv }) => fusesWholeEpilogue(tileConfig(variant, conv))) && (plan.complete || !inputRelu?.plus);
       runGemms(e, kernel, variant, dy, w, plan.jobs, dx, fuses ? epi : {});
       return fuses ? dx : unfused(dx);
     }
@@ -746,16 +752,22 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
 
 function checkInputRelu(kernel: string, r: InputRelu, dxShape: readonly number[]): void {
   assertRule(kernel, r.rule);
-  assertDType(kernel, 'inputRelu.y', r.y, 'f32');
-  if (r.y.shape.join() !== dxShape.join()) {
-    throw new KernelInputError(`${kernel}: inputRelu.y must have the input's shape ${formatShape(dxShape)}, got ${formatShape(r.y.shape)}`);
+  for (const [name, t] of [
+    ['inputRelu.y', r.y],
+    ['inputRelu.plus', r.plus],
+  ] as const) {
+    if (!t) continue;
+    assertDType(kernel, name, t, 'f32');
+    if (t.shape.join() !== dxShape.join()) {
+      throw new KernelInputError(`${kernel}: ${name} must have the input's shape ${formatShape(dxShape)}, got ${formatShape(t.shape)}`);
+    }
   }
 }
 
 /** A ReLU's backward rule (relu.wgsl) as a store epilogue: standard masks by [y > 0], guided also by [dx > 0], DeconvNet only by [dx > 0]. */
 function reluEpilogue(r: InputRelu | undefined): Epilogue {
   if (!r) return {};
-  return { mask: r.rule === 'deconvnet' ? null : r.y, relu: r.rule !== 'standard' };
+  return { residual: r.plus ?? null, mask: r.rule === 'deconvnet' ? null : r.y, relu: r.rule !== 'standard' };
 }
 
 // ---------------------------------------------------------------- backward to the weights

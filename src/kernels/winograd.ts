@@ -9,7 +9,7 @@ import {
   runPackedGemm,
   tileConfig,
   epilogueConstants,
-  residualBinding,
+  epilogueBindings,
   type Epilogue,
   type GemmConv,
   type GemmVariant,
@@ -162,7 +162,7 @@ export function winogradConv3x3(
     e.dispatch({
       kernel,
       entry: `transform_output${suffix}`,
-      bindings: { m, y, bias: epi.bias ?? m, scale: epi.scale ?? m, shift: epi.shift ?? m, res: residualBinding(epi, m) },
+      bindings: { m, y, ...epilogueBindings(epi, m) },
       params: { ...common, CO: c.CO, T, T4, t0, total: outTotal },
       workgroups: grid1d(outTotal, WG),
       constants,

@@ -290,19 +290,29 @@ function backwardInputCase(s: ConvSpec, si: number): KernelCase {
       for (const [name, out] of results) {
         if (name !== 'direct') close(out, results.get('direct')!, Kb, s.x, `backward-input ${name} vs direct`);
       }
-      // On through the ReLU whose output is the conv's input, under each rule (fused into the store
-      // where the kernel can): the reference applies relu.wgsl's masks to the plain gradient.
+      // On through the ReLU whose output is the conv's input, under each rule, alone and with a gradient
+      // the ReLU's output already has from another reader (fused into the store where the kernel can):
+      // the reference applies relu.wgsl's masks to the plain gradient (plus that one).
       const reluY = Float32Array.from(randomArray(ref.length, 600 + si), (v) => Math.max(v, 0));
+      const plus = randomArray(ref.length, 700 + si);
       const yt = e.upload(reluY, s.x);
+      const plusT = e.upload(plus, s.x);
       for (const rule of RELU_RULES) {
-        const masked = Float32Array.from(ref, (v, i) => ((rule === 'deconvnet' || reluY[i] > 0) && (rule === 'standard' || v > 0) ? v : 0));
-        for (const { name, opts: o } of configs(e, s)) {
-          const dx = conv2dBackwardInput(e, dyt, wt, s.x, { ...opts, ...o }, { y: yt, rule });
-          close(await dx.readF32(), masked, Kb, s.x, `backward-input ${name} through a ${rule} ReLU vs CPU reference`);
-          dx.release();
+        for (const withPlus of [false, true]) {
+          const masked = Float32Array.from(ref, (r, i) => {
+            const v = withPlus ? r + plus[i] : r;
+            return (rule === 'deconvnet' || reluY[i] > 0) && (rule === 'standard' || v > 0) ? v : 0;
+          });
+          const relu = { y: yt, rule, plus: withPlus ? plusT : undefined };
+          for (const { name, opts: o } of configs(e, s)) {
+            const dx = conv2dBackwardInput(e, dyt, wt, s.x, { ...opts, ...o }, relu);
+            const what = `backward-input ${name} through a ${rule} ReLU${withPlus ? ' with a gradient added' : ''} vs CPU reference`;
+            close(await dx.readF32(), masked, Kb, s.x, what);
+            dx.release();
+          }
         }
       }
-      e.releaseAll(dyt, wt, yt);
+      e.releaseAll(dyt, wt, yt, plusT);
     },
   };
 }

@@ -30,7 +30,7 @@ export const conv: OpRecord<ConvNode> = {
   },
   backward(node, g, ctx, { after, before }) {
     const w = after.length ? folded(ctx.engine, node, after[0]).weight : paramValue(node.weight);
-    const inputRelu = before ? { y: before.output, rule: ctx.rule } : undefined;
+    const inputRelu = before ? { y: before.output, rule: ctx.rule, plus: before.plus ?? undefined } : undefined;
     return [conv2dBackwardInput(ctx.engine, g, w, ctx.inputShape(0), node.opts, inputRelu)];
   },
   // The batch-norm's backward (R * scale) is the folded weight's transposed conv.

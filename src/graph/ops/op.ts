@@ -51,8 +51,11 @@ export interface ForwardResult {
 export interface BackwardFusion {
   /** Nodes after this one, reading only its output (a conv's batch-norm). */
   after: readonly GraphNode[];
-  /** The producer of input 0, which only this node reads, and its output as the forward pass kept it (a ReLU before a conv). */
-  before: { node: GraphNode; output: Tensor } | null;
+  /**
+   * The producer of input 0 (a ReLU before a conv), its output as the forward pass kept it, and the
+   * gradient its output already received from its other readers (null when this node is the only one).
+   */
+  before: { node: GraphNode; output: Tensor; plus: Tensor | null } | null;
 }
 
 /** What backward may read: values the forward pass kept because the op's `saves` asked for them. */
@@ -121,8 +124,9 @@ export interface OpRecord<N extends GraphNode> {
    */
   foldsBackward?(node: N, next: GraphNode): boolean;
   /**
-   * Whether this node's backward can include that of `producer`, whose output only this node reads (a
-   * conv runs the backward of the ReLU before it in its store). Same requirement as `foldsBackward`.
+   * Whether this node's backward can include that of `producer` (a conv runs the backward of the ReLU
+   * before it in its store). The executor asks only where every other reader of the producer's output
+   * has passed its gradient back already, and no gradient is asked for at that output.
    */
   absorbsInputBackward?(node: N, producer: GraphNode): boolean;
   /** FLOPs per image from the input and output shapes the forward pass saw. */
