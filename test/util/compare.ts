@@ -64,30 +64,11 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (!r.ok) throw new Error(r.message);
 }
 
-/** Pearson correlation; the metric for gradients whose scale varies over orders of magnitude. */
-export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (saa === 0 && sbb === 0) return 1;
-  return sab / Math.sqrt(saa * sbb);
-}
+/**
+ * Pearson correlation, the metric for gradients whose scale varies over orders of magnitude: the
+ * library's own (1 for two constant arrays, 0 when only one is constant, so a flat map fails a gate).
+ */
+export { pearson as correlation } from '../../src/metrics/statistics.js';
 
 /** Seeded uniform floats in [lo, hi) for test inputs (mulberry32). */
 export function seededRandom(seed: number): () => number {
