@@ -256,10 +256,6 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
   // gradient at the producer's input, once every other reader of the value between them has passed its
   // gradient back (a residual block's shortcut), which the node then adds in. Never where a gradient is
   // asked for at the value between them.
-  const readers = new Map<ValueId, number[]>();
-  graph.nodes.forEach((n, k) => {
-    for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), k]);
-  });
   const foldedAfter = new Map<number, GraphNode[]>();
   /** The producer of `node`'s input 0 where the two may fuse (run in this pass, one input, no gradient asked for between them), else -1. */
   const fusableProducer = (node: GraphNode): number => {
@@ -269,14 +265,14 @@ export function runBackward(e: Engine, trace: Trace, seed: BackwardSeed, opts: B
   const foldsInto = (node: GraphNode, i: number): number => {
     if (node.inputs.length !== 1 || foldedAfter.has(i) || wanted.has(node.output)) return -1;
     const p = fusableProducer(node);
-    return p >= 0 && readers.get(node.inputs[0])!.length === 1 && opOf(graph.nodes[p]).foldsBackward?.(graph.nodes[p], node) ? p : -1;
+    return p >= 0 && graph.readersOf(node.inputs[0]).length === 1 && opOf(graph.nodes[p]).foldsBackward?.(graph.nodes[p], node) ? p : -1;
   };
   const absorbedBefore = (node: GraphNode, i: number): BackwardFusion['before'] => {
     const v = node.inputs[0];
     const p = fusableProducer(node);
     if (p < 0 || foldedAfter.has(p) || node.inputs.indexOf(v, 1) >= 0) return null;
     // Readers after this node have run already (the loop walks backwards).
-    if (!readers.get(v)!.every((k) => k >= i)) return null;
+    if (!graph.readersOf(v).every((k) => k >= i)) return null;
     const producer = graph.nodes[p];
     const output = trace.values.get(v);
     if (!output || !opOf(node).absorbsInputBackward?.(node, producer)) return null;

@@ -66,6 +66,8 @@ export class Graph {
   readonly names = new Map<string, ValueId>();
   private nextValue = 1;
   private readonly producers = new Map<ValueId, number>();
+  /** Value -> indices of the nodes reading it, built on first use (nodes are only appended). */
+  private readers: Map<ValueId, number[]> | null = null;
 
   /** Appends a node; returns its output value. */
   add(node: NodeSpec): ValueId {
@@ -77,6 +79,7 @@ export class Graph {
       name = `${node.name}#${k}`;
     }
     this.producers.set(output, this.nodes.length);
+    this.readers = null;
     this.nodes.push({ ...node, name, output } as GraphNode);
     this.names.set(name, output);
     // The unsuffixed name follows the latest call, like a PyTorch forward hook that fires twice.
@@ -96,6 +99,22 @@ export class Graph {
   /** Index of the node producing `value` (-1 for the input). */
   producerIndex(value: ValueId): number {
     return this.producers.get(value) ?? -1;
+  }
+
+  /** Indices of the nodes that read `value`, in execution order (each node once). */
+  readersOf(value: ValueId): readonly number[] {
+    if (!this.readers) {
+      const readers = new Map<ValueId, number[]>();
+      this.nodes.forEach((n, k) => {
+        for (const v of new Set(n.inputs)) {
+          const list = readers.get(v);
+          if (list) list.push(k);
+          else readers.set(v, [k]);
+        }
+      });
+      this.readers = readers;
+    }
+    return this.readers.get(value) ?? [];
   }
 
   producer(value: ValueId): GraphNode | undefined {

@@ -368,13 +368,14 @@ export const conv2dForward = scoped(function conv2dForward(
  * Strided ungrouped convs (the ResNet stem, the stride-2 3x3 and 1x1 convs) run as explicit patch
  * columns and one flat GEMM on the subgroup kernels: the implicit GEMM's strided gathers held them at
  * 20-30 % of the FMA ceiling, the flat GEMM reads whole vec4s of pixels (about 60 %), and forming the
- * columns is one pass over memory. The flat GEMM needs a pixel count divisible by 4.
+ * columns is one pass over memory. The flat GEMM needs a pixel count divisible by 4, and the columns
+ * must fit one binding.
  */
-function stridedColumns(g: Geometry, variant: Conv2dVariant): boolean {
-  return stridedColumnsMayApply(g, variant) && (g.Ho * g.Wo) % 4 === 0;
+function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
+  return stridedColumnsMayApply(g, variant) && (g.Ho * g.Wo) % 4 === 0 && columnBytes(g) <= e.limits.maxStorageBufferBindingSize;
 }
 
-/** `stridedColumns` for some input size (prepareConv2dWeight packs for it then). */
+/** `forwardColumnsSuit` for some input size (prepareConv2dWeight packs for it then). */
 function stridedColumnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
   return variant === 'subgroup' && g.G === 1 && (g.SH > 1 || g.SW > 1) && g.O > 16 && g.C * g.KH * g.KW > 16;
 }
@@ -384,10 +385,6 @@ function columnsForward(g: Geometry, w: Tensor): { job: Job; w: Tensor } {
   const K = g.C * g.KH * g.KW;
   const view: WeightView = { mode: 0, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 };
   return { job: { conv: pointwiseGemm(g.N, 1, K, g.O, K, g.Ho * g.Wo), view }, w: w.reshape([g.O, K, 1, 1]) };
-}
-
-function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
-  return stridedColumns(g, variant) && columnBytes(g) <= e.limits.maxStorageBufferBindingSize;
 }
 
 /** Bytes of the patch columns (N, C*KH*KW, Ho*Wo). */
