@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dawnWaitStarts, paceDawnPolling } from '../../src/gpu/dawn-polling.js';
+import { dawnWaitStarts, paceDawnPolling, tickSleepMs } from '../../src/gpu/dawn-polling.js';
 import { testEngine } from '../util/gpu.js';
 
 const engine = await testEngine();
@@ -25,6 +25,16 @@ describe('dawn.node polling pacing', () => {
       Atomics.wait = wait;
     }
     expect(sleeps).toBe(0);
+  });
+
+  it('sleeps longer the longer a wait lasts: none at first, then a twentieth of the wait, 0.1 to 1 ms', () => {
+    expect(tickSleepMs(0)).toBe(0);
+    expect(tickSleepMs(0.2)).toBe(0); // a short readback keeps its latency
+    expect(tickSleepMs(0.5)).toBe(0.1);
+    expect(tickSleepMs(10)).toBeCloseTo(0.5, 12);
+    expect(tickSleepMs(20)).toBe(1);
+    expect(tickSleepMs(5000)).toBe(1); // the event loop is never blocked longer
+    for (let w = 0.3; w < 100; w *= 1.7) expect(tickSleepMs(w)).toBeLessThanOrEqual(Math.max(0.1, w / 20) + 1e-12);
   });
 
   it('still resolves GPU waits: a readback and a finish after a long-enough kernel', async () => {
