@@ -13,6 +13,7 @@ struct Params {
   Cg: u32, Og: u32,
   Hq: u32, Wq: u32,  // ceil(H / SH), ceil(W / SW): positions per phase (backward_input, col2im)
   TH: u32, TW: u32, DQH: u32, DQW: u32,  // S / gcd(S, D) and D / gcd(S, D) per axis (see taps_of)
+  HWp: u32,          // im2col / unpad_planes: a column plane's length, Ho*Wo rounded up to whole vec4s
   total: u32,
 }
 
@@ -76,8 +77,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 
 // im2col (ungrouped convs): patches[n, (c, p, q), i, j] = x[n, c, i*SH - PH + p*DH, j*SW - PW + q*DW], 0 in
 // the padding, so that the forward pass is one flat GEMM of the weights (O, C*KH*KW) with the patches.
-// One invocation per patch row segment (n, c, p, q, i): the index arithmetic (integer divisions, which
-// software adapters scalarise) is paid once per Wo outputs, not per output.
+// Each (n, c, p, q) plane of Ho*Wo patches takes HWp elements, zeros after Ho*Wo, so that planes start on
+// whole vec4s. One invocation per patch row segment (n, c, p, q, i): the index arithmetic (integer
+// divisions, which software adapters scalarise) is paid once per Wo outputs, not per output.
 @compute @workgroup_size(WG)
 fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let idx = flat_index(gid, nwg);
@@ -87,7 +89,10 @@ fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let q = row % params.KW; let p = (row / params.KW) % params.KH;
   let nc = row / (params.KW * params.KH);
   let ih = i32(i * params.SH + p * params.DH) - i32(params.PH);
-  let out = idx * Wo;
+  let out = row * params.HWp + i * Wo;
+  if (i + 1u == params.Ho) {
+    for (var j = params.Ho * Wo; j < params.HWp; j++) { patches[row * params.HWp + j] = 0.0; }
+  }
   if (ih < 0 || ih >= i32(params.H)) {
     for (var j = 0u; j < Wo; j++) { patches[out + j] = 0.0; }
     return;
@@ -100,6 +105,16 @@ fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     patches[out + j] = select(0.0, x[src + u32(select(0, iw, ok))], ok);
     iw += i32(params.SW);
   }
+}
+
+// y[n, o, :] = the first H*W of y's padded plane (HWp long, read through col): after a GEMM over
+// im2col's padded planes.
+@compute @workgroup_size(WG)
+fn unpad_planes(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let HW = params.Ho * params.Wo;
+  y[idx] = col[(idx / HW) * params.HWp + idx % HW];
 }
 
 // Gather form: each input pixel sums the contributions of the outputs whose window covered it, so

@@ -245,6 +245,7 @@ function directParams(g: Geometry, total: number): ParamValues {
     TW: g.SW / gcd(g.SW, g.DW),
     DQH: g.DH / gcd(g.SH, g.DH),
     DQW: g.DW / gcd(g.SW, g.DW),
+    HWp: paddedPlane(g),
     total,
   };
 }
@@ -338,10 +339,7 @@ export const conv2dForward = scoped(function conv2dForward(
     return y;
   }
   const rest = needsWholeEpilogue(epi);
-  if (forwardColumnsSuit(e, g, variant)) {
-    forwardThroughColumns(e, x, w, g, y, epi);
-    return y;
-  }
+  if (forwardColumnsSuit(e, g, variant)) return forwardThroughColumns(e, x, w, g, y, epi);
   if (variant !== 'direct' && gemmSuits(variant, jobs)) {
     if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
       runGemms(e, kernel, variant, x, w, jobs, y, epi);
@@ -368,36 +366,53 @@ export const conv2dForward = scoped(function conv2dForward(
  * Strided ungrouped convs (the ResNet stem, the stride-2 3x3 and 1x1 convs) run as explicit patch
  * columns and one flat GEMM on the subgroup kernels: the implicit GEMM's strided gathers held them at
  * 20-30 % of the FMA ceiling, the flat GEMM reads whole vec4s of pixels (about 60 %), and forming the
- * columns is one pass over memory. The flat GEMM needs a pixel count divisible by 4, and the columns
- * must fit one binding.
+ * columns is one pass over memory. So do 1x1 convs whose planes are not whole vec4s (ResNet-50's 7x7
+ * layer4, 49 pixels), which the flat GEMM could not read otherwise: their columns are the input with
+ * each plane padded. Where Ho*Wo is not a multiple of 4, the columns' planes and the GEMM's output
+ * planes are padded to whole vec4s and the output is unpadded after. Columns and the padded output
+ * must each fit one binding.
  */
 function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
-  return stridedColumnsMayApply(g, variant) && (g.Ho * g.Wo) % 4 === 0 && columnBytes(g) <= e.limits.maxStorageBufferBindingSize;
+  const limit = e.limits.maxStorageBufferBindingSize;
+  const needed = g.SH > 1 || g.SW > 1 || (g.Ho * g.Wo) % 4 !== 0;
+  return columnsMayApply(g, variant) && needed && paddedColumnBytes(g) <= limit && g.N * g.O * paddedPlane(g) * 4 <= limit;
 }
 
-/** `forwardColumnsSuit` for some input size (prepareConv2dWeight packs for it then). */
-function stridedColumnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
-  return variant === 'subgroup' && g.G === 1 && (g.SH > 1 || g.SW > 1) && g.O > 16 && g.C * g.KH * g.KW > 16;
+/** Whether the columns path may serve this conv at some input size (prepareConv2dWeight packs for it then). */
+function columnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
+  return variant === 'subgroup' && g.G === 1 && (g.SH > 1 || g.SW > 1 || pointwise(g)) && g.O > 16 && g.C * g.KH * g.KW > 16;
+}
+
+/** A column plane's length: Ho*Wo rounded up to whole vec4s. */
+function paddedPlane(g: Geometry): number {
+  return Math.ceil((g.Ho * g.Wo) / 4) * 4;
 }
 
 /** The forward columns GEMM: the weight (O, C, KH, KW) is already the (O, C*KH*KW) matrix of a 1x1 conv over the columns. */
 function columnsForward(g: Geometry, w: Tensor): { job: Job; w: Tensor } {
   const K = g.C * g.KH * g.KW;
   const view: WeightView = { mode: 0, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 };
-  return { job: { conv: pointwiseGemm(g.N, 1, K, g.O, K, g.Ho * g.Wo), view }, w: w.reshape([g.O, K, 1, 1]) };
+  const conv = { ...pointwiseGemm(g.N, 1, K, g.O, K, paddedPlane(g)), flops: directFlops(g) };
+  return { job: { conv, view }, w: w.reshape([g.O, K, 1, 1]) };
 }
 
-/** Bytes of the patch columns (N, C*KH*KW, Ho*Wo). */
+/** Bytes of the forward pass's patch columns (N, C*KH*KW, HWp). */
+function paddedColumnBytes(g: Geometry): number {
+  return g.N * g.C * g.KH * g.KW * paddedPlane(g) * 4;
+}
+
+/** Bytes of backward's patch columns (N, C*KH*KW, Ho*Wo). */
 function columnBytes(g: Geometry): number {
   return g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
 }
 
-function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: Tensor, epi: Epilogue): void {
+/** The forward pass through patch columns into y; returns y, or a new tensor when the residual is added after. */
+function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: Tensor, epi: Epilogue): Tensor {
   const kernel = 'conv2d.forward';
   const K = g.C * g.KH * g.KW;
-  const HWo = g.Ho * g.Wo;
-  const cols = e.empty([g.N, K, 1, HWo], 'f32', `${kernel}.columns`);
-  const rows = cols.size / g.Wo;
+  const HWp = paddedPlane(g);
+  const cols = e.empty([g.N, K, 1, HWp], 'f32', `${kernel}.columns`);
+  const rows = g.N * K * g.Ho;
   e.dispatch({
     kernel: directKernel,
     entry: 'im2col',
@@ -408,8 +423,28 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: 
     op: kernel,
   });
   const gemm = columnsForward(g, w);
-  runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], y, epi);
+  if (HWp === g.Ho * g.Wo) {
+    runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], y, epi);
+    e.release(cols);
+    return y;
+  }
+  // Padded planes: the per-channel part of the epilogue runs in the GEMM, a residual (laid out like y)
+  // after unpadding.
+  const padded = e.empty([g.N, g.O, 1, HWp], 'f32', `${kernel}.padded_output`);
+  const { residual, relu, ...perChannel } = epi;
+  runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], padded, residual ? perChannel : epi);
   e.release(cols);
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'unpad_planes',
+    bindings: { col: padded, y },
+    params: directParams(g, y.size),
+    workgroups: grid1d(y.size, WG),
+    constants: { WG },
+    op: kernel,
+  });
+  e.release(padded);
+  return residual ? unfusedEpilogue(e, y, { residual, relu }) : y;
 }
 
 function checkEpilogue(kernel: string, g: Geometry, opts: Conv2dOptions): void {
@@ -515,7 +550,7 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
   }
-  if (stridedColumnsMayApply(g, variant)) {
+  if (columnsMayApply(g, variant)) {
     const { job, w: matrix } = columnsForward(g, w);
     packedWeight(e, kernel, matrix, 1, job.conv.Ci, job.conv.Co, job.view, tileConfig(variant, job.conv).TN);
   }
@@ -529,6 +564,61 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
 }
 
 // ---------------------------------------------------------------- backward to the input
+
+/**
+ * Backward to the input of a 1x1 conv whose planes are not whole vec4s (ResNet-50's 7x7 layer4): the
+ * transposed conv is pointwise too, so, as in the forward pass, dy's planes are padded to whole vec4s
+ * for the flat GEMM and dx is unpadded after (the ReLU's backward then runs as its own pass).
+ */
+function backwardPaddedSuits(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
+  const limit = e.limits.maxStorageBufferBindingSize;
+  const HWp = paddedPlane(g);
+  return (
+    variant === 'subgroup' &&
+    pointwise(g) &&
+    g.G === 1 &&
+    HWp !== g.H * g.W &&
+    g.C > 16 &&
+    g.O > 16 &&
+    g.N * Math.max(g.C, g.O) * HWp * 4 <= limit
+  );
+}
+
+function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Geometry): Tensor {
+  const kernel = 'conv2d.backwardInput';
+  const HWp = paddedPlane(g);
+  const dyPadded = e.empty([g.N, g.O, 1, HWp], 'f32', `${kernel}.padded_dy`);
+  // im2col of a 1x1 conv is dy with its planes padded (its index math never reads the channel count).
+  const rows = g.N * g.O * g.Ho;
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'im2col',
+    bindings: { x: dy, patches: dyPadded },
+    params: directParams(g, rows),
+    workgroups: grid1d(rows, IM2COL_WG),
+    constants: { WG: IM2COL_WG },
+    op: kernel,
+  });
+  const conv = { ...pointwiseGemm(g.N, 1, g.O, g.C, g.O, HWp), flops: directFlops(g) };
+  const dxPadded = e.empty([g.N, g.C, 1, HWp], 'f32', `${kernel}.padded_dx`);
+  runGemms(e, kernel, 'subgroup', dyPadded, w, [{ conv, view: TRANSPOSED_POINTWISE }], dxPadded);
+  e.release(dyPadded);
+  const dx = e.empty([g.N, g.C, g.H, g.W], 'f32', 'conv2d.dx');
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'unpad_planes',
+    bindings: { col: dxPadded, y: dx },
+    params: directParams(g, dx.size),
+    workgroups: grid1d(dx.size, WG),
+    constants: { WG },
+    op: kernel,
+  });
+  e.release(dxPadded);
+  return dx;
+}
+
+/** How backward reads a pointwise conv's weight: transposed (conv2d_pack.wgsl MODE 1). */
+const TRANSPOSED_POINTWISE: WeightView = { mode: 1, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 };
 
 /**
  * Backward to the input as transposed convs, one per output phase (r_h, r_w) in [0, SH) x [0, SW):
@@ -573,7 +663,7 @@ function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
   if (pointwise(g)) {
     // The transpose of a pointwise conv is pointwise: one flat row per image, as in forwardConv.
     const conv = pointwiseGemm(g.N, g.G, g.Og, g.Cg, g.O, g.H * g.W);
-    return { jobs: [{ conv, view: { mode: 1, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 } }], complete: true };
+    return { jobs: [{ conv, view: TRANSPOSED_POINTWISE }], complete: true };
   }
   const rows = axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).filter((a) => a.count > 0);
   const cols = axisPhases(g.SW, g.PW, g.DW, g.KW, g.W).filter((a) => a.count > 0);
@@ -721,6 +811,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       e.release(col);
       return fuses ? dx : unfused(dx);
     }
+    if (backwardPaddedSuits(e, g, variant)) return unfused(backwardThroughPaddedPlanes(e, dy, w, g));
     const plan = backwardPhases(g);
     if (gemmSuits(variant, plan.jobs)) {
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero, which every rule keeps.

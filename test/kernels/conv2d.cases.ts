@@ -126,6 +126,18 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { stride: 2, padding: 1, activation: 'relu' },
     epilogue: true,
   },
+  // Columns whose planes are not whole vec4s (1x1 convs on 7x7 and 5x5 maps; the strided 3x3 above with
+  // a 7x7 output): padded planes, a flat GEMM, unpadded after; the residual added after unpadding.
+  { name: 'columns, padded planes: 1x1 on 7x7, C=20 O=40, batch 2', x: [2, 20, 7, 7], O: 40, k: [1, 1], opts: {}, bias: true },
+  {
+    name: 'columns, padded planes: 1x1 on 5x5, C=24 O=20, epilogue, relu',
+    x: [1, 24, 5, 5],
+    O: 20,
+    k: [1, 1],
+    opts: { activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
   // Epilogue (batch-norm scale/shift, residual, ReLU) fused into the store, on each kernel shape.
   {
     name: 'epilogue: 3x3 pad 1, C=12 O=20, batch 2, relu',

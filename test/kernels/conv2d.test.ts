@@ -48,7 +48,7 @@ describe('conv2d shapes and selection', () => {
     ).toThrow(/winograd: true needs a stride-1/);
   });
 
-  it('runs strided convs through patch columns and a flat GEMM on the subgroup kernels, where the pixels fill vec4s', async () => {
+  it('runs strided convs, and 1x1 convs on planes that are not whole vec4s, through patch columns and a flat GEMM on the subgroup kernels', async () => {
     if (!engine.capabilities.subgroupKernels) return expect(selectConv2dVariant(engine)).not.toBe('subgroup');
     const entries = async (xShape: number[], wShape: number[], stride: number) => {
       const x = engine.zeros(xShape);
@@ -66,8 +66,26 @@ describe('conv2d shapes and selection', () => {
       'conv2d_pack.pack_weight',
       'conv2d_gemm_sg.wide_flat_v4',
     ]);
-    expect(await entries([1, 8, 14, 14], [24, 8, 3, 3], 2)).not.toContain('conv2d.im2col'); // 7x7 output pixels
+    // 7x7 output pixels: planes padded to 52 for the flat GEMM, unpadded after; so for a 1x1 conv on 7x7.
+    const padded = ['conv2d.im2col', 'conv2d_pack.pack_weight', 'conv2d_gemm_sg.wide_flat_v4', 'conv2d.unpad_planes'];
+    expect(await entries([1, 8, 14, 14], [24, 8, 3, 3], 2)).toEqual(padded);
+    expect(await entries([1, 20, 7, 7], [24, 20, 1, 1], 1)).toEqual(padded);
+    expect(await entries([1, 20, 8, 8], [24, 20, 1, 1], 1)).toEqual(['conv2d_pack.pack_weight', 'conv2d_gemm_sg.wide_flat_v4']); // whole vec4s
     expect(await entries([1, 8, 16, 16], [24, 8, 3, 3], 1)).not.toContain('conv2d.im2col'); // stride 1
+    // Backward to the input of that 1x1 conv on 7x7: dy padded, a flat GEMM, dx unpadded.
+    const dy = engine.zeros([1, 24, 7, 7]);
+    const w = engine.zeros([24, 20, 1, 1]);
+    const p = await engine.profile(async () => {
+      const dx = conv2dBackwardInput(engine, dy, w, [1, 20, 7, 7], { variant: 'subgroup' });
+      await engine.finish();
+      dx.release();
+    });
+    engine.releaseAll(dy, w);
+    expect(p.dispatches.map((d) => d.kernel).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
+      'conv2d.im2col',
+      'conv2d_gemm_sg.wide_flat_v4',
+      'conv2d.unpad_planes',
+    ]);
   });
 
   it('selects the subgroup variant on a software adapter with subgroups', () => {
