@@ -107,8 +107,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
 }
 
-// y[n, o, :] = the first H*W of y's padded plane (HWp long, read through col): after a GEMM over
-// im2col's padded planes.
+// y = the first Ho*Wo elements of each HWp-long plane of col: a GEMM's output over im2col's padded
+// planes, unpadded.
 @compute @workgroup_size(WG)
 fn unpad_planes(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let idx = flat_index(gid, nwg);

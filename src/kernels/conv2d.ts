@@ -412,16 +412,7 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: 
   const K = g.C * g.KH * g.KW;
   const HWp = paddedPlane(g);
   const cols = e.empty([g.N, K, 1, HWp], 'f32', `${kernel}.columns`);
-  const rows = g.N * K * g.Ho;
-  e.dispatch({
-    kernel: directKernel,
-    entry: 'im2col',
-    bindings: { x, patches: cols },
-    params: directParams(g, rows),
-    workgroups: grid1d(rows, IM2COL_WG),
-    constants: { WG: IM2COL_WG },
-    op: kernel,
-  });
+  im2col(e, kernel, x, g, cols);
   const gemm = columnsForward(g, w);
   if (HWp === g.Ho * g.Wo) {
     runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], y, epi);
@@ -434,17 +425,39 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: 
   const { residual, relu, ...perChannel } = epi;
   runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], padded, residual ? perChannel : epi);
   e.release(cols);
+  unpadPlanes(e, kernel, padded, g, y);
+  e.release(padded);
+  return residual ? unfusedEpilogue(e, y, { residual, relu }) : y;
+}
+
+/**
+ * im2col of conv `g` from `src` into `patches` (N, C*KH*KW, 1, HWp). For a 1x1 conv it copies `src`
+ * with each plane padded to whole vec4s, whatever its channel count (the index math never reads it).
+ */
+function im2col(e: Engine, op: string, src: Tensor, g: Geometry, patches: Tensor): void {
+  const rows = (patches.size / paddedPlane(g)) * g.Ho;
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'im2col',
+    bindings: { x: src, patches },
+    params: directParams(g, rows),
+    workgroups: grid1d(rows, IM2COL_WG),
+    constants: { WG: IM2COL_WG },
+    op,
+  });
+}
+
+/** out (..., Ho, Wo) = the first Ho*Wo elements of each HWp-long plane of `padded`. */
+function unpadPlanes(e: Engine, op: string, padded: Tensor, g: Geometry, out: Tensor): void {
   e.dispatch({
     kernel: directKernel,
     entry: 'unpad_planes',
-    bindings: { col: padded, y },
-    params: directParams(g, y.size),
-    workgroups: grid1d(y.size, WG),
+    bindings: { col: padded, y: out },
+    params: directParams(g, out.size),
+    workgroups: grid1d(out.size, WG),
     constants: { WG },
-    op: kernel,
+    op,
   });
-  e.release(padded);
-  return residual ? unfusedEpilogue(e, y, { residual, relu }) : y;
 }
 
 function checkEpilogue(kernel: string, g: Geometry, opts: Conv2dOptions): void {
@@ -588,31 +601,13 @@ function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Geomet
   const kernel = 'conv2d.backwardInput';
   const HWp = paddedPlane(g);
   const dyPadded = e.empty([g.N, g.O, 1, HWp], 'f32', `${kernel}.padded_dy`);
-  // im2col of a 1x1 conv is dy with its planes padded (its index math never reads the channel count).
-  const rows = g.N * g.O * g.Ho;
-  e.dispatch({
-    kernel: directKernel,
-    entry: 'im2col',
-    bindings: { x: dy, patches: dyPadded },
-    params: directParams(g, rows),
-    workgroups: grid1d(rows, IM2COL_WG),
-    constants: { WG: IM2COL_WG },
-    op: kernel,
-  });
+  im2col(e, kernel, dy, g, dyPadded);
   const conv = { ...pointwiseGemm(g.N, 1, g.O, g.C, g.O, HWp), flops: directFlops(g) };
   const dxPadded = e.empty([g.N, g.C, 1, HWp], 'f32', `${kernel}.padded_dx`);
   runGemms(e, kernel, 'subgroup', dyPadded, w, [{ conv, view: TRANSPOSED_POINTWISE }], dxPadded);
   e.release(dyPadded);
   const dx = e.empty([g.N, g.C, g.H, g.W], 'f32', 'conv2d.dx');
-  e.dispatch({
-    kernel: directKernel,
-    entry: 'unpad_planes',
-    bindings: { col: dxPadded, y: dx },
-    params: directParams(g, dx.size),
-    workgroups: grid1d(dx.size, WG),
-    constants: { WG },
-    op: kernel,
-  });
+  unpadPlanes(e, kernel, dxPadded, g, dx);
   e.release(dxPadded);
   return dx;
 }
