@@ -107,6 +107,33 @@ fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
 }
 
+// Backward to the input of a stride-S conv as a stride-1 one: dy spread over the input's grid, dy[i, j]
+// at (i*SH, j*SW) and zeros between, written through dx as (N, O, H, W). One invocation per row of W,
+// as im2col: no integer division per element.
+@compute @workgroup_size(WG)
+fn zero_insert(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let W = params.W;
+  let ih = idx % params.H; let plane = idx / params.H;
+  let out = idx * W;
+  let i = ih / params.SH;
+  if (ih % params.SH != 0u || i >= params.Ho) {
+    for (var iw = 0u; iw < W; iw++) { dx[out + iw] = 0.0; }
+    return;
+  }
+  var src = (plane * params.Ho + i) * params.Wo;
+  var phase = 0u;  // iw % SW
+  var j = 0u;      // iw / SW
+  for (var iw = 0u; iw < W; iw++) {
+    let on = phase == 0u && j < params.Wo;
+    dx[out + iw] = select(0.0, dy[select(0u, src, on)], on);
+    if (on) { src++; }
+    phase++;
+    if (phase == params.SW) { phase = 0u; j++; }
+  }
+}
+
 // y = the first Ho*Wo elements of each HWp-long plane of col: a GEMM's output over im2col's padded
 // planes, unpadded.
 @compute @workgroup_size(WG)

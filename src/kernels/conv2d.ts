@@ -521,7 +521,7 @@ export function conv2dUsesWinograd(
 ): boolean {
   const g = resolve('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
-  return (backward ? winogradBackward(e, g, opts) : winogradForward(e, g, opts)) !== null;
+  return (backward ? (winogradBackward(e, g, opts) ?? spreadWinogradBackward(e, g, opts)) : winogradForward(e, g, opts)) !== null;
 }
 
 /** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
@@ -536,6 +536,41 @@ function winogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): Winograd
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, pad: 2 - g.PH };
   const m = opts.winogradTile ?? winogradTileFor(c);
   return winogradChosen(e, opts, 'conv2d.backwardInput', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
+}
+
+/**
+ * Backward to the input of a stride-2, padding-1 3x3 conv (ResNet's downsampling 3x3s) as the stride-1
+ * one's: with dy spread over the input's grid (zeros between, `zero_insert`), dx is the backward of a
+ * stride-1 padding-1 3x3 conv, which Winograd F(4x4) runs at a higher rate than the four per-phase GEMMs
+ * it replaces (it multiplies four times as many values, mostly zeros, and four times less per value).
+ * Only on 'auto', where Winograd suits that stride-1 conv with F(4x4) tiles.
+ */
+function spreadWinogradApplies(g: Geometry): boolean {
+  return g.KH === 3 && g.KW === 3 && g.SH === 2 && g.SW === 2 && g.PH === 1 && g.PW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1;
+}
+
+function spreadWinogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+  if ((opts.winograd ?? (e.winograd ? 'auto' : false)) !== 'auto' || !spreadWinogradApplies(g)) return null;
+  // The stride-1 conv's output grid is the input's: H + 2 - 3 + 1 = H.
+  const c = { N: g.N, CI: g.O, CO: g.C, H: g.H, W: g.W, Ho: g.H, Wo: g.W, pad: 1 };
+  // F(2x2) multiplies only 2.25x less than the direct conv, not enough to pay for the zeros.
+  return winogradSuits(c) && winogradTileFor(c) === 4 ? { ...c, m: 4 } : null;
+}
+
+/** dy (N, O, Ho, Wo) spread over the input's grid (N, O, H, W): dy[i, j] at (i*SH, j*SW), zeros between. */
+function spreadOverInput(e: Engine, dy: Tensor, g: Geometry): Tensor {
+  const spread = e.empty([g.N, g.O, g.H, g.W], 'f32', 'conv2d.backwardInput.spread_dy');
+  const rows = g.N * g.O * g.H;
+  e.dispatch({
+    kernel: directKernel,
+    entry: 'zero_insert',
+    bindings: { dy, dx: spread },
+    params: directParams(g, rows),
+    workgroups: grid1d(rows, IM2COL_WG),
+    constants: { WG: IM2COL_WG },
+    op: 'conv2d.backwardInput',
+  });
+  return spread;
 }
 
 function forwardView(g: Geometry): WeightView {
@@ -573,6 +608,9 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
       prepareWinogradWeight(e, 'conv2d.forward', variant, w, 0, m);
       if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, m);
     }
+  }
+  if (opts.backwardInput && spreadWinogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
+    prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, 4);
   }
 }
 
@@ -783,6 +821,14 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   if (wino) {
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx, epi);
+    return dx;
+  }
+  const spreadWino = variant === 'direct' ? null : spreadWinogradBackward(e, g, opts);
+  if (spreadWino) {
+    const spread = spreadOverInput(e, dy, g);
+    const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
+    winogradConv3x3(e, kernel, variant as GemmVariant, spread, w, 1, spreadWino, dx, epi);
+    e.release(spread);
     return dx;
   }
   if (variant !== 'direct') {

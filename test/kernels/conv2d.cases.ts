@@ -138,6 +138,23 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
     epilogue: true,
   },
+  // Stride-2 3x3 convs with channels and tiles enough for Winograd F(4x4): backward through dy spread
+  // over the input's grid (batch 2; an even and an odd width).
+  {
+    name: 'spread dy: 3x3 stride 2 pad 1, C=32 O=40, 16x16, batch 2',
+    x: [2, 32, 16, 16],
+    O: 40,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1 },
+  },
+  {
+    name: 'spread dy: 3x3 stride 2 pad 1, C=36 O=33, 16x15, batch 2, relu',
+    x: [2, 36, 16, 15],
+    O: 33,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1, activation: 'relu' },
+    bias: true,
+  },
   // Epilogue (batch-norm scale/shift, residual, ReLU) fused into the store, on each kernel shape.
   {
     name: 'epilogue: 3x3 pad 1, C=12 O=20, batch 2, relu',
@@ -189,6 +206,12 @@ function configs(e: Engine, s: ConvSpec): { name: string; opts: Conv2dOptions }[
   if (winograd) {
     out.push({ name: 'winograd 2x2', opts: { variant: selectConv2dVariant(e), winograd: true, winogradTile: 2 } });
     out.push({ name: 'winograd 4x4', opts: { variant: selectConv2dVariant(e), winograd: true, winogradTile: 4 } });
+  }
+  // Stride-2 padding-1 3x3 convs: backward to the input may spread dy over the input's grid and run
+  // Winograd (on 'auto', where it suits); the forward pass takes its own path.
+  const spread = s.k[0] === 3 && s.k[1] === 3 && g.stride.every((v) => v === 2) && g.padding.every((v) => v === 1);
+  if (spread && g.dilation.every((v) => v === 1) && g.groups === 1) {
+    out.push({ name: 'auto (backward: winograd 4x4 on spread dy)', opts: { variant: selectConv2dVariant(e), winograd: 'auto' } });
   }
   return out;
 }

@@ -88,6 +88,27 @@ describe('conv2d shapes and selection', () => {
     ]);
   });
 
+  it('runs backward to the input of stride-2 3x3 convs through Winograd F(4x4) on dy spread over the input, where it suits', async () => {
+    const kernels = async (xShape: number[], O: number) => {
+      const dy = engine.zeros([xShape[0], O, xShape[2] / 2, xShape[3] / 2]);
+      const w = engine.zeros([O, xShape[1], 3, 3]);
+      const p = await engine.profile(async () => {
+        const dx = conv2dBackwardInput(engine, dy, w, xShape, { stride: 2, padding: 1 });
+        await engine.finish();
+        dx.release();
+      });
+      engine.releaseAll(dy, w);
+      return p.dispatches.map((d) => d.kernel);
+    };
+    expect(await kernels([2, 32, 16, 16], 40)).toEqual(
+      expect.arrayContaining(['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4']),
+    );
+    expect(await kernels([1, 32, 12, 12], 40)).not.toContain('conv2d.zero_insert'); // F(2x2) tiles only: the phases
+    expect(await kernels([2, 16, 16, 16], 40)).not.toContain('conv2d.zero_insert'); // 16 channels: Winograd does not suit
+    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1 }, true)).toBe(true);
+    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1, winograd: false }, true)).toBe(false);
+  });
+
   it('selects the subgroup variant on a software adapter with subgroups', () => {
     const v = selectConv2dVariant(engine);
     if (!engine.adapter.isSoftware) expect(v).toBe('shared');
