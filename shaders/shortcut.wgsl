@@ -2,7 +2,7 @@
 // PAD = (OC - C) / 2 on both sides, as in F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, PAD, PAD)).
 //   x:  (N, C, H, W)
 //   y:  (N, OC, Ho, Wo) with Ho = ceil(H / 2), Wo = ceil(W / 2)
-// Forward: one invocation per output. Backward: one per input (dy lands on the even positions).
+// Forward: one invocation per output row. Backward: one per input row (dy lands on the even positions).
 
 struct Params {
   n: u32,
@@ -23,35 +23,42 @@ fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+// One invocation per row (n, oc, oh) of y: the index arithmetic (integer divisions, which software
+// adapters scalarise) is paid once per Wo outputs, not per output.
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat_index(gid, nwg);
-  if (i >= params.n * params.oc * params.ho * params.wo) { return; }
-  let ow = i % params.wo;
-  let oh = (i / params.wo) % params.ho;
-  let oc = (i / (params.wo * params.ho)) % params.oc;
-  let n = i / (params.wo * params.ho * params.oc);
-  var v = 0.0;
+  let r = flat_index(gid, nwg);
+  if (r >= params.n * params.oc * params.ho) { return; }
+  let oh = r % params.ho;
+  let oc = (r / params.ho) % params.oc;
+  let n = r / (params.ho * params.oc);
+  let out = r * params.wo;
   // oc - pad wraps around for oc < pad, which the range test rejects too.
   let c = oc - params.pad;
-  if (oc >= params.pad && c < params.c) {
-    v = x[((n * params.c + c) * params.h + 2u * oh) * params.w + 2u * ow];
+  if (oc < params.pad || c >= params.c) {
+    for (var ow = 0u; ow < params.wo; ow++) { y[out + ow] = 0.0; }
+    return;
   }
-  y[i] = v;
+  let src = ((n * params.c + c) * params.h + 2u * oh) * params.w;
+  for (var ow = 0u; ow < params.wo; ow++) { y[out + ow] = x[src + 2u * ow]; }
 }
 
-// dy: (N, OC, Ho, Wo) -> dx: (N, C, H, W)
+// dy: (N, OC, Ho, Wo) -> dx: (N, C, H, W); one invocation per row (n, c, xh) of dx.
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat_index(gid, nwg);
-  if (i >= params.n * params.c * params.h * params.w) { return; }
-  let xw = i % params.w;
-  let xh = (i / params.w) % params.h;
-  let c = (i / (params.w * params.h)) % params.c;
-  let n = i / (params.w * params.h * params.c);
-  var g = 0.0;
-  if ((xh & 1u) == 0u && (xw & 1u) == 0u) {
-    g = dy[((n * params.oc + c + params.pad) * params.ho + xh / 2u) * params.wo + xw / 2u];
+  let r = flat_index(gid, nwg);
+  if (r >= params.n * params.c * params.h) { return; }
+  let xh = r % params.h;
+  let c = (r / params.h) % params.c;
+  let n = r / (params.h * params.c);
+  let out = r * params.w;
+  if ((xh & 1u) != 0u) {
+    for (var xw = 0u; xw < params.w; xw++) { dx[out + xw] = 0.0; }
+    return;
   }
-  dx[i] = g;
+  let src = ((n * params.oc + c + params.pad) * params.ho + xh / 2u) * params.wo;
+  for (var xw = 0u; xw < params.w; xw++) {
+    let even = (xw & 1u) == 0u;
+    dx[out + xw] = select(0.0, dy[src + xw / 2u], even);
+  }
 }

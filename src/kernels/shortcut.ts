@@ -6,7 +6,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import { assertDType, assertRank, assertShape4d, assertShapeEquals } from './shape-checks.js';
 
 const shortcut = defineKernel('shortcut', source);
-const WG = 256;
+/** Each invocation writes a row: fewer of them, in smaller workgroups. */
+const WG = 64;
 
 function shortcutParams(kernel: string, inputShape: readonly number[], outChannels: number) {
   const [n, c, h, w] = inputShape;
@@ -25,7 +26,8 @@ export function shortcutOptionAForward(e: Engine, x: Tensor, outChannels: number
   assertDType(kernel, 'x', x, 'f32');
   const p = shortcutParams(kernel, x.shape, outChannels);
   const y = e.empty([p.n, p.oc, p.ho, p.wo], 'f32', 'shortcutOptionA.y');
-  e.dispatch({ kernel: shortcut, entry: 'forward', bindings: { x, y }, params: p, workgroups: grid1d(y.size, WG), constants: { WG } });
+  const rows = p.n * p.oc * p.ho;
+  e.dispatch({ kernel: shortcut, entry: 'forward', bindings: { x, y }, params: p, workgroups: grid1d(rows, WG), constants: { WG } });
   return y;
 }
 
@@ -38,6 +40,7 @@ export function shortcutOptionABackward(e: Engine, dy: Tensor, inputShape: reado
   const p = shortcutParams(kernel, inputShape, dy.shape[1]);
   assertShapeEquals(kernel, 'dy', dy, [p.n, p.oc, p.ho, p.wo]);
   const dx = e.empty(inputShape, 'f32', 'shortcutOptionA.dx');
-  e.dispatch({ kernel: shortcut, entry: 'backward', bindings: { dy, dx }, params: p, workgroups: grid1d(dx.size, WG), constants: { WG } });
+  const rows = p.n * p.c * p.h;
+  e.dispatch({ kernel: shortcut, entry: 'backward', bindings: { dy, dx }, params: p, workgroups: grid1d(rows, WG), constants: { WG } });
   return dx;
 }
