@@ -135,13 +135,14 @@ fn zero_insert(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 }
 
 // y = the first Ho*Wo elements of each HWp-long plane of col: a GEMM's output over im2col's padded
-// planes, unpadded.
+// planes, unpadded. One invocation per plane (no integer division per element).
 @compute @workgroup_size(WG)
 fn unpad_planes(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let idx = flat_index(gid, nwg);
-  if (idx >= params.total) { return; }
+  let plane = flat_index(gid, nwg);
+  if (plane >= params.total) { return; }
   let HW = params.Ho * params.Wo;
-  y[idx] = col[(idx / HW) * params.HWp + idx % HW];
+  let src = plane * params.HWp; let dst = plane * HW;
+  for (var k = 0u; k < HW; k++) { y[dst + k] = col[src + k]; }
 }
 
 // Gather form: each input pixel sums the contributions of the outputs whose window covered it, so

@@ -449,13 +449,14 @@ function im2col(e: Engine, op: string, src: Tensor, g: Geometry, patches: Tensor
 
 /** out (..., Ho, Wo) = the first Ho*Wo elements of each HWp-long plane of `padded`. */
 function unpadPlanes(e: Engine, op: string, padded: Tensor, g: Geometry, out: Tensor): void {
+  const planes = padded.size / paddedPlane(g);
   e.dispatch({
     kernel: directKernel,
     entry: 'unpad_planes',
     bindings: { col: padded, y: out },
-    params: directParams(g, out.size),
-    workgroups: grid1d(out.size, WG),
-    constants: { WG },
+    params: directParams(g, planes),
+    workgroups: grid1d(planes, IM2COL_WG),
+    constants: { WG: IM2COL_WG },
     op,
   });
 }
