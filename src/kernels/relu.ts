@@ -35,12 +35,14 @@ export function assertRule(kernel: string, rule: string): asserts rule is ReluRu
 export function reluForward(e: Engine, x: Tensor): Tensor {
   assertDType('relu.forward', 'x', x, 'f32');
   const y = e.empty(x.shape, 'f32', 'relu.y');
+  const v4 = x.size % 4 === 0;
+  const n = v4 ? x.size / 4 : x.size;
   e.dispatch({
     kernel: relu,
-    entry: 'forward',
-    bindings: { x, y },
-    params: { n: x.size },
-    workgroups: grid1d(x.size, WG),
+    entry: v4 ? 'forward4' : 'forward',
+    bindings: v4 ? { x4: x, y4: y } : { x, y },
+    params: { n },
+    workgroups: grid1d(n, WG),
     constants: { WG },
   });
   return y;
@@ -55,12 +57,14 @@ export function reluBackward(e: Engine, z: Tensor, dy: Tensor, rule: ReluRule = 
   assertSameShape('relu.backward', ['z', z], ['dy', dy]);
   assertRule('relu.backward', rule);
   const dx = e.empty(z.shape, 'f32', 'relu.dx');
+  const v4 = z.size % 4 === 0;
+  const n = v4 ? z.size / 4 : z.size;
   e.dispatch({
     kernel: relu,
-    entry: 'backward',
-    bindings: { x: z, dy, dx },
-    params: { n: z.size },
-    workgroups: grid1d(z.size, WG),
+    entry: v4 ? 'backward4' : 'backward',
+    bindings: v4 ? { x4: z, dy4: dy, dx4: dx } : { x: z, dy, dx },
+    params: { n },
+    workgroups: grid1d(n, WG),
     constants: { WG, ...RULE_MASKS[rule] },
   });
   return dx;

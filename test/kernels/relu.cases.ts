@@ -3,8 +3,9 @@ import { expectClose, randomArray } from '../util/compare.js';
 import { reluBackwardRef, reluRef } from '../reference/relu.js';
 import type { KernelCase } from './kernel-case.js';
 
-// Odd sizes, one exactly at a workgroup boundary, and one past 65535 workgroups' worth of 1D grid.
-const SHAPES: number[][] = [[1], [7], [2, 3, 5, 5], [256], [3, 17, 9, 11], [1, 65536 * 256 + 3]];
+// Odd sizes, one exactly at a workgroup boundary, and one past 65535 workgroups' worth of 1D grid; sizes
+// divisible by 4 take the vec4 entry points (256, 4096, 65540).
+const SHAPES: number[][] = [[1], [7], [2, 3, 5, 5], [256], [4, 16, 8, 8], [1, 65540], [3, 17, 9, 11], [1, 65536 * 256 + 3]];
 
 function withExactZeros(a: Float32Array): Float32Array {
   for (let i = 0; i < a.length; i += 7) a[i] = 0; // the z == 0 tie must give gradient 0
