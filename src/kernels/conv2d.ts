@@ -555,7 +555,7 @@ function spreadWinogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): Wi
   // The stride-1 conv's output grid is the input's: H + 2 - 3 + 1 = H.
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.H, W: g.W, Ho: g.H, Wo: g.W, pad: 1 };
   // F(2x2) multiplies only 2.25x less than the direct conv, not enough to pay for the zeros.
-  return winogradSuits(c) && winogradTileFor(c) === 4 ? { ...c, m: 4 } : null;
+  return winogradSuits(c) && winogradTileFor(c) === 4 ? { ...c, m: 4, flops: directFlops(g) } : null;
 }
 
 /** dy (N, O, Ho, Wo) spread over the input's grid (N, O, H, W): dy[i, j] at (i*SH, j*SW), zeros between. */

@@ -42,6 +42,11 @@ export interface WinogradConv {
   pad: number;
   /** Output tile side: F(2x2, 3x3) or F(4x4, 3x3). */
   m: 2 | 4;
+  /**
+   * FLOPs profiles report for the whole conv; default the direct conv's (effective rates). A strided
+   * conv's backward run on a spread dy reports the strided conv's own, not the zeros'.
+   */
+  flops?: number;
 }
 
 /** Transform positions per tile, (m + 2)^2. */
@@ -155,7 +160,7 @@ export function winogradConv3x3(
       op,
     });
     const m = e.empty([1, P * c.CO, 1, T4], 'f32', `${op}.winograd_product`);
-    const flops = (2 * c.N * c.CO * c.Ho * c.Wo * c.CI * 9 * T) / tiles;
+    const flops = ((c.flops ?? 2 * c.N * c.CO * c.Ho * c.Wo * c.CI * 9) * T) / tiles;
     runPackedGemm(e, op, variant, v, wt, { ...productGemm(c, T4), flops }, m);
     e.release(v);
     const outTotal = c.CO * T;
