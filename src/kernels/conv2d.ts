@@ -558,14 +558,15 @@ function spreadWinogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): Wi
   return winogradSuits(c) && winogradTileFor(c) === 4 ? { ...c, m: 4, flops: directFlops(g) } : null;
 }
 
-/** dy (N, O, Ho, Wo) spread over the input's grid (N, O, H, W): dy[i, j] at (i*SH, j*SW), zeros between. */
-function spreadOverInput(e: Engine, dy: Tensor, g: Geometry): Tensor {
-  const spread = e.empty([g.N, g.O, g.H, g.W], 'f32', 'conv2d.backwardInput.spread_dy');
-  const rows = g.N * g.O * g.H;
+/** src (N, K, Ho, Wo) spread over the input's grid (N, K, H, W): src[i, j] at (i*SH, j*SW), zeros between. */
+function spreadOverInput(e: Engine, src: Tensor, g: Geometry): Tensor {
+  const [N, K] = src.shape;
+  const spread = e.empty([N, K, g.H, g.W], 'f32', 'conv2d.backwardInput.spread');
+  const rows = N * K * g.H;
   e.dispatch({
     kernel: directKernel,
     entry: 'zero_insert',
-    bindings: { dy, dx: spread },
+    bindings: { dy: src, dx: spread },
     params: directParams(g, rows),
     workgroups: grid1d(rows, IM2COL_WG),
     constants: { WG: IM2COL_WG },
@@ -610,6 +611,11 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
       if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, m);
     }
   }
+  if (opts.backwardInput && stridedPointwiseSuits(g, variant)) {
+    // Its backward is the stride-1 pointwise conv's, on the output grid.
+    const conv = pointwiseGemm(1, 1, g.O, g.C, g.O, 4);
+    packedWeight(e, kernel, w, 1, g.O, g.C, TRANSPOSED_POINTWISE, tileConfig(variant, conv).TN);
+  }
   if (opts.backwardInput && spreadWinogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
     prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, 4);
   }
@@ -649,6 +655,21 @@ function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Geomet
   unpadPlanes(e, kernel, dxPadded, g, dx);
   e.release(dxPadded);
   return dx;
+}
+
+/** A strided, unpadded, ungrouped 1x1 conv wide enough for the flat GEMMs (ResNet's downsamples). */
+function stridedPointwiseSuits(g: Geometry, variant: Conv2dVariant): boolean {
+  return (
+    variant === 'subgroup' &&
+    g.KH === 1 &&
+    g.KW === 1 &&
+    (g.SH > 1 || g.SW > 1) &&
+    g.PH === 0 &&
+    g.PW === 0 &&
+    g.G === 1 &&
+    g.C > 16 &&
+    g.O > 16
+  );
 }
 
 /** How backward reads a pointwise conv's weight: transposed (conv2d_pack.wgsl MODE 1). */
@@ -854,6 +875,14 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       return fuses ? dx : unfused(dx);
     }
     if (backwardPaddedSuits(e, g, variant)) return unfused(backwardThroughPaddedPlanes(e, dy, w, g));
+    if (stridedPointwiseSuits(g, variant)) {
+      // A strided 1x1 conv (a downsample) reads the input only on its output grid: there dx is the
+      // stride-1 conv's backward (a flat GEMM), spread over the input's grid with zeros between.
+      const compact = conv2dBackwardInput(e, dy, w, [g.N, g.C, g.Ho, g.Wo], { variant });
+      const dx = spreadOverInput(e, compact, g);
+      e.release(compact);
+      return unfused(dx);
+    }
     const plan = backwardPhases(g);
     if (gemmSuits(variant, plan.jobs)) {
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero, which every rule keeps.

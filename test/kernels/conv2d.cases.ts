@@ -138,6 +138,9 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
     epilogue: true,
   },
+  // A strided 1x1 conv whose output grid is 7x7 (its backward: the padded pointwise GEMM, then spread;
+  // 'columns: 1x1 stride 2' above takes the unpadded one).
+  { name: 'downsample: 1x1 stride 2, C=24 O=20, 13x13', x: [1, 24, 13, 13], O: 20, k: [1, 1], opts: { stride: 2 } },
   // Stride-2 3x3 convs with channels and tiles enough for Winograd F(4x4): backward through dy spread
   // over the input's grid (batch 2; an even and an odd width).
   {

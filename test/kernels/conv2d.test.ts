@@ -88,7 +88,7 @@ describe('conv2d shapes and selection', () => {
     ]);
   });
 
-  it('runs backward to the input of stride-2 3x3 convs through Winograd F(4x4) on dy spread over the input, where it suits', async () => {
+  it('runs backward to the input of strided convs on a spread grid: 3x3 through Winograd F(4x4) where it suits, 1x1 through the pointwise GEMM', async () => {
     const kernels = async (xShape: number[], O: number) => {
       const dy = engine.zeros([xShape[0], O, xShape[2] / 2, xShape[3] / 2]);
       const w = engine.zeros([O, xShape[1], 3, 3]);
@@ -105,6 +105,20 @@ describe('conv2d shapes and selection', () => {
     );
     expect(await kernels([1, 32, 12, 12], 40)).not.toContain('conv2d.zero_insert'); // F(2x2) tiles only: the phases
     expect(await kernels([2, 16, 16, 16], 40)).not.toContain('conv2d.zero_insert'); // 16 channels: Winograd does not suit
+    // A strided 1x1 conv: the pointwise backward on the output grid (flat GEMM), then spread.
+    if (!engine.capabilities.subgroupKernels) return;
+    const dy = engine.zeros([1, 24, 6, 6]);
+    const w = engine.zeros([24, 20, 1, 1]);
+    const p = await engine.profile(async () => {
+      const dx = conv2dBackwardInput(engine, dy, w, [1, 20, 12, 11], { stride: 2 });
+      await engine.finish();
+      dx.release();
+    });
+    engine.releaseAll(dy, w);
+    expect(p.dispatches.map((d) => d.kernel).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
+      'conv2d_gemm_sg.wide_flat_v4',
+      'conv2d.zero_insert',
+    ]);
     expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1 }, true)).toBe(true);
     expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1, winograd: false }, true)).toBe(false);
   });
