@@ -105,8 +105,8 @@ export type Conv2dVariant = KernelVariant;
 
 const directKernel = defineKernel('conv2d', directSource);
 const WG = 256;
-/** im2col's invocations each write a row of Wo patches: fewer of them, in smaller workgroups. */
-const IM2COL_WG = 64;
+/** The row kernels' invocations (dispatchRows) each write a whole row: fewer of them, in smaller workgroups. */
+const ROW_WG = 64;
 
 // ---------------------------------------------------------------- geometry and validation
 
@@ -435,28 +435,26 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: 
  * with each plane padded to whole vec4s, whatever its channel count (the index math never reads it).
  */
 function im2col(e: Engine, op: string, src: Tensor, g: Geometry, patches: Tensor): void {
-  const rows = (patches.size / paddedPlane(g)) * g.Ho;
-  e.dispatch({
-    kernel: directKernel,
-    entry: 'im2col',
-    bindings: { x: src, patches },
-    params: directParams(g, rows),
-    workgroups: grid1d(rows, IM2COL_WG),
-    constants: { WG: IM2COL_WG },
-    op,
-  });
+  dispatchRows(e, op, 'im2col', { x: src, patches }, g, (patches.size / paddedPlane(g)) * g.Ho);
 }
 
 /** out (..., Ho, Wo) = the first Ho*Wo elements of each HWp-long plane of `padded`. */
 function unpadPlanes(e: Engine, op: string, padded: Tensor, g: Geometry, out: Tensor): void {
-  const planes = padded.size / paddedPlane(g);
+  dispatchRows(e, op, 'unpad_planes', { col: padded, y: out }, g, padded.size / paddedPlane(g));
+}
+
+/**
+ * A conv2d.wgsl entry that walks a row (or plane) per invocation: im2col, unpad_planes, zero_insert.
+ * They pay the index arithmetic once per row, so their invocations are few and their workgroups small.
+ */
+function dispatchRows(e: Engine, op: string, entry: string, bindings: Record<string, Tensor>, g: Geometry, rows: number): void {
   e.dispatch({
     kernel: directKernel,
-    entry: 'unpad_planes',
-    bindings: { col: padded, y: out },
-    params: directParams(g, planes),
-    workgroups: grid1d(planes, IM2COL_WG),
-    constants: { WG: IM2COL_WG },
+    entry,
+    bindings,
+    params: directParams(g, rows),
+    workgroups: grid1d(rows, ROW_WG),
+    constants: { WG: ROW_WG },
     op,
   });
 }
@@ -504,8 +502,13 @@ function winogradApplies(g: Geometry): boolean {
   return g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1 && g.PH === g.PW && g.PH <= 2;
 }
 
+/** What the options ask of Winograd: true, false, or 'auto' (the engine's default unless it disallows Winograd). */
+function winogradWanted(e: Engine, opts: Conv2dOptions): boolean | 'auto' {
+  return opts.winograd ?? (e.winograd ? 'auto' : false);
+}
+
 function winogradChosen(e: Engine, opts: Conv2dOptions, kernel: string, applies: boolean, suits: () => boolean): boolean {
-  const want = opts.winograd ?? (e.winograd ? 'auto' : false);
+  const want = winogradWanted(e, opts);
   if (want === true && !applies) {
     throw new KernelInputError(`${kernel}: winograd: true needs a stride-1, undilated, ungrouped 3x3 conv with equal padding <= 2`);
   }
@@ -551,7 +554,7 @@ function spreadWinogradApplies(g: Geometry): boolean {
 }
 
 function spreadWinogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
-  if ((opts.winograd ?? (e.winograd ? 'auto' : false)) !== 'auto' || !spreadWinogradApplies(g)) return null;
+  if (winogradWanted(e, opts) !== 'auto' || !spreadWinogradApplies(g)) return null;
   // The stride-1 conv's output grid is the input's: H + 2 - 3 + 1 = H.
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.H, W: g.W, Ho: g.H, Wo: g.W, pad: 1 };
   // F(2x2) multiplies only 2.25x less than the direct conv, not enough to pay for the zeros.
@@ -562,16 +565,7 @@ function spreadWinogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): Wi
 function spreadOverInput(e: Engine, src: Tensor, g: Geometry): Tensor {
   const [N, K] = src.shape;
   const spread = e.empty([N, K, g.H, g.W], 'f32', 'conv2d.backwardInput.spread');
-  const rows = N * K * g.H;
-  e.dispatch({
-    kernel: directKernel,
-    entry: 'zero_insert',
-    bindings: { dy: src, dx: spread },
-    params: directParams(g, rows),
-    workgroups: grid1d(rows, IM2COL_WG),
-    constants: { WG: IM2COL_WG },
-    op: 'conv2d.backwardInput',
-  });
+  dispatchRows(e, 'conv2d.backwardInput', 'zero_insert', { dy: src, dx: spread }, g, N * K * g.H);
   return spread;
 }
 
@@ -605,7 +599,7 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
     packedWeight(e, kernel, matrix, 1, job.conv.Ci, job.conv.Co, job.view, tileConfig(variant, job.conv).TN);
   }
   // Winograd's choice (and tile) depends on the input size; where it can apply at all, both tiles' weights are cached.
-  if (winogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
+  if (winogradApplies(g) && winogradWanted(e, opts) !== false) {
     for (const m of opts.winogradTile ? [opts.winogradTile] : ([2, 4] as const)) {
       prepareWinogradWeight(e, 'conv2d.forward', variant, w, 0, m);
       if (opts.backwardInput) prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, m);
@@ -616,7 +610,7 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
     const conv = pointwiseGemm(1, 1, g.O, g.C, g.O, 4);
     packedWeight(e, kernel, w, 1, g.O, g.C, TRANSPOSED_POINTWISE, tileConfig(variant, conv).TN);
   }
-  if (opts.backwardInput && spreadWinogradApplies(g) && (opts.winograd ?? e.winograd) !== false) {
+  if (opts.backwardInput && spreadWinogradApplies(g) && winogradWanted(e, opts) !== false) {
     prepareWinogradWeight(e, 'conv2d.backwardInput', variant, w, 1, 4);
   }
 }
@@ -629,16 +623,13 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
  * for the flat GEMM and dx is unpadded after (the ReLU's backward then runs as its own pass).
  */
 function backwardPaddedSuits(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
-  const limit = e.limits.maxStorageBufferBindingSize;
   const HWp = paddedPlane(g);
   return (
-    variant === 'subgroup' &&
-    pointwise(g) &&
-    g.G === 1 &&
+    flatPointwiseBackward(g, variant) &&
+    g.SH === 1 &&
+    g.SW === 1 &&
     HWp !== g.H * g.W &&
-    g.C > 16 &&
-    g.O > 16 &&
-    g.N * Math.max(g.C, g.O) * HWp * 4 <= limit
+    g.N * Math.max(g.C, g.O) * HWp * 4 <= e.limits.maxStorageBufferBindingSize
   );
 }
 
@@ -657,19 +648,14 @@ function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Geomet
   return dx;
 }
 
-/** A strided, unpadded, ungrouped 1x1 conv wide enough for the flat GEMMs (ResNet's downsamples). */
+/** A strided 1x1 conv wide enough for the flat GEMMs (ResNet's downsamples). */
 function stridedPointwiseSuits(g: Geometry, variant: Conv2dVariant): boolean {
-  return (
-    variant === 'subgroup' &&
-    g.KH === 1 &&
-    g.KW === 1 &&
-    (g.SH > 1 || g.SW > 1) &&
-    g.PH === 0 &&
-    g.PW === 0 &&
-    g.G === 1 &&
-    g.C > 16 &&
-    g.O > 16
-  );
+  return flatPointwiseBackward(g, variant) && (g.SH > 1 || g.SW > 1);
+}
+
+/** An unpadded, ungrouped 1x1 conv (any stride) whose transposed GEMM suits the flat subgroup kernels. */
+function flatPointwiseBackward(g: Geometry, variant: Conv2dVariant): boolean {
+  return variant === 'subgroup' && g.KH === 1 && g.KW === 1 && g.PH === 0 && g.PW === 0 && g.G === 1 && g.C > 16 && g.O > 16;
 }
 
 /** How backward reads a pointwise conv's weight: transposed (conv2d_pack.wgsl MODE 1). */

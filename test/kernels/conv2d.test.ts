@@ -9,10 +9,21 @@ import {
   selectConv2dVariant,
 } from '../../src/kernels/conv2d.js';
 import { winogradTileFor } from '../../src/kernels/winograd.js';
+import type { Tensor } from '../../src/gpu/tensor.js';
 import { testEngine } from '../util/gpu.js';
 import { conv2dCases } from './conv2d.cases.js';
 
 const engine = await testEngine();
+
+/** The kernels (WGSL file.entry) one call dispatches, in order; the tensor it returns is released. */
+async function dispatchedKernels(call: () => Tensor): Promise<string[]> {
+  const p = await engine.profile(async () => {
+    const out = call();
+    await engine.finish();
+    out.release();
+  });
+  return p.dispatches.map((d) => d.kernel);
+}
 
 describe('conv2d kernels vs CPU reference', () => {
   for (const c of conv2dCases) it(c.name, () => c.run(engine));
@@ -53,13 +64,11 @@ describe('conv2d shapes and selection', () => {
     const entries = async (xShape: number[], wShape: number[], stride: number) => {
       const x = engine.zeros(xShape);
       const w = engine.zeros(wShape);
-      const p = await engine.profile(async () => {
-        const y = conv2dForward(engine, x, w, null, { stride, padding: (wShape[2] - 1) / 2, variant: 'subgroup' });
-        await engine.finish();
-        y.release();
-      });
+      const kernels = await dispatchedKernels(() =>
+        conv2dForward(engine, x, w, null, { stride, padding: (wShape[2] - 1) / 2, variant: 'subgroup' }),
+      );
       engine.releaseAll(x, w);
-      return p.dispatches.map((d) => d.kernel);
+      return kernels;
     };
     expect(await entries([1, 3, 32, 32], [24, 3, 7, 7], 2)).toEqual([
       'conv2d.im2col',
@@ -75,13 +84,9 @@ describe('conv2d shapes and selection', () => {
     // Backward to the input of that 1x1 conv on 7x7: dy padded, a flat GEMM, dx unpadded.
     const dy = engine.zeros([1, 24, 7, 7]);
     const w = engine.zeros([24, 20, 1, 1]);
-    const p = await engine.profile(async () => {
-      const dx = conv2dBackwardInput(engine, dy, w, [1, 20, 7, 7], { variant: 'subgroup' });
-      await engine.finish();
-      dx.release();
-    });
+    const backward = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, [1, 20, 7, 7], { variant: 'subgroup' }));
     engine.releaseAll(dy, w);
-    expect(p.dispatches.map((d) => d.kernel).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
+    expect(backward.filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
       'conv2d.im2col',
       'conv2d_gemm_sg.wide_flat_v4',
       'conv2d.unpad_planes',
@@ -92,35 +97,24 @@ describe('conv2d shapes and selection', () => {
     const kernels = async (xShape: number[], O: number) => {
       const dy = engine.zeros([xShape[0], O, xShape[2] / 2, xShape[3] / 2]);
       const w = engine.zeros([O, xShape[1], 3, 3]);
-      const p = await engine.profile(async () => {
-        const dx = conv2dBackwardInput(engine, dy, w, xShape, { stride: 2, padding: 1 });
-        await engine.finish();
-        dx.release();
-      });
+      const dispatched = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, xShape, { stride: 2, padding: 1 }));
       engine.releaseAll(dy, w);
-      return p.dispatches.map((d) => d.kernel);
+      return dispatched;
     };
     expect(await kernels([2, 32, 16, 16], 40)).toEqual(
       expect.arrayContaining(['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4']),
     );
     expect(await kernels([1, 32, 12, 12], 40)).not.toContain('conv2d.zero_insert'); // F(2x2) tiles only: the phases
     expect(await kernels([2, 16, 16, 16], 40)).not.toContain('conv2d.zero_insert'); // 16 channels: Winograd does not suit
-    // A strided 1x1 conv: the pointwise backward on the output grid (flat GEMM), then spread.
+    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1 }, true)).toBe(true);
+    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1, winograd: false }, true)).toBe(false);
+    // A strided 1x1 conv: the pointwise backward on the output grid (flat GEMM), then spread (subgroup kernels only).
     if (!engine.capabilities.subgroupKernels) return;
     const dy = engine.zeros([1, 24, 6, 6]);
     const w = engine.zeros([24, 20, 1, 1]);
-    const p = await engine.profile(async () => {
-      const dx = conv2dBackwardInput(engine, dy, w, [1, 20, 12, 11], { stride: 2 });
-      await engine.finish();
-      dx.release();
-    });
+    const downsample = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, [1, 20, 12, 11], { stride: 2 }));
     engine.releaseAll(dy, w);
-    expect(p.dispatches.map((d) => d.kernel).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
-      'conv2d_gemm_sg.wide_flat_v4',
-      'conv2d.zero_insert',
-    ]);
-    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1 }, true)).toBe(true);
-    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1, winograd: false }, true)).toBe(false);
+    expect(downsample.filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual(['conv2d_gemm_sg.wide_flat_v4', 'conv2d.zero_insert']);
   });
 
   it('selects the subgroup variant on a software adapter with subgroups', () => {
