@@ -7,6 +7,8 @@ import { assertDType, assertRank, assertShapeEquals, assertShape4d } from './sha
 
 const pool = defineKernel('pool', source);
 const WG = 256;
+/** max_forward's invocations each walk a whole output row: fewer of them, in smaller workgroups. */
+const ROW_WG = 64;
 
 /** PyTorch's MaxPool2d / AvgPool2d arguments. A number means the same value for height and width. */
 export interface Pool2dOptions {
@@ -157,8 +159,8 @@ export function maxPool2dForward(e: Engine, x: Tensor, opts: Pool2dOptions): { y
     entry: 'max_forward',
     bindings: { x, y, switches },
     params: poolParams(g),
-    workgroups: grid1d(y.size, WG),
-    constants: { WG },
+    workgroups: grid1d(g.n * g.c * g.ho, ROW_WG),
+    constants: { WG: ROW_WG },
   });
   return { y, switches };
 }
