@@ -45,6 +45,10 @@ struct Params {
 @group(0) @binding(9) var<storage, read> shift: array<f32>;  // (CO)
 @group(0) @binding(10) var<storage, read> res: array<f32>;   // like y; bound to m when RESIDUAL == 0
 @group(0) @binding(11) var<storage, read> mask: array<f32>;  // like y; bound to m when MASK == 0
+// y, res and mask as vec4s (transform_output4_rows)
+@group(0) @binding(12) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read> res4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read> mask4: array<vec4<f32>>;
 
 override WG: u32 = 64;
 override MODE: u32 = 0;
@@ -300,5 +304,43 @@ fn transform_output4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
     for (var q = 0u; q < 4u; q++) {
       if (4u * tx + q < params.Wo) { y[base + q] = epilogue(row[q], co, base + q); }
     }
+  }
+}
+
+fn epilogue4(val: vec4f, co: u32, yi4: u32) -> vec4f {
+  var r = val;
+  if (HAS_BIAS == 1u) { r += bias[co]; }
+  if (AFFINE == 1u) { r = r * scale[co] + shift[co]; }
+  if (RESIDUAL == 1u) { r += res4[yi4]; }
+  if (MASK == 1u) { r = select(vec4f(0.0), r, mask4[yi4] > vec4f(0.0)); }
+  if (ACT == 1u) { r = max(r, vec4f(0.0)); }
+  return r;
+}
+
+// transform_output4 where Wo % 4 == 0: every tile row lies whole inside the plane, aligned, and is
+// stored (with its epilogue) as one vec4.
+@compute @workgroup_size(WG)
+fn transform_output4_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.total) { return; }
+  let t = i % params.T;
+  let co = i / params.T;
+  let stride = params.CO * params.T4;
+  let o = co * params.T4 + t;
+  var s: array<vec4f, 6>;
+  for (var q = 0u; q < 6u; q++) {
+    let b = o + q * stride;
+    s[q] = at4(m[b], m[b + 6u * stride], m[b + 12u * stride], m[b + 18u * stride], m[b + 24u * stride], m[b + 30u * stride]);
+  }
+  let tt = params.t0 + t;
+  let tx = tt % params.TX;
+  let ty = (tt / params.TX) % params.TY;
+  let n = tt / (params.TX * params.TY);
+  for (var r = 0u; r < 4u; r++) {
+    let oh = 4u * ty + r;
+    if (oh >= params.Ho) { break; }
+    let row = at4(s[0][r], s[1][r], s[2][r], s[3][r], s[4][r], s[5][r]);
+    let yi4 = (((n * params.CO + co) * params.Ho + oh) * params.Wo + 4u * tx) / 4u;
+    y4[yi4] = epilogue4(row, co, yi4);
   }
 }

@@ -97,6 +97,16 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
     epilogue: true,
   },
+  // Rows of whole vec4s with a partial last row of tiles (Ho % 4 != 0): F(4x4)'s row stores.
+  {
+    name: 'winograd v4: 3x3 pad 1, C=6 O=10, 10x12, batch 2, epilogue, relu',
+    x: [2, 6, 10, 12],
+    O: 10,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
   // 9..16 output channels: the 8-pixel x 16-channel tile.
   {
     name: 'mid tile: 3x3 pad 1, C=16 O=16, batch 2, relu',

@@ -93,6 +93,18 @@ describe('conv2d shapes and selection', () => {
     ]);
   });
 
+  it('stores F(4x4) output rows as vec4s where the output width is whole vec4s, one value at a time elsewhere', async () => {
+    const outputEntry = async (width: number) => {
+      const x = engine.zeros([1, 8, 12, width]);
+      const w = engine.zeros([8, 8, 3, 3]);
+      const dispatched = await dispatchedKernels(() => conv2dForward(engine, x, w, null, { padding: 1, winograd: true, winogradTile: 4 }));
+      engine.releaseAll(x, w);
+      return dispatched.filter((k) => k.startsWith('winograd.transform_output'));
+    };
+    expect(await outputEntry(16)).toEqual(['winograd.transform_output4_rows']);
+    expect(await outputEntry(14)).toEqual(['winograd.transform_output4']);
+  });
+
   it('runs backward to the input of strided convs on a spread grid: 3x3 through Winograd F(4x4) where it suits, 1x1 through the pointwise GEMM', async () => {
     const kernels = async (xShape: number[], O: number) => {
       const dy = engine.zeros([xShape[0], O, xShape[2] / 2, xShape[3] / 2]);
@@ -102,7 +114,7 @@ describe('conv2d shapes and selection', () => {
       return dispatched;
     };
     expect(await kernels([2, 32, 16, 16], 40)).toEqual(
-      expect.arrayContaining(['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4']),
+      expect.arrayContaining(['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4_rows']),
     );
     expect(await kernels([1, 32, 12, 12], 40)).not.toContain('conv2d.zero_insert'); // F(2x2) tiles only: the phases
     expect(await kernels([2, 16, 16, 16], 40)).not.toContain('conv2d.zero_insert'); // 16 channels: Winograd does not suit
