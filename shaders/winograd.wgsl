@@ -62,6 +62,12 @@ fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+// The image and tile coordinates (n, ty, tx) of chunk tile t.
+fn tile_coords(t: u32) -> vec3u {
+  let tt = params.t0 + t;
+  return vec3u(tt / (params.TX * params.TY), (tt / params.TX) % params.TY, tt % params.TX);
+}
+
 // One invocation per (out, in) filter: u = G g G^T.
 @compute @workgroup_size(WG)
 fn transform_weights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -107,11 +113,9 @@ fn transform_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   let t = i % params.T4;
   let c = i / params.T4;
   var d: array<f32, 16>;
-  let tt = params.t0 + t;
-  if (t < params.T && tt < params.TN) {
-    let tx = tt % params.TX;
-    let ty = (tt / params.TX) % params.TY;
-    let n = tt / (params.TX * params.TY);
+  if (t < params.T && params.t0 + t < params.TN) {
+    let tile = tile_coords(t);
+    let n = tile.x; let ty = tile.y; let tx = tile.z;
     let h0 = i32(2u * ty) - i32(params.pad);
     let w0 = i32(2u * tx) - i32(params.pad);
     let plane = (n * params.CI + c) * params.H * params.W;
@@ -172,10 +176,8 @@ fn transform_output(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     s[4u + q] = m1 - m2 - m3;
     o += stride;
   }
-  let tt = params.t0 + t;
-  let tx = tt % params.TX;
-  let ty = (tt / params.TX) % params.TY;
-  let n = tt / (params.TX * params.TY);
+  let tile = tile_coords(t);
+  let n = tile.x; let ty = tile.y; let tx = tile.z;
   let oh = 2u * ty;
   let ow = 2u * tx;
   let base = ((n * params.CO + co) * params.Ho + oh) * params.Wo + ow;
@@ -245,11 +247,9 @@ fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let t = i % params.T4;
   let c = i / params.T4;
   var d: array<f32, 36>;
-  let tt = params.t0 + t;
-  if (t < params.T && tt < params.TN) {
-    let tx = tt % params.TX;
-    let ty = (tt / params.TX) % params.TY;
-    let n = tt / (params.TX * params.TY);
+  if (t < params.T && params.t0 + t < params.TN) {
+    let tile = tile_coords(t);
+    let n = tile.x; let ty = tile.y; let tx = tile.z;
     let h0 = i32(4u * ty) - i32(params.pad);
     let w0 = i32(4u * tx) - i32(params.pad);
     let plane = (n * params.CI + c) * params.H * params.W;
@@ -277,6 +277,18 @@ fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   }
 }
 
+// Columns of A^T m for output channel co of chunk tile t: s[q] = rows 0..3 of A^T applied to column q.
+fn output_columns4(co: u32, t: u32) -> array<vec4f, 6> {
+  let stride = params.CO * params.T4;
+  let o = co * params.T4 + t;
+  var s: array<vec4f, 6>;
+  for (var q = 0u; q < 6u; q++) {
+    let b = o + q * stride;
+    s[q] = at4(m[b], m[b + 6u * stride], m[b + 12u * stride], m[b + 18u * stride], m[b + 24u * stride], m[b + 30u * stride]);
+  }
+  return s;
+}
+
 // One invocation per (out channel, tile): y = A^T m A, 4x4 outputs.
 @compute @workgroup_size(WG)
 fn transform_output4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -284,18 +296,9 @@ fn transform_output4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
   if (i >= params.total) { return; }
   let t = i % params.T;
   let co = i / params.T;
-  let stride = params.CO * params.T4;
-  let o = co * params.T4 + t;
-  // columns of A^T m: s[q] = (rows 0..3 of A^T applied to column q)
-  var s: array<vec4f, 6>;
-  for (var q = 0u; q < 6u; q++) {
-    let b = o + q * stride;
-    s[q] = at4(m[b], m[b + 6u * stride], m[b + 12u * stride], m[b + 18u * stride], m[b + 24u * stride], m[b + 30u * stride]);
-  }
-  let tt = params.t0 + t;
-  let tx = tt % params.TX;
-  let ty = (tt / params.TX) % params.TY;
-  let n = tt / (params.TX * params.TY);
+  let s = output_columns4(co, t);
+  let tile = tile_coords(t);
+  let n = tile.x; let ty = tile.y; let tx = tile.z;
   for (var r = 0u; r < 4u; r++) {
     let oh = 4u * ty + r;
     if (oh >= params.Ho) { break; }
@@ -325,17 +328,9 @@ fn transform_output4_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(nu
   if (i >= params.total) { return; }
   let t = i % params.T;
   let co = i / params.T;
-  let stride = params.CO * params.T4;
-  let o = co * params.T4 + t;
-  var s: array<vec4f, 6>;
-  for (var q = 0u; q < 6u; q++) {
-    let b = o + q * stride;
-    s[q] = at4(m[b], m[b + 6u * stride], m[b + 12u * stride], m[b + 18u * stride], m[b + 24u * stride], m[b + 30u * stride]);
-  }
-  let tt = params.t0 + t;
-  let tx = tt % params.TX;
-  let ty = (tt / params.TX) % params.TY;
-  let n = tt / (params.TX * params.TY);
+  let s = output_columns4(co, t);
+  let tile = tile_coords(t);
+  let n = tile.x; let ty = tile.y; let tx = tile.z;
   for (var r = 0u; r < 4u; r++) {
     let oh = 4u * ty + r;
     if (oh >= params.Ho) { break; }
