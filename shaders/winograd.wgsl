@@ -149,14 +149,25 @@ fn transform_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   }
 }
 
-fn epilogue(val: f32, co: u32, yi: u32) -> f32 {
+// The epilogue's order, one definition for the scalar and the vec4 stores: + bias, * scale + shift,
+// + the residual `added`, * [gate > 0], ReLU. `added` and `gate` are read only where RESIDUAL / MASK are
+// set. (Lavapipe computes vectors one component at a time, so the scalar store pays for .x only.)
+fn apply_epilogue(val: vec4f, co: u32, added: vec4f, gate: vec4f) -> vec4f {
   var r = val;
   if (HAS_BIAS == 1u) { r += bias[co]; }
   if (AFFINE == 1u) { r = r * scale[co] + shift[co]; }
-  if (RESIDUAL == 1u) { r += res[yi]; }
-  if (MASK == 1u) { r = select(0.0, r, mask[yi] > 0.0); }
-  if (ACT == 1u) { r = max(r, 0.0); }
+  if (RESIDUAL == 1u) { r += added; }
+  if (MASK == 1u) { r = select(vec4f(0.0), r, gate > vec4f(0.0)); }
+  if (ACT == 1u) { r = max(r, vec4f(0.0)); }
   return r;
+}
+
+fn epilogue(val: f32, co: u32, yi: u32) -> f32 {
+  var added = 0.0;
+  var gate = 0.0;
+  if (RESIDUAL == 1u) { added = res[yi]; }
+  if (MASK == 1u) { gate = mask[yi]; }
+  return apply_epilogue(vec4f(val), co, vec4f(added), vec4f(gate)).x;
 }
 
 // One invocation per (out channel, tile): y = A^T m A.
@@ -311,13 +322,11 @@ fn transform_output4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
 }
 
 fn epilogue4(val: vec4f, co: u32, yi4: u32) -> vec4f {
-  var r = val;
-  if (HAS_BIAS == 1u) { r += bias[co]; }
-  if (AFFINE == 1u) { r = r * scale[co] + shift[co]; }
-  if (RESIDUAL == 1u) { r += res4[yi4]; }
-  if (MASK == 1u) { r = select(vec4f(0.0), r, mask4[yi4] > vec4f(0.0)); }
-  if (ACT == 1u) { r = max(r, vec4f(0.0)); }
-  return r;
+  var added = vec4f(0.0);
+  var gate = vec4f(0.0);
+  if (RESIDUAL == 1u) { added = res4[yi4]; }
+  if (MASK == 1u) { gate = mask4[yi4]; }
+  return apply_epilogue(val, co, added, gate);
 }
 
 // transform_output4 where Wo % 4 == 0: every tile row lies whole inside the plane, aligned, and is
