@@ -5,7 +5,7 @@
  *
  *   node dist/bench/main.js [--quick] [--filter REGEX] [--batch 1,8] [--rounds N]
  *                           [--min-runs 5] [--min-seconds 0.5] [--max-case-seconds 2]
- *                           [--out out/bench] [--no-write] [--list]
+ *                           [--timer auto|wall|gpu] [--out out/bench] [--no-write] [--list]
  */
 import { cpus, loadavg } from 'node:os';
 import { acquireEngine } from '../src/gpu/acquire.js';
@@ -13,7 +13,16 @@ import { measureCopyCeiling } from '../src/kernels/copy-ceiling.js';
 import type { FmaCeilingResult } from '../src/kernels/fma-ceiling.js';
 import type { BenchCase } from './case.js';
 import { benchGrid } from './grid.js';
-import { DEFAULT_TIMING, measureCeiling, measureFloor, timeCase, type CaseResult, type TimingOptions } from './harness.js';
+import {
+  DEFAULT_TIMING,
+  chooseTimer,
+  measureCeiling,
+  measureFloor,
+  timeCase,
+  type CaseResult,
+  type Timer,
+  type TimingOptions,
+} from './harness.js';
 import { quantile, summarise } from './stats.js';
 import { fmt, markdownTable, problemsText, rowReport, writeReport, type BenchReport } from './report.js';
 
@@ -25,18 +34,33 @@ interface Args extends TimingOptions {
   out: string;
   write: boolean;
   list: boolean;
+  /** The --timer asked for; `timer` (from TimingOptions) is what it resolves to on the adapter. */
+  timerAsked: Timer | 'auto';
 }
 
 const USAGE = `usage: bench [--quick] [--filter REGEX] [--batch 1,8] [--rounds N] [--min-runs N] [--min-seconds S]
-             [--max-case-seconds S] [--out DIR] [--no-write] [--list]
+             [--max-case-seconds S] [--timer auto|wall|gpu] [--out DIR] [--no-write] [--list]
   --quick             batch 1 and a subset of the grid (a minute or so on a 2-core software adapter)
   --filter REGEX      only cases whose name matches (case-insensitive), e.g. 'conv2d.forward.*resnet50'
   --batch 1,8         batch sizes (default 1,8; 1 with --quick)
   --rounds N          time the whole grid N times, interleaving cases against machine noise (default 1)
+  --timer T           wall: dispatch + finish by the host clock; gpu: the run's dispatches by GPU
+                      timestamps; auto (default): gpu on a hardware adapter that has timestamp queries,
+                      wall on a software one (where the host's cores run the kernels)
   --list              print the selected cases and exit`;
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { ...DEFAULT_TIMING, quick: false, filter: null, batches: null, rounds: 1, out: 'out/bench', write: true, list: false };
+  const a: Args = {
+    ...DEFAULT_TIMING,
+    quick: false,
+    filter: null,
+    batches: null,
+    rounds: 1,
+    out: 'out/bench',
+    write: true,
+    list: false,
+    timerAsked: 'auto',
+  };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number >= ${min}, got ${v}`);
@@ -70,6 +94,12 @@ function parseArgs(argv: string[]): Args {
       case '--max-case-seconds':
         a.maxCaseSeconds = num(flag, next(), 0);
         break;
+      case '--timer': {
+        const v = next();
+        if (v !== 'auto' && v !== 'wall' && v !== 'gpu') throw new Error(`--timer needs auto, wall or gpu, got ${v}`);
+        a.timerAsked = v;
+        break;
+      }
       case '--out':
         a.out = next() ?? a.out;
         break;
@@ -133,6 +163,12 @@ async function main(): Promise<number> {
   try {
     const a = engine.adapter;
     console.log(`adapter: ${a.vendor} / ${a.architecture} / ${a.device}${a.isSoftware ? ' (software)' : ''}`);
+    args.timer = chooseTimer(engine, args.timerAsked);
+    console.log(
+      args.timer === 'gpu'
+        ? "timer: GPU timestamps (each sample is the sum of its run's dispatches; submit and readback excluded)"
+        : 'timer: wall clock (each sample is one dispatch + finish)',
+    );
     console.log(
       `${cases.length} cases, ${args.rounds} round(s); load average ${loadavgStart.map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs`,
     );
@@ -206,6 +242,7 @@ async function main(): Promise<number> {
         quick: args.quick,
         filter: args.filter?.source ?? null,
         rounds: args.rounds,
+        timer: args.timer,
       },
       copyGbps,
       ceiling: { gflops: ceilingUsed, measurements: ceilings },

@@ -5,7 +5,13 @@
  * Each round runs every contender once on a workload before the next round starts, so a change in
  * machine load hits all of them; the medians of the timed rounds go into ratios.
  *
- *   node dist/bench/peers.js [--quick] [--rounds N] [--no-tfjs] [--no-torch] [--out out/bench]
+ *   node dist/bench/peers.js [--quick] [--rounds N] [--warmup N] [--no-tfjs] [--no-torch] [--out out/bench]
+ *                            [--torch-device cpu|cuda] [--torch-threads N] [--python PATH]
+ *
+ * `--torch-device cuda` times PyTorch on the GPU instead (a machine with one; each run waits for its
+ * kernels), `--python` names an interpreter with torch and torchvision other than Debian's. On a real
+ * GPU LayerTracer's runs are bound by JavaScript encoding the dispatches, which V8 speeds up over the
+ * first twenty or so passes: give such a run `--warmup 5` or more (untimed runs per contender).
  *
  * Workloads: ResNet-18/50 and VGG-16 forward and forward + backward to the input (224x224, batch 1),
  * ResNet-50 forward at batch 8 (cost per image against batch 1), Grad-CAM at ResNet-50's layer4, and
@@ -32,18 +38,40 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    warmup: { type: 'string', default: '1' },
     'no-tfjs': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
+    'torch-device': { type: 'string', default: 'cpu' },
+    'torch-threads': { type: 'string', default: '2' },
+    python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string', default: join('out', 'bench') },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log('usage: bench:peers [--quick] [--rounds N] [--no-tfjs] [--no-torch] [--out DIR]');
+  console.log(
+    'usage: bench:peers [--quick] [--rounds N] [--warmup N] [--no-tfjs] [--no-torch] [--out DIR]\n' +
+      '                   [--torch-device cpu|cuda] [--torch-threads N] [--python PATH]',
+  );
   process.exit(0);
 }
+/** Bad flags: say which and how, then stop before anything is loaded. */
+function usageError(message: string): never {
+  console.error(`bench:peers: ${message} (--help lists the flags)`);
+  process.exit(2);
+}
+const torchDevice = args['torch-device']!;
+const torchThreads = Number(args['torch-threads']);
+if (torchDevice !== 'cpu' && torchDevice !== 'cuda') usageError(`--torch-device must be cpu or cuda, got ${torchDevice}`);
+if (!Number.isInteger(torchThreads) || torchThreads < 1)
+  throw new Error(`--torch-threads needs a positive integer, got ${args['torch-threads']}`);
+/** The PyTorch column's name in the table. */
+const torchLabel = torchDevice === 'cuda' ? 'PyTorch CUDA' : `PyTorch CPU (${torchThreads} thread${torchThreads === 1 ? '' : 's'})`;
 const quick = args.quick!;
 const rounds = Number(args.rounds ?? (quick ? 2 : 5));
+const warmups = Number(args.warmup);
+if (!Number.isInteger(warmups) || warmups < 1) usageError(`--warmup needs a positive integer, got ${args.warmup}`);
+if (!Number.isInteger(rounds) || rounds < 1) usageError(`--rounds needs a positive integer, got ${args.rounds}`);
 const riseMasks = quick ? 500 : 2000;
 
 type Contender = 'layertracer' | 'pytorch' | 'tfjs';
@@ -74,13 +102,20 @@ class TorchWorker {
   private exited: string | null = null;
 
   constructor() {
-    this.child = spawn('/usr/bin/python3', [join(projectRoot(), 'bench', 'peers_torch.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const script = join(projectRoot(), 'bench', 'peers_torch.py');
+    this.child = spawn(args.python!, [script, '--device', torchDevice, '--threads', String(torchThreads)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     this.child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    this.child.on('exit', (code) => {
-      this.exited = `python3 bench/peers_torch.py exited (${code}): ${stderr.trim().split('\n').pop() ?? ''}`;
+    const fail = (why: string) => {
+      this.exited ??= `${args.python} bench/peers_torch.py ${why}`;
       for (const r of this.replies.splice(0)) r(JSON.stringify({ error: this.exited }));
-    });
+    };
+    // 'error' alone when the interpreter cannot be started (a wrong --python), 'exit' otherwise.
+    this.child.on('error', (err) => fail(`could not start: ${err.message}`));
+    this.child.stdin.on('error', () => fail('closed its input'));
+    this.child.on('exit', (code) => fail(`exited (${code}): ${stderr.trim().split('\n').pop() ?? ''}`));
     createInterface({ input: this.child.stdout }).on('line', (line) => this.replies.shift()?.(line));
   }
 
@@ -167,7 +202,7 @@ function ratio(r: Row, a: Contender, b: Contender): string {
 }
 
 function table(rows: Row[]): string {
-  const head = '| workload | LayerTracer | PyTorch CPU (2 threads) | TF.js WebGPU | LayerTracer / PyTorch | TF.js / LayerTracer |';
+  const head = `| workload | LayerTracer | ${torchLabel} | TF.js WebGPU | LayerTracer / PyTorch | TF.js / LayerTracer |`;
   const lines = rows.map(
     (r) =>
       `| ${r.what} | ${cell(r, 'layertracer')} | ${cell(r, 'pytorch')} | ${cell(r, 'tfjs')} | ${ratio(r, 'layertracer', 'pytorch')} | ${ratio(r, 'tfjs', 'layertracer')} |`,
@@ -292,7 +327,7 @@ async function main(): Promise<void> {
   const ceiling = await measureFmaCeiling(engine, { targetMs: 200, runs: 3 });
   console.log(
     `adapter ${engine.adapter.description}; FMA ceiling ${ceiling.toFixed(0)} GFLOP/s; TF.js: ${typeof tfjs === 'string' ? tfjs : tfjs ? tfjs.backend : 'off'}; ` +
-      `${rounds} timed round(s) after one warm-up; load average ${load0.map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs`,
+      `${rounds} timed round(s) after ${warmups} warm-up run(s); load average ${load0.map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs`,
   );
   const rows: Row[] = [];
   for (const w of selected) {
@@ -306,7 +341,8 @@ async function main(): Promise<void> {
         const r = await make();
         if (typeof r === 'string') row.results[c] = r;
         else {
-          await r.run(); // warm-up: pipeline compiles, allocations
+          // Warm-up: pipeline compiles, allocations, and (for LayerTracer) V8's optimised encode path.
+          for (let i = 0; i < warmups; i++) await r.run();
           runners[c] = r;
           row.results[c] = [];
         }
@@ -338,9 +374,9 @@ async function main(): Promise<void> {
   engine.destroy();
 
   const md = [
-    `# LayerTracer against PyTorch CPU and TF.js WebGPU, ${started.toISOString()}`,
+    `# LayerTracer against ${torchLabel} and TF.js WebGPU, ${started.toISOString()}`,
     '',
-    `- \`bench:peers${quick ? ' -- --quick' : ''}\`: ${rounds} timed round(s) after a warm-up, contenders interleaved in every round; medians`,
+    `- \`bench:peers${quick ? ' -- --quick' : ''}\`: ${rounds} timed round(s) after ${warmups} warm-up run(s), contenders interleaved in every round; medians`,
     `- adapter: ${engine.adapter.description}; FMA ceiling ${ceiling.toFixed(0)} GFLOP/s (same run); ${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     `- load average ${load0.map((v) => v.toFixed(2)).join(' ')} at start, ${loadavg()
       .map((v) => v.toFixed(2))
@@ -357,7 +393,10 @@ async function main(): Promise<void> {
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const base = join(args.out!, `peers-${stamp}`);
   await writeFile(`${base}.md`, md);
-  await writeFile(`${base}.json`, JSON.stringify({ started: started.toISOString(), quick, rounds, ceiling, rows }, null, 1));
+  await writeFile(
+    `${base}.json`,
+    JSON.stringify({ started: started.toISOString(), quick, rounds, ceiling, torch: torchLabel, rows }, null, 1),
+  );
   console.log(`wrote ${base}.md and ${base}.json`);
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The PyTorch CPU peer for `npm run bench:peers` (Debian's python3-torch, 2 threads).
+"""The PyTorch peer for `npm run bench:peers` (Debian's python3-torch on the CPU, 2 threads, unless
+`--device cuda` / `--threads N` say otherwise).
 
 A worker the Node driver keeps open, so PyTorch runs interleaved with LayerTracer and TF.js in one
 process tree. One JSON command per line on stdin, one JSON reply per line on stdout:
@@ -21,26 +22,49 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
-torch.set_num_threads(2)
+
+def parse_args(argv):
+    """--device cpu|cuda (default cpu) and --threads N (default 2): the driver passes its own flags on."""
+    opts = {"device": "cpu", "threads": 2}
+    for flag, value in zip(argv[::2], argv[1::2]):
+        if flag == "--device":
+            opts["device"] = value
+        elif flag == "--threads":
+            opts["threads"] = int(value)
+        else:
+            raise SystemExit(f"peers_torch.py: unknown flag {flag}")
+    return opts
+
+
+OPTS = parse_args(sys.argv[1:])
+DEVICE = torch.device(OPTS["device"])
+torch.set_num_threads(OPTS["threads"])
 torch.manual_seed(0)
+
+
+def synchronize():
+    """A CUDA run is timed until its kernels finish, as LayerTracer's are (until the result is read)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def torchvision_model(arch):
     import torchvision.models as models
 
-    return getattr(models, arch)(weights=None).eval()
+    return getattr(models, arch)(weights=None).eval().to(DEVICE)
 
 
 class Forward:
     def __init__(self, arch, batch, backward):
         self.model = torchvision_model(arch)
-        self.x = torch.randn(batch, 3, 224, 224)
+        self.x = torch.randn(batch, 3, 224, 224).to(DEVICE)
         self.backward = backward
 
     def run(self):
         if not self.backward:
             with torch.no_grad():
                 self.model(self.x)
+            synchronize()
             return
         x = self.x.clone().requires_grad_(True)
         out = self.model(x)
@@ -53,7 +77,7 @@ class GradCam:
 
     def __init__(self, arch):
         self.model = torchvision_model(arch)
-        self.x = torch.randn(1, 3, 224, 224)
+        self.x = torch.randn(1, 3, 224, 224).to(DEVICE)
         self.acts = None
         self.model.layer4.register_forward_hook(lambda m, i, o: setattr(self, "acts", o))
 
@@ -73,27 +97,27 @@ class Rise:
         from torch_models import load_shared, normalize_uint8_nhwc  # noqa: E402
         from safetensors_io import load_file  # noqa: E402
 
-        self.model = load_shared("resnet20")
+        self.model = load_shared("resnet20").to(DEVICE)
         data, _ = load_file(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                                          "shared", "data", "cifar10", "test1000.safetensors"))
-        self.x = normalize_uint8_nhwc(data["images"][:1], "cifar_resnet20")
+        self.x = normalize_uint8_nhwc(data["images"][:1], "cifar_resnet20").to(DEVICE)
         self.n, self.batch, self.s, self.p = masks, batch, s, p
 
     def masks(self, count, h, w, gen):
         cell = (h // self.s + 1, w // self.s + 1)
         up = ((self.s + 1) * cell[0], (self.s + 1) * cell[1])
-        grid = (torch.rand(count, 1, self.s, self.s, generator=gen) < self.p).float()
+        grid = (torch.rand(count, 1, self.s, self.s, generator=gen, device=DEVICE) < self.p).float()
         big = F.interpolate(grid, size=up, mode="bilinear", align_corners=False)
-        dy = torch.randint(0, cell[0], (count,), generator=gen)
-        dx = torch.randint(0, cell[1], (count,), generator=gen)
+        dy = torch.randint(0, cell[0], (count,), generator=gen, device=DEVICE).tolist()
+        dx = torch.randint(0, cell[1], (count,), generator=gen, device=DEVICE).tolist()
         return torch.stack([big[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(count)])
 
     def run(self):
-        gen = torch.Generator().manual_seed(0)
+        gen = torch.Generator(device=DEVICE).manual_seed(0)
         _, _, h, w = self.x.shape
         with torch.no_grad():
             target = int(self.model(self.x).argmax(1))
-            sal = torch.zeros(h * w)
+            sal = torch.zeros(h * w, device=DEVICE)
             for start in range(0, self.n, self.batch):
                 m = self.masks(min(self.batch, self.n - start), h, w, gen)
                 probs = F.softmax(self.model(self.x * m), dim=1)[:, target]
@@ -121,7 +145,7 @@ def main():
                 break
             if cmd["cmd"] == "setup":
                 jobs[cmd["id"]] = setup(cmd)
-                reply = {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()}
+                reply = {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(DEVICE)}
             elif cmd["cmd"] == "run":
                 t0 = time.perf_counter()
                 jobs[cmd["id"]].run()

@@ -118,7 +118,10 @@ export function markdownReport(rep: BenchReport): string {
     ...(perCpu.length ? [`- FMA ceiling per CPU-second (what one core gives when it is not shared): ${perCpu.join(', ')} GFLOP`] : []),
     `- copy bandwidth (64 MiB, read + write): ${rep.copyGbps.map((g) => fmt(g)).join(', ')} GB/s (start, end); % copy bandwidth uses the best`,
     `- floor (empty dispatch + finish): median ${fmt(rep.floor.medianMs)} ms, ${fmt(rep.floor.minMs)}-${fmt(rep.floor.maxMs)} ms`,
-    `- timing: first run (pipeline compile included) apart; then warm runs of dispatch + finish until >= ${rep.options.minRuns} runs and >= ${rep.options.minSeconds} s, at most ~${rep.options.maxCaseSeconds} s per case; ${rep.options.rounds} round(s)`,
+    `- timing: first run (pipeline compile included, host clock) apart; then warm runs until >= ${rep.options.minRuns} runs and >= ${rep.options.minSeconds} s, at most ~${rep.options.maxCaseSeconds} s per case; ${rep.options.rounds} round(s); ` +
+      (rep.options.timer === 'gpu'
+        ? 'each sample the sum of its dispatches by GPU timestamps (submit and readback excluded)'
+        : 'each sample one dispatch + finish by the host clock'),
     '- GFLOP/s and GB/s from the median; GB/s counts the minimum traffic (inputs read once, outputs written once)',
     "- % ceiling (CPU time): FLOPs per CPU-second of the process against the ceiling's; it stays put when other jobs share the cores",
     '',

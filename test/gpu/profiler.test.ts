@@ -66,6 +66,13 @@ describe('engine.profile', () => {
     });
   }
 
+  it.runIf(engine.capabilities.timestamps)('reads raw timestamps under Node (Dawn would round them down to 65.536 us)', async () => {
+    const p = await engine.profile(work, { mode: 'timestamps' });
+    const ticks = p.dispatches.map((d) => Math.round(d.ms * 1e6));
+    // Quantized, every duration is a whole number of 65,536 ns steps (0 for a short kernel).
+    expect(ticks.filter((ns) => ns % 65536 !== 0).length, `durations in ns: ${ticks.join(', ')}`).toBeGreaterThan(0);
+  });
+
   it('refuses to nest, and leaves the engine unprofiled after a throw', async () => {
     await expect(engine.profile(() => engine.profile(work))).rejects.toThrow(/do not nest/);
     await expect(
