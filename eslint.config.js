@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'docs/api/', '.vitest-cache/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', 'docs/api/', '.vitest-cache/', '.devrun/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,7 +10,7 @@
 import caseFiles from 'virtual:kernel-case-files';
 import { acquireEngine } from '../../src/gpu/acquire.js';
 import type { Engine } from '../../src/gpu/engine.js';
-import type { KernelCase } from '../kernels/kernel-case.js';
+import { collectCases } from '../kernels/collect-cases.js';
 
 export interface CaseResult {
   name: string;
@@ -39,35 +39,6 @@ declare global {
   }
 }
 
-function isKernelCase(v: unknown): v is KernelCase {
-  return typeof v === 'object' && v !== null && typeof (v as KernelCase).name === 'string' && typeof (v as KernelCase).run === 'function';
-}
-
-/** Every exported array of KernelCase in every case file, so new tables need no registration. */
-function collectCases(): { file: string; c: KernelCase }[] {
-  const out: { file: string; c: KernelCase }[] = [];
-  for (const { file, module } of caseFiles) {
-    let found = 0;
-    for (const value of Object.values(module)) {
-      if (Array.isArray(value) && value.length > 0 && value.every(isKernelCase)) {
-        for (const c of value) out.push({ file, c });
-        found += value.length;
-      }
-    }
-    // A case file that exports nothing runnable is a mistake worth failing on, not a silent pass.
-    if (found === 0) {
-      out.push({
-        file,
-        c: {
-          name: `${file}: exports no KernelCase[]`,
-          run: () => Promise.reject(new Error(`${file} exports no array of KernelCase`)),
-        },
-      });
-    }
-  }
-  return out;
-}
-
 function errorText(err: unknown): string {
   if (err instanceof Error) return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
   return String(err);
@@ -80,7 +51,7 @@ function describeAdapter(engine: Engine): AdapterReport {
 async function main(): Promise<void> {
   const grep = new URLSearchParams(location.search).get('grep');
   const filter = grep ? new RegExp(grep) : null;
-  const cases = collectCases().filter(({ c }) => !filter || filter.test(c.name));
+  const cases = collectCases(caseFiles).filter(({ c }) => !filter || filter.test(c.name));
   const results: CaseResult[] = [];
   window.__results = results;
 

@@ -19,7 +19,7 @@
 // with the CPU references. On a machine with a real GPU, LAYERTRACER_BROWSER_ADAPTER=default lets
 // Chromium choose.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,37 +27,17 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { browserOptions, ROOT } from '../../tools/build.mjs';
+import { kernelCaseFilesPlugin } from '../kernels/case-files-plugin.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium-args.mjs';
 
 // The case tables. LAYERTRACER_BROWSER_CASES_DIR points elsewhere only to test this runner itself.
 const CASES_DIR = resolve(ROOT, process.env.LAYERTRACER_BROWSER_CASES_DIR || 'test/kernels');
 
-/** One entry per test/kernels/*.cases.ts, generated when bundling (no hand-kept list). */
-const kernelCaseFilesPlugin = {
-  name: 'kernel-case-files',
-  setup(build) {
-    build.onResolve({ filter: /^virtual:kernel-case-files$/ }, () => ({ path: 'kernel-case-files', namespace: 'virtual' }));
-    build.onLoad({ filter: /.*/, namespace: 'virtual' }, () => {
-      const files = readdirSync(CASES_DIR)
-        .filter((f) => f.endsWith('.cases.ts'))
-        .sort();
-      const imports = files.map((f, i) => `import * as m${i} from './${f}';`).join('\n');
-      const list = files.map((f, i) => `{ file: ${JSON.stringify(f)}, module: m${i} }`).join(',\n  ');
-      return {
-        contents: `${imports}\nexport default [\n  ${list}\n];\n`,
-        loader: 'js',
-        resolveDir: CASES_DIR,
-        watchDirs: [CASES_DIR],
-      };
-    });
-  },
-};
-
 async function bundle() {
   const options = browserOptions(join(ROOT, 'test/browser/entry.ts'), join(ROOT, 'dist/browser-test/entry.js'));
   const result = await esbuild.build({
     ...options,
-    plugins: [...options.plugins, kernelCaseFilesPlugin],
+    plugins: [...options.plugins, kernelCaseFilesPlugin(CASES_DIR)],
     sourcemap: false,
     write: false,
     logLevel: 'error',
