@@ -3,6 +3,10 @@
  * A released buffer becomes reusable only after the commands that may still reference it have been
  * submitted (`onSubmit`), so an upload into a recycled buffer can never race a pending read of it.
  * Byte counters are public so tests can prove a long job does not leak.
+ *
+ * Which free buffer a request gets is decided by creation order (the oldest of its size class), not by
+ * the order of releases: the same sequence of requests from the same pool state gets the same buffers,
+ * so a second pass of a model binds exactly what the first did and reuses its bind groups (engine.ts).
  */
 
 export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
@@ -34,7 +38,9 @@ export function sizeClass(bytes: number): number {
 }
 
 export class BufferPool {
+  /** Free buffers by size class, newest first, so pop() hands out the oldest. */
   private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly createdAt = new WeakMap<GPUBuffer, number>();
   private pending: GPUBuffer[] = [];
   private readonly live = new Set<GPUBuffer>();
   private readonly stats_: PoolStats = {
@@ -58,7 +64,7 @@ export class BufferPool {
       buffer.label = label;
     } else {
       buffer = this.device.createBuffer({ size, usage: TENSOR_USAGE, label });
-      this.stats_.createdBuffers++;
+      this.createdAt.set(buffer, this.stats_.createdBuffers++);
     }
     this.live.add(buffer);
     this.stats_.liveBytes += size;
@@ -79,8 +85,20 @@ export class BufferPool {
   onSubmit(): void {
     for (const b of this.pending) {
       const list = this.free.get(b.size);
-      if (list) list.push(b);
-      else this.free.set(b.size, [b]);
+      if (!list) {
+        this.free.set(b.size, [b]);
+        continue;
+      }
+      // Binary search for b's place in the newest-first order.
+      const age = this.createdAt.get(b)!;
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.createdAt.get(list[mid])! > age) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, b);
     }
     this.pending = [];
   }

@@ -32,11 +32,13 @@ export interface AdapterDescription {
   features: string[];
 }
 
-/** Counters of an engine: dispatches, submits, cached pipelines and its buffer pool. */
+/** Counters of an engine: dispatches, submits, cached pipelines and bind groups, and its buffer pool. */
 export interface EngineStats {
   dispatches: number;
   submits: number;
   pipelines: number;
+  /** Bind groups created: a dispatch whose buffers an earlier one bound the same way reuses that one's. */
+  bindGroups: number;
   pool: PoolStats;
   /** Dispatches per op (e.g. 'conv2d.forward') and kernel variant, for ops that have variants. */
   variants: Record<string, Partial<Record<KernelVariant, number>>>;
@@ -81,6 +83,8 @@ export interface ProfileResult<T> {
 }
 
 const UNIFORM_SLOT = 256;
+/** Bind groups kept for reuse before the cache starts over (a pass of ResNet-50 forward + backward uses ~250). */
+const MAX_CACHED_BIND_GROUPS = 4096;
 
 interface BatchError {
   message: string;
@@ -114,7 +118,18 @@ export class Engine {
   private readonly scopes = new ScopeStack((t) => this.release(t));
   private allocationsUntilFault: number | null = null;
   private destroyed = false;
-  private readonly counters = { dispatches: 0, submits: 0 };
+  private readonly counters = { dispatches: 0, submits: 0, bindGroups: 0 };
+  /**
+   * Bind groups by layout, then by the bound buffers and sizes. Creating one costs ~15 us of native
+   * time on Dawn (more than the rest of a dispatch's encoding), and the pool hands the same buffers back
+   * pass after pass, so repeated passes find theirs here. The uniform slot is a dynamic offset, not part
+   * of the key. A destroyed buffer is never bound again, so its entries are never hit; the whole cache is
+   * dropped when it passes MAX_CACHED_BIND_GROUPS.
+   */
+  private bindGroups = new WeakMap<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
+  private cachedBindGroups = 0;
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private readonly variantCounts: EngineStats['variants'] = {};
   private profiler: DispatchProfiler | null = null;
   /**
@@ -288,10 +303,8 @@ export class Engine {
       if (b.kind === 'uniform') {
         uniformSlot = this.batchDispatches;
         this.packParams(kernel.name, kernel.reflection.entryPoints.get(entry)!, req.params ?? {}, uniformSlot);
-        entries.push({
-          binding: b.binding,
-          resource: { buffer: this.uniformBuffer, offset: uniformSlot * UNIFORM_SLOT, size: UNIFORM_SLOT },
-        });
+        // The slot is the dynamic offset given to setBindGroup: the bind group itself is slot-free.
+        entries.push({ binding: b.binding, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } });
         continue;
       }
       const t = req.bindings[b.name];
@@ -318,12 +331,12 @@ export class Engine {
     const shapes = Object.entries(req.bindings)
       .map(([n, t]) => `${n}${formatShape(t.shape)}`)
       .join(' ');
-    const bindGroup = this.device.createBindGroup({ layout, entries, label: `${label} ${shapes}` });
+    const bindGroup = this.bindGroupFor(layout, entries, label);
     const profiler = this.profiler;
     // Profiled dispatches get a pass each, so the pass's timestamps bracket exactly one dispatch.
     const pass = profiler ? this.profiledPass(profiler) : this.currentPass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, uniformSlot >= 0 ? [uniformSlot * UNIFORM_SLOT] : []);
     pass.dispatchWorkgroups(x, y, z);
     if (profiler) {
       pass.end();
@@ -349,6 +362,32 @@ export class Engine {
       perOp[req.variant] = (perOp[req.variant] ?? 0) + 1;
     }
     if (this.batchDispatches >= Math.min(this.maxDispatches, profiler?.batchCapacity ?? Infinity)) this.flush();
+  }
+
+  /** The bind group of `entries` under `layout`: a cached one when an earlier dispatch bound the same buffers. */
+  private bindGroupFor(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[], label: string): GPUBindGroup {
+    let key = '';
+    for (const e of entries) {
+      const r = e.resource as GPUBufferBinding;
+      let id = this.bufferIds.get(r.buffer);
+      if (id === undefined) this.bufferIds.set(r.buffer, (id = this.nextBufferId++));
+      key += `${id}:${r.size},`;
+    }
+    let cache = this.bindGroups.get(layout);
+    if (!cache) this.bindGroups.set(layout, (cache = new Map()));
+    let group = cache.get(key);
+    if (!group) {
+      if (this.cachedBindGroups >= MAX_CACHED_BIND_GROUPS) {
+        this.bindGroups = new WeakMap();
+        this.bindGroups.set(layout, (cache = new Map()));
+        this.cachedBindGroups = 0;
+      }
+      group = this.device.createBindGroup({ layout, entries, label });
+      cache.set(key, group);
+      this.cachedBindGroups++;
+      this.counters.bindGroups++;
+    }
+    return group;
   }
 
   /** Packs the fields of the uniform struct the entry point reads (`label`: the kernel, for messages). */
@@ -409,7 +448,10 @@ export class Engine {
       entries: info.bindings.map((b) => ({
         binding: b.binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.kind === 'uniform' ? 'uniform' : b.kind === 'read' ? 'read-only-storage' : 'storage' },
+        buffer:
+          b.kind === 'uniform'
+            ? { type: 'uniform', hasDynamicOffset: true }
+            : { type: b.kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
     const pipeline = this.device.createComputePipeline({
