@@ -10,7 +10,7 @@
 import caseFiles from 'virtual:kernel-case-files';
 import { acquireEngine } from '../../src/gpu/acquire.js';
 import type { Engine } from '../../src/gpu/engine.js';
-import { collectCases } from '../kernels/collect-cases.js';
+import { collectCases, runCases } from '../kernels/case-tables.js';
 
 export interface CaseResult {
   name: string;
@@ -65,32 +65,16 @@ async function main(): Promise<void> {
   window.__adapter = describeAdapter(engine);
   console.log(`[adapter] ${JSON.stringify(window.__adapter)}`);
 
-  for (const { file, c } of cases) {
-    const t0 = performance.now();
-    let ok = true;
-    let message = '';
-    try {
-      await c.run(engine);
-      // Errors from the case's last batch surface here rather than leaking into the next case.
-      await engine.finish();
-    } catch (err) {
-      ok = false;
-      message = errorText(err);
-    }
-    const result: CaseResult = { name: c.name, file, ok, message, ms: Math.round(performance.now() - t0) };
-    results.push(result);
-    console.log(`[case] ${JSON.stringify(result)}`);
-    if (!ok) {
-      // A failed case may leave an open batch, a lost device or unreleased tensors: start the next one clean.
-      try {
-        engine.destroy();
-      } catch {
-        // already unusable; the fresh engine below is what matters
-      }
-      engine = await acquireEngine();
-    }
-  }
-  engine.destroy();
+  await runCases(
+    engine,
+    cases,
+    () => acquireEngine(),
+    ({ name, file, error, ms }) => {
+      const result: CaseResult = { name, file, ok: error === null, message: error === null ? '' : errorText(error), ms: Math.round(ms) };
+      results.push(result);
+      console.log(`[case] ${JSON.stringify(result)}`);
+    },
+  );
 }
 
 window.addEventListener('unhandledrejection', (e) => {

@@ -7,36 +7,28 @@
  */
 import caseFiles from 'virtual:kernel-case-files';
 import { acquireEngine } from '../../src/gpu/acquire.js';
-import { collectCases } from '../../test/kernels/collect-cases.js';
+import { collectCases, runCases } from '../../test/kernels/case-tables.js';
 
 const grep = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const cases = collectCases(caseFiles).filter(({ c }) => !grep || grep.test(c.name));
-let engine = await acquireEngine();
+const engine = await acquireEngine();
 const adapter = engine.adapter;
 console.log(`[adapter] ${JSON.stringify(adapter)}`);
 const failed: string[] = [];
 const t0 = performance.now();
-for (const { file, c } of cases) {
-  const start = performance.now();
-  try {
-    await c.run(engine);
-    await engine.finish();
-  } catch (err) {
-    const message = `${file} | ${c.name}: ${(err as Error).message}`;
-    failed.push(message);
-    console.log(`[FAIL] ${message}`);
-    // A failed case may leave an open batch or unreleased tensors: start the next one clean.
-    try {
-      engine.destroy();
-    } catch {
-      // already unusable; the fresh engine below is what matters
+await runCases(
+  engine,
+  cases,
+  () => acquireEngine(),
+  ({ name, file, error, ms }) => {
+    if (error !== null) {
+      const message = `${file} | ${name}: ${(error as Error).message ?? String(error)}`;
+      failed.push(message);
+      console.log(`[FAIL] ${message}`);
     }
-    engine = await acquireEngine();
-  }
-  const ms = performance.now() - start;
-  if (ms > 2000) console.log(`[slow] ${c.name}: ${ms.toFixed(0)} ms`);
-}
-engine.destroy();
+    if (ms > 2000) console.log(`[slow] ${name}: ${ms.toFixed(0)} ms`);
+  },
+);
 const seconds = ((performance.now() - t0) / 1000).toFixed(1);
 console.log(`Kernel cases on ${adapter.description}: ${cases.length - failed.length} passed, ${failed.length} failed, ${seconds} s`);
 process.exit(failed.length || !cases.length ? 1 : 0);
