@@ -40,6 +40,7 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   /** Free buffers by size class, newest first, so pop() hands out the oldest. */
   private readonly free = new Map<number, GPUBuffer[]>();
+  /** Each buffer's creation index: its age for the reuse order and its id for bind-group keys. */
   private readonly createdAt = new WeakMap<GPUBuffer, number>();
   private pending: GPUBuffer[] = [];
   private readonly live = new Set<GPUBuffer>();
@@ -71,6 +72,13 @@ export class BufferPool {
     this.stats_.liveBuffers++;
     this.stats_.peakLiveBytes = Math.max(this.stats_.peakLiveBytes, this.stats_.liveBytes);
     return buffer;
+  }
+
+  /** A buffer of this pool's id, unique for the pool's lifetime (its creation index). */
+  idOf(buffer: GPUBuffer): number {
+    const id = this.createdAt.get(buffer);
+    if (id === undefined) throw new Error(`buffer "${buffer.label}" is not from this pool`);
+    return id;
   }
 
   release(buffer: GPUBuffer): void {

@@ -128,8 +128,6 @@ export class Engine {
    */
   private bindGroups = new WeakMap<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
   private cachedBindGroups = 0;
-  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 0;
   private readonly variantCounts: EngineStats['variants'] = {};
   private profiler: DispatchProfiler | null = null;
   /**
@@ -298,6 +296,8 @@ export class Engine {
     const label = `${kernel.name}.${entry}`;
     const [x, y, z] = normaliseWorkgroups(req.workgroups, label, this.limits.maxComputeWorkgroupsPerDimension);
     const entries: GPUBindGroupEntry[] = [];
+    // What the bind group binds, as its cache key: the pool's id and the size of each buffer in order.
+    let bindingKey = '';
     let uniformSlot = -1;
     for (const b of bindings) {
       if (b.kind === 'uniform') {
@@ -305,6 +305,7 @@ export class Engine {
         this.packParams(kernel.name, kernel.reflection.entryPoints.get(entry)!, req.params ?? {}, uniformSlot);
         // The slot is the dynamic offset given to setBindGroup: the bind group itself is slot-free.
         entries.push({ binding: b.binding, resource: { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT } });
+        bindingKey += 'u,';
         continue;
       }
       const t = req.bindings[b.name];
@@ -317,7 +318,9 @@ export class Engine {
           `${label}: binding "${b.name}" is ${formatBytes(t.byteLength)} (${formatShape(t.shape)}), over this adapter's maxStorageBufferBindingSize ${formatBytes(this.limits.maxStorageBufferBindingSize)}; split the tensor across bindings`,
         );
       }
-      entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size: alignTo4(t.byteLength) } });
+      const size = alignTo4(t.byteLength);
+      entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size } });
+      bindingKey += `${this.pool.idOf(t.buffer)}:${size},`;
     }
     for (const name of Object.keys(req.bindings)) {
       if (!bindings.some((b) => b.name === name)) {
@@ -331,7 +334,7 @@ export class Engine {
     const shapes = Object.entries(req.bindings)
       .map(([n, t]) => `${n}${formatShape(t.shape)}`)
       .join(' ');
-    const bindGroup = this.bindGroupFor(layout, entries, label);
+    const bindGroup = this.bindGroupFor(layout, entries, bindingKey, label);
     const profiler = this.profiler;
     // Profiled dispatches get a pass each, so the pass's timestamps bracket exactly one dispatch.
     const pass = profiler ? this.profiledPass(profiler) : this.currentPass();
@@ -364,15 +367,8 @@ export class Engine {
     if (this.batchDispatches >= Math.min(this.maxDispatches, profiler?.batchCapacity ?? Infinity)) this.flush();
   }
 
-  /** The bind group of `entries` under `layout`: a cached one when an earlier dispatch bound the same buffers. */
-  private bindGroupFor(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[], label: string): GPUBindGroup {
-    let key = '';
-    for (const e of entries) {
-      const r = e.resource as GPUBufferBinding;
-      let id = this.bufferIds.get(r.buffer);
-      if (id === undefined) this.bufferIds.set(r.buffer, (id = this.nextBufferId++));
-      key += `${id}:${r.size},`;
-    }
+  /** The bind group of `entries` (`key` names what they bind) under `layout`: a cached one when an earlier dispatch bound the same. */
+  private bindGroupFor(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[], key: string, label: string): GPUBindGroup {
     let cache = this.bindGroups.get(layout);
     if (!cache) this.bindGroups.set(layout, (cache = new Map()));
     let group = cache.get(key);
