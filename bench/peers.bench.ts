@@ -60,18 +60,20 @@ function usageError(message: string): never {
   console.error(`bench:peers: ${message} (--help lists the flags)`);
   process.exit(2);
 }
+/** A flag's value as a positive integer, or a usage error naming the flag. */
+function positiveInt(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) usageError(`${flag} needs a positive integer, got ${value}`);
+  return n;
+}
 const torchDevice = args['torch-device']!;
-const torchThreads = Number(args['torch-threads']);
 if (torchDevice !== 'cpu' && torchDevice !== 'cuda') usageError(`--torch-device must be cpu or cuda, got ${torchDevice}`);
-if (!Number.isInteger(torchThreads) || torchThreads < 1)
-  throw new Error(`--torch-threads needs a positive integer, got ${args['torch-threads']}`);
+const torchThreads = positiveInt('--torch-threads', args['torch-threads']);
 /** The PyTorch column's name in the table. */
 const torchLabel = torchDevice === 'cuda' ? 'PyTorch CUDA' : `PyTorch CPU (${torchThreads} thread${torchThreads === 1 ? '' : 's'})`;
 const quick = args.quick!;
-const rounds = Number(args.rounds ?? (quick ? 2 : 5));
-const warmups = Number(args.warmup);
-if (!Number.isInteger(warmups) || warmups < 1) usageError(`--warmup needs a positive integer, got ${args.warmup}`);
-if (!Number.isInteger(rounds) || rounds < 1) usageError(`--rounds needs a positive integer, got ${args.rounds}`);
+const rounds = positiveInt('--rounds', args.rounds ?? (quick ? '2' : '5'));
+const warmups = positiveInt('--warmup', args.warmup);
 const riseMasks = quick ? 500 : 2000;
 
 type Contender = 'layertracer' | 'pytorch' | 'tfjs';
