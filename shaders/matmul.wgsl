@@ -11,6 +11,12 @@
 //   tiled    classic shared-memory tiles, 64x64 outputs by 8 deep, 16x16 invocations of 4x4, any
 //            strides (real GPUs, where workgroup memory is fast; on lavapipe it is the slowest of
 //            these, see docs/adapter.md).
+//   gemv     up to 4 rows of A (a linear layer at batch 1-4) times B stored (N, K), on real GPUs: a
+//            64-row tile would leave 63 of 64 rows idle and read B with 32-byte runs (an H200 read a
+//            25088 -> 4096 layer's weights at 2 % of its bandwidth). 32 invocations share each column,
+//            reading 512 contiguous bytes of its row per step, and sum in workgroup memory.
+//   vecmat   up to 4 rows of A times B stored (K, N) (backward of a linear layer): each invocation
+//            owns 4 columns of B for 1/8 of K; the 8 slices sum in workgroup memory.
 // The reg* workgroups are 64 invocations laid out as a (64 / WY) x WY grid (x along n, y along m), WY
 // from the uniforms so one pipeline serves every shape. Without workgroup memory nothing is shared
 // between invocations; the layout only decides how many are idle, and matmul.ts keeps WY to the rows M
@@ -272,4 +278,95 @@ fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: v
   store_row(bz, m0 + 16u, n0, 16u, c1);
   store_row(bz, m0 + 32u, n0, 16u, c2);
   store_row(bz, m0 + 48u, n0, 16u, c3);
+}
+
+// ---------------------------------------------------------------- gemv, vecmat (real GPUs, M <= 4 per row block)
+// Workgroup y is a block of 4 rows of A (rows past M are clamped loads, never stored).
+
+const GEMV_LANES = 32u;  // invocations per column of C in gemv
+const GEMV_COLS = 8u;    // columns of C per gemv workgroup (256 invocations)
+const VECMAT_SLICES = 8u;  // slices of K per vecmat workgroup (32 x 8 invocations)
+
+// One vec4 of partial sums per invocation: gemv's rows 0..3 of one column, vecmat's 4 columns of one row.
+var<workgroup> partial: array<vec4f, 256>;
+
+// Row block: the vec4 index of each of A's 4 rows (clamped to M - 1).
+fn a_rows4(bz: u32, m0: u32) -> vec4u {
+  let base = (params.a_off + bz * params.a_bs) / 4u;
+  let lda4 = params.a_rs / 4u;
+  let last = params.M - 1u;
+  return base + vec4u(min(m0, last), min(m0 + 1u, last), min(m0 + 2u, last), min(m0 + 3u, last)) * lda4;
+}
+
+@compute @workgroup_size(256)
+fn gemv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let bz = wid.z;
+  let N = params.N;
+  let lane = li % GEMV_LANES;
+  let n = wid.x * GEMV_COLS + li / GEMV_LANES;
+  let m0 = wid.y * 4u;
+  let ar = a_rows4(bz, m0);
+  let brow = (params.b_off + bz * params.b_bs + min(n, N - 1u) * params.b_cs) / 4u;
+  let K4 = params.K / 4u;
+  var s = vec4f(0.0);  // s[r]: row m0 + r
+  for (var k4 = lane; k4 < K4; k4 += GEMV_LANES) {
+    let w = b4[brow + k4];
+    s += vec4f(dot(a4[ar.x + k4], w), dot(a4[ar.y + k4], w), dot(a4[ar.z + k4], w), dot(a4[ar.w + k4], w));
+  }
+  partial[li] = s;
+  workgroupBarrier();
+  for (var h = GEMV_LANES / 2u; h > 0u; h >>= 1u) {
+    if (lane < h) { partial[li] += partial[li + h]; }
+    workgroupBarrier();
+  }
+  if (lane != 0u || n >= N) { return; }
+  let t = partial[li];
+  for (var r = 0u; r < 4u; r++) {
+    if (m0 + r < params.M) { store1(bz, m0 + r, n, t[r]); }
+  }
+}
+
+@compute @workgroup_size(32, 8)
+fn vecmat(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let bz = wid.z;
+  let M = params.M;
+  let K = params.K;
+  let N4 = params.N / 4u;
+  let n4 = wid.x * 32u + lid.x;
+  let m0 = wid.y * 4u;
+  let abase = params.a_off + bz * params.a_bs;
+  let last = M - 1u;
+  let ar = abase + vec4u(min(m0, last), min(m0 + 1u, last), min(m0 + 2u, last), min(m0 + 3u, last)) * params.a_rs;
+  let bcol = (params.b_off + bz * params.b_bs) / 4u + min(n4, N4 - 1u);
+  let ldb4 = params.b_rs / 4u;
+  // Slice y: rows k0..k1 of B; neighbouring invocations read neighbouring vec4s of a row.
+  let per = (K + VECMAT_SLICES - 1u) / VECMAT_SLICES;
+  let k0 = lid.y * per;
+  let k1 = min(K, k0 + per);
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  for (var k = k0; k < k1; k++) {
+    let w = b4[bcol + k * ldb4];
+    let ka = k * params.a_cs;
+    c0 += a[ar.x + ka] * w;
+    c1 += a[ar.y + ka] * w;
+    c2 += a[ar.z + ka] * w;
+    c3 += a[ar.w + ka] * w;
+  }
+  // Sum the slices one row at a time: the 4 rows at once would take all 16 KB of workgroup memory an
+  // adapter must offer.
+  for (var r = 0u; r < 4u; r++) {
+    var v = c0;
+    if (r == 1u) { v = c1; } else if (r == 2u) { v = c2; } else if (r == 3u) { v = c3; }
+    partial[li] = v;
+    workgroupBarrier();
+    if (lid.y == 0u && n4 < N4 && m0 + r < M) {
+      var t = partial[lid.x];
+      for (var y = 1u; y < VECMAT_SLICES; y++) { t += partial[y * 32u + lid.x]; }
+      store4(bz, m0 + r, n4, t);
+    }
+    workgroupBarrier();
+  }
 }

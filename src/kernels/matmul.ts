@@ -15,7 +15,8 @@ const subgroupKernel = defineKernel('matmul_subgroup', subgroupSource);
  *  - 'subgroup': software adapters with usable subgroups; loads are the cost there and subgroup
  *    broadcasts nearly free.
  *  - 'register': register-tiled with vec4 loads and no subgroups or workgroup memory.
- *  - 'shared': workgroup-memory tiles, for real GPUs.
+ *  - 'shared': workgroup-memory tiles for real GPUs, and vector kernels for up to 4 rows (a linear layer
+ *    at small batch), which a 64-row tile would leave nearly idle.
  * Unaligned layouts (odd K or N, transposed A) fall back to the general `reg` kernel in every family
  * except 'shared', which takes any strides.
  */
@@ -84,6 +85,9 @@ const FLAG_BIAS = 1;
 const FLAG_ACCUMULATE = 2;
 const FLAG_RELU = 4;
 
+/** Rows of A up to which the shared family multiplies by a vector kernel (gemv, vecmat) instead of tiles. */
+const GEMV_MAX_ROWS = 4;
+
 const vec4Aligned = (...xs: number[]) => xs.every((x) => x % 4 === 0);
 
 function plan(g: Gemm): Plan {
@@ -118,6 +122,9 @@ function plan(g: Gemm): Plan {
       if (bK4 && aK4) return regPlan('reg_nt4', ['a4', 'b4', 'c'], 1);
       return reg;
     case 'shared':
+      // A linear layer at batch <= 4: a 64-row tile would idle 60+ of its rows and read B in short runs.
+      if (M <= GEMV_MAX_ROWS && bK4 && aK4) return { kernel: plainKernel, entry: 'gemv', names: ['a4', 'b4', 'c'], tile: [8, 4] };
+      if (M <= GEMV_MAX_ROWS && bN4) return { kernel: plainKernel, entry: 'vecmat', names: ['a', 'b4', 'c4'], tile: [128, 4] };
       return { kernel: plainKernel, entry: 'tiled', names: ['a', 'b', 'c'], tile: [64, 64] };
     default:
       throw new KernelInputError(`${g.op}: unknown matmul variant "${g.variant as string}"; one of subgroup, register, shared`);

@@ -86,6 +86,13 @@ const PROBLEMS: Problem[] = [
   { a: [2, 1, 24], b: [2, 6, 24], transposeB: true },
   { a: [3, 1, 40], b: [40, 12] },
   { a: [2, 24, 5], b: [1, 24, 8], transposeA: true },
+  // The shared family's vector kernels (M <= 4): K past several 32-lane steps, N not a whole
+  // workgroup, K split unevenly into slices or shorter than the slices, transposed and batched A.
+  { a: [4, 1028], b: [45, 1028], transposeB: true },
+  { a: [2, 3, 64], b: [2, 19, 64], transposeB: true },
+  { a: [4, 300], b: [300, 260] },
+  { a: [3, 2, 7], b: [7, 12] },
+  { a: [20, 3], b: [20, 16], transposeA: true },
 ];
 
 const plainMatmulCases: KernelCase[] = VARIANTS.flatMap((variant, vi) =>
@@ -142,6 +149,9 @@ const crossCases: KernelCase[] = [
         [matmulEntry(e, a, bt, { variant: 'register', transposeB: true }), 'register:reg_nt4'],
         [matmulEntry(e, odd, oddB, { variant: 'register' }), 'register:reg'],
         [matmulEntry(e, a, b, { variant: 'shared' }), 'shared:tiled'],
+        [matmulEntry(e, x1, bt, { variant: 'shared', transposeB: true }), 'shared:gemv'],
+        [matmulEntry(e, x1, b, { variant: 'shared' }), 'shared:vecmat'],
+        [matmulEntry(e, odd.reshape([7, 5]), oddB, { variant: 'shared', transposeA: true }), 'shared:tiled'],
       ];
       e.releaseAll(a, b, bt, x1, odd, oddB);
       const wrong = cases.filter(([got, want]) => got !== want);
