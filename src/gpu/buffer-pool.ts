@@ -9,6 +9,8 @@
  * so a second pass of a model binds exactly what the first did and reuses its bind groups (engine.ts).
  */
 
+import { formatBytes } from './errors.js';
+
 export const TENSOR_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
 /** Byte and buffer counters of the engine's buffer pool (`engine.stats.pool`), e.g. to show a loop does not leak. */
@@ -40,8 +42,11 @@ export function sizeClass(bytes: number): number {
 export class BufferPool {
   /** Free buffers by size class, newest first, so pop() hands out the oldest. */
   private readonly free = new Map<number, GPUBuffer[]>();
-  /** Each buffer's creation index: its age for the reuse order and its id for bind-group keys. */
-  private readonly createdAt = new WeakMap<GPUBuffer, number>();
+  /**
+   * Each buffer's creation index (its age for the reuse order and its id for bind-group keys) and size,
+   * kept on the JS side: reading GPUBuffer.size is a call into the native binding.
+   */
+  private readonly meta = new WeakMap<GPUBuffer, { id: number; size: number }>();
   private pending: GPUBuffer[] = [];
   private readonly live = new Set<GPUBuffer>();
   private readonly stats_: PoolStats = {
@@ -55,17 +60,23 @@ export class BufferPool {
 
   constructor(private readonly device: GPUDevice) {}
 
-  acquire(bytes: number, label: string): GPUBuffer {
+  /**
+   * A buffer of at least `bytes`. Buffers keep the label they were created with (their size class and
+   * id): relabelling one on every reuse was a native call per tensor, a tenth of the host's time to
+   * encode a ResNet-50 pass, and the tensor's own label lives on the JS side (Storage.label).
+   */
+  acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer) {
       this.stats_.reusedBuffers++;
       this.stats_.pooledBytes -= size;
-      buffer.label = label;
     } else {
-      buffer = this.device.createBuffer({ size, usage: TENSOR_USAGE, label });
-      this.createdAt.set(buffer, this.stats_.createdBuffers++);
+      const id = this.stats_.createdBuffers;
+      buffer = this.device.createBuffer({ size, usage: TENSOR_USAGE, label: `pool buffer ${id} (${formatBytes(size)})` });
+      this.meta.set(buffer, { id, size });
+      this.stats_.createdBuffers++;
     }
     this.live.add(buffer);
     this.stats_.liveBytes += size;
@@ -76,34 +87,35 @@ export class BufferPool {
 
   /** A buffer of this pool's id, unique for the pool's lifetime (its creation index). */
   idOf(buffer: GPUBuffer): number {
-    const id = this.createdAt.get(buffer);
-    if (id === undefined) throw new Error(`buffer "${buffer.label}" is not from this pool`);
-    return id;
+    const m = this.meta.get(buffer);
+    if (m === undefined) throw new Error(`buffer "${buffer.label}" is not from this pool`);
+    return m.id;
   }
 
   release(buffer: GPUBuffer): void {
     if (!this.live.delete(buffer)) throw new Error(`buffer "${buffer.label}" released twice or not from this pool`);
-    this.stats_.liveBytes -= buffer.size;
+    const { size } = this.meta.get(buffer)!;
+    this.stats_.liveBytes -= size;
     this.stats_.liveBuffers--;
-    this.stats_.pooledBytes += buffer.size;
+    this.stats_.pooledBytes += size;
     this.pending.push(buffer);
   }
 
   /** Called after a submit: everything released before it may now be reused. */
   onSubmit(): void {
     for (const b of this.pending) {
-      const list = this.free.get(b.size);
+      const { id: age, size } = this.meta.get(b)!;
+      const list = this.free.get(size);
       if (!list) {
-        this.free.set(b.size, [b]);
+        this.free.set(size, [b]);
         continue;
       }
       // Binary search for b's place in the newest-first order.
-      const age = this.createdAt.get(b)!;
       let lo = 0;
       let hi = list.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (this.createdAt.get(list[mid])! > age) lo = mid + 1;
+        if (this.meta.get(list[mid])!.id > age) lo = mid + 1;
         else hi = mid;
       }
       list.splice(lo, 0, b);

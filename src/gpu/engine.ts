@@ -92,6 +92,32 @@ interface BatchError {
   kind: 'compile' | 'validation' | 'out-of-memory';
 }
 
+const fieldIndexes = new WeakMap<EntryPointInfo, Map<string, number>>();
+
+/** Each uniform field's index by name, made once per entry point. */
+function fieldIndexOf(entry: EntryPointInfo): Map<string, number> {
+  let m = fieldIndexes.get(entry);
+  if (!m) fieldIndexes.set(entry, (m = new Map(entry.params.map((f, i) => [f.name, i]))));
+  return m;
+}
+
+/** A dispatch as error messages name it; formatted only when one is reported (most batches never are). */
+interface BatchedDispatch {
+  label: string;
+  bindings: Record<string, Tensor>;
+}
+
+/** `kernel.entry x[1, 3, 224, 224] y[...]`: the entry point and the shape of each bound tensor. */
+function describeDispatch(d: BatchedDispatch): string {
+  return `${d.label} ${bindingShapes(d.bindings)}`;
+}
+
+function bindingShapes(bindings: Record<string, Tensor>): string {
+  return Object.entries(bindings)
+    .map(([n, t]) => `${n}${formatShape(t.shape)}`)
+    .join(' ');
+}
+
 /**
  * The runtime: one device, a pipeline cache, a buffer pool, and a command recorder that encodes many
  * dispatches into one command encoder and submits at readback or every `maxDispatchesPerSubmit`.
@@ -107,10 +133,12 @@ export class Engine {
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: BindingDecl[] }>();
   private readonly uniformBuffer: GPUBuffer;
   private readonly uniformStaging: ArrayBuffer;
+  /** The staging buffer as 32-bit words of each type (uniform structs here are all 4-byte scalars; little-endian hosts). */
+  private readonly uniformWords: { f32: Float32Array; u32: Uint32Array; i32: Int32Array };
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchDispatches = 0;
-  private batchLabels: string[] = [];
+  private batchDispatchRecords: BatchedDispatch[] = [];
   private pendingErrors: Promise<BatchError | null>[] = [];
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** Pending reads and finishes to fail when the device is lost; removed as each settles (no growth per call). */
@@ -166,6 +194,11 @@ export class Engine {
       label: 'engine.uniforms',
     });
     this.uniformStaging = new ArrayBuffer(this.maxDispatches * UNIFORM_SLOT);
+    this.uniformWords = {
+      f32: new Float32Array(this.uniformStaging),
+      u32: new Uint32Array(this.uniformStaging),
+      i32: new Int32Array(this.uniformStaging),
+    };
     void device.lost.then((info) => {
       this.lostInfo = info;
       for (const fail of this.lostWaiters) fail(info);
@@ -194,8 +227,8 @@ export class Engine {
       this.allocationsUntilFault = null;
       throw new GpuLimitError(`${label}: simulated allocation failure (simulateAllocationFailure)`);
     }
-    const buffer = this.pool.acquire(bytes, `${label} ${formatShape(shape)}`);
-    const t = new Tensor(this, { buffer, released: false }, [...shape], dtype);
+    const buffer = this.pool.acquire(bytes);
+    const t = new Tensor(this, { buffer, released: false, label }, [...shape], dtype);
     this.scopes.track(t);
     return t;
   }
@@ -331,9 +364,6 @@ export class Engine {
     if (uniformSlot < 0 && req.params && Object.keys(req.params).length) {
       throw new KernelInputError(`${label}: params given but the entry point does not read struct Params`);
     }
-    const shapes = Object.entries(req.bindings)
-      .map(([n, t]) => `${n}${formatShape(t.shape)}`)
-      .join(' ');
     const bindGroup = this.bindGroupFor(layout, entries, bindingKey, label);
     const profiler = this.profiler;
     // Profiled dispatches get a pass each, so the pass's timestamps bracket exactly one dispatch.
@@ -351,14 +381,14 @@ export class Engine {
         variant: req.variant ?? null,
         layer: this.layer.name,
         phase: this.layer.phase,
-        shapes,
+        shapes: bindingShapes(req.bindings),
         workgroups: [x, y, z],
         flops: req.flops ?? 0,
         bytes,
       });
     }
     this.batchDispatches++;
-    this.batchLabels.push(`${label} ${shapes}`);
+    this.batchDispatchRecords.push({ label, bindings: req.bindings });
     this.counters.dispatches++;
     if (req.variant) {
       const perOp = (this.variantCounts[req.op ?? kernel.name] ??= {});
@@ -388,31 +418,36 @@ export class Engine {
 
   /** Packs the fields of the uniform struct the entry point reads (`label`: the kernel, for messages). */
   private packParams(label: string, entry: EntryPointInfo, params: ParamValues, slot: number): void {
+    // Runs once per dispatch: field lookups by name through a map made once per entry point, and
+    // stores through typed arrays made once per engine.
     const fields = entry.params;
-    const view = new DataView(this.uniformStaging, slot * UNIFORM_SLOT, UNIFORM_SLOT);
+    const index = fieldIndexOf(entry);
     if (fields.length * 4 > UNIFORM_SLOT)
       throw new KernelInputError(`${label}: struct ${entry.paramsStruct} has more than ${UNIFORM_SLOT / 4} fields`);
-    for (const name of Object.keys(params)) {
-      if (!fields.some((f) => f.name === name)) {
+    for (const name in params) {
+      if (!index.has(name)) {
         throw new KernelInputError(
           `${label}: unknown param "${name}"; struct ${entry.paramsStruct} has ${fields.map((f) => f.name).join(', ')}`,
         );
       }
     }
-    fields.forEach((f, i) => {
+    const base = slot * (UNIFORM_SLOT / 4);
+    const { f32, u32, i32 } = this.uniformWords;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
       const v = params[f.name];
       if (v === undefined) throw new KernelInputError(`${label}: param "${f.name}" is missing`);
       if (f.type === 'f32') {
-        view.setFloat32(i * 4, v, true);
+        f32[base + i] = v;
       } else if (f.type === 'u32') {
         if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new KernelInputError(`${label}: param ${f.name}=${v} is not a u32`);
-        view.setUint32(i * 4, v, true);
+        u32[base + i] = v;
       } else {
         if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff)
           throw new KernelInputError(`${label}: param ${f.name}=${v} is not an i32`);
-        view.setInt32(i * 4, v, true);
+        i32[base + i] = v;
       }
-    });
+    }
   }
 
   private pipelineFor(kernel: Kernel, entry: string, constants: ConstantValues) {
@@ -528,20 +563,21 @@ export class Engine {
     this.encoder = null;
     this.pool.onSubmit();
     if (this.scopesOpen) {
-      const labels = this.batchLabels;
+      const records = this.batchDispatchRecords;
+      const labels = () => records.slice(-8).map(describeDispatch);
       const oom = this.device.popErrorScope();
       const validation = this.device.popErrorScope();
       this.pendingErrors.push(
         Promise.all([oom, validation]).then(([o, v]): BatchError | null => {
-          if (v) return { message: v.message, labels, kind: 'validation' };
-          if (o) return { message: o.message, labels, kind: 'out-of-memory' };
+          if (v) return { message: v.message, labels: labels(), kind: 'validation' };
+          if (o) return { message: o.message, labels: labels(), kind: 'out-of-memory' };
           return null;
         }),
       );
       this.scopesOpen = false;
     }
     this.batchDispatches = 0;
-    this.batchLabels = [];
+    this.batchDispatchRecords = [];
   }
 
   /** Raises the first GPU error reported since the last check. */

@@ -19,6 +19,8 @@ export function shapeSize(shape: readonly number[]): number {
 export interface Storage {
   buffer: GPUBuffer;
   released: boolean;
+  /** What the tensor was made as (e.g. 'conv2d.y'), for messages: pooled buffers keep their own label. */
+  label: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export class Tensor {
 
   get buffer(): GPUBuffer {
     if (this.storage.released) {
-      throw new KernelInputError(`tensor ${formatShape(this.shape)} ("${this.storage.buffer.label}") used after release()`);
+      throw new KernelInputError(`tensor ${formatShape(this.shape)} ("${this.storage.label}") used after release()`);
     }
     return this.storage.buffer;
   }

@@ -58,15 +58,18 @@ export function epilogueConstants(epi: Epilogue): Record<string, number> {
   };
 }
 
-/** The epilogue's tensor bindings; `unused` (any buffer) stands in for what it lacks. `v4`: the vec4 names. */
-export function epilogueBindings(epi: Epilogue, unused: Tensor, v4 = false): Record<string, Tensor> {
-  return {
-    bias: epi.bias ?? unused,
-    scale: epi.scale ?? unused,
-    shift: epi.shift ?? unused,
-    [v4 ? 'res4' : 'res']: epi.residual ?? unused,
-    [v4 ? 'mask4' : 'mask']: epi.mask ?? unused,
-  };
+/**
+ * Adds the epilogue's tensor bindings to `bindings` and returns it; `unused` (any buffer) stands in for
+ * what the epilogue lacks. `v4`: the vec4 names. Fills the caller's object rather than returning one to
+ * spread: this runs once per conv dispatch.
+ */
+export function withEpilogueBindings(bindings: Record<string, Tensor>, epi: Epilogue, unused: Tensor, v4 = false): Record<string, Tensor> {
+  bindings.bias = epi.bias ?? unused;
+  bindings.scale = epi.scale ?? unused;
+  bindings.shift = epi.shift ?? unused;
+  bindings[v4 ? 'res4' : 'res'] = epi.residual ?? unused;
+  bindings[v4 ? 'mask4' : 'mask'] = epi.mask ?? unused;
+  return bindings;
 }
 
 /** Whether a tile configuration's kernel fuses the whole epilogue (scale, shift and residual too). */
@@ -371,7 +374,9 @@ export function dispatchGemm(
   if (c.G * NT > MAX_WG_PER_DIM || gz > MAX_WG_PER_DIM) {
     throw new GpuLimitError(`conv2d: ${c.G} groups x ${NT} channel tiles or ${tiles} pixel tiles exceed the dispatch grid`);
   }
-  const common = {
+  // One object the branches extend in place: spreading it into a new literal per dispatch was the
+  // costliest line of the host's encoding.
+  const params: ParamValues = {
     tiles,
     WT,
     Ho: c.Ho,
@@ -399,15 +404,12 @@ export function dispatchGemm(
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
   const flops = c.flops ?? 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {
+    const v4 = cfg.entry.endsWith('flat_v4');
     e.dispatch({
       kernel: cfg.kernel,
       entry: cfg.entry,
-      bindings: {
-        ...(cfg.entry.endsWith('flat_v4') ? { x4: x, y4: y } : { x, y }),
-        ...epilogueBindings(epi, wt, cfg.entry.endsWith('flat_v4')),
-        wt,
-      },
-      params: { ...common, Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin },
+      bindings: v4 ? withEpilogueBindings({ x4: x, y4: y, wt }, epi, wt, true) : withEpilogueBindings({ x, y, wt }, epi, wt),
+      params: Object.assign(params, { Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin }),
       workgroups,
       constants,
       op,
@@ -422,7 +424,7 @@ export function dispatchGemm(
     kernel: cfg.kernel,
     entry: cfg.entry,
     bindings: { xt: packed.xt, wt, bias: bias ?? wt, y },
-    params: { ...common, Hp: packed.Hp, Wp: packed.Wp, xoff },
+    params: Object.assign(params, { Hp: packed.Hp, Wp: packed.Wp, xoff }),
     workgroups,
     constants,
     op,

@@ -9,7 +9,7 @@ import {
   runPackedGemm,
   tileConfig,
   epilogueConstants,
-  epilogueBindings,
+  withEpilogueBindings,
   type Epilogue,
   type GemmConv,
   type GemmVariant,
@@ -169,7 +169,7 @@ export function winogradConv3x3(
     e.dispatch({
       kernel,
       entry: rows ? 'transform_output4_rows' : `transform_output${suffix}`,
-      bindings: rows ? { m, y4: y, ...epilogueBindings(epi, m, true) } : { m, y, ...epilogueBindings(epi, m) },
+      bindings: rows ? withEpilogueBindings({ m, y4: y }, epi, m, true) : withEpilogueBindings({ m, y }, epi, m),
       params: { ...common, CO: c.CO, T, T4, t0, total: outTotal },
       workgroups: grid1d(outTotal, WG),
       constants,

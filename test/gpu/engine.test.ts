@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { grid1d } from '../../src/gpu/engine.js';
-import { GpuLimitError, KernelCompileError, KernelInputError } from '../../src/gpu/errors.js';
+import { GpuError, GpuLimitError, KernelCompileError, KernelInputError } from '../../src/gpu/errors.js';
 import { defineKernel, wgslEnum } from '../../src/gpu/kernel.js';
 import { sizeClass } from '../../src/gpu/buffer-pool.js';
 import { reflectWgsl } from '../../src/gpu/wgsl-reflect.js';
@@ -191,6 +191,32 @@ describe('engine', () => {
     engine.dispatch({ kernel: broken, entry: 'main', bindings: { y }, workgroups: 1 });
     await expect(engine.finish()).rejects.toThrow(KernelCompileError);
     await expect(engine.finish()).resolves.toBeUndefined(); // reported once, then cleared
+    engine.release(y);
+  });
+
+  it("names the batch's dispatches and their tensors' shapes in a GPU validation error", async () => {
+    const alias = defineKernel(
+      'test_alias',
+      `@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n@group(0) @binding(1) var<storage, read_write> b: array<f32>;\n` +
+        `@compute @workgroup_size(1) fn main() { a[0] = b[1]; }`,
+    );
+    const src = engine.zeros([16]);
+    const dst = engine.empty([2, 8]);
+    engine.dispatch({ kernel: COPY, entry: 'main', bindings: { src, dst }, params: { n: 16, scale: 1 }, workgroups: 1 });
+    // One buffer bound writable twice: Dawn refuses the dispatch when the batch is submitted.
+    engine.dispatch({ kernel: alias, entry: 'main', bindings: { a: src, b: src }, workgroups: 1 });
+    const err = await engine.checkErrors().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(GpuError);
+    expect(String(err)).toMatch(
+      /in a batch of \(last 8 shown\):\n\s+test_copy\.main src\[16\] dst\[2, 8\]\n\s+test_alias\.main a\[16\] b\[16\]/,
+    );
+    engine.releaseAll(src, dst);
+    // The engine goes on after the error.
+    const y = engine.zeros([4]);
+    expect(Array.from(await y.readF32())).toEqual([0, 0, 0, 0]);
     engine.release(y);
   });
 
