@@ -182,33 +182,45 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
 
 // col2im: the second half of backward to the input for inputs with few channels, after a GEMM has
 // formed col[n, (c, p, q), i, j] = sum_o w[o, c, p, q] * dy[n, o, i, j]. Same gather as above, one load
-// per covering output.
+// per covering output, but one invocation per row of one phase of dx: (n, c, rh, rw, i) walks
+// iw = j*SW + rw, whose taps along W are the same for every j (the tap search and the index
+// arithmetic, integer divisions that lavapipe runs lane by lane, happen once per row instead of once
+// per pixel). Neighbouring invocations are neighbouring rows of one phase, so they share their taps.
 @compute @workgroup_size(WG)
 fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let idx = flat_index(gid, nwg);
   if (idx >= params.total) { return; }
-  let px = phase_major(idx);
-  if (!px.ok) { return; }
-  let KH = params.KH; let KW = params.KW;
+  let SH = params.SH; let SW = params.SW;
+  let i = idx % params.Hq; let r = idx / params.Hq;
+  let rw = r % SW; let rh = (r / SW) % SH; let nc = r / (SW * SH);
+  let ih = i * SH + rh;
+  if (ih >= params.H) { return; }
+  let KW = params.KW;
   let Ho = i32(params.Ho); let Wo = i32(params.Wo);
   let HWo = params.Ho * params.Wo;
-  let base = (px.n * params.C + px.c) * KH * KW;
-  let rows = taps_of(px.ih + params.PH, params.SH, params.DH, KH, params.TH, params.DQH);
-  let cols = taps_of(px.iw + params.PW, params.SW, params.DW, KW, params.TW, params.DQW);
-  var s = 0.0;
-  for (var a = 0u; a < rows.n; a++) {
-    let i = rows.q0 - i32(a * params.DQH);
-    if (i < 0 || i >= Ho) { continue; }
-    let row = (base + (rows.p0 + a * params.TH) * KW) * HWo + u32(i) * params.Wo;
-    for (var b = 0u; b < cols.n; b++) {
-      let j = cols.q0 - i32(b * params.DQW);
-      if (j < 0 || j >= Wo) { continue; }
-      s += col[row + (cols.p0 + b * params.TW) * HWo + u32(j)];
+  let base = nc * params.KH * KW;  // nc = n * C + c
+  let rows = taps_of(ih + params.PH, SH, params.DH, params.KH, params.TH, params.DQH);
+  // Taps along W for column j = 0 of the phase; column j reads output column q0 + j - b*DQW.
+  let cols = taps_of(rw + params.PW, SW, params.DW, KW, params.TW, params.DQW);
+  let out0 = (nc * params.H + ih) * params.W + rw;
+  for (var j = 0u; j < params.Wq; j++) {
+    let iw = j * SW + rw;
+    if (iw >= params.W) { break; }
+    var s = 0.0;
+    for (var a = 0u; a < rows.n; a++) {
+      let oi = rows.q0 - i32(a * params.DQH);
+      if (oi < 0 || oi >= Ho) { continue; }
+      let row = (base + (rows.p0 + a * params.TH) * KW) * HWo + u32(oi) * params.Wo;
+      for (var b = 0u; b < cols.n; b++) {
+        let oj = cols.q0 + i32(j) - i32(b * params.DQW);
+        if (oj < 0 || oj >= Wo) { continue; }
+        s += col[row + (cols.p0 + b * params.TW) * HWo + u32(oj)];
+      }
     }
+    let at = out0 + j * SW;
+    if (INPUT_RELU) { s = select(0.0, s, (!MASK_Z || relu_y[at] > 0.0) && (!MASK_R || s > 0.0)); }
+    dx[at] = s;
   }
-  let at = ((px.n * params.C + px.c) * params.H + px.ih) * params.W + px.iw;
-  if (INPUT_RELU) { s = select(0.0, s, (!MASK_Z || relu_y[at] > 0.0) && (!MASK_R || s > 0.0)); }
-  dx[at] = s;
 }
 
 // Invocations enumerate dx phase by phase: (n, c, rh, i, rw, j) -> ih = i*SH + rh, iw = j*SW + rw.

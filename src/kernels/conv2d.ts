@@ -105,6 +105,7 @@ export type Conv2dVariant = KernelVariant;
 
 const directKernel = defineKernel('conv2d', directSource);
 const WG = 256;
+const COL2IM_WG = 32;
 /** The row kernels' invocations (dispatchRows) each write a whole row: fewer of them, in smaller workgroups. */
 const ROW_WG = 64;
 
@@ -259,7 +260,7 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-/** backward_input and col2im walk dx phase by phase, over a grid padded to whole phases. */
+/** backward_input walks dx phase by phase, over a grid padded to whole phases. */
 function phaseGrid(g: Geometry): number {
   return g.N * g.C * g.SH * Math.ceil(g.H / g.SH) * g.SW * Math.ceil(g.W / g.SW);
 }
@@ -845,7 +846,9 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
       runGemms(e, kernel, variant, dy, w, [columns], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
-      const n = phaseGrid(g);
+      // One invocation per row of each phase of dx (conv2d.wgsl col2im): few enough that a smaller
+      // workgroup spreads them over more threads.
+      const n = g.N * g.C * g.SH * g.SW * Math.ceil(g.H / g.SH);
       // col2im fuses the ReLU's masks but not an added gradient.
       const fuses = !!inputRelu && !inputRelu.plus;
       e.dispatch({
@@ -853,8 +856,8 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
         entry: 'col2im',
         bindings: { col, dx, relu_y: fuses ? inputRelu.y : col },
         params: directParams(g, n),
-        workgroups: grid1d(n, WG),
-        constants: { WG, INPUT_RELU: fuses ? 1 : 0, ...RULE_MASKS[inputRelu?.rule ?? 'standard'] },
+        workgroups: grid1d(n, COL2IM_WG),
+        constants: { WG: COL2IM_WG, INPUT_RELU: fuses ? 1 : 0, ...RULE_MASKS[inputRelu?.rule ?? 'standard'] },
         op: kernel,
       });
       e.release(col);
