@@ -526,7 +526,10 @@ export function conv2dUsesWinograd(
 ): boolean {
   const g = resolve('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
-  return (backward ? (winogradBackward(e, g, opts) ?? spreadWinogradBackward(e, g, opts)) : winogradForward(e, g, opts)) !== null;
+  if (!backward) return winogradForward(e, g, opts) !== null;
+  if (winogradBackward(e, g, opts)) return true;
+  const spread = spreadWinogradBackward(e, g, opts) !== null;
+  return spread && !stridedColumnsSuit(e, g, variantFor(e, 'conv2d', opts), true);
 }
 
 /** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
@@ -591,7 +594,9 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   const [DH, DW] = pair(kernel, 'dilation', opts.dilation, 1, 1);
   const g = resolve(kernel, [1, Cg * (opts.groups ?? 1), DH * KH + 4 * SH, DW * KW + 4 * SW], w.shape, opts);
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
-  if (opts.backwardInput) jobs.push(...(useColumns(g) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
+  if (opts.backwardInput) {
+    jobs.push(...(useColumns(g) || stridedColumnsMayApply(g, variant) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
+  }
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
   }
@@ -749,11 +754,33 @@ function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
 
 /**
  * Inputs with at most 8 channels per group (the RGB stem) take the columns path, unless pointwise.
- * (Strided convs with more channels do not: col2im's gather cost more than the flat GEMM saved over
- * the per-phase GEMMs on ResNet-50.)
+ * Strided convs with more channels may too (`stridedColumnsSuit`).
  */
 function useColumns(g: Geometry): boolean {
   return g.Cg <= 8 && !pointwise(g);
+}
+
+/**
+ * Whether a strided conv with more than 8 input channels per group goes backward through the columns
+ * path too, on the subgroup kernels, rather than through spread-dy Winograd or per-phase GEMMs. Since
+ * col2im walks rows it costs less than either on ResNet-50's stride-2 3x3 convs: 1.15x on `layer2.0` and
+ * `layer3.0`, 1.25x on `layer4.0` at batch 1, 1.07x on `layer2.0` at batch 8 (interleaved A/B). Not where
+ * dy's planes are not whole vec4s and spread Winograd serves (`layer4.0` at batch 8, 7x7: 0.9x): the
+ * columns GEMM then reads dy without vec4 loads. Nor 1x1 convs (the downsamples), whose backward is
+ * already a pointwise GEMM on the output grid (`stridedPointwiseSuits`).
+ */
+function stridedColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant, spreadWinograd: boolean): boolean {
+  return (
+    stridedColumnsMayApply(g, variant) &&
+    ((g.Ho * g.Wo) % 4 === 0 || !spreadWinograd) &&
+    columnBytes(g) <= e.limits.maxStorageBufferBindingSize &&
+    gemmSuits('subgroup', [columnsJob(g)])
+  );
+}
+
+/** Whether `stridedColumnsSuit` may hold at some input size (prepareConv2dWeight packs for it then). */
+function stridedColumnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
+  return variant === 'subgroup' && g.Cg > 8 && (g.SH > 1 || g.SW > 1) && g.KH * g.KW > 1;
 }
 
 /**
@@ -833,7 +860,8 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     return dx;
   }
   const spreadWino = variant === 'direct' ? null : spreadWinogradBackward(e, g, opts);
-  if (spreadWino) {
+  const stridedColumns = stridedColumnsSuit(e, g, variant, spreadWino !== null);
+  if (spreadWino && !stridedColumns) {
     const spread = spreadOverInput(e, dy, g);
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, spread, w, 1, spreadWino, dx, epi);
@@ -842,7 +870,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   }
   if (variant !== 'direct') {
     const columns = columnsJob(g);
-    if (useColumns(g) && columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns])) {
+    if (stridedColumns || (useColumns(g) && columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns]))) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
       runGemms(e, kernel, variant, dy, w, [columns], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');

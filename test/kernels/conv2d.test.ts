@@ -7,6 +7,7 @@ import {
   conv2dOutputShape,
   conv2dUsesWinograd,
   selectConv2dVariant,
+  type Conv2dVariant,
 } from '../../src/kernels/conv2d.js';
 import { winogradTileFor } from '../../src/kernels/winograd.js';
 import type { Tensor } from '../../src/gpu/tensor.js';
@@ -105,20 +106,32 @@ describe('conv2d shapes and selection', () => {
     expect(await outputEntry(14)).toEqual(['winograd.transform_output4']);
   });
 
-  it('runs backward to the input of strided convs on a spread grid: 3x3 through Winograd F(4x4) where it suits, 1x1 through the pointwise GEMM', async () => {
-    const kernels = async (xShape: number[], O: number) => {
+  it('runs backward to the input of strided convs through patch columns (subgroup kernels) or on a spread grid: 3x3 through Winograd F(4x4) where it suits, 1x1 through the pointwise GEMM', async () => {
+    const kernels = async (xShape: number[], O: number, variant?: Conv2dVariant) => {
       const dy = engine.zeros([xShape[0], O, xShape[2] / 2, xShape[3] / 2]);
       const w = engine.zeros([O, xShape[1], 3, 3]);
-      const dispatched = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, xShape, { stride: 2, padding: 1 }));
+      const opts = { stride: 2, padding: 1, variant };
+      const dispatched = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, xShape, opts));
       engine.releaseAll(dy, w);
+      expect(conv2dUsesWinograd(engine, xShape, w.shape, opts, true)).toBe(dispatched.includes('winograd.transform_input4'));
       return dispatched;
     };
-    expect(await kernels([2, 32, 16, 16], 40)).toEqual(
-      expect.arrayContaining(['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4_rows']),
-    );
-    expect(await kernels([1, 32, 12, 12], 40)).not.toContain('conv2d.zero_insert'); // F(2x2) tiles only: the phases
-    expect(await kernels([2, 16, 16, 16], 40)).not.toContain('conv2d.zero_insert'); // 16 channels: Winograd does not suit
-    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1 }, true)).toBe(true);
+    const spread = ['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4_rows'];
+    // Off the subgroup kernels: the spread grid where F(4x4) suits.
+    expect(await kernels([2, 32, 16, 16], 40, 'register')).toEqual(expect.arrayContaining(spread));
+    if (engine.capabilities.subgroupKernels) {
+      // dy's planes whole vec4s (8x8): columns and col2im; 7x7 planes: the spread grid.
+      expect((await kernels([2, 32, 16, 16], 40)).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
+        'conv2d_gemm_sg.wide_flat_v4',
+        'conv2d.col2im',
+      ]);
+      expect(await kernels([2, 32, 14, 14], 40)).toEqual(
+        expect.arrayContaining(['conv2d.zero_insert', 'winograd.transform_input4', 'winograd.transform_output4']),
+      );
+    }
+    expect(await kernels([1, 32, 12, 12], 40, 'register')).not.toContain('conv2d.zero_insert'); // F(2x2) tiles only: the phases
+    expect(await kernels([2, 16, 16, 16], 40, 'register')).not.toContain('conv2d.zero_insert'); // 16 channels: Winograd does not suit
+    expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1, variant: 'register' }, true)).toBe(true);
     expect(conv2dUsesWinograd(engine, [2, 32, 16, 16], [40, 32, 3, 3], { stride: 2, padding: 1, winograd: false }, true)).toBe(false);
     // A strided 1x1 conv: the pointwise backward on the output grid (flat GEMM), then spread (subgroup kernels only).
     if (!engine.capabilities.subgroupKernels) return;
