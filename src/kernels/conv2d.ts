@@ -527,9 +527,25 @@ export function conv2dUsesWinograd(
   const g = resolve('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
   if (!backward) return winogradForward(e, g, opts) !== null;
-  if (winogradBackward(e, g, opts)) return true;
-  const spread = spreadWinogradBackward(e, g, opts) !== null;
-  return spread && !stridedColumnsSuit(e, g, variantFor(e, 'conv2d', opts), true);
+  const plan = backwardPlan(e, g, opts, variantFor(e, 'conv2d', opts));
+  return plan.wino !== null || plan.spreadWino !== null;
+}
+
+/**
+ * Which of backward to the input's Winograd and strided-columns paths a conv takes (conv2dBackwardInput
+ * runs the first that is set; conv2dUsesWinograd reports the Winograd ones).
+ */
+function backwardPlan(
+  e: Engine,
+  g: Geometry,
+  opts: Conv2dOptions,
+  variant: Conv2dVariant,
+): { wino: WinogradConv | null; spreadWino: WinogradConv | null; stridedColumns: boolean } {
+  const wino = variant === 'direct' ? null : winogradBackward(e, g, opts);
+  if (wino) return { wino, spreadWino: null, stridedColumns: false };
+  const spread = variant === 'direct' ? null : spreadWinogradBackward(e, g, opts);
+  const stridedColumns = stridedColumnsSuit(e, g, variant, spread !== null);
+  return { wino: null, spreadWino: stridedColumns ? null : spread, stridedColumns };
 }
 
 /** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
@@ -770,12 +786,12 @@ function useColumns(g: Geometry): boolean {
  * already a pointwise GEMM on the output grid (`stridedPointwiseSuits`).
  */
 function stridedColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant, spreadWinograd: boolean): boolean {
-  return (
-    stridedColumnsMayApply(g, variant) &&
-    ((g.Ho * g.Wo) % 4 === 0 || !spreadWinograd) &&
-    columnBytes(g) <= e.limits.maxStorageBufferBindingSize &&
-    gemmSuits('subgroup', [columnsJob(g)])
-  );
+  return stridedColumnsMayApply(g, variant) && ((g.Ho * g.Wo) % 4 === 0 || !spreadWinograd) && columnsFit(e, g, 'subgroup');
+}
+
+/** Whether backward's columns fit one binding and the GEMM kernels suit the columns job. */
+function columnsFit(e: Engine, g: Geometry, variant: GemmVariant): boolean {
+  return columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columnsJob(g)]);
 }
 
 /** Whether `stridedColumnsSuit` may hold at some input size (prepareConv2dWeight packs for it then). */
@@ -853,15 +869,13 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     e.release(dx);
     return out;
   };
-  const wino = variant === 'direct' ? null : winogradBackward(e, g, opts);
+  const { wino, spreadWino, stridedColumns } = backwardPlan(e, g, opts, variant);
   if (wino) {
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx, epi);
     return dx;
   }
-  const spreadWino = variant === 'direct' ? null : spreadWinogradBackward(e, g, opts);
-  const stridedColumns = stridedColumnsSuit(e, g, variant, spreadWino !== null);
-  if (spreadWino && !stridedColumns) {
+  if (spreadWino) {
     const spread = spreadOverInput(e, dy, g);
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, spread, w, 1, spreadWino, dx, epi);
@@ -869,10 +883,9 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     return dx;
   }
   if (variant !== 'direct') {
-    const columns = columnsJob(g);
-    if (stridedColumns || (useColumns(g) && columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columns]))) {
+    if (stridedColumns || (useColumns(g) && columnsFit(e, g, variant))) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
-      runGemms(e, kernel, variant, dy, w, [columns], col);
+      runGemms(e, kernel, variant, dy, w, [columnsJob(g)], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
       // One invocation per row of each phase of dx (conv2d.wgsl col2im): few enough that a smaller
       // workgroup spreads them over more threads.
