@@ -290,12 +290,12 @@ const VECMAT_SLICES = 8u;  // slices of K per vecmat workgroup (32 x 8 invocatio
 // One vec4 of partial sums per invocation: gemv's rows 0..3 of one column, vecmat's 4 columns of one row.
 var<workgroup> partial: array<vec4f, 256>;
 
-// Row block: the vec4 index of each of A's 4 rows (clamped to M - 1).
-fn a_rows4(bz: u32, m0: u32) -> vec4u {
-  let base = (params.a_off + bz * params.a_bs) / 4u;
-  let lda4 = params.a_rs / 4u;
+// Row block: the element offset of each of A's 4 rows m0..m0+3 (clamped to M - 1). gemv divides them by
+// 4 for vec4 indices: its plan has A's offset and strides in whole vec4s (a single row needs no stride).
+fn a_rows(bz: u32, m0: u32) -> vec4u {
+  let base = params.a_off + bz * params.a_bs;
   let last = params.M - 1u;
-  return base + vec4u(min(m0, last), min(m0 + 1u, last), min(m0 + 2u, last), min(m0 + 3u, last)) * lda4;
+  return base + vec4u(min(m0, last), min(m0 + 1u, last), min(m0 + 2u, last), min(m0 + 3u, last)) * params.a_rs;
 }
 
 @compute @workgroup_size(256)
@@ -305,7 +305,7 @@ fn gemv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let lane = li % GEMV_LANES;
   let n = wid.x * GEMV_COLS + li / GEMV_LANES;
   let m0 = wid.y * 4u;
-  let ar = a_rows4(bz, m0);
+  let ar = a_rows(bz, m0) / 4u;
   let brow = (params.b_off + bz * params.b_bs + min(n, N - 1u) * params.b_cs) / 4u;
   let K4 = params.K / 4u;
   var s = vec4f(0.0);  // s[r]: row m0 + r
@@ -334,9 +334,7 @@ fn vecmat(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   let N4 = params.N / 4u;
   let n4 = wid.x * 32u + lid.x;
   let m0 = wid.y * 4u;
-  let abase = params.a_off + bz * params.a_bs;
-  let last = M - 1u;
-  let ar = abase + vec4u(min(m0, last), min(m0 + 1u, last), min(m0 + 2u, last), min(m0 + 3u, last)) * params.a_rs;
+  let ar = a_rows(bz, m0);
   let bcol = (params.b_off + bz * params.b_bs) / 4u + min(n4, N4 - 1u);
   let ldb4 = params.b_rs / 4u;
   // Slice y: rows k0..k1 of B; neighbouring invocations read neighbouring vec4s of a row.
