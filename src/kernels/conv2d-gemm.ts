@@ -136,10 +136,21 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
     const shape =
       c.KH === 1 && c.KW === 1 ? (c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'flat_v4' : '1x1') : s1 ? 's1' : 'any';
     // 9..16 channels: 8 pixels x 16 channels per lane rather than a half-empty 4 x 32 tile.
-    if (c.Co <= 16) return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `mid_${shape}` };
+    if (c.Co <= 16) {
+      const entry = shape === 's1' && alignedRows(c) ? 'mid_s1_rows' : `mid_${shape}`;
+      return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
+    }
     return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `wide_${shape}` };
   }
   return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
+}
+
+/**
+ * Three taps along W at padding 1, on rows of whole vec4s in and out: each lane's 8 pixels start on a
+ * vec4, so `mid_s1_rows` reads its windows and stores its outputs as aligned vec4s.
+ */
+function alignedRows(c: GemmConv): boolean {
+  return c.KW === 3 && c.colOrigin === -1 && c.XW % 4 === 0 && c.Wo === c.XW && c.YSW === 1 && c.YRW === 0 && c.YW % 4 === 0;
 }
 
 /** True when a GEMM tile would be mostly padding (depthwise, very thin groups): use the direct kernel. */
@@ -404,7 +415,8 @@ export function dispatchGemm(
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
   const flops = c.flops ?? 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {
-    const v4 = cfg.entry.endsWith('flat_v4');
+    // Entries that read x or write y as vec4s bind them as such.
+    const v4 = cfg.entry.endsWith('flat_v4') || cfg.entry.endsWith('_rows');
     e.dispatch({
       kernel: cfg.kernel,
       entry: cfg.entry,

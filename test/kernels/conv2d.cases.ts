@@ -116,6 +116,28 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { padding: 1, activation: 'relu' },
     bias: true,
   },
+  // ... on rows of whole vec4s with 3 taps at padding 1 (mid_s1_rows): a last tile half past the row
+  // (width 12), a single half tile (width 4), channels and outputs not multiples of 4, groups, a
+  // 5-tap dilated kernel along H, the epilogue through the vec4 stores.
+  {
+    name: 'mid rows: 3x3 pad 1, C=16 O=16, 12x12, batch 2, epilogue, relu',
+    x: [2, 16, 12, 12],
+    O: 16,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
+  { name: 'mid rows: 3x3 pad 1, C=5 O=9, 7x16, batch 3', x: [3, 5, 7, 16], O: 9, k: [3, 3], opts: { padding: 1 }, bias: true },
+  { name: 'mid rows: 3x3 pad 1, groups 2 (4 -> 10 each), 5x4', x: [1, 8, 5, 4], O: 20, k: [3, 3], opts: { padding: 1, groups: 2 } },
+  {
+    name: 'mid rows: 5x3 pad [2,1] dilation [2,1], C=6 O=11, 9x8',
+    x: [1, 6, 9, 8],
+    O: 11,
+    k: [5, 3],
+    opts: { padding: [2, 1], dilation: [2, 1] },
+    epilogue: true,
+  },
   { name: 'mid tile: 1x1 on 6x6 (half the last lane), C=7 O=13', x: [2, 7, 6, 6], O: 13, k: [1, 1], opts: {}, bias: true, epilogue: true },
   // Strided, ungrouped, more than 16 output channels and a pixel count divisible by 4: the forward pass
   // forms patch columns and runs one flat GEMM on the subgroup kernels.
