@@ -412,6 +412,8 @@ export function dispatchGemm(
   const whole = fusesWholeEpilogue(cfg);
   if (!whole && needsWholeEpilogue(epi)) throw new Error(`${op}: internal error: ${cfg.entry} does not fuse scale/shift/residual/mask`);
   const constants: Record<string, number> = whole ? epilogueConstants(epi) : { HAS_BIAS: bias ? 1 : 0, ACT: epi.relu ? 1 : 0 };
+  // Rows that never straddle two workgroups of 8 lane tiles pass their edge pixels between lanes.
+  if (cfg.entry.endsWith('_rows') && 8 % WT === 0) constants.EDGE_SHUFFLE = 1;
   const workgroups: [number, number, number] = [gx, c.G * NT, gz];
   const flops = c.flops ?? 2 * c.N * c.G * c.Ho * c.Wo * c.Co * c.Ci * c.KH * c.KW;
   if (cfg.kernel === sgKernel) {

@@ -117,8 +117,9 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
   },
   // ... on rows of whole vec4s with 3 taps at padding 1 (mid_s1_rows): a last tile half past the row
-  // (width 12), a single half tile (width 4), channels and outputs not multiples of 4, groups, a
-  // 5-tap dilated kernel along H, the epilogue through the vec4 stores.
+  // (width 12), a single half tile (width 4), rows of 3 tiles that straddle workgroups (width 24: edge
+  // pixels loaded, not shuffled), channels and outputs not multiples of 4, groups, a 5-tap dilated
+  // kernel along H, the epilogue through the vec4 stores.
   {
     name: 'mid rows: 3x3 pad 1, C=16 O=16, 12x12, batch 2, epilogue, relu',
     x: [2, 16, 12, 12],
@@ -129,6 +130,7 @@ export const CONV_SPECS: ConvSpec[] = [
     epilogue: true,
   },
   { name: 'mid rows: 3x3 pad 1, C=5 O=9, 7x16, batch 3', x: [3, 5, 7, 16], O: 9, k: [3, 3], opts: { padding: 1 }, bias: true },
+  { name: 'mid rows: 3x3 pad 1, C=7 O=14, 5x24 (rows straddle workgroups)', x: [2, 7, 5, 24], O: 14, k: [3, 3], opts: { padding: 1 } },
   { name: 'mid rows: 3x3 pad 1, groups 2 (4 -> 10 each), 5x4', x: [1, 8, 5, 4], O: 20, k: [3, 3], opts: { padding: 1, groups: 2 } },
   {
     name: 'mid rows: 5x3 pad [2,1] dilation [2,1], C=6 O=11, 9x8',
