@@ -324,6 +324,67 @@ fn wide_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   store_wide(&acc, t);
 }
 
+// Whether a row's tiles never straddle two workgroups (8 % tiles per row == 0): a lane's left and right
+// neighbour pixels are then its neighbour lanes' outer pixels (or padding), passed by a shuffle where a
+// vec4 load would bring one float: the kernel ran 1.25x faster (CIFAR's 16-channel 3x3 at batch 250).
+override EDGE_SHUFFLE: bool = false;
+
+// The wide tile's twin of mid_s1_rows (below): a lane's 4 pixels are one aligned vec4 per channel row,
+// its outer two pixels shuffled from the neighbour lanes (or loaded where rows straddle workgroups).
+struct Window6 { l: f32, a: vec4f, r: f32 }
+
+fn window6(q: u32, ok: bool, has_l: bool, has_r: bool) -> Window6 {
+  var w: Window6;
+  w.a = select(vec4f(0.0), x4[q], ok);
+  if (EDGE_SHUFFLE) {
+    w.l = select(0.0, subgroupShuffleUp(w.a.w, 1u), has_l);
+    w.r = select(0.0, subgroupShuffleDown(w.a.x, 1u), has_r);
+  } else {
+    w.l = select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l);
+    w.r = select(0.0, x4[select(q, q + 1u, has_r)].x, ok && has_r);
+  }
+  return w;
+}
+
+@compute @workgroup_size(8)
+fn wide_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 4u, 32u);
+  var acc: array<vec4f, 32>;
+  init_wide(&acc, t, lane);
+  let C4 = params.C4; let Ci = params.Ci; let KH = params.KH; let DH = i32(params.DH);
+  let XH = i32(params.XH);
+  let HW4 = params.XH * params.XW / 4u;
+  let has_l = t.ow0 > 0u; let has_r = t.ow0 + 4u < params.XW;
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    let row_ok = ih >= 0 && ih < XH;
+    var q = (t.plane + u32(clamp(ih, 0, XH - 1)) * params.XW + t.ow0) / 4u;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      let r0 = window6(q, row_ok && c0 < Ci, has_l, has_r);
+      let r1 = window6(q + HW4, row_ok && c0 + 1u < Ci, has_l, has_r);
+      let r2 = window6(q + 2u * HW4, row_ok && c0 + 2u < Ci, has_l, has_r);
+      let r3 = window6(q + 3u * HW4, row_ok && c0 + 3u < Ci, has_l, has_r);
+      let p4 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w); let p5 = vec4f(r0.r, r1.r, r2.r, r3.r);
+      var s0 = vec4f(r0.l, r1.l, r2.l, r3.l); var s1 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x);
+      var s2 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y); var s3 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z);
+      for (var kw = 0u; kw < 3u; kw++) {
+        step_wide(&acc, s0, s1, s2, s3, wt[wi], wt[wi + 8u], wt[wi + 16u], wt[wi + 24u]);
+        wi += 32u;
+        s0 = s1; s1 = s2; s2 = s3; s3 = select(p5, p4, kw == 0u);
+      }
+      q += 4u * HW4;
+    }
+  }
+  let o = out_map(t);
+  let ok = t.valid;
+  store_px4(o, t.oc, o.pix, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, o.pix, ok, acc[1], acc[9], acc[17], acc[25]);
+  store_px4(o, t.oc + 8u, o.pix, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, o.pix, ok, acc[3], acc[11], acc[19], acc[27]);
+  store_px4(o, t.oc + 16u, o.pix, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, o.pix, ok, acc[5], acc[13], acc[21], acc[29]);
+  store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
+}
+
 @compute @workgroup_size(8)
 fn wide_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let t = tile_of(wid, nwg, lane, 4u, 32u);
@@ -514,10 +575,6 @@ fn mid_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
 // (docs/adapter.md): CIFAR's 16-channel 3x3 convs at batch 250 ran 1.37x faster than through mid_s1.
 struct Window10 { l: f32, a: vec4f, b: vec4f, r: f32 }
 
-// Whether a row's tiles never straddle two workgroups (8 % tiles per row == 0): a lane's left and right
-// neighbour pixels are then its neighbour lanes' outer pixels (or padding), passed by a shuffle where a
-// vec4 load would bring one float: the kernel ran 1.25x faster (CIFAR's 16-channel 3x3 at batch 250).
-override EDGE_SHUFFLE: bool = false;
 
 // Pixels ow0-1 .. ow0+8 of one channel row (q: the vec4 holding ow0); zero where ok is false (a padding
 // row or a channel past the group's) and for pixels outside the row (left of 0, right of the width).

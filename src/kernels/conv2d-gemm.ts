@@ -140,14 +140,15 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
       const entry = shape === 's1' && alignedRows(c) ? 'mid_s1_rows' : `mid_${shape}`;
       return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
     }
-    return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry: `wide_${shape}` };
+    const entry = shape === 's1' && alignedRows(c) ? 'wide_s1_rows' : `wide_${shape}`;
+    return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
   }
   return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
 }
 
 /**
- * Three taps along W at padding 1, on rows of whole vec4s in and out: each lane's 8 pixels start on a
- * vec4, so `mid_s1_rows` reads its windows and stores its outputs as aligned vec4s.
+ * Three taps along W at padding 1, on rows of whole vec4s in and out: each lane's 4 or 8 pixels start on
+ * a vec4, so `wide_s1_rows` and `mid_s1_rows` read their windows and store their outputs as aligned vec4s.
  */
 function alignedRows(c: GemmConv): boolean {
   return c.KW === 3 && c.colOrigin === -1 && c.XW % 4 === 0 && c.Wo === c.XW && c.YSW === 1 && c.YRW === 0 && c.YW % 4 === 0;

@@ -334,7 +334,7 @@ export const conv2dForward = scoped(function conv2dForward(
   const variant = variantFor(e, kernel, opts);
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   const y = e.empty([g.N, g.O, g.Ho, g.Wo], 'f32', 'conv2d.y');
-  const wino = variant === 'direct' ? null : winogradForward(e, g, opts);
+  const wino = variant === 'direct' ? null : winogradForward(e, g, opts, variant);
   if (wino) {
     winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, wino, y, epi);
     return y;
@@ -526,8 +526,9 @@ export function conv2dUsesWinograd(
 ): boolean {
   const g = resolve('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
-  if (!backward) return winogradForward(e, g, opts) !== null;
-  const plan = backwardPlan(e, g, opts, variantFor(e, 'conv2d', opts));
+  const variant = variantFor(e, 'conv2d', opts);
+  if (!backward) return winogradForward(e, g, opts, variant) !== null;
+  const plan = backwardPlan(e, g, opts, variant);
   return plan.wino !== null || plan.spreadWino !== null;
 }
 
@@ -541,7 +542,7 @@ function backwardPlan(
   opts: Conv2dOptions,
   variant: Conv2dVariant,
 ): { wino: WinogradConv | null; spreadWino: WinogradConv | null; stridedColumns: boolean } {
-  const wino = variant === 'direct' ? null : winogradBackward(e, g, opts);
+  const wino = variant === 'direct' ? null : winogradBackward(e, g, opts, variant);
   if (wino) return { wino, spreadWino: null, stridedColumns: false };
   const spread = variant === 'direct' ? null : spreadWinogradBackward(e, g, opts);
   const stridedColumns = stridedColumnsSuit(e, g, variant, spread !== null);
@@ -549,17 +550,31 @@ function backwardPlan(
 }
 
 /** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
-function winogradForward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+function winogradForward(e: Engine, g: Geometry, opts: Conv2dOptions, variant: Conv2dVariant): WinogradConv | null {
   const c = { N: g.N, CI: g.C, CO: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad: g.PH };
   const m = opts.winogradTile ?? winogradTileFor(c);
-  return winogradChosen(e, opts, 'conv2d.forward', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
+  const suits = () => winogradSuits(c) && !directRowsWin(c, variant);
+  return winogradChosen(e, opts, 'conv2d.forward', winogradApplies(g), suits) ? { ...c, m } : null;
 }
 
 /** Backward to the input of a stride-1 3x3 conv: a conv of dy (padding 2 - P) with the flipped, transposed kernel. */
-function winogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+function winogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions, variant: Conv2dVariant): WinogradConv | null {
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, pad: 2 - g.PH };
   const m = opts.winogradTile ?? winogradTileFor(c);
-  return winogradChosen(e, opts, 'conv2d.backwardInput', winogradApplies(g), () => winogradSuits(c)) ? { ...c, m } : null;
+  const suits = () => winogradSuits(c) && !directRowsWin(c, variant);
+  return winogradChosen(e, opts, 'conv2d.backwardInput', winogradApplies(g), suits) ? { ...c, m } : null;
+}
+
+/**
+ * Where the subgroup kernels' direct rows entries (`*_s1_rows`: padding 1 on rows of whole vec4s) beat
+ * Winograd: up to 32 channels in and out, whose transforms weigh most against a product this small.
+ * CIFAR ResNet-20's 32-channel 3x3 at batch 250, interleaved: forward 14.4 against 17.8-19.0 ms, backward
+ * to the input 13.4 against 17.5; at 48 and 64 channels Winograd stays ahead (48 on 16x16 maps: 15.1
+ * against 11.7 ms; 64 on 8x8 at batch 250: 13.1 against 10.3-10.6; ResNet-50's 56x56 at batch 1: 3.27
+ * against 2.16).
+ */
+function directRowsWin(c: Omit<WinogradConv, 'm'>, variant: Conv2dVariant): boolean {
+  return variant === 'subgroup' && c.pad === 1 && c.W % 4 === 0 && Math.max(c.CI, c.CO) <= 32;
 }
 
 /**

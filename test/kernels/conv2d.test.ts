@@ -45,6 +45,17 @@ describe('conv2d shapes and selection', () => {
     expect(conv2dUsesWinograd(engine, [1, 256, 14, 14], [256, 256, 3, 3], opts, true)).toBe(true);
     expect(conv2dUsesWinograd(engine, [1, 16, 32, 32], [16, 16, 3, 3], opts)).toBe(false); // too few channels
     expect(conv2dUsesWinograd(engine, [1, 64, 56, 56], [64, 64, 3, 3], { padding: 1, stride: 2 })).toBe(false);
+    // 32 channels on rows of whole vec4s: the subgroup kernels' direct rows entry, Winograd elsewhere
+    const cifar32: [number[], number[]] = [
+      [250, 32, 16, 16],
+      [32, 32, 3, 3],
+    ];
+    for (const variant of ['subgroup', 'register'] as const) {
+      for (const backward of [false, true]) {
+        expect(conv2dUsesWinograd(engine, ...cifar32, { ...opts, variant }, backward)).toBe(variant !== 'subgroup');
+      }
+    }
+    expect(conv2dUsesWinograd(engine, [250, 64, 8, 8], [64, 64, 3, 3], { ...opts, variant: 'subgroup' })).toBe(true);
     expect(conv2dUsesWinograd(engine, [1, 64, 56, 56], [64, 64, 3, 3], { ...opts, variant: 'direct' })).toBe(false);
     expect(winogradTileFor({ N: 1, CI: 512, CO: 512, H: 7, W: 7, Ho: 7, Wo: 7, pad: 1 })).toBe(2);
     expect(winogradTileFor({ N: 8, CI: 512, CO: 512, H: 7, W: 7, Ho: 7, Wo: 7, pad: 1 })).toBe(4);
