@@ -14,7 +14,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Progress } from '../src/cli/progress.js';
 import { datasetFromFile, type ImageDataset } from '../src/data/image-dataset.js';
 import { tensorSet, type LabelledSet } from '../src/data/labelled-source.js';
@@ -33,15 +32,18 @@ import { acquireEngine } from '../src/gpu/acquire.js';
 import { modelFromFile } from '../src/graph/model.js';
 import { readSafetensorsFile } from '../src/io/safetensors-node.js';
 import { projectRoot } from '../src/util/project-root.js';
+import { benchArgs, nonNegativeFlag } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const values = benchArgs(
+  'bench:early-exit',
+  'usage: bench:early-exit [--models resnet20,resnet56,default-resnet,default-vgg] [--max-accuracy-drop 1] [--out DIR]',
+  {
     models: { type: 'string', default: 'resnet20,resnet56,default-resnet,default-vgg' },
     'max-accuracy-drop': { type: 'string', default: '1' },
     out: { type: 'string', default: join('out', 'bench') },
   },
-});
-const drop = Number(values['max-accuracy-drop']) / 100;
+);
+const drop = nonNegativeFlag('bench:early-exit', '--max-accuracy-drop', values['max-accuracy-drop']) / 100;
 const root = projectRoot();
 const cifar = join(root, '..', 'shared', 'data', 'cifar10');
 

@@ -17,7 +17,6 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { datasetFromFile } from '../src/data/image-dataset.js';
 import { tensorSet } from '../src/data/labelled-source.js';
 import { calibrateClassMeans } from '../src/e2cm/calibrate.js';
@@ -29,9 +28,15 @@ import { layerEvidence } from '../src/methods/layer-evidence.js';
 import { pearson } from '../src/metrics/statistics.js';
 import { layerTracer, type MaskScore } from '../src/methods/layertracer.js';
 import { projectRoot } from '../src/util/project-root.js';
+import { benchArgs, intFlag } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const SCRIPT = 'bench:layertracer';
+const values = benchArgs(
+  SCRIPT,
+  'usage: bench:layertracer [--model resnet20] [--images 100] [--limit 8] [--masks 1000] [--group 4]\n' +
+    '                         [--scores contrastive,confidence] [--pixels-per-step 32] [--out DIR]\n' +
+    '       bench:layertracer --speed   (several images per pass against one at a time)',
+  {
     model: { type: 'string', default: 'resnet20' },
     images: { type: 'string', default: '100' },
     limit: { type: 'string', default: '8' },
@@ -42,7 +47,10 @@ const { values } = parseArgs({
     speed: { type: 'boolean', default: false },
     out: { type: 'string', default: join('out', 'bench', 'layertracer') },
   },
-});
+);
+// --limit 0 traces nothing new and writes the tables from the images traced before
+for (const flag of ['images', 'masks', 'pixels-per-step', 'group'] as const) intFlag(SCRIPT, `--${flag}`, values[flag]);
+intFlag(SCRIPT, '--limit', values.limit, 0);
 const FIRST_TRACED = 700;
 const cifar = join(projectRoot(), '..', 'shared', 'data', 'cifar10');
 

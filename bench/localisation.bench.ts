@@ -12,7 +12,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Progress } from '../src/cli/progress.js';
 import { DEFAULT_MODELS } from '../src/cli/demo.js';
 import { generateRange, SPLIT_SEEDS } from '../src/data/synthetic/index.js';
@@ -30,9 +29,14 @@ import { METHODS } from '../src/methods/registry.js';
 import { colourBarImage } from '../src/report/colour-bar.js';
 import { labelledSheet } from '../src/report/labelled-sheet.js';
 import { projectRoot } from '../src/util/project-root.js';
+import { benchArgs, intFlag, usageError } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const SCRIPT = 'bench:localisation';
+const values = benchArgs(
+  SCRIPT,
+  'usage: bench:localisation [--images 500] [--batch 25] [--rise-masks 500] [--samples 50] [--models resnet,vgg]\n' +
+    '                          [--sheet-images 8] [--out DIR]',
+  {
     images: { type: 'string', default: '500' },
     batch: { type: 'string', default: '25' },
     'rise-masks': { type: 'string', default: '500' },
@@ -41,25 +45,17 @@ const { values } = parseArgs({
     'sheet-images': { type: 'string', default: '8' },
     out: { type: 'string', default: join('out', 'bench') },
   },
-});
+);
 const SIZE = 64;
 const PIXELS = SIZE * SIZE;
-const count = Number(values.images);
-const batch = Number(values.batch);
-const samples = Number(values.samples);
-const riseMasks = Number(values['rise-masks']);
-const sheetImages = Math.min(Number(values['sheet-images']), count, batch);
+const count = intFlag(SCRIPT, '--images', values.images);
+const batch = intFlag(SCRIPT, '--batch', values.batch);
+const samples = intFlag(SCRIPT, '--samples', values.samples);
+const riseMasks = intFlag(SCRIPT, '--rise-masks', values['rise-masks']);
+const sheetImages = Math.min(intFlag(SCRIPT, '--sheet-images', values['sheet-images'], 0), count, batch);
 const wanted = values.models!.split(',').map((s) => s.trim());
 const models = DEFAULT_MODELS.filter((m) => wanted.includes(m.id));
-if (!models.length) throw new Error(`--models ${values.models}: choose from ${DEFAULT_MODELS.map((m) => m.id).join(', ')}`);
-for (const [name, v] of [
-  ['images', count],
-  ['batch', batch],
-  ['samples', samples],
-  ['rise-masks', riseMasks],
-] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-}
+if (!models.length) usageError(SCRIPT, `--models ${values.models}: choose from ${DEFAULT_MODELS.map((m) => m.id).join(', ')}`);
 
 const data = generateRange(SPLIT_SEEDS.test, 0, count);
 const dataset = { images: data.images, labels: data.labels, count, height: SIZE, width: SIZE, classes: [], source: 'synthetic test split' };

@@ -9,7 +9,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { acquireEngine } from '../src/gpu/acquire.js';
 import type { Engine } from '../src/gpu/engine.js';
 import { modelFromFile, seededModel, type Model } from '../src/graph/model.js';
@@ -18,9 +17,11 @@ import { METHODS } from '../src/methods/registry.js';
 import { rise } from '../src/methods/rise.js';
 import { seededInput, seededValues } from '../src/models/seeded-init.js';
 import { projectRoot } from '../src/util/project-root.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: join('out', 'bench') } },
+const values = benchArgs('bench:methods', 'usage: bench:methods [--quick] [--out DIR]', {
+  quick: { type: 'boolean', default: false },
+  out: { type: 'string', default: join('out', 'bench') },
 });
 const quick = values.quick!;
 const rows: { what: string; first: number; median: number; unit: string; rate?: string }[] = [];

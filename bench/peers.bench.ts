@@ -22,7 +22,6 @@ import { cpus, loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { acquireEngine } from '../src/gpu/acquire.js';
 import type { Engine } from '../src/gpu/engine.js';
 import { modelFromFile, seededModel, type Model } from '../src/graph/model.js';
@@ -32,10 +31,15 @@ import { rise } from '../src/methods/rise.js';
 import { measureFmaCeiling } from '../src/kernels/fma-ceiling.js';
 import { seededInput, seededValues } from '../src/models/seeded-init.js';
 import { projectRoot } from '../src/util/project-root.js';
+import { benchArgs, intFlag, usageError } from './args.js';
 import { loadTfjs, tfjsWorkload, type TfjsPeer } from './peers-tfjs.js';
 
-const { values: args } = parseArgs({
-  options: {
+const SCRIPT = 'bench:peers';
+const args = benchArgs(
+  SCRIPT,
+  'usage: bench:peers [--quick] [--rounds N] [--warmup N] [--no-tfjs] [--no-torch] [--out DIR]\n' +
+    '                   [--torch-device cpu|cuda] [--torch-threads N] [--python PATH]',
+  {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     warmup: { type: 'string', default: '1' },
@@ -45,35 +49,16 @@ const { values: args } = parseArgs({
     'torch-threads': { type: 'string', default: '2' },
     python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string', default: join('out', 'bench') },
-    help: { type: 'boolean', short: 'h' },
   },
-});
-if (args.help) {
-  console.log(
-    'usage: bench:peers [--quick] [--rounds N] [--warmup N] [--no-tfjs] [--no-torch] [--out DIR]\n' +
-      '                   [--torch-device cpu|cuda] [--torch-threads N] [--python PATH]',
-  );
-  process.exit(0);
-}
-/** Bad flags: say which and how, then stop before anything is loaded. */
-function usageError(message: string): never {
-  console.error(`bench:peers: ${message} (--help lists the flags)`);
-  process.exit(2);
-}
-/** A flag's value as a positive integer, or a usage error naming the flag. */
-function positiveInt(flag: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) usageError(`${flag} needs a positive integer, got ${value}`);
-  return n;
-}
+);
 const torchDevice = args['torch-device']!;
-if (torchDevice !== 'cpu' && torchDevice !== 'cuda') usageError(`--torch-device must be cpu or cuda, got ${torchDevice}`);
-const torchThreads = positiveInt('--torch-threads', args['torch-threads']);
+if (torchDevice !== 'cpu' && torchDevice !== 'cuda') usageError(SCRIPT, `--torch-device must be cpu or cuda, got ${torchDevice}`);
+const torchThreads = intFlag(SCRIPT, '--torch-threads', args['torch-threads']);
 /** The PyTorch column's name in the table. */
 const torchLabel = torchDevice === 'cuda' ? 'PyTorch CUDA' : `PyTorch CPU (${torchThreads} thread${torchThreads === 1 ? '' : 's'})`;
 const quick = args.quick!;
-const rounds = positiveInt('--rounds', args.rounds ?? (quick ? '2' : '5'));
-const warmups = positiveInt('--warmup', args.warmup);
+const rounds = intFlag(SCRIPT, '--rounds', args.rounds ?? (quick ? '2' : '5'));
+const warmups = intFlag(SCRIPT, '--warmup', args.warmup);
 const riseMasks = quick ? 500 : 2000;
 
 type Contender = 'layertracer' | 'pytorch' | 'tfjs';
