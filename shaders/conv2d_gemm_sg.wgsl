@@ -385,6 +385,72 @@ fn wide_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
 }
 
+// Pixels 2*ow0-1 .. 2*ow0+7 of one channel row (q: the vec4 holding 2*ow0), zero where ok is false; the
+// right edge needs no mask (the output width is whole vec4s, so the last lane's 8 pixels end the row).
+struct Window9 { l: f32, a: vec4f, b: vec4f }
+
+fn window9(q: u32, ok: bool, has_l: bool) -> Window9 {
+  var w: Window9;
+  w.a = select(vec4f(0.0), x4[q], ok);
+  w.b = select(vec4f(0.0), x4[q + 1u], ok);
+  if (EDGE_SHUFFLE) {
+    w.l = select(0.0, subgroupShuffleUp(w.b.w, 1u), has_l);
+  } else {
+    w.l = select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l);
+  }
+  return w;
+}
+
+// Stride 2 along W, 3 taps at padding 1, rows of whole vec4s in and out (input width a multiple of 8):
+// a lane's 4 outputs read input pixels 2*ow0-1 .. 2*ow0+7 of each channel row, two aligned vec4s and
+// the pixel before them (the previous lane's last, shuffled; loaded where rows straddle workgroups).
+// Output i at tap kw reads window pixel 2i + kw: the taps run in a loop that picks the even or odd
+// pixels (unrolled, the kernel ran 1.5x slower). In place of patch columns + the flat GEMM where the
+// channels are few (conv2d.ts, stride2RowsSuit).
+@compute @workgroup_size(8)
+fn wide_s2_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 4u, 32u);
+  var acc: array<vec4f, 32>;
+  init_wide(&acc, t, lane);
+  let C4 = params.C4; let Ci = params.Ci; let KH = params.KH; let DH = i32(params.DH);
+  let XH = i32(params.XH);
+  let HW4 = params.XH * params.XW / 4u;
+  let has_l = t.ow0 > 0u;
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    let row_ok = ih >= 0 && ih < XH;
+    var q = (t.plane + u32(clamp(ih, 0, XH - 1)) * params.XW + 2u * t.ow0) / 4u;
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      let r0 = window9(q, row_ok && c0 < Ci, has_l);
+      let r1 = window9(q + HW4, row_ok && c0 + 1u < Ci, has_l);
+      let r2 = window9(q + 2u * HW4, row_ok && c0 + 2u < Ci, has_l);
+      let r3 = window9(q + 3u * HW4, row_ok && c0 + 3u < Ci, has_l);
+      // window pixel j of the 4 channels: 0 = l, 1..4 = a, 5..8 = b
+      let p0 = vec4f(r0.l, r1.l, r2.l, r3.l);
+      let p1 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x); let p2 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y);
+      let p3 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z); let p4 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w);
+      let p5 = vec4f(r0.b.x, r1.b.x, r2.b.x, r3.b.x); let p6 = vec4f(r0.b.y, r1.b.y, r2.b.y, r3.b.y);
+      let p7 = vec4f(r0.b.z, r1.b.z, r2.b.z, r3.b.z); let p8 = vec4f(r0.b.w, r1.b.w, r2.b.w, r3.b.w);
+      var s0 = p0; var s1 = p2; var s2 = p4; var s3 = p6;
+      for (var kw = 0u; kw < 3u; kw++) {
+        step_wide(&acc, s0, s1, s2, s3, wt[wi], wt[wi + 8u], wt[wi + 16u], wt[wi + 24u]);
+        wi += 32u;
+        let odd = kw == 0u;
+        s0 = select(p2, p1, odd); s1 = select(p4, p3, odd); s2 = select(p6, p5, odd); s3 = select(p8, p7, odd);
+      }
+      q += 4u * HW4;
+    }
+  }
+  let o = out_map(t);
+  let ok = t.valid;
+  store_px4(o, t.oc, o.pix, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, o.pix, ok, acc[1], acc[9], acc[17], acc[25]);
+  store_px4(o, t.oc + 8u, o.pix, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, o.pix, ok, acc[3], acc[11], acc[19], acc[27]);
+  store_px4(o, t.oc + 16u, o.pix, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, o.pix, ok, acc[5], acc[13], acc[21], acc[29]);
+  store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
+}
+
 @compute @workgroup_size(8)
 fn wide_any(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let t = tile_of(wid, nwg, lane, 4u, 32u);

@@ -140,7 +140,7 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
       const entry = shape === 's1' && alignedRows(c) ? 'mid_s1_rows' : `mid_${shape}`;
       return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
     }
-    const entry = shape === 's1' && alignedRows(c) ? 'wide_s1_rows' : `wide_${shape}`;
+    const entry = shape === 's1' && alignedRows(c) ? 'wide_s1_rows' : alignedStride2Rows(c) ? 'wide_s2_rows' : `wide_${shape}`;
     return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
   }
   return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };
@@ -152,6 +152,11 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
  */
 function alignedRows(c: GemmConv): boolean {
   return c.KW === 3 && c.colOrigin === -1 && c.XW % 4 === 0 && c.Wo === c.XW && c.YSW === 1 && c.YRW === 0 && c.YW % 4 === 0;
+}
+
+/** The same at stride 2 along W on input rows of whole pairs of vec4s: `wide_s2_rows`. */
+function alignedStride2Rows(c: GemmConv): boolean {
+  return c.KW === 3 && c.SW === 2 && c.DW === 1 && c.colOrigin === -1 && c.XW % 8 === 0 && c.Wo * 2 === c.XW && c.YSW === 1 && c.YRW === 0;
 }
 
 /** True when a GEMM tile would be mostly padding (depthwise, very thin groups): use the direct kernel. */

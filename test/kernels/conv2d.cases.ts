@@ -160,6 +160,32 @@ export const CONV_SPECS: ConvSpec[] = [
     k: [5, 3],
     opts: { padding: [2, 1], dilation: [2, 1] },
   },
+  // Stride 2 along W on input rows of whole pairs of vec4s, at most 32 input channels (wide_s2_rows, in
+  // place of patch columns): shuffled edges (width 16), loaded ones (width 24: rows of 3 tiles), stride
+  // 1 along H with a dilation, the epilogue.
+  {
+    name: 's2 rows: 3x3 stride 2 pad 1, C=5 O=20, 7x16, batch 2, epilogue, relu',
+    x: [2, 5, 7, 16],
+    O: 20,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
+  {
+    name: 's2 rows: 3x3 stride 2 pad 1, C=9 O=33, 6x24 (rows straddle workgroups)',
+    x: [1, 9, 6, 24],
+    O: 33,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1 },
+  },
+  {
+    name: 's2 rows: 3x3 stride [1,2] pad 1 dilation [2,1], C=6 O=18, 5x8',
+    x: [1, 6, 5, 8],
+    O: 18,
+    k: [3, 3],
+    opts: { stride: [1, 2], padding: 1, dilation: [2, 1] },
+  },
   { name: 'wide rows backward: 3x3 pad 1, C=36 O=20, 8x8, batch 2', x: [2, 36, 8, 8], O: 20, k: [3, 3], opts: { padding: 1 } },
   { name: 'mid tile: 1x1 on 6x6 (half the last lane), C=7 O=13', x: [2, 7, 6, 6], O: 13, k: [1, 1], opts: {}, bias: true, epilogue: true },
   // Strided, ungrouped, more than 16 output channels and a pixel count divisible by 4: the forward pass
@@ -174,8 +200,8 @@ export const CONV_SPECS: ConvSpec[] = [
   },
   { name: 'columns: 1x1 stride 2 (downsample), C=20 O=24, 12x11', x: [2, 20, 12, 11], O: 24, k: [1, 1], opts: { stride: 2 } },
   {
-    name: 'columns: 3x3 stride 2 pad 1, C=9 O=33, 15x16, epilogue, relu',
-    x: [1, 9, 15, 16],
+    name: 'columns: 3x3 stride 2 pad 1, C=36 O=33, 15x16, epilogue, relu',
+    x: [1, 36, 15, 16],
     O: 33,
     k: [3, 3],
     opts: { stride: 2, padding: 1, activation: 'relu' },
