@@ -329,6 +329,17 @@ fn wide_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 // vec4 load would bring one float: the kernel ran 1.25x faster (CIFAR's 16-channel 3x3 at batch 250).
 override EDGE_SHUFFLE: bool = false;
 
+// The pixels just left and right of a lane's window in one channel row: the last pixel of the vec4
+// before q and the first of the vec4 at q_right. With EDGE_SHUFFLE they are the neighbour lanes'
+// own outer pixels (last_own of lane - 1, first_own of lane + 1); lane 0 starts a row and lane 7 ends
+// one, so what they would read from outside the workgroup is never used. Zero outside the row.
+fn edge_pixels(q: u32, q_right: u32, ok: bool, has_l: bool, has_r: bool, last_own: f32, first_own: f32) -> vec2f {
+  if (EDGE_SHUFFLE) {
+    return vec2f(select(0.0, subgroupShuffleUp(last_own, 1u), has_l), select(0.0, subgroupShuffleDown(first_own, 1u), has_r));
+  }
+  return vec2f(select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l), select(0.0, x4[select(q, q_right, has_r)].x, ok && has_r));
+}
+
 // The wide tile's twin of mid_s1_rows (below): a lane's 4 pixels are one aligned vec4 per channel row,
 // its outer two pixels shuffled from the neighbour lanes (or loaded where rows straddle workgroups).
 struct Window6 { l: f32, a: vec4f, r: f32 }
@@ -336,13 +347,8 @@ struct Window6 { l: f32, a: vec4f, r: f32 }
 fn window6(q: u32, ok: bool, has_l: bool, has_r: bool) -> Window6 {
   var w: Window6;
   w.a = select(vec4f(0.0), x4[q], ok);
-  if (EDGE_SHUFFLE) {
-    w.l = select(0.0, subgroupShuffleUp(w.a.w, 1u), has_l);
-    w.r = select(0.0, subgroupShuffleDown(w.a.x, 1u), has_r);
-  } else {
-    w.l = select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l);
-    w.r = select(0.0, x4[select(q, q + 1u, has_r)].x, ok && has_r);
-  }
+  let e = edge_pixels(q, q + 1u, ok, has_l, has_r, w.a.w, w.a.x);
+  w.l = e.x; w.r = e.y;
   return w;
 }
 
@@ -393,11 +399,7 @@ fn window9(q: u32, ok: bool, has_l: bool) -> Window9 {
   var w: Window9;
   w.a = select(vec4f(0.0), x4[q], ok);
   w.b = select(vec4f(0.0), x4[q + 1u], ok);
-  if (EDGE_SHUFFLE) {
-    w.l = select(0.0, subgroupShuffleUp(w.b.w, 1u), has_l);
-  } else {
-    w.l = select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l);
-  }
+  w.l = edge_pixels(q, q, ok, has_l, false, w.b.w, 0.0).x;
   return w;
 }
 
@@ -648,14 +650,8 @@ fn window10(q: u32, ok: bool, has_l: bool, has_b: bool, has_r: bool) -> Window10
   var w: Window10;
   w.a = select(vec4f(0.0), x4[q], ok);
   w.b = select(vec4f(0.0), x4[select(q, q + 1u, has_b)], ok && has_b);
-  if (EDGE_SHUFFLE) {
-    // lane 0 starts a row and lane 7 ends one, so the lanes they would read from are never used
-    w.l = select(0.0, subgroupShuffleUp(w.b.w, 1u), has_l);
-    w.r = select(0.0, subgroupShuffleDown(w.a.x, 1u), has_r);
-  } else {
-    w.l = select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l);
-    w.r = select(0.0, x4[select(q, q + 2u, has_r)].x, ok && has_r);
-  }
+  let e = edge_pixels(q, q + 2u, ok, has_l, has_r, w.b.w, w.a.x);
+  w.l = e.x; w.r = e.y;
   return w;
 }
 
