@@ -48,9 +48,13 @@ const values = benchArgs(
     out: { type: 'string', default: join('out', 'bench', 'layertracer') },
   },
 );
+// images traced in all, masks per image, pixels per insertion/deletion step, images per pass
+const total = intFlag(SCRIPT, '--images', values.images);
+const masks = intFlag(SCRIPT, '--masks', values.masks);
+const pixelsPerStep = intFlag(SCRIPT, '--pixels-per-step', values['pixels-per-step']);
+const group = intFlag(SCRIPT, '--group', values.group);
 // --limit 0 traces nothing new and writes the tables from the images traced before
-for (const flag of ['images', 'masks', 'pixels-per-step', 'group'] as const) intFlag(SCRIPT, `--${flag}`, values[flag]);
-intFlag(SCRIPT, '--limit', values.limit, 0);
+const limit = intFlag(SCRIPT, '--limit', values.limit, 0);
 const FIRST_TRACED = 700;
 const cifar = join(projectRoot(), '..', 'shared', 'data', 'cifar10');
 
@@ -103,8 +107,6 @@ try {
     engine.release(x);
   } else {
     await mkdir(values.out!, { recursive: true });
-    const total = Number(values.images);
-    const group = Number(values.group);
     const tables: string[] = [];
     for (const score of values.scores!.split(',') as MaskScore[]) {
       const path = join(values.out!, `${values.model}-${score}.jsonl`);
@@ -115,7 +117,7 @@ try {
             .filter(Boolean)
             .map((l) => JSON.parse(l) as ImageRecord)
         : [];
-      let budget = Number(values.limit);
+      let budget = limit;
       for (let first = FIRST_TRACED + done.length; first < FIRST_TRACED + total && budget > 0; first += group) {
         const count = Math.min(group, FIRST_TRACED + total - first, budget);
         budget -= count;
@@ -123,13 +125,13 @@ try {
         const x = engine.upload(data, [count, 3, 32, 32], 'x');
         const logits = await model.logits(x);
         const result = await layerTracer(model, x, means, {
-          masks: Number(values.masks),
+          masks,
           batchSize: 64,
           score,
           seed: first,
           baseline: true,
         });
-        const evidence = await layerEvidence(model, x, result, { pixelsPerStep: Number(values['pixels-per-step']), seed: first });
+        const evidence = await layerEvidence(model, x, result, { pixelsPerStep, seed: first });
         const classMaps = new Map<string, Float32Array>();
         for (const l of result.layers) classMaps.set(l, await result.classMaps.get(l)!.readF32());
         for (let i = 0; i < count; i++) {
@@ -157,7 +159,7 @@ try {
         engine.release(x);
         console.log(`${score}: ${done.length}/${total} images`);
       }
-      if (done.length >= total) tables.push(evidenceTable(values.model!, score, done.slice(0, total), Number(values.masks)));
+      if (done.length >= total) tables.push(evidenceTable(values.model!, score, done.slice(0, total), masks));
     }
     if (tables.length) {
       const text = tables.join('\n');

@@ -340,6 +340,12 @@ fn edge_pixels(q: u32, q_right: u32, ok: bool, has_l: bool, has_r: bool, last_ow
   return vec2f(select(0.0, x4[select(q, q - 1u, has_l)].w, ok && has_l), select(0.0, x4[select(q, q_right, has_r)].x, ok && has_r));
 }
 
+// The rows kernels' vec4 index of column col (a multiple of 4) of input row ih in the tile's first
+// channel; a row outside the plane is clamped into it (its loads are then masked to zero).
+fn row_vec4(t: Tile, ih: i32, col: u32) -> u32 {
+  return (t.plane + u32(clamp(ih, 0, i32(params.XH) - 1)) * params.XW + col) / 4u;
+}
+
 // The wide tile's twin of mid_s1_rows (below): a lane's 4 pixels are one aligned vec4 per channel row,
 // its outer two pixels shuffled from the neighbour lanes (or loaded where rows straddle workgroups).
 struct Window6 { l: f32, a: vec4f, r: f32 }
@@ -365,7 +371,7 @@ fn wide_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   for (var kh = 0u; kh < KH; kh++) {
     let ih = t.ih0 + i32(kh) * DH;
     let row_ok = ih >= 0 && ih < XH;
-    var q = (t.plane + u32(clamp(ih, 0, XH - 1)) * params.XW + t.ow0) / 4u;
+    var q = row_vec4(t, ih, t.ow0);
     for (var c = 0u; c < C4; c++) {
       let c0 = 4u * c;
       let r0 = window6(q, row_ok && c0 < Ci, has_l, has_r);
@@ -422,7 +428,7 @@ fn wide_s2_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   for (var kh = 0u; kh < KH; kh++) {
     let ih = t.ih0 + i32(kh) * DH;
     let row_ok = ih >= 0 && ih < XH;
-    var q = (t.plane + u32(clamp(ih, 0, XH - 1)) * params.XW + 2u * t.ow0) / 4u;
+    var q = row_vec4(t, ih, 2u * t.ow0);
     for (var c = 0u; c < C4; c++) {
       let c0 = 4u * c;
       let r0 = window9(q, row_ok && c0 < Ci, has_l);
@@ -668,7 +674,7 @@ fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var kh = 0u; kh < KH; kh++) {
     let ih = t.ih0 + i32(kh) * DH;
     let row_ok = ih >= 0 && ih < XH;
-    var q = (t.plane + u32(clamp(ih, 0, XH - 1)) * params.XW + t.ow0) / 4u;
+    var q = row_vec4(t, ih, t.ow0);
     for (var c = 0u; c < C4; c++) {
       let c0 = 4u * c;
       let r0 = window10(q, row_ok && c0 < Ci, has_l, has_b, has_r);

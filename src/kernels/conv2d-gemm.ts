@@ -155,7 +155,7 @@ function alignedRows(c: GemmConv): boolean {
 }
 
 /** The same at stride 2 along W on input rows of whole pairs of vec4s: `wide_s2_rows`. */
-function alignedStride2Rows(c: GemmConv): boolean {
+export function alignedStride2Rows(c: GemmConv): boolean {
   return c.KW === 3 && c.SW === 2 && c.DW === 1 && c.colOrigin === -1 && c.XW % 8 === 0 && c.Wo * 2 === c.XW && c.YSW === 1 && c.YRW === 0;
 }
 

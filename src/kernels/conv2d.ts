@@ -7,6 +7,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { prepareWinogradWeight, winogradConv3x3, winogradSuits, winogradTileFor, type WinogradConv } from './winograd.js';
 import { channelAffineForward } from './channel-affine.js';
 import {
+  alignedStride2Rows,
   fusesWholeEpilogue,
   gemmWasteful,
   needsWholeEpilogue,
@@ -340,7 +341,7 @@ export const conv2dForward = scoped(function conv2dForward(
     return y;
   }
   const rest = needsWholeEpilogue(epi);
-  if (forwardColumnsSuit(e, g, variant)) return forwardThroughColumns(e, x, w, g, y, epi);
+  if (forwardColumnsSuit(e, g, variant, jobs[0].conv)) return forwardThroughColumns(e, x, w, g, y, epi);
   if (variant !== 'direct' && gemmSuits(variant, jobs)) {
     if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
       runGemms(e, kernel, variant, x, w, jobs, y, epi);
@@ -373,9 +374,9 @@ export const conv2dForward = scoped(function conv2dForward(
  * planes are padded to whole vec4s and the output is unpadded after. Columns and the padded output
  * must each fit one binding.
  */
-function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
+function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant, conv: GemmConv): boolean {
   const limit = e.limits.maxStorageBufferBindingSize;
-  const needed = (g.SH > 1 || g.SW > 1 || (g.Ho * g.Wo) % 4 !== 0) && !stride2RowsSuit(g);
+  const needed = (g.SH > 1 || g.SW > 1 || (g.Ho * g.Wo) % 4 !== 0) && !stride2RowsSuit(g, conv);
   return columnsMayApply(g, variant) && needed && paddedColumnBytes(g) <= limit && g.N * g.O * paddedPlane(g) * 4 <= limit;
 }
 
@@ -386,8 +387,8 @@ function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant): boo
  * columns win from 64 channels up (ResNet-18's 64 -> 128 on 56x56: 2.33 against 2.72 ms at batch 1,
  * ResNet-50's 128-channel one 4.1 against 4.5 ms), where their GEMM's long K pays for the pass.
  */
-function stride2RowsSuit(g: Geometry): boolean {
-  return g.G === 1 && g.KW === 3 && g.SW === 2 && g.DW === 1 && g.PW === 1 && g.W % 8 === 0 && g.C <= 32 && g.O > 16;
+function stride2RowsSuit(g: Geometry, conv: GemmConv): boolean {
+  return g.G === 1 && g.C <= 32 && g.O > 16 && alignedStride2Rows(conv);
 }
 
 /** Whether the columns path may serve this conv at some input size (prepareConv2dWeight packs for it then). */
