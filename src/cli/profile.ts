@@ -14,6 +14,9 @@ import { defineCommand } from './command.js';
 import { ALLOW_NON_FINITE, FORCE, outDir, WEIGHTS } from './common-options.js';
 import { UsageError } from './errors.js';
 import { loadModelFile } from './load-model.js';
+
+/** Warm-up runs beyond --warmup while runs still create GPU buffers (the pool settles by the third). */
+const MAX_EXTRA_WARMUPS = 4;
 interface Job {
   label: string;
   run: () => Promise<void>;
@@ -59,7 +62,14 @@ is submitted alone and timed by its completion (--mode fence).`,
       help: 'profile one attribution method (e.g. grad-cam, rise) instead of the passes',
     },
     'forward-only': { type: 'flag', help: 'profile the forward pass only' },
-    warmup: { type: 'int', arg: 'N', min: 0, max: 100, default: 1, help: 'unprofiled runs first, so pipeline compiles are not timed' },
+    warmup: {
+      type: 'int',
+      arg: 'N',
+      min: 0,
+      max: 100,
+      default: 1,
+      help: `at least N unprofiled runs first, so pipeline compiles are not timed; up to ${MAX_EXTRA_WARMUPS} more follow until a run creates no GPU buffer (0: profile the cold run)`,
+    },
     mode: { type: 'enum', values: ['timestamps', 'fence'], help: 'timestamps (default where available) or fence' },
     'no-ceiling': { type: 'flag', help: 'skip measuring the FMA ceiling' },
     top: { type: 'int', arg: 'N', min: 1, max: 10_000, default: 15, help: 'rows of the per-variant table to print' },
@@ -82,11 +92,11 @@ is submitted alone and timed by its completion (--mode fence).`,
         : seededModel(engine, values.arch!, (n, s) => seededValues(n, s, 0), values.arch!.startsWith('cifar') ? 10 : 1000);
       const x = await inputBatch(engine, model, values.image, values['input-size'] ?? model.info.inputSize, values.batch);
       const job = profileJob(engine, model, x, method?.name ?? (values['forward-only'] ? 'forward' : 'forward+backward'));
-      for (let i = 0; i < values.warmup; i++) await job.run();
+      const warmups = await warmUp(engine, job.run, values.warmup);
       const p = await engine.profile(job.run, values.mode ? { mode: values.mode } : {});
       const ceiling = values['no-ceiling'] ? null : await measureFmaCeiling(engine, { targetMs: 200, runs: 3 });
       const what = `${model.info.architecture} ${job.label}, input ${x.shape.join('x')}`;
-      const text = report(engine, what, p, ceiling, values.top);
+      const text = report(engine, what, p, ceiling, values.top, warmups);
       process.stdout.write(text.console);
       const base = `profile-${model.info.architecture}-${job.label.replace(/[^\w+-]+/g, '_')}-n${x.shape[0]}`;
       out.expect([`${base}.md`, `${base}.trace.json`]);
@@ -157,13 +167,37 @@ function profileJob(engine: Engine, model: Model, x: Tensor, what: string): Job 
   };
 }
 
-function report(engine: Engine, what: string, p: ProfileResult<void>, ceiling: number | null, top: number) {
+/**
+ * The warm-up runs: at least `min`, then more while a run still creates GPU buffers. The first run
+ * prepares weights (folded, packed, cached), which shifts where the engine's batches end, so the second
+ * can still need buffers the first did not; a profiled run that creates buffers times their first
+ * mapping in whichever dispatch writes them first (CIFAR ResNet-20 forward + backward at batch 250 on
+ * lavapipe: 716-859 ms of GPU time after one warm-up, the excess in three layers, 641-678 after two or three).
+ */
+async function warmUp(engine: Engine, run: () => Promise<void>, min: number): Promise<number> {
+  if (min === 0) return 0;
+  let runs = 0;
+  for (; runs < min + MAX_EXTRA_WARMUPS; runs++) {
+    const before = engine.stats.pool.createdBuffers;
+    await run();
+    if (runs + 1 >= min && engine.stats.pool.createdBuffers === before) return runs + 1;
+  }
+  return runs;
+}
+
+function report(engine: Engine, what: string, p: ProfileResult<void>, ceiling: number | null, top: number, warmups: number) {
   const s = summariseProfile(p.dispatches, p.wallMs, ceiling);
   const a = engine.adapter;
   const head = [
     `# Profile: ${what}`,
     '',
-    `adapter ${a.description || a.architecture || a.device}${a.isSoftware ? ' (software)' : ''}; timed by ${p.mode === 'timestamps' ? 'GPU timestamp queries' : 'per-dispatch fences'}`,
+    `adapter ${a.description || a.architecture || a.device}${a.isSoftware ? ' (software)' : ''}; timed by ${p.mode === 'timestamps' ? 'GPU timestamp queries' : 'per-dispatch fences'} after ${warmups} warm-up run${warmups === 1 ? '' : 's'}`,
+    ...(p.createdBuffers > 0
+      ? [
+          '',
+          `note: the profiled run created ${p.createdBuffers} GPU buffer${p.createdBuffers === 1 ? '' : 's'}; the dispatch that first wrote each also paid for its memory, so those layers read slower than they run (raise --warmup)`,
+        ]
+      : []),
     '',
   ].join('\n');
   const markdown = `${head}${profileMarkdown(s, Infinity)}\n`;

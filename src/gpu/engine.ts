@@ -80,6 +80,13 @@ export interface ProfileResult<T> {
   dispatches: DispatchRecord[];
   /** Wall time of `fn` and the wait for its GPU work, ms. */
   wallMs: number;
+  /**
+   * GPU buffers the engine's pool created while `fn` ran. The dispatch that first writes a new buffer
+   * also pays for its memory (on a software adapter the OS maps and zeroes it page by page: tens of ms
+   * for a batch-250 activation), so a profile of a run that still creates buffers blames that time on
+   * whichever layers happen to get them. Profile a run of the same work repeated until this is 0.
+   */
+  createdBuffers: number;
 }
 
 const UNIFORM_SLOT = 256;
@@ -664,6 +671,7 @@ export class Engine {
     this.profiler = profiler;
     let result: T;
     let wallMs: number;
+    const buffersBefore = this.pool.stats.createdBuffers;
     try {
       const t0 = performance.now();
       result = await fn();
@@ -675,7 +683,8 @@ export class Engine {
       throw err;
     }
     this.profiler = null;
-    return { result, mode, dispatches: await profiler.collect(), wallMs };
+    const createdBuffers = this.pool.stats.createdBuffers - buffersBefore;
+    return { result, mode, dispatches: await profiler.collect(), wallMs, createdBuffers };
   }
 
   /** Names the graph layer (and pass) whose dispatches follow, for profiles; cheap enough to call always. */

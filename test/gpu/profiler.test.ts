@@ -75,6 +75,20 @@ describe('engine.profile', () => {
     expect(ticks.filter((ns) => ns % 65536 !== 0).length, `durations in ns: ${ticks.join(', ')}`).toBeGreaterThan(0);
   });
 
+  it('counts the GPU buffers the profiled function created (their first use is timed in some dispatch)', async () => {
+    // A size no other test uses, so the first run must create its buffers and the second reuses them.
+    const run = async () => {
+      const x = engine.upload(new Float32Array(3 * 37 * 41).fill(1), [3, 37, 41]);
+      const y = reluForward(engine, x);
+      await y.readF32();
+      engine.releaseAll(x, y);
+    };
+    const first = await engine.profile(run);
+    expect(first.createdBuffers).toBe(2);
+    const second = await engine.profile(run);
+    expect(second.createdBuffers).toBe(0);
+  });
+
   it('refuses to nest, and leaves the engine unprofiled after a throw', async () => {
     await expect(engine.profile(() => engine.profile(work))).rejects.toThrow(/do not nest/);
     await expect(
@@ -109,11 +123,21 @@ describe('layertracer profile', () => {
     const md = readFileSync(`${base}.md`, 'utf8');
     expect(md).toContain('| layer1.0.conv1 | forward |');
     expect(md).toContain('| layer1.0.conv1 | backward |');
+    // The cold run creates every buffer, and the report says what that does to the layers' times.
+    expect(md).toContain('after 0 warm-up runs');
+    expect(md).toMatch(/note: the profiled run created \d+ GPU buffers/);
     const trace = JSON.parse(readFileSync(`${base}.trace.json`, 'utf8'));
     expect(trace.traceEvents.some((e: { name: string }) => e.name.startsWith('conv2d.forward'))).toBe(true);
     await expect(
       profileCommand(['--arch', 'cifar_resnet20', '--no-ceiling', '--warmup', '0', '--out', dir, '--batch', '2']),
     ).rejects.toThrow(/already exist.*pass --force/);
+    // Warmed up, runs continue past --warmup until one creates no buffer: the profiled run creates none.
+    await profileCommand(['--arch', 'cifar_resnet20', '--batch', '3', '--no-ceiling', '--warmup', '1', '--out', dir]);
+    const warm = readFileSync(join(dir, 'profile-cifar_resnet20-forward+backward-n3.md'), 'utf8');
+    const warmups = Number(/after (\d+) warm-up runs?/.exec(warm)?.[1]);
+    expect(warmups).toBeGreaterThanOrEqual(2); // the first run prepares the weights, the second still allocates
+    expect(warmups).toBeLessThanOrEqual(5);
+    expect(warm).not.toContain('note: the profiled run created');
     await expect(profileCommand(['--no-ceiling'])).rejects.toThrow(/needs one of --weights FILE or --arch NAME/);
     await expect(profileCommand(['--arch', 'resnet50', '--mode', 'fast'])).rejects.toThrow(/--mode must be one of timestamps, fence/);
   });
