@@ -28,6 +28,7 @@ struct Params {
 @group(0) @binding(8) var<storage, read> col: array<f32>;        // patch columns (N, C*KH*KW, Ho*Wo)
 @group(0) @binding(9) var<storage, read_write> patches: array<f32>; // im2col's output, laid out as col
 @group(0) @binding(10) var<storage, read> relu_y: array<f32>;    // col2im with INPUT_RELU: the ReLU output x is
+@group(0) @binding(11) var<storage, read> plus: array<f32>;      // col2im with INPUT_PLUS: a gradient dx also gets
 
 override WG: u32 = 256;
 override HAS_BIAS: u32 = 0;
@@ -37,6 +38,9 @@ override ACT: u32 = 0;  // 0: none, 1: relu
 override INPUT_RELU: bool = false;
 override MASK_Z: bool = true;
 override MASK_R: bool = false;
+// col2im only: add the gradient the ReLU's output has from another reader (a residual block's shortcut)
+// before its masks: dx = (s + plus) * masks, as addInPlace then reluBackward would.
+override INPUT_PLUS: bool = false;
 
 fn flat_index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -218,6 +222,7 @@ fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
       }
     }
     let at = out0 + j * SW;
+    if (INPUT_PLUS) { s += plus[at]; }
     if (INPUT_RELU) { s = select(0.0, s, (!MASK_Z || relu_y[at] > 0.0) && (!MASK_R || s > 0.0)); }
     dx[at] = s;
   }

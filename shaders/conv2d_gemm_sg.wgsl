@@ -21,8 +21,8 @@ enable subgroups;
 //   *_1x1: a single loop over channels (1x1 kernels; any stride).
 //   *_s1:  stride 1 and dilation 1 along W: the lane's input window slides one pixel per kw, so each
 //          tap after the first costs one new pixel load instead of TM (3x3 convs load ~3x less).
-//   *_s1_rows: (mid) the same with 3 taps at padding 1 on rows of whole vec4s: windows loaded and
-//          outputs stored as aligned vec4s.
+//   *_s1_rows: the same with 3 taps at padding 1 on rows of whole vec4s: windows loaded and outputs
+//          stored as aligned vec4s (wide_s2_rows: stride 2).
 //   *_any: any stride and dilation.
 // Zero padding and channel counts that are not multiples of 4 are handled by masking loads to zero.
 // Lanes whose pixels run past the output row end compute values that are never stored.
@@ -796,6 +796,48 @@ fn narrow_s1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
     }
   }
   store_narrow(&acc, t);
+}
+
+// The narrow tile's twin of mid_s1_rows: the same 10-pixel windows of aligned vec4s (the edges shuffled
+// between lanes where rows do not straddle workgroups) and vec4 stores, for at most 8 output channels:
+// backward to the input of the CIFAR stem (16 -> 3 channels), which narrow_s1's gathers ran at 6 % of
+// the FMA ceiling.
+@compute @workgroup_size(8)
+fn narrow_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 4u);
+  var acc: array<vec4f, 8>;
+  init_narrow(&acc, t, lane);
+  let C4 = params.C4; let Ci = params.Ci; let KH = params.KH; let DH = i32(params.DH);
+  let XH = i32(params.XH);
+  let HW4 = params.XH * params.XW / 4u;
+  let has_l = t.ow0 > 0u; let has_b = t.ow0 + 4u < params.XW; let has_r = t.ow0 + 8u < params.XW;
+  var wi = t.w0 + (lane & 3u);
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    let row_ok = ih >= 0 && ih < XH;
+    var q = row_vec4(t, ih, t.ow0);
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      let r0 = window10(q, row_ok && c0 < Ci, has_l, has_b, has_r);
+      let r1 = window10(q + HW4, row_ok && c0 + 1u < Ci, has_l, has_b, has_r);
+      let r2 = window10(q + 2u * HW4, row_ok && c0 + 2u < Ci, has_l, has_b, has_r);
+      let r3 = window10(q + 3u * HW4, row_ok && c0 + 3u < Ci, has_l, has_b, has_r);
+      let p8 = vec4f(r0.b.w, r1.b.w, r2.b.w, r3.b.w); let p9 = vec4f(r0.r, r1.r, r2.r, r3.r);
+      var s0 = vec4f(r0.l, r1.l, r2.l, r3.l);
+      var s1 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x); var s2 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y);
+      var s3 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z); var s4 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w);
+      var s5 = vec4f(r0.b.x, r1.b.x, r2.b.x, r3.b.x); var s6 = vec4f(r0.b.y, r1.b.y, r2.b.y, r3.b.y);
+      var s7 = vec4f(r0.b.z, r1.b.z, r2.b.z, r3.b.z);
+      for (var kw = 0u; kw < 3u; kw++) {
+        step_narrow(&acc, s0, s1, s2, s3, s4, s5, s6, s7, wt[wi + 4u * kw]);
+        s0 = s1; s1 = s2; s2 = s3; s3 = s4; s4 = s5; s5 = s6; s6 = s7; s7 = select(p9, p8, kw == 0u);
+      }
+      wi += 12u; q += 4u * HW4;
+    }
+  }
+  let o = out_map(t);
+  store_px4(o, t.oc, o.pix, t.valid, acc[0], acc[1], acc[2], acc[3]);
+  store_px4(o, t.oc, o.pix + 4u, t.valid && t.ow0 + 4u < params.Wo, acc[4], acc[5], acc[6], acc[7]);
 }
 
 @compute @workgroup_size(8)

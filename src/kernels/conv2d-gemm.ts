@@ -132,7 +132,10 @@ export interface TileConfig {
 export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
   if (variant === 'subgroup') {
     const s1 = c.SW === 1 && c.DW === 1;
-    if (c.Co <= 8) return { variant, TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry: s1 ? 'narrow_s1' : 'narrow_any' };
+    if (c.Co <= 8) {
+      const entry = s1 ? (alignedRows(c) ? 'narrow_s1_rows' : 'narrow_s1') : 'narrow_any';
+      return { variant, TM: 8, TN: 4, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
+    }
     const shape =
       c.KH === 1 && c.KW === 1 ? (c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'flat_v4' : '1x1') : s1 ? 's1' : 'any';
     // 9..16 channels: 8 pixels x 16 channels per lane rather than a half-empty 4 x 32 tile.
@@ -148,7 +151,8 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
 
 /**
  * Three taps along W at padding 1, on rows of whole vec4s in and out: each lane's 4 or 8 pixels start on
- * a vec4, so `wide_s1_rows` and `mid_s1_rows` read their windows and store their outputs as aligned vec4s.
+ * a vec4, so `wide_s1_rows`, `mid_s1_rows` and `narrow_s1_rows` read their windows and store their
+ * outputs as aligned vec4s.
  */
 function alignedRows(c: GemmConv): boolean {
   return c.KW === 3 && c.colOrigin === -1 && c.XW % 4 === 0 && c.Wo === c.XW && c.YSW === 1 && c.YRW === 0 && c.YW % 4 === 0;

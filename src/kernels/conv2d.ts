@@ -804,6 +804,21 @@ function useColumns(g: Geometry): boolean {
 }
 
 /**
+ * Whether backward to the input of a stride-1 conv with few input channels runs as one conv of dy on a
+ * rows entry of the subgroup kernels (`narrow_s1_rows`) rather than through columns + col2im, whose GEMM
+ * has only dy's channels to sum. Measured (medians of 7 runs, two interleaved rounds): 16 -> 3 channels
+ * on 32x32 (CIFAR's stem) at batch 250 9.0-9.4 against 19.4-19.9 ms, 16 -> 8 at batch 64 5.0-5.1 against
+ * 11.8-12.5, 32 -> 3 at batch 250 14.3-14.8 against 23.9-24.6. Not on rows that straddle workgroups,
+ * whose edge pixels are loaded rather than shuffled: on 224x224 at batch 1, 16 channels even (3.3-3.5
+ * against 3.4-3.5 ms), 32 behind (4.9-6.1 against 4.2-4.5), 64 (VGG-16's stem) 9.9-12.2 against 6.0-7.3.
+ */
+function rowsBackwardSuits(g: Geometry, variant: Conv2dVariant): boolean {
+  if (variant !== 'subgroup' || g.SH !== 1 || g.SW !== 1 || g.Og > 32 || 8 % Math.ceil(g.W / 8) !== 0) return false;
+  const { jobs } = backwardPhases(g);
+  return jobs.length === 1 && tileConfig(variant, jobs[0].conv).entry.endsWith('_rows');
+}
+
+/**
  * Whether a strided conv with more than 8 input channels per group goes backward through the columns
  * path too, on the subgroup kernels, rather than through spread-dy Winograd or per-phase GEMMs. Since
  * col2im walks rows it costs less than either on ResNet-50's stride-2 3x3 convs: 1.15x on `layer2.0` and
@@ -910,26 +925,30 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     return dx;
   }
   if (variant !== 'direct') {
-    if (stridedColumns || (useColumns(g) && columnsFit(e, g, variant))) {
+    if (stridedColumns || (useColumns(g) && columnsFit(e, g, variant) && !rowsBackwardSuits(g, variant))) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
       runGemms(e, kernel, variant, dy, w, [columnsJob(g)], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
       // One invocation per row of each phase of dx (conv2d.wgsl col2im): few enough that a smaller
       // workgroup spreads them over more threads.
       const n = g.N * g.C * g.SH * g.SW * Math.ceil(g.H / g.SH);
-      // col2im fuses the ReLU's masks but not an added gradient.
-      const fuses = !!inputRelu && !inputRelu.plus;
+      // col2im takes the gradient on through the ReLU in its store, with the shortcut's gradient added.
       e.dispatch({
         kernel: directKernel,
         entry: 'col2im',
-        bindings: { col, dx, relu_y: fuses ? inputRelu.y : col },
+        bindings: { col, dx, relu_y: inputRelu?.y ?? col, plus: inputRelu?.plus ?? col },
         params: directParams(g, n),
         workgroups: grid1d(n, COL2IM_WG),
-        constants: { WG: COL2IM_WG, INPUT_RELU: fuses ? 1 : 0, ...RULE_MASKS[inputRelu?.rule ?? 'standard'] },
+        constants: {
+          WG: COL2IM_WG,
+          INPUT_RELU: inputRelu ? 1 : 0,
+          INPUT_PLUS: inputRelu?.plus ? 1 : 0,
+          ...RULE_MASKS[inputRelu?.rule ?? 'standard'],
+        },
         op: kernel,
       });
       e.release(col);
-      return fuses ? dx : unfused(dx);
+      return dx;
     }
     if (backwardPaddedSuits(e, g, variant)) return unfused(backwardThroughPaddedPlanes(e, dy, w, g));
     if (stridedPointwiseSuits(g, variant)) {

@@ -187,6 +187,30 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { stride: [1, 2], padding: 1, dilation: [2, 1] },
   },
   { name: 'wide rows backward: 3x3 pad 1, C=36 O=20, 8x8, batch 2', x: [2, 36, 8, 8], O: 20, k: [3, 3], opts: { padding: 1 } },
+  // At most 4 output channels on rows of whole vec4s (narrow_s1_rows): backward to the input of an RGB
+  // stem (16 -> 3 channels, shuffled edges; in place of columns + col2im), a single half tile (width 4,
+  // forward and backward), a last tile half past the row (width 12), rows that straddle workgroups
+  // (width 24: edge pixels loaded; its backward stays on columns), two channel tiles (5 outputs), groups,
+  // the epilogue.
+  { name: 'narrow rows backward: 3x3 pad 1, C=3 O=16, 6x32 (RGB stem), batch 2', x: [2, 3, 6, 32], O: 16, k: [3, 3], opts: { padding: 1 } },
+  { name: 'narrow rows: 3x3 pad 1, C=4 O=2, 3x4', x: [1, 4, 3, 4], O: 2, k: [3, 3], opts: { padding: 1 }, bias: true },
+  {
+    name: 'narrow rows: 3x3 pad 1, C=9 O=3, 7x12, batch 3, relu',
+    x: [3, 9, 7, 12],
+    O: 3,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+  },
+  {
+    name: 'narrow rows: 3x3 pad 1, C=6 O=5, 5x24 (rows straddle workgroups), epilogue',
+    x: [2, 6, 5, 24],
+    O: 5,
+    k: [3, 3],
+    opts: { padding: 1 },
+    epilogue: true,
+  },
+  { name: 'narrow rows: 3x3 pad 1, groups 2 (2 -> 2 each), 4x8', x: [1, 4, 4, 8], O: 4, k: [3, 3], opts: { padding: 1, groups: 2 } },
   { name: 'mid tile: 1x1 on 6x6 (half the last lane), C=7 O=13', x: [2, 7, 6, 6], O: 13, k: [1, 1], opts: {}, bias: true, epilogue: true },
   // Strided, ungrouped, more than 16 output channels and a pixel count divisible by 4: the forward pass
   // forms patch columns and runs one flat GEMM on the subgroup kernels.

@@ -153,6 +153,20 @@ describe('conv2d shapes and selection', () => {
     expect(downsample.filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual(['conv2d_gemm_sg.wide_flat_v4', 'conv2d.zero_insert']);
   });
 
+  it('runs backward to the input of an RGB stem on 32-wide rows as one narrow rows conv of dy, on 224-wide rows through columns', async () => {
+    if (!engine.capabilities.subgroupKernels) return;
+    const kernels = async (xShape: number[], O: number) => {
+      const dy = engine.zeros([xShape[0], O, xShape[2], xShape[3]]);
+      const w = engine.zeros([O, xShape[1], 3, 3]);
+      const dispatched = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, xShape, { padding: 1, variant: 'subgroup' }));
+      engine.releaseAll(dy, w);
+      return dispatched.filter((k) => k !== 'conv2d_pack.pack_weight');
+    };
+    expect(await kernels([2, 3, 32, 32], 16)).toEqual(['conv2d_gemm_sg.narrow_s1_rows']); // CIFAR's stem
+    expect(await kernels([1, 3, 224, 224], 64)).toEqual(['conv2d_gemm_sg.wide_flat_v4', 'conv2d.col2im']); // VGG-16's
+    expect(await kernels([2, 3, 32, 32], 64)).toEqual(['conv2d_gemm_sg.wide_flat_v4', 'conv2d.col2im']); // more than 32 channels in dy
+  });
+
   it('selects the subgroup variant on a software adapter with subgroups', () => {
     const v = selectConv2dVariant(engine);
     if (!engine.adapter.isSoftware) expect(v).toBe('shared');
