@@ -22,7 +22,8 @@ enable subgroups;
 //   *_s1:  stride 1 and dilation 1 along W: the lane's input window slides one pixel per kw, so each
 //          tap after the first costs one new pixel load instead of TM (3x3 convs load ~3x less).
 //   *_s1_rows: the same with 3 taps at padding 1 on rows of whole vec4s: windows loaded and outputs
-//          stored as aligned vec4s (wide_s2_rows: stride 2).
+//          stored as aligned vec4s (wide_s2_rows: stride 2; mid_t2_rows: backward to the input of a
+//          stride-2 conv, two dx pixels per dy pixel).
 //   *_any: any stride and dilation.
 // Zero padding and channel counts that are not multiples of 4 are handled by masking loads to zero.
 // Lanes whose pixels run past the output row end compute values that are never stored.
@@ -703,6 +704,107 @@ fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var j = 0u; j < 4u; j++) {
     store_px4(o, t.oc + 4u * j, o.pix, ok0, acc[j], acc[4u + j], acc[8u + j], acc[12u + j]);
     store_px4(o, t.oc + 4u * j, o.pix + 4u, ok1, acc[16u + j], acc[20u + j], acc[24u + j], acc[28u + j]);
+  }
+}
+
+// Backward to the input of a stride-2 3x3 conv at padding 1 along W, one row phase of dx per dispatch
+// (the rows of dx whose taps along H are the same), on the mid tile: a lane's 8 dx pixels x0..x0+7 (x0 a
+// multiple of 8) read dy columns j0 = x0 / 2 .. j0 + 4 of each channel row, one aligned vec4 and the pixel
+// after it (shuffled from the next lane where rows do not straddle workgroups). Even pixels x0 + 2m take
+// kernel tap 1 of dy[j0 + m]; odd ones taps 2 and 0 of dy[j0 + m] and dy[j0 + m + 1]: 12 pixel-taps per
+// channel row where patch columns + col2im formed all 9 taps' columns and summed them. The weights are
+// packed as for a stride-1 conv whose kernel is flipped along W (GEMM tap q = kernel tap 2 - q).
+// The mid step for the even pixels (0, 2, 4, 6) or the odd ones (1, 3, 5, 7) of the tile, p0..p3 in order.
+fn step_mid_even(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, wlo: vec4f, whi: vec4f) {
+  { let b0 = subgroupBroadcast(wlo, 0u); let b1 = subgroupBroadcast(wlo, 4u); let b2 = subgroupBroadcast(whi, 0u); let b3 = subgroupBroadcast(whi, 4u);
+    (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
+    (*acc)[8] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[8]))));
+    (*acc)[16] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[16]))));
+    (*acc)[24] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[24]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 1u); let b1 = subgroupBroadcast(wlo, 5u); let b2 = subgroupBroadcast(whi, 1u); let b3 = subgroupBroadcast(whi, 5u);
+    (*acc)[1] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[1]))));
+    (*acc)[9] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[9]))));
+    (*acc)[17] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[17]))));
+    (*acc)[25] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[25]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 2u); let b1 = subgroupBroadcast(wlo, 6u); let b2 = subgroupBroadcast(whi, 2u); let b3 = subgroupBroadcast(whi, 6u);
+    (*acc)[2] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[2]))));
+    (*acc)[10] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[10]))));
+    (*acc)[18] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[18]))));
+    (*acc)[26] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[26]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 3u); let b1 = subgroupBroadcast(wlo, 7u); let b2 = subgroupBroadcast(whi, 3u); let b3 = subgroupBroadcast(whi, 7u);
+    (*acc)[3] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[3]))));
+    (*acc)[11] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[11]))));
+    (*acc)[19] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[19]))));
+    (*acc)[27] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[27]))));
+  }
+}
+
+fn step_mid_odd(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, wlo: vec4f, whi: vec4f) {
+  { let b0 = subgroupBroadcast(wlo, 0u); let b1 = subgroupBroadcast(wlo, 4u); let b2 = subgroupBroadcast(whi, 0u); let b3 = subgroupBroadcast(whi, 4u);
+    (*acc)[4] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[4]))));
+    (*acc)[12] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[12]))));
+    (*acc)[20] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[20]))));
+    (*acc)[28] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[28]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 1u); let b1 = subgroupBroadcast(wlo, 5u); let b2 = subgroupBroadcast(whi, 1u); let b3 = subgroupBroadcast(whi, 5u);
+    (*acc)[5] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[5]))));
+    (*acc)[13] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[13]))));
+    (*acc)[21] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[21]))));
+    (*acc)[29] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[29]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 2u); let b1 = subgroupBroadcast(wlo, 6u); let b2 = subgroupBroadcast(whi, 2u); let b3 = subgroupBroadcast(whi, 6u);
+    (*acc)[6] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[6]))));
+    (*acc)[14] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[14]))));
+    (*acc)[22] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[22]))));
+    (*acc)[30] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[30]))));
+  }
+  { let b0 = subgroupBroadcast(wlo, 3u); let b1 = subgroupBroadcast(wlo, 7u); let b2 = subgroupBroadcast(whi, 3u); let b3 = subgroupBroadcast(whi, 7u);
+    (*acc)[7] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[7]))));
+    (*acc)[15] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[15]))));
+    (*acc)[23] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[23]))));
+    (*acc)[31] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[31]))));
+  }
+}
+
+@compute @workgroup_size(8)
+fn mid_t2_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = tile_of(wid, nwg, lane, 8u, 16u);
+  var acc: array<vec4f, 32>;
+  init_mid(&acc, t, lane);
+  let C4 = params.C4; let Ci = params.Ci; let KH = params.KH; let DH = i32(params.DH);
+  let XH = i32(params.XH);
+  let HW4 = params.XH * params.XW / 4u;
+  let j0 = t.ow0 / 2u;
+  let has_r = j0 + 4u < params.XW;
+  var wi = t.w0 + lane;
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = t.ih0 + i32(kh) * DH;
+    let row_ok = ih >= 0 && ih < XH;
+    var q = row_vec4(t, ih, j0);
+    for (var c = 0u; c < C4; c++) {
+      let c0 = 4u * c;
+      let r0 = window6(q, row_ok && c0 < Ci, false, has_r);
+      let r1 = window6(q + HW4, row_ok && c0 + 1u < Ci, false, has_r);
+      let r2 = window6(q + 2u * HW4, row_ok && c0 + 2u < Ci, false, has_r);
+      let r3 = window6(q + 3u * HW4, row_ok && c0 + 3u < Ci, false, has_r);
+      // dy[j0 + m], channels c0..c0+3
+      let d0 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x); let d1 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y);
+      let d2 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z); let d3 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w);
+      let d4 = vec4f(r0.r, r1.r, r2.r, r3.r);
+      step_mid_odd(&acc, d0, d1, d2, d3, wt[wi], wt[wi + 8u]);           // kernel tap 2
+      step_mid_even(&acc, d0, d1, d2, d3, wt[wi + 16u], wt[wi + 24u]);   // kernel tap 1
+      step_mid_odd(&acc, d1, d2, d3, d4, wt[wi + 32u], wt[wi + 40u]);    // kernel tap 0
+      wi += 48u; q += 4u * HW4;
+    }
+  }
+  // dx rows are whole tiles (their width a multiple of 8): both halves of a valid tile are stored.
+  let o = out_map(t);
+  for (var j = 0u; j < 4u; j++) {
+    store_px4(o, t.oc + 4u * j, o.pix, t.valid, acc[j], acc[4u + j], acc[8u + j], acc[12u + j]);
+    store_px4(o, t.oc + 4u * j, o.pix + 4u, t.valid, acc[16u + j], acc[20u + j], acc[24u + j], acc[28u + j]);
   }
 }
 

@@ -104,6 +104,11 @@ export interface GemmConv {
   YRW: number;
   /** FLOPs profiles report for it; Winograd's products report the direct conv's (effective rates). */
   flops?: number;
+  /**
+   * 2: one row phase of backward to the input of a stride-2 3x3 conv at padding 1 along W, every column of
+   * dx (`Wo` = 2 `XW`), taps 2 - q along W (`mid_t2_rows`; the subgroup kernels only).
+   */
+  transposedStrideW?: 2;
 }
 
 /**
@@ -130,6 +135,10 @@ export interface TileConfig {
 }
 
 export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
+  if (c.transposedStrideW === 2) {
+    if (variant !== 'subgroup') throw new Error(`conv2d: internal error: no ${variant} kernel for a transposed-rows job`);
+    return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry: 'mid_t2_rows' };
+  }
   if (variant === 'subgroup') {
     const s1 = c.SW === 1 && c.DW === 1;
     if (c.Co <= 8) {

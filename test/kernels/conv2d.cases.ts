@@ -187,6 +187,45 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { stride: [1, 2], padding: 1, dilation: [2, 1] },
   },
   { name: 'wide rows backward: 3x3 pad 1, C=36 O=20, 8x8, batch 2', x: [2, 36, 8, 8], O: 20, k: [3, 3], opts: { padding: 1 } },
+  // Backward to the input of stride-2 3x3 convs with 9..32 input channels on rows of whole pairs of vec4s
+  // (mid_t2_rows, one job per row phase of dx, in place of columns + col2im; the 6x24 s2 rows case above
+  // has rows that straddle workgroups): shuffled edges (width 32), an odd height, a second channel tile
+  // (20 channels), a single tile per row (width 8), groups, stride 1 along H with a dilation.
+  {
+    name: 'transposed rows backward: 3x3 stride 2 pad 1, C=16 O=32, 6x32, batch 2',
+    x: [2, 16, 6, 32],
+    O: 32,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1 },
+  },
+  {
+    name: 'transposed rows backward: 3x3 stride 2 pad 1, C=20 O=24, 7x16',
+    x: [1, 20, 7, 16],
+    O: 24,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1 },
+  },
+  {
+    name: 'transposed rows backward: 3x3 stride 2 pad 1, C=12 O=64, 4x8, batch 3',
+    x: [3, 12, 4, 8],
+    O: 64,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1 },
+  },
+  {
+    name: 'transposed rows backward: 3x3 stride 2 pad 1, groups 2 (10 -> 12 each), 6x16',
+    x: [1, 20, 6, 16],
+    O: 24,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1, groups: 2 },
+  },
+  {
+    name: 'transposed rows backward: 3x3 stride [1,2] pad [2,1] dilation [2,1], C=12 O=10, 5x16',
+    x: [1, 12, 5, 16],
+    O: 10,
+    k: [3, 3],
+    opts: { stride: [1, 2], padding: [2, 1], dilation: [2, 1] },
+  },
   // At most 4 output channels on rows of whole vec4s (narrow_s1_rows): backward to the input of an RGB
   // stem (16 -> 3 channels, shuffled edges; in place of columns + col2im), a single half tile (width 4,
   // forward and backward), a last tile half past the row (width 12), rows that straddle workgroups

@@ -131,8 +131,13 @@ describe('conv2d shapes and selection', () => {
     // Off the subgroup kernels: the spread grid where F(4x4) suits.
     expect(await kernels([2, 32, 16, 16], 40, 'register')).toEqual(expect.arrayContaining(spread));
     if (engine.capabilities.subgroupKernels) {
-      // dy's planes whole vec4s (8x8): columns and col2im; 7x7 planes: the spread grid.
+      // At most 32 dx channels on rows of whole pairs of vec4s: one transposed rows job per row phase of dx.
       expect((await kernels([2, 32, 16, 16], 40)).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
+        'conv2d_gemm_sg.mid_t2_rows',
+        'conv2d_gemm_sg.mid_t2_rows',
+      ]);
+      // More dx channels, dy's planes whole vec4s (8x8): columns and col2im; 7x7 planes: the spread grid.
+      expect((await kernels([2, 48, 16, 16], 40)).filter((k) => k !== 'conv2d_pack.pack_weight')).toEqual([
         'conv2d_gemm_sg.wide_flat_v4',
         'conv2d.col2im',
       ]);
