@@ -817,13 +817,13 @@ function useColumns(g: Geometry): boolean {
  * batch 1, ResNet-50's 128 -> 128 7.6-7.9 against 6.4-6.6.
  */
 function transposedRowsJobs(g: Geometry, variant: Conv2dVariant): Job[] | null {
-  if (!transposedRowsMayApply(g, variant) || g.W % 8 !== 0 || g.Wo * 2 !== g.W || g.Og > 64 || g.Cg > 32) return null;
+  if (!transposedRowsMayApply(g, variant) || g.W % 8 !== 0 || g.Wo * 2 !== g.W) return null;
   return transposedRowsPhases(g);
 }
 
 /** Whether `transposedRowsJobs` may hold at some input size (prepareConv2dWeight packs for it then). */
 function transposedRowsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
-  return variant === 'subgroup' && g.SW === 2 && g.KW === 3 && g.PW === 1 && g.DW === 1 && g.Cg > 8;
+  return variant === 'subgroup' && g.SW === 2 && g.KW === 3 && g.PW === 1 && g.DW === 1 && g.Cg > 8 && g.Cg <= 32 && g.Og <= 64;
 }
 
 function transposedRowsPhases(g: Geometry): Job[] {

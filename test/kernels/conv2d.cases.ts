@@ -688,5 +688,5 @@ export const conv2dCases: KernelCase[] = [
   cacheCase,
   consistencyCase,
   ...[CONV_SPECS[2], CONV_SPECS[4], CONV_SPECS[16], CONV_SPECS[19], CONV_SPECS[1], CONV_SPECS[21]].map(prepareCase),
-  ...CONV_SPECS.filter((s) => s.name.startsWith('columns:')).map(prepareCase),
+  ...CONV_SPECS.filter((s) => /^(columns:|transposed rows|narrow rows backward)/.test(s.name)).map(prepareCase),
 ];
