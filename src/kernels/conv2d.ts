@@ -818,6 +818,8 @@ function useColumns(g: Geometry): boolean {
  */
 function transposedRowsJobs(g: Geometry, variant: Conv2dVariant): Job[] | null {
   if (!transposedRowsMayApply(g, variant) || g.W % 8 !== 0 || g.Wo * 2 !== g.W) return null;
+  // Rows of dx that no tap reaches (a dilation along H that the stride skips) would stay unwritten.
+  if (axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).some((a) => a.count > 0 && a.J === 0)) return null;
   return transposedRowsPhases(g);
 }
 
@@ -977,7 +979,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     return dx;
   }
   if (transposedRows) {
-    // Every row phase has a tap (3 taps, stride 2), so every pixel of dx is written, epilogue included.
+    // Every row phase has a tap (transposedRowsJobs), so every pixel of dx is written, epilogue included.
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     runGemms(e, kernel, variant as GemmVariant, dy, w, transposedRows, dx, epi);
     return dx;

@@ -220,6 +220,14 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { stride: 2, padding: 1, groups: 2 },
   },
   {
+    // Dilation 2 along H at stride 2: a row phase of dx that no tap reaches (zeros), so not those jobs.
+    name: 'strided backward: 3x3 stride 2 pad 1 dilation [2,1], C=12 O=10, 7x16 (dx rows no tap reaches)',
+    x: [1, 12, 7, 16],
+    O: 10,
+    k: [3, 3],
+    opts: { stride: 2, padding: 1, dilation: [2, 1] },
+  },
+  {
     name: 'transposed rows backward: 3x3 stride [1,2] pad [2,1] dilation [2,1], C=12 O=10, 5x16',
     x: [1, 12, 5, 16],
     O: 10,
