@@ -714,58 +714,33 @@ fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 // kernel tap 1 of dy[j0 + m]; odd ones taps 2 and 0 of dy[j0 + m] and dy[j0 + m + 1]: 12 pixel-taps per
 // channel row where patch columns + col2im formed all 9 taps' columns and summed them. The weights are
 // packed as for a stride-1 conv whose kernel is flipped along W (GEMM tap q = kernel tap 2 - q).
-// The mid step for the even pixels (0, 2, 4, 6) or the odd ones (1, 3, 5, 7) of the tile, p0..p3 in order.
-fn step_mid_even(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, wlo: vec4f, whi: vec4f) {
+// The mid step for the even pixels (0, 2, 4, 6; half 0) or the odd ones (1, 3, 5, 7; half 1) of the tile,
+// p0..p3 in order. Called with a literal half, so every accumulator index is a constant once inlined.
+fn step_mid_half(acc: ptr<function, array<vec4f, 32>>, half: u32, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, wlo: vec4f, whi: vec4f) {
+  let h = 4u * half;
   { let b0 = subgroupBroadcast(wlo, 0u); let b1 = subgroupBroadcast(wlo, 4u); let b2 = subgroupBroadcast(whi, 0u); let b3 = subgroupBroadcast(whi, 4u);
-    (*acc)[0] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[0]))));
-    (*acc)[8] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[8]))));
-    (*acc)[16] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[16]))));
-    (*acc)[24] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[24]))));
+    (*acc)[h + 0u] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[h + 0u]))));
+    (*acc)[h + 8u] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[h + 8u]))));
+    (*acc)[h + 16u] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[h + 16u]))));
+    (*acc)[h + 24u] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[h + 24u]))));
   }
   { let b0 = subgroupBroadcast(wlo, 1u); let b1 = subgroupBroadcast(wlo, 5u); let b2 = subgroupBroadcast(whi, 1u); let b3 = subgroupBroadcast(whi, 5u);
-    (*acc)[1] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[1]))));
-    (*acc)[9] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[9]))));
-    (*acc)[17] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[17]))));
-    (*acc)[25] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[25]))));
+    (*acc)[h + 1u] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[h + 1u]))));
+    (*acc)[h + 9u] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[h + 9u]))));
+    (*acc)[h + 17u] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[h + 17u]))));
+    (*acc)[h + 25u] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[h + 25u]))));
   }
   { let b0 = subgroupBroadcast(wlo, 2u); let b1 = subgroupBroadcast(wlo, 6u); let b2 = subgroupBroadcast(whi, 2u); let b3 = subgroupBroadcast(whi, 6u);
-    (*acc)[2] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[2]))));
-    (*acc)[10] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[10]))));
-    (*acc)[18] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[18]))));
-    (*acc)[26] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[26]))));
+    (*acc)[h + 2u] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[h + 2u]))));
+    (*acc)[h + 10u] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[h + 10u]))));
+    (*acc)[h + 18u] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[h + 18u]))));
+    (*acc)[h + 26u] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[h + 26u]))));
   }
   { let b0 = subgroupBroadcast(wlo, 3u); let b1 = subgroupBroadcast(wlo, 7u); let b2 = subgroupBroadcast(whi, 3u); let b3 = subgroupBroadcast(whi, 7u);
-    (*acc)[3] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[3]))));
-    (*acc)[11] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[11]))));
-    (*acc)[19] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[19]))));
-    (*acc)[27] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[27]))));
-  }
-}
-
-fn step_mid_odd(acc: ptr<function, array<vec4f, 32>>, p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, wlo: vec4f, whi: vec4f) {
-  { let b0 = subgroupBroadcast(wlo, 0u); let b1 = subgroupBroadcast(wlo, 4u); let b2 = subgroupBroadcast(whi, 0u); let b3 = subgroupBroadcast(whi, 4u);
-    (*acc)[4] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[4]))));
-    (*acc)[12] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[12]))));
-    (*acc)[20] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[20]))));
-    (*acc)[28] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[28]))));
-  }
-  { let b0 = subgroupBroadcast(wlo, 1u); let b1 = subgroupBroadcast(wlo, 5u); let b2 = subgroupBroadcast(whi, 1u); let b3 = subgroupBroadcast(whi, 5u);
-    (*acc)[5] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[5]))));
-    (*acc)[13] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[13]))));
-    (*acc)[21] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[21]))));
-    (*acc)[29] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[29]))));
-  }
-  { let b0 = subgroupBroadcast(wlo, 2u); let b1 = subgroupBroadcast(wlo, 6u); let b2 = subgroupBroadcast(whi, 2u); let b3 = subgroupBroadcast(whi, 6u);
-    (*acc)[6] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[6]))));
-    (*acc)[14] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[14]))));
-    (*acc)[22] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[22]))));
-    (*acc)[30] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[30]))));
-  }
-  { let b0 = subgroupBroadcast(wlo, 3u); let b1 = subgroupBroadcast(wlo, 7u); let b2 = subgroupBroadcast(whi, 3u); let b3 = subgroupBroadcast(whi, 7u);
-    (*acc)[7] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[7]))));
-    (*acc)[15] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[15]))));
-    (*acc)[23] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[23]))));
-    (*acc)[31] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[31]))));
+    (*acc)[h + 3u] = fma(vec4f(p0.w), b3, fma(vec4f(p0.z), b2, fma(vec4f(p0.y), b1, fma(vec4f(p0.x), b0, (*acc)[h + 3u]))));
+    (*acc)[h + 11u] = fma(vec4f(p1.w), b3, fma(vec4f(p1.z), b2, fma(vec4f(p1.y), b1, fma(vec4f(p1.x), b0, (*acc)[h + 11u]))));
+    (*acc)[h + 19u] = fma(vec4f(p2.w), b3, fma(vec4f(p2.z), b2, fma(vec4f(p2.y), b1, fma(vec4f(p2.x), b0, (*acc)[h + 19u]))));
+    (*acc)[h + 27u] = fma(vec4f(p3.w), b3, fma(vec4f(p3.z), b2, fma(vec4f(p3.y), b1, fma(vec4f(p3.x), b0, (*acc)[h + 27u]))));
   }
 }
 
@@ -794,9 +769,9 @@ fn mid_t2_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
       let d0 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x); let d1 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y);
       let d2 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z); let d3 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w);
       let d4 = vec4f(r0.r, r1.r, r2.r, r3.r);
-      step_mid_odd(&acc, d0, d1, d2, d3, wt[wi], wt[wi + 8u]);           // kernel tap 2
-      step_mid_even(&acc, d0, d1, d2, d3, wt[wi + 16u], wt[wi + 24u]);   // kernel tap 1
-      step_mid_odd(&acc, d1, d2, d3, d4, wt[wi + 32u], wt[wi + 40u]);    // kernel tap 0
+      step_mid_half(&acc, 1u, d0, d1, d2, d3, wt[wi], wt[wi + 8u]);          // kernel tap 2
+      step_mid_half(&acc, 0u, d0, d1, d2, d3, wt[wi + 16u], wt[wi + 24u]);  // kernel tap 1
+      step_mid_half(&acc, 1u, d1, d2, d3, d4, wt[wi + 32u], wt[wi + 40u]);  // kernel tap 0
       wi += 48u; q += 4u * HW4;
     }
   }
