@@ -641,7 +641,7 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   if (opts.backwardInput) {
     jobs.push(...(useColumns(g) || stridedColumnsMayApply(g, variant) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
-    if (transposedRowsMayApply(g, variant)) jobs.push(...transposedRowsPhases(g));
+    if (transposedRowsMayApply(g, variant)) jobs.push(...transposedRowsPhases(g, rowPhases(g)));
   }
   for (const { conv, view } of jobs) {
     if (gemmSuits(variant, [{ conv }])) packedWeight(e, kernel, w, conv.G, conv.Ci, conv.Co, view, tileConfig(variant, conv).TN);
@@ -751,6 +751,46 @@ interface Job {
   view: WeightView;
 }
 
+/** dx's phases along H that hold pixels (some may have no taps). */
+function rowPhases(g: Geometry): AxisPhase[] {
+  return axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).filter((a) => a.count > 0);
+}
+
+/**
+ * One GEMM conv over dy: rows phase `a` of dx and columns `b` (a phase, or every column read through the
+ * whole flipped kernel), its pixels stored every `YSW` columns of dx from `b.r`.
+ */
+function phaseJob(g: Geometry, a: AxisPhase, b: AxisPhase, YSW: number): Job {
+  return {
+    conv: {
+      N: g.N,
+      G: g.G,
+      Ci: g.Og,
+      Co: g.Cg,
+      XC: g.O,
+      XH: g.Ho,
+      XW: g.Wo,
+      Ho: a.count,
+      Wo: b.count,
+      KH: a.J,
+      KW: b.J,
+      SH: 1,
+      SW: 1,
+      DH: a.D,
+      DW: b.D,
+      rowOrigin: a.origin,
+      colOrigin: b.origin,
+      YH: g.H,
+      YW: g.W,
+      YSH: g.SH,
+      YSW,
+      YRH: a.r,
+      YRW: b.r,
+    },
+    view: { mode: 1, JH: a.J, JW: b.J, kh0: a.k0, kw0: b.k0, TH: a.T, TW: b.T },
+  };
+}
+
 /** The GEMM convs over dy for all phases that have taps; `complete` is false when some pixels get none. */
 function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
   if (pointwise(g)) {
@@ -758,43 +798,11 @@ function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
     const conv = pointwiseGemm(g.N, g.G, g.Og, g.Cg, g.O, g.H * g.W);
     return { jobs: [{ conv, view: TRANSPOSED_POINTWISE }], complete: true };
   }
-  const rows = axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).filter((a) => a.count > 0);
+  const rows = rowPhases(g);
   const cols = axisPhases(g.SW, g.PW, g.DW, g.KW, g.W).filter((a) => a.count > 0);
   const liveRows = rows.filter((a) => a.J > 0);
   const liveCols = cols.filter((a) => a.J > 0);
-  const jobs: Job[] = [];
-  for (const a of liveRows) {
-    for (const b of liveCols) {
-      jobs.push({
-        conv: {
-          N: g.N,
-          G: g.G,
-          Ci: g.Og,
-          Co: g.Cg,
-          XC: g.O,
-          XH: g.Ho,
-          XW: g.Wo,
-          Ho: a.count,
-          Wo: b.count,
-          KH: a.J,
-          KW: b.J,
-          SH: 1,
-          SW: 1,
-          DH: a.D,
-          DW: b.D,
-          rowOrigin: a.origin,
-          colOrigin: b.origin,
-          YH: g.H,
-          YW: g.W,
-          YSH: g.SH,
-          YSW: g.SW,
-          YRH: a.r,
-          YRW: b.r,
-        },
-        view: { mode: 1, JH: a.J, JW: b.J, kh0: a.k0, kw0: b.k0, TH: a.T, TW: b.T },
-      });
-    }
-  }
+  const jobs = liveRows.flatMap((a) => liveCols.map((b) => phaseJob(g, a, b, g.SW)));
   return { jobs, complete: liveRows.length === rows.length && liveCols.length === cols.length };
 }
 
@@ -818,9 +826,10 @@ function useColumns(g: Geometry): boolean {
  */
 function transposedRowsJobs(g: Geometry, variant: Conv2dVariant): Job[] | null {
   if (!transposedRowsMayApply(g, variant) || g.W % 8 !== 0 || g.Wo * 2 !== g.W) return null;
+  const rows = rowPhases(g);
   // Rows of dx that no tap reaches (a dilation along H that the stride skips) would stay unwritten.
-  if (axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).some((a) => a.count > 0 && a.J === 0)) return null;
-  return transposedRowsPhases(g);
+  if (rows.some((a) => a.J === 0)) return null;
+  return transposedRowsPhases(g, rows);
 }
 
 /** Whether `transposedRowsJobs` may hold at some input size (prepareConv2dWeight packs for it then). */
@@ -828,40 +837,18 @@ function transposedRowsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
   return variant === 'subgroup' && g.SW === 2 && g.KW === 3 && g.PW === 1 && g.DW === 1 && g.Cg > 8 && g.Cg <= 32 && g.Og <= 64;
 }
 
-function transposedRowsPhases(g: Geometry): Job[] {
-  return axisPhases(g.SH, g.PH, g.DH, g.KH, g.H)
-    .filter((a) => a.count > 0 && a.J > 0)
-    .map((a) => ({
-      conv: {
-        N: g.N,
-        G: g.G,
-        Ci: g.Og,
-        Co: g.Cg,
-        XC: g.O,
-        XH: g.Ho,
-        XW: g.Wo,
-        Ho: a.count,
-        Wo: g.W,
-        KH: a.J,
-        KW: 3,
-        SH: 1,
-        SW: 1,
-        DH: a.D,
-        DW: 1,
-        rowOrigin: a.origin,
-        colOrigin: 0,
-        YH: g.H,
-        YW: g.W,
-        YSH: g.SH,
-        YSW: 1,
-        YRH: a.r,
-        YRW: 0,
-        transposedStrideW: 2,
-        // 1.5 taps along W per dx pixel: the even pixels take one, the odd ones two
-        flops: 3 * g.N * g.G * a.count * g.W * g.Cg * g.Og * a.J,
-      },
-      view: { mode: 1, JH: a.J, JW: 3, kh0: a.k0, kw0: 0, TH: a.T, TW: 1 },
-    }));
+/** The `mid_t2_rows` jobs of row phases `rows` (those with taps): every dx column, the whole flipped kernel along W. */
+function transposedRowsPhases(g: Geometry, rows: AxisPhase[]): Job[] {
+  const everyColumn: AxisPhase = { r: 0, count: g.W, k0: 0, J: 3, T: 1, D: 1, origin: 0 };
+  return rows
+    .filter((a) => a.J > 0)
+    .map((a) => {
+      const job = phaseJob(g, a, everyColumn, 1);
+      job.conv.transposedStrideW = 2;
+      // 1.5 taps along W per dx pixel: the even pixels take one, the odd ones two
+      job.conv.flops = 3 * g.N * g.G * a.count * g.W * g.Cg * g.Og * a.J;
+      return job;
+    });
 }
 
 /**
@@ -873,9 +860,8 @@ function transposedRowsPhases(g: Geometry): Job[] {
  * whose edge pixels are loaded rather than shuffled: on 224x224 at batch 1, 16 channels even (3.3-3.5
  * against 3.4-3.5 ms), 32 behind (4.9-6.1 against 4.2-4.5), 64 (VGG-16's stem) 9.9-12.2 against 6.0-7.3.
  */
-function rowsBackwardSuits(g: Geometry, variant: Conv2dVariant): boolean {
+function rowsBackwardSuits(g: Geometry, variant: Conv2dVariant, { jobs }: { jobs: Job[] }): boolean {
   if (variant !== 'subgroup' || g.SH !== 1 || g.SW !== 1 || g.Og > 32 || 8 % Math.ceil(g.W / 8) !== 0) return false;
-  const { jobs } = backwardPhases(g);
   return jobs.length === 1 && tileConfig(variant, jobs[0].conv).entry.endsWith('_rows');
 }
 
@@ -992,7 +978,8 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     return dx;
   }
   if (variant !== 'direct') {
-    if (stridedColumns || (useColumns(g) && columnsFit(e, g, variant) && !rowsBackwardSuits(g, variant))) {
+    const plan = backwardPhases(g);
+    if (stridedColumns || (useColumns(g) && columnsFit(e, g, variant) && !rowsBackwardSuits(g, variant, plan))) {
       const col = e.empty([g.N, g.C * g.KH * g.KW, 1, g.Ho * g.Wo], 'f32', `${kernel}.columns`);
       runGemms(e, kernel, variant, dy, w, [columnsJob(g)], col);
       const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
@@ -1026,7 +1013,6 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       e.release(compact);
       return unfused(dx);
     }
-    const plan = backwardPhases(g);
     if (gemmSuits(variant, plan.jobs)) {
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero, which every rule keeps.
       const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
