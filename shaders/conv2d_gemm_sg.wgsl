@@ -662,12 +662,30 @@ fn window10(q: u32, ok: bool, has_l: bool, has_b: bool, has_r: bool) -> Window10
   return w;
 }
 
+// The 10-pixel windows of channels c0..c0+3 (q: the vec4 holding the tile's first pixel in channel c0),
+// as pixel j of the window = channels c0..c0+3 (zero past the group's channels or outside the rows).
+struct Px10 { p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f, p8: vec4f, p9: vec4f }
+
+fn quad_window10(q: u32, HW4: u32, c0: u32, row_ok: bool, has_l: bool, has_b: bool, has_r: bool) -> Px10 {
+  let Ci = params.Ci;
+  let r0 = window10(q, row_ok && c0 < Ci, has_l, has_b, has_r);
+  let r1 = window10(q + HW4, row_ok && c0 + 1u < Ci, has_l, has_b, has_r);
+  let r2 = window10(q + 2u * HW4, row_ok && c0 + 2u < Ci, has_l, has_b, has_r);
+  let r3 = window10(q + 3u * HW4, row_ok && c0 + 3u < Ci, has_l, has_b, has_r);
+  return Px10(vec4f(r0.l, r1.l, r2.l, r3.l),
+              vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x), vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y),
+              vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z), vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w),
+              vec4f(r0.b.x, r1.b.x, r2.b.x, r3.b.x), vec4f(r0.b.y, r1.b.y, r2.b.y, r3.b.y),
+              vec4f(r0.b.z, r1.b.z, r2.b.z, r3.b.z), vec4f(r0.b.w, r1.b.w, r2.b.w, r3.b.w),
+              vec4f(r0.r, r1.r, r2.r, r3.r));
+}
+
 @compute @workgroup_size(8)
 fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let t = tile_of(wid, nwg, lane, 8u, 16u);
   var acc: array<vec4f, 32>;
   init_mid(&acc, t, lane);
-  let C4 = params.C4; let Ci = params.Ci; let KH = params.KH; let DH = i32(params.DH);
+  let C4 = params.C4; let KH = params.KH; let DH = i32(params.DH);
   let XH = i32(params.XH);
   let HW4 = params.XH * params.XW / 4u;
   let has_l = t.ow0 > 0u; let has_b = t.ow0 + 4u < params.XW; let has_r = t.ow0 + 8u < params.XW;
@@ -677,24 +695,13 @@ fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     let row_ok = ih >= 0 && ih < XH;
     var q = row_vec4(t, ih, t.ow0);
     for (var c = 0u; c < C4; c++) {
-      let c0 = 4u * c;
-      let r0 = window10(q, row_ok && c0 < Ci, has_l, has_b, has_r);
-      let r1 = window10(q + HW4, row_ok && c0 + 1u < Ci, has_l, has_b, has_r);
-      let r2 = window10(q + 2u * HW4, row_ok && c0 + 2u < Ci, has_l, has_b, has_r);
-      let r3 = window10(q + 3u * HW4, row_ok && c0 + 3u < Ci, has_l, has_b, has_r);
-      // pixel j of the window, channels c0..c0+3
-      let p0 = vec4f(r0.l, r1.l, r2.l, r3.l);
-      let p1 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x); let p2 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y);
-      let p3 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z); let p4 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w);
-      let p5 = vec4f(r0.b.x, r1.b.x, r2.b.x, r3.b.x); let p6 = vec4f(r0.b.y, r1.b.y, r2.b.y, r3.b.y);
-      let p7 = vec4f(r0.b.z, r1.b.z, r2.b.z, r3.b.z); let p8 = vec4f(r0.b.w, r1.b.w, r2.b.w, r3.b.w);
-      let p9 = vec4f(r0.r, r1.r, r2.r, r3.r);
+      let w = quad_window10(q, HW4, 4u * c, row_ok, has_l, has_b, has_r);
       // a loop over the taps, the window sliding by one, compiles to less than three unrolled steps
       // (measured 1.2x faster)
-      var s0 = p0; var s1 = p1; var s2 = p2; var s3 = p3; var s4 = p4; var s5 = p5; var s6 = p6; var s7 = p7;
+      var s0 = w.p0; var s1 = w.p1; var s2 = w.p2; var s3 = w.p3; var s4 = w.p4; var s5 = w.p5; var s6 = w.p6; var s7 = w.p7;
       for (var kw = 0u; kw < 3u; kw++) {
         step_mid(&acc, s0, s1, s2, s3, s4, s5, s6, s7, wt[wi + 16u * kw], wt[wi + 16u * kw + 8u]);
-        s0 = s1; s1 = s2; s2 = s3; s3 = s4; s4 = s5; s5 = s6; s6 = s7; s7 = select(p9, p8, kw == 0u);
+        s0 = s1; s1 = s2; s2 = s3; s3 = s4; s4 = s5; s5 = s6; s6 = s7; s7 = select(w.p9, w.p8, kw == 0u);
       }
       wi += 48u; q += 4u * HW4;
     }
@@ -884,7 +891,7 @@ fn narrow_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   let t = tile_of(wid, nwg, lane, 8u, 4u);
   var acc: array<vec4f, 8>;
   init_narrow(&acc, t, lane);
-  let C4 = params.C4; let Ci = params.Ci; let KH = params.KH; let DH = i32(params.DH);
+  let C4 = params.C4; let KH = params.KH; let DH = i32(params.DH);
   let XH = i32(params.XH);
   let HW4 = params.XH * params.XW / 4u;
   let has_l = t.ow0 > 0u; let has_b = t.ow0 + 4u < params.XW; let has_r = t.ow0 + 8u < params.XW;
@@ -894,20 +901,11 @@ fn narrow_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     let row_ok = ih >= 0 && ih < XH;
     var q = row_vec4(t, ih, t.ow0);
     for (var c = 0u; c < C4; c++) {
-      let c0 = 4u * c;
-      let r0 = window10(q, row_ok && c0 < Ci, has_l, has_b, has_r);
-      let r1 = window10(q + HW4, row_ok && c0 + 1u < Ci, has_l, has_b, has_r);
-      let r2 = window10(q + 2u * HW4, row_ok && c0 + 2u < Ci, has_l, has_b, has_r);
-      let r3 = window10(q + 3u * HW4, row_ok && c0 + 3u < Ci, has_l, has_b, has_r);
-      let p8 = vec4f(r0.b.w, r1.b.w, r2.b.w, r3.b.w); let p9 = vec4f(r0.r, r1.r, r2.r, r3.r);
-      var s0 = vec4f(r0.l, r1.l, r2.l, r3.l);
-      var s1 = vec4f(r0.a.x, r1.a.x, r2.a.x, r3.a.x); var s2 = vec4f(r0.a.y, r1.a.y, r2.a.y, r3.a.y);
-      var s3 = vec4f(r0.a.z, r1.a.z, r2.a.z, r3.a.z); var s4 = vec4f(r0.a.w, r1.a.w, r2.a.w, r3.a.w);
-      var s5 = vec4f(r0.b.x, r1.b.x, r2.b.x, r3.b.x); var s6 = vec4f(r0.b.y, r1.b.y, r2.b.y, r3.b.y);
-      var s7 = vec4f(r0.b.z, r1.b.z, r2.b.z, r3.b.z);
+      let w = quad_window10(q, HW4, 4u * c, row_ok, has_l, has_b, has_r);
+      var s0 = w.p0; var s1 = w.p1; var s2 = w.p2; var s3 = w.p3; var s4 = w.p4; var s5 = w.p5; var s6 = w.p6; var s7 = w.p7;
       for (var kw = 0u; kw < 3u; kw++) {
         step_narrow(&acc, s0, s1, s2, s3, s4, s5, s6, s7, wt[wi + 4u * kw]);
-        s0 = s1; s1 = s2; s2 = s3; s3 = s4; s4 = s5; s5 = s6; s6 = s7; s7 = select(p9, p8, kw == 0u);
+        s0 = s1; s1 = s2; s2 = s3; s3 = s4; s4 = s5; s5 = s6; s6 = s7; s7 = select(w.p9, w.p8, kw == 0u);
       }
       wi += 12u; q += 4u * HW4;
     }
