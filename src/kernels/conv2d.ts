@@ -545,8 +545,8 @@ export function conv2dUsesWinograd(
 }
 
 /**
- * Which of backward to the input's Winograd and strided-columns paths a conv takes (conv2dBackwardInput
- * runs the first that is set; conv2dUsesWinograd reports the Winograd ones).
+ * Which of backward to the input's Winograd, transposed-rows and strided-columns paths a conv takes
+ * (conv2dBackwardInput runs the first that is set; conv2dUsesWinograd reports the Winograd ones).
  */
 function backwardPlan(
   e: Engine,
