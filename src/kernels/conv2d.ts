@@ -26,6 +26,27 @@ import { assertDType, assertRank } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
 import { releaseFoldedConv2dWeights } from './conv2d-fold.js';
 import { assertRule, reluBackward, RULE_MASKS, type ReluRule } from './relu.js';
+import {
+  convFlops,
+  gcd,
+  isPointwise,
+  resolveConv2d,
+  resolvePair,
+  type Conv2dGeometry,
+  type Conv2dShapeOptions,
+} from './conv2d-geometry.js';
+import {
+  backwardPhases,
+  columnsJob,
+  rowPhases,
+  TRANSPOSED_POINTWISE,
+  transposedRowsJobs,
+  transposedRowsMayApply,
+  transposedRowsPhases,
+  type Job,
+} from './conv2d-backward-jobs.js';
+
+export { conv2dFlops, conv2dOutputShape } from './conv2d-geometry.js';
 
 /**
  * Frees the copies the conv kernels derived from weight `w` (batch-norm folded, packed for the GEMMs,
@@ -55,7 +76,8 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
  * Backward to the input reuses the forward GEMM: stride 1 is one conv of dy with the flipped,
  * transposed kernel; stride s is s*s such convs, one per output phase, with subsampled kernels
  * (backwardPhases); inputs with few channels (the RGB stem) go through a pointwise GEMM into patch
- * columns and col2im instead. Backward to the weights uses the direct kernel (it is not on the
+ * columns and col2im instead. Those GEMM jobs are built in conv2d-backward-jobs.ts, from the geometry
+ * conv2d-geometry.ts resolves; this file chooses among the paths and runs them. Backward to the weights uses the direct kernel (it is not on the
  * attribution path).
  *
  * Weights are packed for the GEMMs (conv2d_pack.wgsl) once per weight tensor and layout and cached,
@@ -65,12 +87,7 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
  * The 'register' and 'shared' variants also pack the input (channels-last, zero-padded) on every call.
  */
 
-export interface Conv2dOptions {
-  stride?: number | [number, number];
-  padding?: number | [number, number];
-  dilation?: number | [number, number];
-  groups?: number;
-  activation?: 'none' | 'relu';
+export interface Conv2dOptions extends Conv2dShapeOptions {
   /** Force a kernel variant instead of `selectConv2dVariant(engine)` (tests and benchmarks). */
   variant?: Conv2dVariant;
   /**
@@ -110,94 +127,6 @@ const COL2IM_WG = 32;
 /** The row kernels' invocations (dispatchRows) each write a whole row: fewer of them, in smaller workgroups. */
 const ROW_WG = 64;
 
-// ---------------------------------------------------------------- geometry and validation
-
-/** Everything about one conv's shapes, resolved and validated. */
-interface Geometry {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  Cg: number;
-  Og: number;
-  G: number;
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  PH: number;
-  PW: number;
-  DH: number;
-  DW: number;
-  Ho: number;
-  Wo: number;
-}
-
-function pair(kernel: string, name: string, v: number | [number, number] | undefined, dflt: number, min: number): [number, number] {
-  const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if ((typeof v === 'object' && (!Array.isArray(v) || v.length !== 2)) || !p.every((d) => Number.isInteger(d) && d >= min)) {
-    throw new KernelInputError(`${kernel}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
-  }
-  return p;
-}
-
-function shapeOk(shape: readonly number[]): boolean {
-  return shape.every((d) => Number.isInteger(d) && d > 0);
-}
-
-function resolve(kernel: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): Geometry {
-  if (xShape.length !== 4) throw new KernelInputError(`${kernel}: input must have rank 4 (N, C, H, W), got ${formatShape(xShape)}`);
-  if (wShape.length !== 4)
-    throw new KernelInputError(`${kernel}: weight must have rank 4 (O, C/groups, KH, KW), got ${formatShape(wShape)}`);
-  if (!shapeOk(xShape) || !shapeOk(wShape)) {
-    throw new KernelInputError(`${kernel}: zero-size or non-integer shape: input ${formatShape(xShape)}, weight ${formatShape(wShape)}`);
-  }
-  const [N, C, H, W] = xShape;
-  const [O, Cg, KH, KW] = wShape;
-  const G = opts.groups ?? 1;
-  if (!Number.isInteger(G) || G < 1) throw new KernelInputError(`${kernel}: groups must be a positive integer, got ${G}`);
-  if (C % G !== 0 || O % G !== 0) {
-    throw new KernelInputError(
-      `${kernel}: groups=${G} must divide both input channels ${C} and output channels ${O} (input ${formatShape(xShape)}, weight ${formatShape(wShape)})`,
-    );
-  }
-  if (Cg * G !== C) {
-    throw new KernelInputError(
-      `${kernel}: channel mismatch: input ${formatShape(xShape)} has ${C} channels but weight ${formatShape(wShape)} expects ${Cg} x groups=${G} = ${Cg * G}`,
-    );
-  }
-  const [SH, SW] = pair(kernel, 'stride', opts.stride, 1, 1);
-  const [PH, PW] = pair(kernel, 'padding', opts.padding, 0, 0);
-  const [DH, DW] = pair(kernel, 'dilation', opts.dilation, 1, 1);
-  const Ho = Math.floor((H + 2 * PH - DH * (KH - 1) - 1) / SH) + 1;
-  const Wo = Math.floor((W + 2 * PW - DW * (KW - 1) - 1) / SW) + 1;
-  if (Ho < 1 || Wo < 1) {
-    throw new KernelInputError(
-      `${kernel}: kernel ${KH}x${KW} (dilation ${DH}x${DW}) is larger than the padded input ${H + 2 * PH}x${W + 2 * PW} (input ${formatShape(xShape)}, padding ${PH}x${PW}); output size would be ${Ho}x${Wo}`,
-    );
-  }
-  if (opts.activation !== undefined && opts.activation !== 'none' && opts.activation !== 'relu') {
-    throw new KernelInputError(`${kernel}: activation must be 'none' or 'relu', got ${JSON.stringify(opts.activation)}`);
-  }
-  return { N, C, H, W, O, Cg, Og: O / G, G, KH, KW, SH, SW, PH, PW, DH, DW, Ho, Wo };
-}
-
-/** Output shape (N, O, Ho, Wo) of conv2d for the given input and weight shapes; throws on bad geometry. */
-export function conv2dOutputShape(
-  inputShape: readonly number[],
-  weightShape: readonly number[],
-  opts: Conv2dOptions = {},
-): [number, number, number, number] {
-  const g = resolve('conv2d', inputShape, weightShape, opts);
-  return [g.N, g.O, g.Ho, g.Wo];
-}
-
-/** Multiply-adds x 2 of the forward pass (the same count for backward to the input): 2*N*O*Ho*Wo*(C/g)*KH*KW. */
-export function conv2dFlops(inputShape: readonly number[], weightShape: readonly number[], opts: Conv2dOptions = {}): number {
-  return directFlops(resolve('conv2d', inputShape, weightShape, opts));
-}
-
 // ---------------------------------------------------------------- variant selection
 
 /** The variant this device runs (the policy every kernel family shares; capabilities.ts). */
@@ -222,7 +151,7 @@ function variantFor(e: Engine, kernel: string, opts: Conv2dOptions): Conv2dVaria
   return v;
 }
 
-function directParams(g: Geometry, total: number): ParamValues {
+function directParams(g: Conv2dGeometry, total: number): ParamValues {
   return {
     N: g.N,
     C: g.C,
@@ -252,25 +181,16 @@ function directParams(g: Geometry, total: number): ParamValues {
   };
 }
 
-/** The conv's multiply-adds x 2 (the same for forward, backward to the input and to the weights). */
-function directFlops(g: Geometry): number {
-  return 2 * g.N * g.O * g.Ho * g.Wo * g.Cg * g.KH * g.KW;
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
-
 /** backward_input walks dx phase by phase, over a grid padded to whole phases. */
-function phaseGrid(g: Geometry): number {
+function phaseGrid(g: Conv2dGeometry): number {
   return g.N * g.C * g.SH * Math.ceil(g.H / g.SH) * g.SW * Math.ceil(g.W / g.SW);
 }
 
 // ---------------------------------------------------------------- forward
 
-function forwardConv(g: Geometry): GemmConv {
+function forwardConv(g: Conv2dGeometry): GemmConv {
   // A 1x1, stride-1, unpadded conv has no spatial structure.
-  if (pointwise(g)) return pointwiseGemm(g.N, g.G, g.Cg, g.Og, g.C, g.H * g.W);
+  if (isPointwise(g)) return pointwiseGemm(g.N, g.G, g.Cg, g.Og, g.C, g.H * g.W);
   return {
     N: g.N,
     G: g.G,
@@ -298,10 +218,6 @@ function forwardConv(g: Geometry): GemmConv {
   };
 }
 
-function pointwise(g: Geometry): boolean {
-  return g.KH === 1 && g.KW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
-}
-
 /** Whether the GEMM kernels suit every job; depthwise and other thin groups go to the direct kernels. */
 function gemmSuits(variant: GemmVariant, jobs: { conv: GemmConv }[]): boolean {
   return jobs.every(({ conv }) => !gemmWasteful(conv.Ci, conv.Co, tileConfig(variant, conv).TN));
@@ -320,7 +236,7 @@ export const conv2dForward = scoped(function conv2dForward(
   assertRank(kernel, 'w', w, 4);
   assertDType(kernel, 'x', x, 'f32');
   assertDType(kernel, 'w', w, 'f32');
-  const g = resolve(kernel, x.shape, w.shape, opts);
+  const g = resolveConv2d(kernel, x.shape, w.shape, opts);
   if (bias) {
     assertDType(kernel, 'bias', bias, 'f32');
     if (bias.rank !== 1 || bias.shape[0] !== g.O) {
@@ -359,7 +275,7 @@ export const conv2dForward = scoped(function conv2dForward(
     constants: { WG, HAS_BIAS: bias ? 1 : 0, ACT: relu && !rest ? 1 : 0 },
     op: kernel,
     variant: 'direct',
-    flops: directFlops(g),
+    flops: convFlops(g),
   });
   return rest ? unfusedEpilogue(e, y, epi) : y;
 });
@@ -374,7 +290,7 @@ export const conv2dForward = scoped(function conv2dForward(
  * planes are padded to whole vec4s and the output is unpadded after. Columns and the padded output
  * must each fit one binding.
  */
-function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant, conv: GemmConv): boolean {
+function forwardColumnsSuit(e: Engine, g: Conv2dGeometry, variant: Conv2dVariant, conv: GemmConv): boolean {
   const limit = e.limits.maxStorageBufferBindingSize;
   const needed = (g.SH > 1 || g.SW > 1 || (g.Ho * g.Wo) % 4 !== 0) && !stride2RowsSuit(g, conv);
   return columnsMayApply(g, variant) && needed && paddedColumnBytes(g) <= limit && g.N * g.O * paddedPlane(g) * 4 <= limit;
@@ -387,40 +303,40 @@ function forwardColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant, conv
  * columns win from 64 channels up (ResNet-18's 64 -> 128 on 56x56: 2.33 against 2.72 ms at batch 1,
  * ResNet-50's 128-channel one 4.1 against 4.5 ms), where their GEMM's long K pays for the pass.
  */
-function stride2RowsSuit(g: Geometry, conv: GemmConv): boolean {
+function stride2RowsSuit(g: Conv2dGeometry, conv: GemmConv): boolean {
   return g.G === 1 && g.C <= 32 && g.O > 16 && alignedStride2Rows(conv);
 }
 
 /** Whether the columns path may serve this conv at some input size (prepareConv2dWeight packs for it then). */
-function columnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
-  return variant === 'subgroup' && g.G === 1 && (g.SH > 1 || g.SW > 1 || pointwise(g)) && g.O > 16 && g.C * g.KH * g.KW > 16;
+function columnsMayApply(g: Conv2dGeometry, variant: Conv2dVariant): boolean {
+  return variant === 'subgroup' && g.G === 1 && (g.SH > 1 || g.SW > 1 || isPointwise(g)) && g.O > 16 && g.C * g.KH * g.KW > 16;
 }
 
 /** A column plane's length: Ho*Wo rounded up to whole vec4s. */
-function paddedPlane(g: Geometry): number {
+function paddedPlane(g: Conv2dGeometry): number {
   return Math.ceil((g.Ho * g.Wo) / 4) * 4;
 }
 
 /** The forward columns GEMM: the weight (O, C, KH, KW) is already the (O, C*KH*KW) matrix of a 1x1 conv over the columns. */
-function columnsForward(g: Geometry, w: Tensor): { job: Job; w: Tensor } {
+function columnsForward(g: Conv2dGeometry, w: Tensor): { job: Job; w: Tensor } {
   const K = g.C * g.KH * g.KW;
   const view: WeightView = { mode: 0, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 };
-  const conv = { ...pointwiseGemm(g.N, 1, K, g.O, K, paddedPlane(g)), flops: directFlops(g) };
+  const conv = { ...pointwiseGemm(g.N, 1, K, g.O, K, paddedPlane(g)), flops: convFlops(g) };
   return { job: { conv, view }, w: w.reshape([g.O, K, 1, 1]) };
 }
 
 /** Bytes of the forward pass's patch columns (N, C*KH*KW, HWp). */
-function paddedColumnBytes(g: Geometry): number {
+function paddedColumnBytes(g: Conv2dGeometry): number {
   return g.N * g.C * g.KH * g.KW * paddedPlane(g) * 4;
 }
 
 /** Bytes of backward's patch columns (N, C*KH*KW, Ho*Wo). */
-function columnBytes(g: Geometry): number {
+function columnBytes(g: Conv2dGeometry): number {
   return g.N * g.C * g.KH * g.KW * g.Ho * g.Wo * 4;
 }
 
 /** The forward pass through patch columns into y; returns y, or a new tensor when the residual is added after. */
-function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: Tensor, epi: Epilogue): Tensor {
+function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Conv2dGeometry, y: Tensor, epi: Epilogue): Tensor {
   const kernel = 'conv2d.forward';
   const K = g.C * g.KH * g.KW;
   const HWp = paddedPlane(g);
@@ -447,12 +363,12 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Geometry, y: 
  * im2col of conv `g` from `src` into `patches` (N, C*KH*KW, 1, HWp). For a 1x1 conv it copies `src`
  * with each plane padded to whole vec4s, whatever its channel count (the index math never reads it).
  */
-function im2col(e: Engine, op: string, src: Tensor, g: Geometry, patches: Tensor): void {
+function im2col(e: Engine, op: string, src: Tensor, g: Conv2dGeometry, patches: Tensor): void {
   dispatchRows(e, op, 'im2col', { x: src, patches }, g, (patches.size / paddedPlane(g)) * g.Ho);
 }
 
 /** out (..., Ho, Wo) = the first Ho*Wo elements of each HWp-long plane of `padded`. */
-function unpadPlanes(e: Engine, op: string, padded: Tensor, g: Geometry, out: Tensor): void {
+function unpadPlanes(e: Engine, op: string, padded: Tensor, g: Conv2dGeometry, out: Tensor): void {
   dispatchRows(e, op, 'unpad_planes', { col: padded, y: out }, g, padded.size / paddedPlane(g));
 }
 
@@ -460,7 +376,7 @@ function unpadPlanes(e: Engine, op: string, padded: Tensor, g: Geometry, out: Te
  * A conv2d.wgsl entry that walks a row (or plane) per invocation: im2col, unpad_planes, zero_insert.
  * They pay the index arithmetic once per row, so their invocations are few and their workgroups small.
  */
-function dispatchRows(e: Engine, op: string, entry: string, bindings: Record<string, Tensor>, g: Geometry, rows: number): void {
+function dispatchRows(e: Engine, op: string, entry: string, bindings: Record<string, Tensor>, g: Conv2dGeometry, rows: number): void {
   e.dispatch({
     kernel: directKernel,
     entry,
@@ -472,7 +388,7 @@ function dispatchRows(e: Engine, op: string, entry: string, bindings: Record<str
   });
 }
 
-function checkEpilogue(kernel: string, g: Geometry, opts: Conv2dOptions): void {
+function checkEpilogue(kernel: string, g: Conv2dGeometry, opts: Conv2dOptions): void {
   if (opts.affine) {
     for (const [name, t] of [
       ['affine.scale', opts.affine.scale],
@@ -511,7 +427,7 @@ function unfusedEpilogue(e: Engine, y: Tensor, epi: Epilogue): Tensor {
 }
 
 /** Whether a 3x3 stride-1 conv can go through Winograd at all: undilated, ungrouped, square padding <= 2. */
-function winogradApplies(g: Geometry): boolean {
+function winogradApplies(g: Conv2dGeometry): boolean {
   return g.KH === 3 && g.KW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1 && g.PH === g.PW && g.PH <= 2;
 }
 
@@ -536,7 +452,7 @@ export function conv2dUsesWinograd(
   opts: Conv2dOptions = {},
   backward = false,
 ): boolean {
-  const g = resolve('conv2d', xShape, wShape, opts);
+  const g = resolveConv2d('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
   const variant = variantFor(e, 'conv2d', opts);
   if (!backward) return winogradForward(e, g, opts, variant) !== null;
@@ -550,7 +466,7 @@ export function conv2dUsesWinograd(
  */
 function backwardPlan(
   e: Engine,
-  g: Geometry,
+  g: Conv2dGeometry,
   opts: Conv2dOptions,
   variant: Conv2dVariant,
 ): { wino: WinogradConv | null; spreadWino: WinogradConv | null; stridedColumns: boolean; transposedRows: Job[] | null } {
@@ -564,7 +480,7 @@ function backwardPlan(
 }
 
 /** The Winograd conv of the forward pass, or null to use the GEMM kernels. */
-function winogradForward(e: Engine, g: Geometry, opts: Conv2dOptions, variant: Conv2dVariant): WinogradConv | null {
+function winogradForward(e: Engine, g: Conv2dGeometry, opts: Conv2dOptions, variant: Conv2dVariant): WinogradConv | null {
   const c = { N: g.N, CI: g.C, CO: g.O, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, pad: g.PH };
   const m = opts.winogradTile ?? winogradTileFor(c);
   const suits = () => winogradSuits(c) && !directRowsWin(c, variant);
@@ -572,7 +488,7 @@ function winogradForward(e: Engine, g: Geometry, opts: Conv2dOptions, variant: C
 }
 
 /** Backward to the input of a stride-1 3x3 conv: a conv of dy (padding 2 - P) with the flipped, transposed kernel. */
-function winogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions, variant: Conv2dVariant): WinogradConv | null {
+function winogradBackward(e: Engine, g: Conv2dGeometry, opts: Conv2dOptions, variant: Conv2dVariant): WinogradConv | null {
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, pad: 2 - g.PH };
   const m = opts.winogradTile ?? winogradTileFor(c);
   const suits = () => winogradSuits(c) && !directRowsWin(c, variant);
@@ -598,27 +514,27 @@ function directRowsWin(c: Omit<WinogradConv, 'm'>, variant: Conv2dVariant): bool
  * it replaces (it multiplies four times as many values, mostly zeros, and four times less per value).
  * Only on 'auto', where Winograd suits that stride-1 conv with F(4x4) tiles.
  */
-function spreadWinogradApplies(g: Geometry): boolean {
+function spreadWinogradApplies(g: Conv2dGeometry): boolean {
   return g.KH === 3 && g.KW === 3 && g.SH === 2 && g.SW === 2 && g.PH === 1 && g.PW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1;
 }
 
-function spreadWinogradBackward(e: Engine, g: Geometry, opts: Conv2dOptions): WinogradConv | null {
+function spreadWinogradBackward(e: Engine, g: Conv2dGeometry, opts: Conv2dOptions): WinogradConv | null {
   if (winogradWanted(e, opts) !== 'auto' || !spreadWinogradApplies(g)) return null;
   // The stride-1 conv's output grid is the input's: H + 2 - 3 + 1 = H.
   const c = { N: g.N, CI: g.O, CO: g.C, H: g.H, W: g.W, Ho: g.H, Wo: g.W, pad: 1 };
   // F(2x2) multiplies only 2.25x less than the direct conv, not enough to pay for the zeros.
-  return winogradSuits(c) && winogradTileFor(c) === 4 ? { ...c, m: 4, flops: directFlops(g) } : null;
+  return winogradSuits(c) && winogradTileFor(c) === 4 ? { ...c, m: 4, flops: convFlops(g) } : null;
 }
 
 /** src (N, K, Ho, Wo) spread over the input's grid (N, K, H, W): src[i, j] at (i*SH, j*SW), zeros between. */
-function spreadOverInput(e: Engine, src: Tensor, g: Geometry): Tensor {
+function spreadOverInput(e: Engine, src: Tensor, g: Conv2dGeometry): Tensor {
   const [N, K] = src.shape;
   const spread = e.empty([N, K, g.H, g.W], 'f32', 'conv2d.backwardInput.spread');
   dispatchRows(e, 'conv2d.backwardInput', 'zero_insert', { dy: src, dx: spread }, g, N * K * g.H);
   return spread;
 }
 
-function forwardView(g: Geometry): WeightView {
+function forwardView(g: Conv2dGeometry): WeightView {
   return { mode: 0, JH: g.KH, JW: g.KW, kh0: 0, kw0: 0, TH: 1, TW: 1 };
 }
 
@@ -635,9 +551,9 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   if (variant === 'direct') return;
   const [, Cg, KH, KW] = w.shape;
   // The packings do not depend on the input size; any input the kernel fits gives all of them.
-  const [SH, SW] = pair(kernel, 'stride', opts.stride, 1, 1);
-  const [DH, DW] = pair(kernel, 'dilation', opts.dilation, 1, 1);
-  const g = resolve(kernel, [1, Cg * (opts.groups ?? 1), DH * KH + 4 * SH, DW * KW + 4 * SW], w.shape, opts);
+  const [SH, SW] = resolvePair(kernel, 'stride', opts.stride, 1, 1);
+  const [DH, DW] = resolvePair(kernel, 'dilation', opts.dilation, 1, 1);
+  const g = resolveConv2d(kernel, [1, Cg * (opts.groups ?? 1), DH * KH + 4 * SH, DW * KW + 4 * SW], w.shape, opts);
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   if (opts.backwardInput) {
     jobs.push(...(useColumns(g) || stridedColumnsMayApply(g, variant) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);
@@ -674,7 +590,7 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
  * transposed conv is pointwise too, so, as in the forward pass, dy's planes are padded to whole vec4s
  * for the flat GEMM and dx is unpadded after (the ReLU's backward then runs as its own pass).
  */
-function backwardPaddedSuits(e: Engine, g: Geometry, variant: Conv2dVariant): boolean {
+function backwardPaddedSuits(e: Engine, g: Conv2dGeometry, variant: Conv2dVariant): boolean {
   const HWp = paddedPlane(g);
   return (
     flatPointwiseBackward(g, variant) &&
@@ -685,12 +601,12 @@ function backwardPaddedSuits(e: Engine, g: Geometry, variant: Conv2dVariant): bo
   );
 }
 
-function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Geometry): Tensor {
+function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
   const kernel = 'conv2d.backwardInput';
   const HWp = paddedPlane(g);
   const dyPadded = e.empty([g.N, g.O, 1, HWp], 'f32', `${kernel}.padded_dy`);
   im2col(e, kernel, dy, g, dyPadded);
-  const conv = { ...pointwiseGemm(g.N, 1, g.O, g.C, g.O, HWp), flops: directFlops(g) };
+  const conv = { ...pointwiseGemm(g.N, 1, g.O, g.C, g.O, HWp), flops: convFlops(g) };
   const dxPadded = e.empty([g.N, g.C, 1, HWp], 'f32', `${kernel}.padded_dx`);
   runGemms(e, kernel, 'subgroup', dyPadded, w, [{ conv, view: TRANSPOSED_POINTWISE }], dxPadded);
   e.release(dyPadded);
@@ -701,154 +617,21 @@ function backwardThroughPaddedPlanes(e: Engine, dy: Tensor, w: Tensor, g: Geomet
 }
 
 /** A strided 1x1 conv wide enough for the flat GEMMs (ResNet's downsamples). */
-function stridedPointwiseSuits(g: Geometry, variant: Conv2dVariant): boolean {
+function stridedPointwiseSuits(g: Conv2dGeometry, variant: Conv2dVariant): boolean {
   return flatPointwiseBackward(g, variant) && (g.SH > 1 || g.SW > 1);
 }
 
 /** An unpadded, ungrouped 1x1 conv (any stride) whose transposed GEMM suits the flat subgroup kernels. */
-function flatPointwiseBackward(g: Geometry, variant: Conv2dVariant): boolean {
+function flatPointwiseBackward(g: Conv2dGeometry, variant: Conv2dVariant): boolean {
   return variant === 'subgroup' && g.KH === 1 && g.KW === 1 && g.PH === 0 && g.PW === 0 && g.G === 1 && g.C > 16 && g.O > 16;
-}
-
-/** How backward reads a pointwise conv's weight: transposed (conv2d_pack.wgsl MODE 1). */
-const TRANSPOSED_POINTWISE: WeightView = { mode: 1, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 };
-
-/**
- * Backward to the input as transposed convs, one per output phase (r_h, r_w) in [0, SH) x [0, SW):
- * input pixel ih = i*SH + r_h receives dy[(ih + PH - kh*DH) / SH] * w[kh] over the taps kh with
- * (r_h + PH - kh*DH) divisible by SH. Those taps are kh0 + j*T (T = SH / gcd(SH, DH)) and read dy at
- * i + q0 - j*D' (D' = DH / gcd(SH, DH)), so each phase is a stride-1 conv of dy with a flipped,
- * subsampled kernel and dilation D' -- the forward GEMM again, stored strided into dx. Stride 1 is
- * the single phase with the whole kernel flipped and padding DH*(KH-1) - PH.
- */
-interface AxisPhase {
-  r: number;
-  count: number; // positions ih = i*S + r, i < count
-  k0: number;
-  J: number;
-  T: number;
-  D: number;
-  origin: number; // dy index read by i = 0 at GEMM tap 0
-}
-
-function axisPhases(S: number, P: number, D: number, K: number, size: number): AxisPhase[] {
-  const T = S / gcd(S, D);
-  const Dp = D / gcd(S, D);
-  const out: AxisPhase[] = [];
-  for (let r = 0; r < S; r++) {
-    const count = r < size ? Math.ceil((size - r) / S) : 0;
-    let k0 = 0;
-    while (k0 < K && (((r + P - k0 * D) % S) + S) % S !== 0) k0++;
-    const J = k0 < K ? Math.floor((K - 1 - k0) / T) + 1 : 0;
-    const q0 = (r + P - k0 * D) / S;
-    out.push({ r, count, k0, J, T, D: Dp, origin: q0 - (J - 1) * Dp });
-  }
-  return out;
-}
-
-interface Job {
-  conv: GemmConv;
-  view: WeightView;
-}
-
-/** dx's phases along H that hold pixels (some may have no taps). */
-function rowPhases(g: Geometry): AxisPhase[] {
-  return axisPhases(g.SH, g.PH, g.DH, g.KH, g.H).filter((a) => a.count > 0);
-}
-
-/**
- * One GEMM conv over dy: rows phase `a` of dx and columns `b` (a phase, or every column read through the
- * whole flipped kernel), its pixels stored every `YSW` columns of dx from `b.r`.
- */
-function phaseJob(g: Geometry, a: AxisPhase, b: AxisPhase, YSW: number): Job {
-  return {
-    conv: {
-      N: g.N,
-      G: g.G,
-      Ci: g.Og,
-      Co: g.Cg,
-      XC: g.O,
-      XH: g.Ho,
-      XW: g.Wo,
-      Ho: a.count,
-      Wo: b.count,
-      KH: a.J,
-      KW: b.J,
-      SH: 1,
-      SW: 1,
-      DH: a.D,
-      DW: b.D,
-      rowOrigin: a.origin,
-      colOrigin: b.origin,
-      YH: g.H,
-      YW: g.W,
-      YSH: g.SH,
-      YSW,
-      YRH: a.r,
-      YRW: b.r,
-    },
-    view: { mode: 1, JH: a.J, JW: b.J, kh0: a.k0, kw0: b.k0, TH: a.T, TW: b.T },
-  };
-}
-
-/** The GEMM convs over dy for all phases that have taps; `complete` is false when some pixels get none. */
-function backwardPhases(g: Geometry): { jobs: Job[]; complete: boolean } {
-  if (pointwise(g)) {
-    // The transpose of a pointwise conv is pointwise: one flat row per image, as in forwardConv.
-    const conv = pointwiseGemm(g.N, g.G, g.Og, g.Cg, g.O, g.H * g.W);
-    return { jobs: [{ conv, view: TRANSPOSED_POINTWISE }], complete: true };
-  }
-  const rows = rowPhases(g);
-  const cols = axisPhases(g.SW, g.PW, g.DW, g.KW, g.W).filter((a) => a.count > 0);
-  const liveRows = rows.filter((a) => a.J > 0);
-  const liveCols = cols.filter((a) => a.J > 0);
-  const jobs = liveRows.flatMap((a) => liveCols.map((b) => phaseJob(g, a, b, g.SW)));
-  return { jobs, complete: liveRows.length === rows.length && liveCols.length === cols.length };
 }
 
 /**
  * Inputs with at most 8 channels per group (the RGB stem) take the columns path, unless pointwise.
  * Strided convs with more channels may too (`stridedColumnsSuit`).
  */
-function useColumns(g: Geometry): boolean {
-  return g.Cg <= 8 && !pointwise(g);
-}
-
-/**
- * Backward to the input of a stride-2 3x3 conv at padding 1 along W as one `mid_t2_rows` job per row
- * phase of dx (subgroup kernels), in place of patch columns + col2im: each lane forms 8 consecutive dx
- * pixels, the even ones from kernel tap 1 and the odd ones from taps 0 and 2, reading dy's rows as
- * aligned vec4s. Measured (medians of 7 runs, two interleaved rounds): CIFAR ResNet-20's 16 -> 32 at
- * batch 250 19.8-20.1 against 38.6-39.3 ms, 32 -> 64 16.8-17.3 against 24.3-25.1, 16 -> 32 at batch 8
- * 1.2 against 1.6-1.8, 32 -> 64 at batch 1 0.6 against 0.4-0.6. From 64 dx channels columns win (the
- * mid tile reads dy once per 16 of them): ResNet-18's 64 -> 128 on 56x56 4.3-4.9 against 3.5-3.8 ms at
- * batch 1, ResNet-50's 128 -> 128 7.6-7.9 against 6.4-6.6.
- */
-function transposedRowsJobs(g: Geometry, variant: Conv2dVariant): Job[] | null {
-  if (!transposedRowsMayApply(g, variant) || g.W % 8 !== 0 || g.Wo * 2 !== g.W) return null;
-  const rows = rowPhases(g);
-  // Rows of dx that no tap reaches (a dilation along H that the stride skips) would stay unwritten.
-  if (rows.some((a) => a.J === 0)) return null;
-  return transposedRowsPhases(g, rows);
-}
-
-/** Whether `transposedRowsJobs` may hold at some input size (prepareConv2dWeight packs for it then). */
-function transposedRowsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
-  return variant === 'subgroup' && g.SW === 2 && g.KW === 3 && g.PW === 1 && g.DW === 1 && g.Cg > 8 && g.Cg <= 32 && g.Og <= 64;
-}
-
-/** The `mid_t2_rows` jobs of row phases `rows` (those with taps): every dx column, the whole flipped kernel along W. */
-function transposedRowsPhases(g: Geometry, rows: AxisPhase[]): Job[] {
-  const everyColumn: AxisPhase = { r: 0, count: g.W, k0: 0, J: 3, T: 1, D: 1, origin: 0 };
-  return rows
-    .filter((a) => a.J > 0)
-    .map((a) => {
-      const job = phaseJob(g, a, everyColumn, 1);
-      job.conv.transposedStrideW = 2;
-      // 1.5 taps along W per dx pixel: the even pixels take one, the odd ones two
-      job.conv.flops = 3 * g.N * g.G * a.count * g.W * g.Cg * g.Og * a.J;
-      return job;
-    });
+function useColumns(g: Conv2dGeometry): boolean {
+  return g.Cg <= 8 && !isPointwise(g);
 }
 
 /**
@@ -860,7 +643,7 @@ function transposedRowsPhases(g: Geometry, rows: AxisPhase[]): Job[] {
  * whose edge pixels are loaded rather than shuffled: on 224x224 at batch 1, 16 channels even (3.3-3.5
  * against 3.4-3.5 ms), 32 behind (4.9-6.1 against 4.2-4.5), 64 (VGG-16's stem) 9.9-12.2 against 6.0-7.3.
  */
-function rowsBackwardSuits(g: Geometry, variant: Conv2dVariant, { jobs }: { jobs: Job[] }): boolean {
+function rowsBackwardSuits(g: Conv2dGeometry, variant: Conv2dVariant, { jobs }: { jobs: Job[] }): boolean {
   if (variant !== 'subgroup' || g.SH !== 1 || g.SW !== 1 || g.Og > 32 || 8 % Math.ceil(g.W / 8) !== 0) return false;
   return jobs.length === 1 && tileConfig(variant, jobs[0].conv).entry.endsWith('_rows');
 }
@@ -874,55 +657,18 @@ function rowsBackwardSuits(g: Geometry, variant: Conv2dVariant, { jobs }: { jobs
  * columns GEMM then reads dy without vec4 loads. Nor 1x1 convs (the downsamples), whose backward is
  * already a pointwise GEMM on the output grid (`stridedPointwiseSuits`).
  */
-function stridedColumnsSuit(e: Engine, g: Geometry, variant: Conv2dVariant, spreadWinograd: boolean): boolean {
+function stridedColumnsSuit(e: Engine, g: Conv2dGeometry, variant: Conv2dVariant, spreadWinograd: boolean): boolean {
   return stridedColumnsMayApply(g, variant) && ((g.Ho * g.Wo) % 4 === 0 || !spreadWinograd) && columnsFit(e, g, 'subgroup');
 }
 
 /** Whether backward's columns fit one binding and the GEMM kernels suit the columns job. */
-function columnsFit(e: Engine, g: Geometry, variant: GemmVariant): boolean {
+function columnsFit(e: Engine, g: Conv2dGeometry, variant: GemmVariant): boolean {
   return columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columnsJob(g)]);
 }
 
 /** Whether `stridedColumnsSuit` may hold at some input size (prepareConv2dWeight packs for it then). */
-function stridedColumnsMayApply(g: Geometry, variant: Conv2dVariant): boolean {
+function stridedColumnsMayApply(g: Conv2dGeometry, variant: Conv2dVariant): boolean {
   return variant === 'subgroup' && g.Cg > 8 && (g.SH > 1 || g.SW > 1) && g.KH * g.KW > 1;
-}
-
-/**
- * The columns path, for inputs with few channels, where per-phase GEMMs would have only Cg output
- * columns: one pointwise GEMM from dy's O channels to the Cg*KH*KW patch columns (a wide GEMM),
- * col: (N, C*KH*KW, 1, Ho*Wo), then col2im sums each input pixel's covering columns.
- */
-function columnsJob(g: Geometry): Job {
-  const HWo = g.Ho * g.Wo;
-  return {
-    conv: {
-      N: g.N,
-      G: g.G,
-      Ci: g.Og,
-      Co: g.Cg * g.KH * g.KW,
-      XC: g.O,
-      XH: 1,
-      XW: HWo,
-      Ho: 1,
-      Wo: HWo,
-      KH: 1,
-      KW: 1,
-      SH: 1,
-      SW: 1,
-      DH: 1,
-      DW: 1,
-      rowOrigin: 0,
-      colOrigin: 0,
-      YH: 1,
-      YW: HWo,
-      YSH: 1,
-      YSW: 1,
-      YRH: 0,
-      YRW: 0,
-    },
-    view: { mode: 2, JH: 1, JW: 1, kh0: 0, kw0: 0, TH: 1, TW: 1 },
-  };
 }
 
 // dy: (N, O, Ho, Wo), w: (O, C/groups, KH, KW) -> dx: (N, C, H, W) for inputShape (N, C, H, W)
@@ -939,7 +685,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   assertRank(kernel, 'w', w, 4);
   assertDType(kernel, 'dy', dy, 'f32');
   assertDType(kernel, 'w', w, 'f32');
-  const g = resolve(kernel, inputShape, w.shape, opts);
+  const g = resolveConv2d(kernel, inputShape, w.shape, opts);
   const expected = [g.N, g.O, g.Ho, g.Wo];
   if (dy.shape.some((d, i) => d !== expected[i])) {
     throw new KernelInputError(
@@ -1033,7 +779,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     constants: { WG },
     op: kernel,
     variant: 'direct',
-    flops: directFlops(g),
+    flops: convFlops(g),
   });
   return unfused(dx);
 });
@@ -1067,7 +813,7 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
   assertRank(kernel, 'dy', dy, 4);
   assertDType(kernel, 'x', x, 'f32');
   assertDType(kernel, 'dy', dy, 'f32');
-  const g = resolve(kernel, x.shape, weightShape, opts);
+  const g = resolveConv2d(kernel, x.shape, weightShape, opts);
   const expected = [g.N, g.O, g.Ho, g.Wo];
   if (dy.shape.some((d, i) => d !== expected[i])) {
     throw new KernelInputError(
@@ -1084,7 +830,7 @@ export function conv2dBackwardWeight(e: Engine, x: Tensor, dy: Tensor, weightSha
     constants: { WG },
     op: kernel,
     variant: 'direct',
-    flops: directFlops(g),
+    flops: convFlops(g),
   });
   return dw;
 }
