@@ -18,7 +18,7 @@ export interface EngineOptions {
   onWait?: () => void;
   /** Allow Winograd convolutions (default true); see `Engine.winograd`. */
   winograd?: boolean;
-  /** Run a conv's batch-norm and residual add in its epilogue (default: on hardware adapters); see `Engine.convEpilogueFusion`. */
+  /** Run a conv's batch-norm and residual add (and, backward, an added gradient) in its epilogue (default: on hardware adapters); see `Engine.convEpilogueFusion`. */
   convEpilogueFusion?: boolean;
 }
 
@@ -177,6 +177,9 @@ export class Engine {
    * 9 runs, CIFAR ResNet-20 forward at batch 250 took 538 ms fused against 502 ms with the ReLU alone
    * fused (ResNet-50 at batch 1: 188 against 179 ms); the extra loads in the GEMM's store loop cost more
    * than the separate vec4 passes. On a real GPU the saved memory traffic should win; not measured yet.
+   * The same holds for backward to the input through a ReLU whose output has a second reader (a residual
+   * block's first conv and its shortcut): with this off, the added gradient and the ReLU's mask run as one
+   * pass after the conv instead of in its store (kernels/conv2d.ts).
    */
   convEpilogueFusion: boolean;
   private layer = { name: '', phase: '' };

@@ -21,7 +21,7 @@ import {
   type GemmVariant,
   type WeightView,
 } from './conv2d-gemm.js';
-import { addInPlace, addRelu, binary } from './elementwise.js';
+import { addRelu, binary } from './elementwise.js';
 import { assertDType, assertRank } from './shape-checks.js';
 import { scoped } from '../gpu/scopes.js';
 import { releaseFoldedConv2dWeights } from './conv2d-fold.js';
@@ -111,7 +111,8 @@ export interface Conv2dOptions extends Conv2dShapeOptions {
  * Backward to the input only: the conv's input is the output `y` of a ReLU, and the gradient is taken on
  * through that ReLU under `rule` (relu.ts), so dx is dL/d(the ReLU's input). `plus` is the gradient the
  * ReLU's output already received from its other readers (a residual block's shortcut), added first.
- * Fused into the store on the subgroup and Winograd paths (passes less over dx); separate passes elsewhere.
+ * Fused into the store on the subgroup and Winograd paths (passes less over dx), `plus` only where the
+ * engine fuses conv epilogues (`Engine.convEpilogueFusion`); one ReLU-backward pass after the conv elsewhere.
  */
 export interface InputRelu {
   y: Tensor;
@@ -695,12 +696,15 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
   if (inputRelu) checkInputRelu(kernel, inputRelu, dxShape);
-  const epi = reluEpilogue(inputRelu);
+  // A gradient added before the ReLU's backward goes into the conv's store only where the engine fuses
+  // conv epilogues (Engine.convEpilogueFusion); elsewhere the whole ReLU backward, add first, is one pass
+  // after the conv (its mask must follow the add).
+  const fusesRelu = !inputRelu?.plus || e.convEpilogueFusion;
+  const epi = fusesRelu ? reluEpilogue(inputRelu) : {};
   // Paths that cannot fuse the ReLU's backward run it as its own pass.
   const unfused = (dx: Tensor): Tensor => {
     if (!inputRelu) return dx;
-    if (inputRelu.plus) addInPlace(e, dx, inputRelu.plus);
-    const out = reluBackward(e, inputRelu.y, dx, inputRelu.rule);
+    const out = reluBackward(e, inputRelu.y, dx, inputRelu.rule, inputRelu.plus);
     e.release(dx);
     return out;
   };
@@ -708,20 +712,20 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   if (wino) {
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx, epi);
-    return dx;
+    return fusesRelu ? dx : unfused(dx);
   }
   if (transposedRows) {
     // Every row phase has a tap (transposedRowsJobs), so every pixel of dx is written, epilogue included.
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     runGemms(e, kernel, variant as GemmVariant, dy, w, transposedRows, dx, epi);
-    return dx;
+    return fusesRelu ? dx : unfused(dx);
   }
   if (spreadWino) {
     const spread = spreadOverInput(e, dy, g);
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, spread, w, 1, spreadWino, dx, epi);
     e.release(spread);
-    return dx;
+    return fusesRelu ? dx : unfused(dx);
   }
   if (variant !== 'direct') {
     const plan = backwardPhases(g);
@@ -732,7 +736,8 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       // One invocation per row of each phase of dx (conv2d.wgsl col2im): few enough that a smaller
       // workgroup spreads them over more threads.
       const n = g.N * g.C * g.SH * g.SW * Math.ceil(g.H / g.SH);
-      // col2im takes the gradient on through the ReLU in its store, with the shortcut's gradient added.
+      // col2im takes the gradient on through the ReLU in its store, with the shortcut's gradient added, on
+      // every adapter: it walks rows of dx, so the two extra loads stream rather than scatter as in a GEMM tile.
       e.dispatch({
         kernel: directKernel,
         entry: 'col2im',
@@ -763,7 +768,8 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
       // Phases with no taps (kernel smaller than the stride) leave their pixels at zero, which every rule keeps.
       const dx = plan.complete ? e.empty(dxShape, 'f32', 'conv2d.dx') : e.zeros(dxShape, 'f32', 'conv2d.dx');
       // Pixels no phase writes would miss an added gradient: those convs add it as a pass.
-      const fuses = plan.jobs.every(({ conv }) => fusesWholeEpilogue(tileConfig(variant, conv))) && (plan.complete || !inputRelu?.plus);
+      const fuses =
+        fusesRelu && plan.jobs.every(({ conv }) => fusesWholeEpilogue(tileConfig(variant, conv))) && (plan.complete || !inputRelu?.plus);
       runGemms(e, kernel, variant, dy, w, plan.jobs, dx, fuses ? epi : {});
       return fuses ? dx : unfused(dx);
     }

@@ -48,24 +48,27 @@ export function reluForward(e: Engine, x: Tensor): Tensor {
   return y;
 }
 
-// z: ReLU forward input (or its output), dy: upstream gradient (same shape) -> dx
+// z: ReLU forward input (or its output), dy: upstream gradient (same shape), plus: same shape -> dx
 /**
  * ReLU's gradient under one rule: `standard` dy * [z > 0], `guided` also zeroes negative dy, `deconvnet` passes ReLU(dy) and ignores
- * z. z is the forward input. The caller releases dx.
+ * z. z is the forward input. With `plus` (a second gradient of the same shape, e.g. a residual block's shortcut),
+ * the rule applies to dy + plus, in the same pass. The caller releases dx.
  */
-export function reluBackward(e: Engine, z: Tensor, dy: Tensor, rule: ReluRule = 'standard'): Tensor {
+export function reluBackward(e: Engine, z: Tensor, dy: Tensor, rule: ReluRule = 'standard', plus?: Tensor): Tensor {
   assertSameShape('relu.backward', ['z', z], ['dy', dy]);
+  if (plus) assertSameShape('relu.backward', ['dy', dy], ['plus', plus]);
   assertRule('relu.backward', rule);
   const dx = e.empty(z.shape, 'f32', 'relu.dx');
   const v4 = z.size % 4 === 0;
   const n = v4 ? z.size / 4 : z.size;
+  const added = plus ?? dy;
   e.dispatch({
     kernel: relu,
     entry: v4 ? 'backward4' : 'backward',
-    bindings: v4 ? { x4: z, dy4: dy, dx4: dx } : { x: z, dy, dx },
+    bindings: v4 ? { x4: z, dy4: dy, dx4: dx, plus4: added } : { x: z, dy, dx, plus: added },
     params: { n },
     workgroups: grid1d(n, WG),
-    constants: { WG, ...RULE_MASKS[rule] },
+    constants: { WG, ...RULE_MASKS[rule], PLUS: plus ? 1 : 0 },
   });
   return dx;
 }

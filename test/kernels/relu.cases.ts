@@ -37,5 +37,24 @@ export const reluCases: KernelCase[] = SHAPES.flatMap((shape, si) => {
       e.releaseAll(zt, rt, dx);
     },
   }));
-  return [forward, ...backward];
+  // A second gradient added first (a residual block's shortcut), in the same pass: the rule sees the sum.
+  const backwardPlus = rules.map<KernelCase>((rule) => ({
+    name: `relu backward ${rule} with a gradient added ${JSON.stringify(shape)}`,
+    async run(e) {
+      const z = withExactZeros(randomArray(n, 40 + si));
+      const r = randomArray(n, 50 + si);
+      const plus = randomArray(n, 60 + si);
+      const ts = [e.upload(z, shape), e.upload(r, shape), e.upload(plus, shape)];
+      const dx = reluBackward(e, ts[0], ts[1], rule, ts[2]);
+      const sum = Float32Array.from(r, (v, i) => v + plus[i]);
+      expectClose(await dx.readF32(), reluBackwardRef(z, sum, rule), {
+        atol: 0,
+        rtol: 0,
+        shape,
+        what: `relu backward ${rule} of dy + plus`,
+      });
+      e.releaseAll(...ts, dx);
+    },
+  }));
+  return [forward, ...backward, ...backwardPlus];
 });
