@@ -18,8 +18,10 @@ export interface EngineOptions {
   onWait?: () => void;
   /** Allow Winograd convolutions (default true); see `Engine.winograd`. */
   winograd?: boolean;
-  /** Run a conv's batch-norm and residual add (and, backward, an added gradient) in its epilogue (default: on hardware adapters); see `Engine.convEpilogueFusion`. */
+  /** Run a conv's batch-norm and residual add in its epilogue (default: on hardware adapters); see `Engine.convEpilogueFusion`. */
   convEpilogueFusion?: boolean;
+  /** Largest dx, in bytes, whose conv store applies backward's ReLU (default: any on hardware adapters, 2 MiB on software ones); see `Engine.convBackwardEpilogueMaxBytes`. */
+  convBackwardEpilogueMaxBytes?: number;
 }
 
 /** The adapter an engine runs on, as the platform describes it; `isSoftware` is true for lavapipe, SwiftShader and the like. */
@@ -177,11 +179,16 @@ export class Engine {
    * 9 runs, CIFAR ResNet-20 forward at batch 250 took 538 ms fused against 502 ms with the ReLU alone
    * fused (ResNet-50 at batch 1: 188 against 179 ms); the extra loads in the GEMM's store loop cost more
    * than the separate vec4 passes. On a real GPU the saved memory traffic should win; not measured yet.
-   * The same holds for backward to the input through a ReLU whose output has a second reader (a residual
-   * block's first conv and its shortcut): with this off, the added gradient and the ReLU's mask run as one
-   * pass after the conv instead of in its store (kernels/conv2d.ts).
    */
   convEpilogueFusion: boolean;
+  /**
+   * Backward to the input through the ReLU before a conv: the largest dx, in bytes, whose transposed
+   * conv's store applies the ReLU's backward (loading the ReLU's output, and a residual shortcut's
+   * gradient where there is one); a larger dx gets it as one streaming pass after the conv. Unlimited on
+   * hardware adapters; 2 MiB on software ones, where those loads scatter once dx outgrows the cache
+   * (kernels/conv2d.ts, `reluInStore`, has the measurements).
+   */
+  convBackwardEpilogueMaxBytes: number;
   private layer = { name: '', phase: '' };
 
   constructor(
@@ -197,6 +204,7 @@ export class Engine {
     this.onWait = options.onWait;
     this.winograd = options.winograd ?? true;
     this.convEpilogueFusion = options.convEpilogueFusion ?? !adapter.isSoftware;
+    this.convBackwardEpilogueMaxBytes = options.convBackwardEpilogueMaxBytes ?? (adapter.isSoftware ? 2 * 1024 * 1024 : Infinity);
     this.pool = new BufferPool(device);
     this.uniformBuffer = device.createBuffer({
       size: this.maxDispatches * UNIFORM_SLOT,

@@ -111,8 +111,8 @@ export interface Conv2dOptions extends Conv2dShapeOptions {
  * Backward to the input only: the conv's input is the output `y` of a ReLU, and the gradient is taken on
  * through that ReLU under `rule` (relu.ts), so dx is dL/d(the ReLU's input). `plus` is the gradient the
  * ReLU's output already received from its other readers (a residual block's shortcut), added first.
- * Fused into the store on the subgroup and Winograd paths (passes less over dx), `plus` only where the
- * engine fuses conv epilogues (`Engine.convEpilogueFusion`); one ReLU-backward pass after the conv elsewhere.
+ * Fused into the store on the subgroup and Winograd paths up to `Engine.convBackwardEpilogueMaxBytes` of
+ * dx (`reluInStore`); one ReLU-backward pass after the conv elsewhere.
  */
 export interface InputRelu {
   y: Tensor;
@@ -696,10 +696,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   const variant = variantFor(e, kernel, opts);
   const dxShape = [g.N, g.C, g.H, g.W];
   if (inputRelu) checkInputRelu(kernel, inputRelu, dxShape);
-  // A gradient added before the ReLU's backward goes into the conv's store only where the engine fuses
-  // conv epilogues (Engine.convEpilogueFusion); elsewhere the whole ReLU backward, add first, is one pass
-  // after the conv (its mask must follow the add).
-  const fusesRelu = !inputRelu?.plus || e.convEpilogueFusion;
+  const fusesRelu = !inputRelu || reluInStore(e, dxShape);
   const epi = fusesRelu ? reluEpilogue(inputRelu) : {};
   // Paths that cannot fuse the ReLU's backward run it as its own pass.
   const unfused = (dx: Tensor): Tensor => {
@@ -789,6 +786,23 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
   });
   return unfused(dx);
 });
+
+/**
+ * Whether backward's ReLU (its output y as a mask, and an added gradient) runs in the conv's store, which
+ * then loads one or two tensors of dx's shape; otherwise the whole ReLU backward, add first, is one
+ * streaming pass after the conv. Up to `Engine.convBackwardEpilogueMaxBytes` of dx: any size on hardware
+ * adapters, 2 MiB on software ones, where a GEMM tile's store walks 16-32 planes in short runs, so those
+ * loads scatter once the planes outgrow the cache. Medians of 9 runs in two interleaved rounds, store
+ * against pass, mask only: ResNet-50's expanding 1x1 in layer1 (dx 3.2 MB at batch 1) 4.9-5.6 against
+ * 4.0-4.5 ms, at batch 8 35.6-35.8 against 23.9-24.1, CIFAR's 16 -> 32 stride-2 at batch 250 (16 MB)
+ * 26.0-26.2 against 23.2-23.9; with an added gradient, layer1 at batch 8 37.0-38.6 against 23.3-24.1.
+ * Below 2 MiB the store wins: with an added gradient, ResNet-50's 1x1 in layer2 at batch 1 (1.6 MB)
+ * 2.6 against 3.2 ms, CIFAR's 16-channel 3x3 at batch 16 (1 MB) 1.6-2.0 against 1.8-2.2; mask only, the
+ * layer2 1x1 2.4-2.5 against 2.6-2.7 ms, CIFAR's 32-channel 3x3 at batch 16 (0.5 MB) 1.6-1.7 against 1.8-1.9.
+ */
+function reluInStore(e: Engine, dxShape: readonly number[]): boolean {
+  return dxShape.reduce((a, b) => a * b) * 4 <= e.convBackwardEpilogueMaxBytes;
+}
 
 function checkInputRelu(kernel: string, r: InputRelu, dxShape: readonly number[]): void {
   assertRule(kernel, r.rule);

@@ -481,35 +481,38 @@ function backwardInputCase(s: ConvSpec, si: number): KernelCase {
         if (name !== 'direct') close(out, results.get('direct')!, Kb, s.x, `backward-input ${name} vs direct`);
       }
       // On through the ReLU whose output is the conv's input, under each rule, alone and with a gradient
-      // the ReLU's output already has from another reader (fused into the store where the kernel can and
-      // the engine fuses conv epilogues, one pass after the conv otherwise: both are run here, whatever
-      // this adapter's default): the reference applies relu.wgsl's masks to the plain gradient (plus that one).
+      // the ReLU's output already has from another reader, in the conv's store where the kernel can and as
+      // one pass after the conv (Engine.convBackwardEpilogueMaxBytes: both are run here, whatever this
+      // adapter's default): the reference applies relu.wgsl's masks to the plain gradient (plus that one).
       const reluY = Float32Array.from(randomArray(ref.length, 600 + si), (v) => Math.max(v, 0));
       const plus = randomArray(ref.length, 700 + si);
       const yt = e.upload(reluY, s.x);
       const plusT = e.upload(plus, s.x);
-      for (const rule of RELU_RULES) {
-        for (const withPlus of [false, true]) {
-          const masked = Float32Array.from(ref, (r, i) => {
-            const v = withPlus ? r + plus[i] : r;
-            return (rule === 'deconvnet' || reluY[i] > 0) && (rule === 'standard' || v > 0) ? v : 0;
-          });
-          const relu = { y: yt, rule, plus: withPlus ? plusT : undefined };
-          for (const fusion of withPlus ? [true, false] : [e.convEpilogueFusion]) {
-            const policy = e.convEpilogueFusion;
-            e.convEpilogueFusion = fusion;
-            try {
+      const policy = e.convBackwardEpilogueMaxBytes;
+      try {
+        for (const rule of RELU_RULES) {
+          for (const withPlus of [false, true]) {
+            const masked = Float32Array.from(ref, (r, i) => {
+              const v = withPlus ? r + plus[i] : r;
+              return (rule === 'deconvnet' || reluY[i] > 0) && (rule === 'standard' || v > 0) ? v : 0;
+            });
+            const relu = { y: yt, rule, plus: withPlus ? plusT : undefined };
+            for (const [where, maxBytes] of [
+              ['in the store', Infinity],
+              ['as a pass', 0],
+            ] as const) {
+              e.convBackwardEpilogueMaxBytes = maxBytes;
               for (const { name, opts: o } of configs(e, s)) {
                 const dx = conv2dBackwardInput(e, dyt, wt, s.x, { ...opts, ...o }, relu);
-                const added = withPlus ? ` with a gradient added (${fusion ? 'in the store' : 'as a pass'})` : '';
-                close(await dx.readF32(), masked, Kb, s.x, `backward-input ${name} through a ${rule} ReLU${added} vs CPU reference`);
+                const what = `backward-input ${name} through a ${rule} ReLU${withPlus ? ' with a gradient added' : ''} (${where})`;
+                close(await dx.readF32(), masked, Kb, s.x, `${what} vs CPU reference`);
                 dx.release();
               }
-            } finally {
-              e.convEpilogueFusion = policy;
             }
           }
         }
+      } finally {
+        e.convBackwardEpilogueMaxBytes = policy;
       }
       e.releaseAll(dyt, wt, yt, plusT);
     },

@@ -172,6 +172,32 @@ describe('conv2d shapes and selection', () => {
     expect(await kernels([2, 3, 32, 32], 64)).toEqual(['conv2d_gemm_sg.wide_flat_v4', 'conv2d.col2im']); // more than 32 channels in dy
   });
 
+  it("applies backward's ReLU in the conv's store up to engine.convBackwardEpilogueMaxBytes of dx, as one pass beyond", async () => {
+    if (!engine.capabilities.subgroupKernels) return; // the subgroup kernels are the ones whose store applies it
+    const kernels = async (xShape: number[], withPlus: boolean) => {
+      const dy = engine.zeros([xShape[0], 16, xShape[2], xShape[3]]);
+      const w = engine.zeros([16, xShape[1], 1, 1]);
+      const [y, plus] = [engine.zeros(xShape), engine.zeros(xShape)];
+      const relu = { y, rule: 'standard' as const, plus: withPlus ? plus : undefined };
+      const dispatched = await dispatchedKernels(() => conv2dBackwardInput(engine, dy, w, xShape, { variant: 'subgroup' }, relu));
+      engine.releaseAll(dy, w, y, plus);
+      return dispatched.filter((k) => k.startsWith('relu.')).length;
+    };
+    const small = [1, 32, 16, 16]; // 32 KiB of dx
+    const policy = engine.convBackwardEpilogueMaxBytes;
+    try {
+      if (engine.adapter.isSoftware) expect(policy, 'the software adapters default').toBe(2 * 1024 * 1024);
+      for (const withPlus of [false, true]) {
+        engine.convBackwardEpilogueMaxBytes = 32 * 1024;
+        expect(await kernels(small, withPlus), `ReLU passes at the limit${withPlus ? ', gradient added' : ''}`).toBe(0);
+        engine.convBackwardEpilogueMaxBytes = 32 * 1024 - 1;
+        expect(await kernels(small, withPlus), `ReLU passes past the limit${withPlus ? ', gradient added' : ''}`).toBe(1);
+      }
+    } finally {
+      engine.convBackwardEpilogueMaxBytes = policy;
+    }
+  });
+
   it('selects the subgroup variant on a software adapter with subgroups', () => {
     const v = selectConv2dVariant(engine);
     if (!engine.adapter.isSoftware) expect(v).toBe('shared');
