@@ -20,7 +20,7 @@ export interface EngineOptions {
   winograd?: boolean;
   /** Run a conv's batch-norm and residual add in its epilogue (default: on hardware adapters); see `Engine.convEpilogueFusion`. */
   convEpilogueFusion?: boolean;
-  /** Largest dx, in bytes, whose conv store applies backward's ReLU (default: any on hardware adapters, 2 MiB on software ones); see `Engine.convBackwardEpilogueMaxBytes`. */
+  /** Largest dx, in bytes, whose conv store applies backward's ReLU (default: any on hardware adapters, 256 KiB on software ones); see `Engine.convBackwardEpilogueMaxBytes`. */
   convBackwardEpilogueMaxBytes?: number;
 }
 
@@ -185,8 +185,8 @@ export class Engine {
    * Backward to the input through the ReLU before a conv: the largest dx, in bytes, whose transposed
    * conv's store applies the ReLU's backward (loading the ReLU's output, and a residual shortcut's
    * gradient where there is one); a larger dx gets it as one streaming pass after the conv. Unlimited on
-   * hardware adapters; 2 MiB on software ones, where those loads scatter once dx outgrows the cache
-   * (kernels/conv2d.ts, `reluInStore`, has the measurements).
+   * hardware adapters; 256 KiB on software ones, where those loads scatter over planes the cache does not
+   * hold (kernels/conv2d.ts, `reluInStore`, has the measurements).
    */
   convBackwardEpilogueMaxBytes: number;
   private layer = { name: '', phase: '' };
@@ -204,7 +204,7 @@ export class Engine {
     this.onWait = options.onWait;
     this.winograd = options.winograd ?? true;
     this.convEpilogueFusion = options.convEpilogueFusion ?? !adapter.isSoftware;
-    this.convBackwardEpilogueMaxBytes = options.convBackwardEpilogueMaxBytes ?? (adapter.isSoftware ? 2 * 1024 * 1024 : Infinity);
+    this.convBackwardEpilogueMaxBytes = options.convBackwardEpilogueMaxBytes ?? (adapter.isSoftware ? 256 * 1024 : Infinity);
     this.pool = new BufferPool(device);
     this.uniformBuffer = device.createBuffer({
       size: this.maxDispatches * UNIFORM_SLOT,

@@ -791,14 +791,16 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
  * Whether backward's ReLU (its output y as a mask, and an added gradient) runs in the conv's store, which
  * then loads one or two tensors of dx's shape; otherwise the whole ReLU backward, add first, is one
  * streaming pass after the conv. Up to `Engine.convBackwardEpilogueMaxBytes` of dx: any size on hardware
- * adapters, 2 MiB on software ones, where a GEMM tile's store walks 16-32 planes in short runs, so those
- * loads scatter once the planes outgrow the cache. Medians of 9 runs in two interleaved rounds, store
- * against pass, mask only: ResNet-50's expanding 1x1 in layer1 (dx 3.2 MB at batch 1) 4.9-5.6 against
- * 4.0-4.5 ms, at batch 8 35.6-35.8 against 23.9-24.1, CIFAR's 16 -> 32 stride-2 at batch 250 (16 MB)
- * 26.0-26.2 against 23.2-23.9; with an added gradient, layer1 at batch 8 37.0-38.6 against 23.3-24.1.
- * Below 2 MiB the store wins: with an added gradient, ResNet-50's 1x1 in layer2 at batch 1 (1.6 MB)
- * 2.6 against 3.2 ms, CIFAR's 16-channel 3x3 at batch 16 (1 MB) 1.6-2.0 against 1.8-2.2; mask only, the
- * layer2 1x1 2.4-2.5 against 2.6-2.7 ms, CIFAR's 32-channel 3x3 at batch 16 (0.5 MB) 1.6-1.7 against 1.8-1.9.
+ * adapters, 256 KiB on software ones, where a GEMM tile's store walks 16-32 planes in short runs, so those
+ * loads scatter over planes the cache does not hold. Single convs (medians of 9 runs, two interleaved
+ * rounds, store against pass): ResNet-50's expanding 1x1 in layer1 with the shortcut's gradient 37.0-38.6
+ * against 23.3-24.1 ms at batch 8 and 5.4-5.9 against 3.7-4.2 at batch 1; the mask alone on CIFAR's
+ * 16 -> 32 stride-2 at batch 250 26.0-26.2 against 23.2-23.9. Alone and warm in cache the store wins up to
+ * about 2 MiB (ResNet-50's layer2 1x1 at batch 1, 1.6 MB: 2.6 against 3.2 ms), but in a model the ReLU's
+ * output comes cold from the forward pass: ResNet-50 forward + backward at batch 1 (six profiles, two
+ * rounds), the layer2 conv1s' backward 12.2-14.2 ms in the store against 9.2-10.8 as passes, layer3's (0.8
+ * MB) 15.1-19.6 against 12.1-15.9, layer4's (0.4 MB) even. The store stays for tiny convs (CIFAR at batch
+ * 1, 64 KB), where a pass each would cost more in dispatches than the loads do.
  */
 function reluInStore(e: Engine, dxShape: readonly number[]): boolean {
   return dxShape.reduce((a, b) => a * b) * 4 <= e.convBackwardEpilogueMaxBytes;
