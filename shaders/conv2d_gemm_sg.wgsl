@@ -271,12 +271,18 @@ fn wide_flat_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     q += 4u * HW4; wi += 32u;
   }
   // Pixels come in aligned fours here too: store one vec4 per channel.
+  store_wide_px4(&acc, t);
+}
+
+// The wide tile's 4 pixels x 32 channels where the pixels lie together in whole vec4s of the output
+// rows (the flat and rows entries): one vec4 store per channel.
+fn store_wide_px4(acc: ptr<function, array<vec4f, 32>>, t: Tile) {
   let o = out_map(t);
   let ok = t.valid;
-  store_px4(o, t.oc, o.pix, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, o.pix, ok, acc[1], acc[9], acc[17], acc[25]);
-  store_px4(o, t.oc + 8u, o.pix, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, o.pix, ok, acc[3], acc[11], acc[19], acc[27]);
-  store_px4(o, t.oc + 16u, o.pix, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, o.pix, ok, acc[5], acc[13], acc[21], acc[29]);
-  store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
+  store_px4(o, t.oc, o.pix, ok, (*acc)[0], (*acc)[8], (*acc)[16], (*acc)[24]); store_px4(o, t.oc + 4u, o.pix, ok, (*acc)[1], (*acc)[9], (*acc)[17], (*acc)[25]);
+  store_px4(o, t.oc + 8u, o.pix, ok, (*acc)[2], (*acc)[10], (*acc)[18], (*acc)[26]); store_px4(o, t.oc + 12u, o.pix, ok, (*acc)[3], (*acc)[11], (*acc)[19], (*acc)[27]);
+  store_px4(o, t.oc + 16u, o.pix, ok, (*acc)[4], (*acc)[12], (*acc)[20], (*acc)[28]); store_px4(o, t.oc + 20u, o.pix, ok, (*acc)[5], (*acc)[13], (*acc)[21], (*acc)[29]);
+  store_px4(o, t.oc + 24u, o.pix, ok, (*acc)[6], (*acc)[14], (*acc)[22], (*acc)[30]); store_px4(o, t.oc + 28u, o.pix, ok, (*acc)[7], (*acc)[15], (*acc)[23], (*acc)[31]);
 }
 
 // a_i: channels c0..c0+3 of pixel i; stores channel c0 + c at the 4 pixels as one vec4.
@@ -390,12 +396,7 @@ fn wide_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
       q += 4u * HW4;
     }
   }
-  let o = out_map(t);
-  let ok = t.valid;
-  store_px4(o, t.oc, o.pix, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, o.pix, ok, acc[1], acc[9], acc[17], acc[25]);
-  store_px4(o, t.oc + 8u, o.pix, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, o.pix, ok, acc[3], acc[11], acc[19], acc[27]);
-  store_px4(o, t.oc + 16u, o.pix, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, o.pix, ok, acc[5], acc[13], acc[21], acc[29]);
-  store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
+  store_wide_px4(&acc, t);
 }
 
 // Pixels 2*ow0-1 .. 2*ow0+7 of one channel row (q: the vec4 holding 2*ow0), zero where ok is false; the
@@ -452,12 +453,7 @@ fn wide_s2_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
       q += 4u * HW4;
     }
   }
-  let o = out_map(t);
-  let ok = t.valid;
-  store_px4(o, t.oc, o.pix, ok, acc[0], acc[8], acc[16], acc[24]); store_px4(o, t.oc + 4u, o.pix, ok, acc[1], acc[9], acc[17], acc[25]);
-  store_px4(o, t.oc + 8u, o.pix, ok, acc[2], acc[10], acc[18], acc[26]); store_px4(o, t.oc + 12u, o.pix, ok, acc[3], acc[11], acc[19], acc[27]);
-  store_px4(o, t.oc + 16u, o.pix, ok, acc[4], acc[12], acc[20], acc[28]); store_px4(o, t.oc + 20u, o.pix, ok, acc[5], acc[13], acc[21], acc[29]);
-  store_px4(o, t.oc + 24u, o.pix, ok, acc[6], acc[14], acc[22], acc[30]); store_px4(o, t.oc + 28u, o.pix, ok, acc[7], acc[15], acc[23], acc[31]);
+  store_wide_px4(&acc, t);
 }
 
 @compute @workgroup_size(8)
