@@ -705,24 +705,26 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
     e.release(dx);
     return out;
   };
+  // dx from a path whose store applied `epi`: done, or the ReLU's backward still to run.
+  const afterStore = (dx: Tensor): Tensor => (fusesRelu ? dx : unfused(dx));
   const { wino, spreadWino, stridedColumns, transposedRows } = backwardPlan(e, g, opts, variant);
   if (wino) {
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, dy, w, 1, wino, dx, epi);
-    return fusesRelu ? dx : unfused(dx);
+    return afterStore(dx);
   }
   if (transposedRows) {
     // Every row phase has a tap (transposedRowsJobs), so every pixel of dx is written, epilogue included.
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     runGemms(e, kernel, variant as GemmVariant, dy, w, transposedRows, dx, epi);
-    return fusesRelu ? dx : unfused(dx);
+    return afterStore(dx);
   }
   if (spreadWino) {
     const spread = spreadOverInput(e, dy, g);
     const dx = e.empty(dxShape, 'f32', 'conv2d.dx');
     winogradConv3x3(e, kernel, variant as GemmVariant, spread, w, 1, spreadWino, dx, epi);
     e.release(spread);
-    return fusesRelu ? dx : unfused(dx);
+    return afterStore(dx);
   }
   if (variant !== 'direct') {
     const plan = backwardPhases(g);
