@@ -41,6 +41,8 @@ struct Params {
   Og: u32,                      // output channels per group
   YH: u32, YW: u32,             // spatial size of the output tensor
   YSH: u32, YSW: u32, YRH: u32, YRW: u32,  // grid pixel (i, j) is stored at (i*YSH + YRH, j*YSW + YRW)
+  YNB: u32, YPB: u32,           // grid image n is image n / YNB of y, its pixels offset by (n % YNB) * YPB
+                                // (im2col_quads' columns: one grid image per pixel quad); 1 and 0 otherwise
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -115,9 +117,10 @@ struct Out { plane: u32, chs: u32, pix: u32 }
 
 fn out_map(t: Tile) -> Out {
   var o: Out;
-  o.plane = (t.n * params.G + t.g) * params.Og;
+  let n = t.n / params.YNB;
+  o.plane = (n * params.G + t.g) * params.Og;
   o.chs = params.YH * params.YW;
-  o.pix = (t.oh * params.YSH + params.YRH) * params.YW + t.ow0 * params.YSW + params.YRW;
+  o.pix = (t.n - n * params.YNB) * params.YPB + (t.oh * params.YSH + params.YRH) * params.YW + t.ow0 * params.YSW + params.YRW;
   return o;
 }
 

@@ -102,6 +102,13 @@ export interface GemmConv {
   YSW: number;
   YRH: number;
   YRW: number;
+  /**
+   * Grid images per image of y (default 1) and the pixels each one's outputs are offset by within its
+   * plane (default 0): the subgroup kernels' GEMM over `im2col_quads` columns, one grid image of 4
+   * pixels per quad.
+   */
+  YNB?: number;
+  YPB?: number;
   /** FLOPs profiles report for it; Winograd's products report the direct conv's (effective rates). */
   flops?: number;
   /**
@@ -442,7 +449,16 @@ export function dispatchGemm(
       kernel: cfg.kernel,
       entry: cfg.entry,
       bindings: v4 ? withEpilogueBindings({ x4: x, y4: y, wt }, epi, wt, true) : withEpilogueBindings({ x, y, wt }, epi, wt),
-      params: Object.assign(params, { Ci: c.Ci, XC: c.XC, XH: c.XH, XW: c.XW, OH0: c.rowOrigin, OW0: c.colOrigin }),
+      params: Object.assign(params, {
+        Ci: c.Ci,
+        XC: c.XC,
+        XH: c.XH,
+        XW: c.XW,
+        OH0: c.rowOrigin,
+        OW0: c.colOrigin,
+        YNB: c.YNB ?? 1,
+        YPB: c.YPB ?? 0,
+      }),
       workgroups,
       constants,
       op,
@@ -452,6 +468,7 @@ export function dispatchGemm(
     return;
   }
   if (!packed) throw new Error('conv2d: internal error: packed input missing');
+  if ((c.YNB ?? 1) !== 1) throw new Error(`conv2d: internal error: ${cfg.entry} cannot store grid images into blocks of y`);
   const xoff = ((c.rowOrigin + packed.padT) * packed.Wp + (c.colOrigin + packed.padL)) * C4;
   e.dispatch({
     kernel: cfg.kernel,

@@ -278,9 +278,25 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { stride: 2, padding: 1, activation: 'relu' },
     epilogue: true,
   },
+  // im2col_quads finds each pixel's row and column from its own stride, padding and dilation per axis.
+  {
+    name: 'columns: 3x2 kernel, stride [2,1], pad [1,0], dilation [1,2], C=6 O=20, 9x10, batch 2',
+    x: [2, 6, 9, 10],
+    O: 20,
+    k: [3, 2],
+    opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2] },
+  },
   // Columns whose planes are not whole vec4s (1x1 convs on 7x7 and 5x5 maps; the strided 3x3 above with
   // a 7x7 output): padded planes, a flat GEMM, unpadded after; the residual added after unpadding.
   { name: 'columns, padded planes: 1x1 on 7x7, C=20 O=40, batch 2', x: [2, 20, 7, 7], O: 40, k: [1, 1], opts: {}, bias: true },
+  {
+    name: 'columns, padded planes: 2x3 kernel, stride [1,2], pad [0,2], dilation [2,1], C=5 O=18, 7x9, batch 3',
+    x: [3, 5, 7, 9],
+    O: 18,
+    k: [2, 3],
+    opts: { stride: [1, 2], padding: [0, 2], dilation: [2, 1] },
+    bias: true,
+  },
   {
     name: 'columns, padded planes: 1x1 on 5x5, C=24 O=20, epilogue, relu',
     x: [1, 24, 5, 5],

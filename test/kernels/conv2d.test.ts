@@ -71,7 +71,7 @@ describe('conv2d shapes and selection', () => {
     ).toThrow(/winograd: true needs a stride-1/);
   });
 
-  it('runs strided convs, and 1x1 convs on planes that are not whole vec4s, through patch columns and a flat GEMM on the subgroup kernels', async () => {
+  it('runs strided convs, and 1x1 convs on planes that are not whole vec4s, through patch columns in pixel quads and a flat GEMM on the subgroup kernels', async () => {
     if (!engine.capabilities.subgroupKernels) return expect(selectConv2dVariant(engine)).not.toBe('subgroup');
     const entries = async (xShape: number[], wShape: number[], stride: number) => {
       const x = engine.zeros(xShape);
@@ -83,16 +83,16 @@ describe('conv2d shapes and selection', () => {
       return kernels;
     };
     expect(await entries([1, 3, 32, 32], [24, 3, 7, 7], 2)).toEqual([
-      'conv2d.im2col',
+      'conv2d.im2col_quads',
       'conv2d_pack.pack_weight',
       'conv2d_gemm_sg.wide_flat_v4',
     ]);
     // 7x7 output pixels: planes padded to 52 for the flat GEMM, unpadded after; so for a 1x1 conv on 7x7.
-    const padded = ['conv2d.im2col', 'conv2d_pack.pack_weight', 'conv2d_gemm_sg.wide_flat_v4', 'conv2d.unpad_planes'];
+    const padded = ['conv2d.im2col_quads', 'conv2d_pack.pack_weight', 'conv2d_gemm_sg.wide_flat_v4', 'conv2d.unpad_planes'];
     expect(await entries([1, 8, 14, 14], [24, 8, 3, 3], 2)).toEqual(padded);
     expect(await entries([1, 20, 7, 7], [24, 20, 1, 1], 1)).toEqual(padded);
     expect(await entries([1, 20, 8, 8], [24, 20, 1, 1], 1)).toEqual(['conv2d_pack.pack_weight', 'conv2d_gemm_sg.wide_flat_v4']); // whole vec4s
-    expect(await entries([1, 8, 16, 16], [24, 8, 3, 3], 1)).not.toContain('conv2d.im2col'); // stride 1
+    expect(await entries([1, 8, 16, 16], [24, 8, 3, 3], 1)).not.toContain('conv2d.im2col_quads'); // stride 1
     // Backward to the input of that 1x1 conv on 7x7: dy padded, a flat GEMM, dx unpadded.
     const dy = engine.zeros([1, 24, 7, 7]);
     const w = engine.zeros([24, 20, 1, 1]);
