@@ -82,9 +82,10 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 
 // im2col (ungrouped convs): patches[n, (c, p, q), i, j] = x[n, c, i*SH - PH + p*DH, j*SW - PW + q*DW], 0 in
 // the padding, in planes of pixels (backward to the input pads dy's planes with it for a 1x1 conv; the
-// forward pass's flat GEMM reads im2col_quads' layout instead). Each (n, c, p, q) plane of Ho*Wo patches takes HWp elements, zeros after Ho*Wo, so that planes start on
-// whole vec4s. One invocation per patch row segment (n, c, p, q, i): the index arithmetic (integer
-// divisions, which software adapters scalarise) is paid once per Wo outputs, not per output.
+// forward pass's flat GEMM reads im2col_quads' layout instead). Each (n, c, p, q) plane of Ho*Wo
+// patches takes HWp elements, zeros after Ho*Wo, so that planes start on whole vec4s. One invocation
+// per patch row segment (n, c, p, q, i): the index arithmetic (integer divisions, which software
+// adapters scalarise) is paid once per Wo outputs, not per output.
 @compute @workgroup_size(WG)
 fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let idx = flat_index(gid, nwg);
@@ -114,8 +115,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
 
 // im2col in pixel quads: quads[n, Q, (c, p, q)] = the patches of output pixels 4Q..4Q+3 as one vec4
 // (zero in the padding and past Ho*Wo). The flat GEMM then reads each lane's K values as one contiguous
-// run instead of one vec4 from each of K planes: on lavapipe, K-plane strides defeat the prefetcher
-// (ResNet-50's stem GEMM, K = 147 on 112x112, ran 1.26x faster from quads). One invocation per quad
+// run instead of one vec4 from each of K planes a plane apart, which lavapipe reads more slowly
+// (ResNet-50's stem GEMM, K = 147 on 112x112, ran 1.26x faster from quads; docs/adapter.md). One invocation per quad
 // finds its 4 pixels' rows and columns once, then walks (c, p, q) with counters.
 @compute @workgroup_size(WG)
 fn im2col_quads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
