@@ -113,6 +113,11 @@ class TorchWorker {
     return JSON.parse(await reply) as Record<string, unknown>;
   }
 
+  /** Resolves once the worker has imported torch, which takes both cores for seconds. */
+  async ready(): Promise<void> {
+    await this.send({ cmd: 'ready' });
+  }
+
   async runner(id: string, setup: Record<string, unknown>): Promise<Runner | string> {
     const r = await this.send({ cmd: 'setup', id, ...setup });
     if (r.error) return String(r.error);
@@ -311,6 +316,9 @@ async function main(): Promise<void> {
   });
 
   const selected = workloads.filter((w) => !quick || w.quick);
+  // The worker's start (importing torch) would otherwise overlap the ceiling's runs: it read 64-84
+  // GFLOP/s that way against 99-100 alone (December 2026).
+  await torch?.ready();
   const ceiling = await measureFmaCeiling(engine, { targetMs: 200, runs: 3 });
   console.log(
     `adapter ${engine.adapter.description}; FMA ceiling ${ceiling.toFixed(0)} GFLOP/s; TF.js: ${typeof tfjs === 'string' ? tfjs : tfjs ? tfjs.backend : 'off'}; ` +

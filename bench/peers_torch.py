@@ -143,7 +143,10 @@ def main():
         try:
             if cmd["cmd"] == "quit":
                 break
-            if cmd["cmd"] == "setup":
+            if cmd["cmd"] == "ready":
+                # Answered once torch is imported: the driver waits for it before it times anything.
+                reply = {"ok": True, "torch": torch.__version__}
+            elif cmd["cmd"] == "setup":
                 jobs[cmd["id"]] = setup(cmd)
                 reply = {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(DEVICE)}
             elif cmd["cmd"] == "run":
