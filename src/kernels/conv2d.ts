@@ -3,7 +3,7 @@ import { capabilities, KERNEL_VARIANTS, variantRuns, type Capabilities, type Ker
 import { grid1d, type Engine } from '../gpu/engine.js';
 import { formatShape, KernelInputError } from '../gpu/errors.js';
 import { defineKernel, type ParamValues } from '../gpu/kernel.js';
-import type { Tensor } from '../gpu/tensor.js';
+import { shapeSize, type Tensor } from '../gpu/tensor.js';
 import { prepareWinogradWeight, winogradConv3x3, winogradSuits, winogradTileFor, type WinogradConv } from './winograd.js';
 import { channelAffineForward } from './channel-affine.js';
 import {
@@ -77,8 +77,8 @@ export function releaseConv2dWeightCache(e: Engine, w?: Tensor): void {
  * transposed kernel; stride s is s*s such convs, one per output phase, with subsampled kernels
  * (backwardPhases); inputs with few channels (the RGB stem) go through a pointwise GEMM into patch
  * columns and col2im instead. Those GEMM jobs are built in conv2d-backward-jobs.ts, from the geometry
- * conv2d-geometry.ts resolves; this file chooses among the paths and runs them. Backward to the weights uses the direct kernel (it is not on the
- * attribution path).
+ * conv2d-geometry.ts resolves; this file chooses among the paths and runs them. Backward to the
+ * weights uses the direct kernel (it is not on the attribution path).
  *
  * Weights are packed for the GEMMs (conv2d_pack.wgsl) once per weight tensor and layout and cached,
  * keyed on the tensor's storage; `prepareConv2dWeight` fills the cache at model load. The cache assumes
@@ -337,7 +337,7 @@ function columnsForward(g: Conv2dGeometry, w: Tensor): { job: Job; w: Tensor } {
   return { job: { conv, view }, w: w.reshape([g.O, K, 1, 1]) };
 }
 
-/** Bytes of the forward pass's patch columns (N, C*KH*KW, HWp). */
+/** Bytes of the forward pass's patch columns (N * HWp/4 pixel quads, C*KH*KW, 4). */
 function paddedColumnBytes(g: Conv2dGeometry): number {
   return g.N * g.C * g.KH * g.KW * paddedPlane(g) * 4;
 }
@@ -350,11 +350,12 @@ function columnBytes(g: Conv2dGeometry): number {
 /** The forward pass through patch columns into y; returns y, or a new tensor when the residual is added after. */
 function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Conv2dGeometry, y: Tensor, epi: Epilogue): Tensor {
   const kernel = 'conv2d.forward';
-  const K = g.C * g.KH * g.KW;
   const HWp = paddedPlane(g);
-  const cols = e.empty([g.N * (HWp / 4), K, 1, 4], 'f32', `${kernel}.columns`);
-  dispatchRows(e, kernel, 'im2col_quads', { x, quads: cols }, g, cols.shape[0]);
   const gemm = columnsForward(g, w);
+  // The columns are the GEMM's input as columnsForward lays it out: one grid image per pixel quad.
+  const { N, XC, XH, XW } = gemm.job.conv;
+  const cols = e.empty([N, XC, XH, XW], 'f32', `${kernel}.columns`);
+  dispatchRows(e, kernel, 'im2col_quads', { x, quads: cols }, g, N);
   if (HWp === g.Ho * g.Wo) {
     runGemms(e, kernel, 'subgroup', cols, gemm.w, [gemm.job], y, epi);
     e.release(cols);
@@ -817,7 +818,7 @@ export const conv2dBackwardInput = scoped(function conv2dBackwardInput(
  * 1, 64 KB), where a pass each would cost more in dispatches than the loads do.
  */
 function reluInStore(e: Engine, dxShape: readonly number[]): boolean {
-  return dxShape.reduce((a, b) => a * b) * 4 <= e.convBackwardEpilogueMaxBytes;
+  return shapeSize(dxShape) * 4 <= e.convBackwardEpilogueMaxBytes;
 }
 
 function checkInputRelu(kernel: string, r: InputRelu, dxShape: readonly number[]): void {
