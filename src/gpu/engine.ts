@@ -18,8 +18,8 @@ export interface EngineOptions {
   onWait?: () => void;
   /** Allow Winograd convolutions (default true); see `Engine.winograd`. */
   winograd?: boolean;
-  /** Run a conv's batch-norm and residual add in its epilogue (default: on hardware adapters); see `Engine.convEpilogueFusion`. */
-  convEpilogueFusion?: boolean;
+  /** Run a conv's residual add in its epilogue: true everywhere, 'rows' only on the direct rows kernels, false nowhere (default: true on hardware adapters, 'rows' on software ones); see `Engine.convEpilogueFusion`. */
+  convEpilogueFusion?: boolean | 'rows';
   /** Largest dx, in bytes, whose conv store applies backward's ReLU (default: any on hardware adapters, 256 KiB on software ones); see `Engine.convBackwardEpilogueMaxBytes`. */
   convBackwardEpilogueMaxBytes?: number;
 }
@@ -174,13 +174,18 @@ export class Engine {
    */
   winograd: boolean;
   /**
-   * Whether the graph runs a conv's batch-norm and residual add in the conv's epilogue (a following ReLU
-   * always is). Off on software adapters, where it measured slower: on lavapipe, interleaved medians of
-   * 9 runs, CIFAR ResNet-20 forward at batch 250 took 538 ms fused against 502 ms with the ReLU alone
-   * fused (ResNet-50 at batch 1: 188 against 179 ms); the extra loads in the GEMM's store loop cost more
-   * than the separate vec4 passes. On a real GPU the saved memory traffic should win; not measured yet.
+   * Where the graph runs a residual add in the epilogue of the conv before it (a batch-norm is always
+   * folded into the conv's weights and a following ReLU always runs in its store): true for every conv,
+   * false for none, 'rows' only where the conv runs a direct rows kernel (`*_rows` in
+   * conv2d_gemm_sg.wgsl; `conv2dForwardKernel` says which). Software adapters get 'rows': on lavapipe the
+   * residual's loads cost more in the store of a GEMM tile or of Winograd's output transform than a
+   * separate vec4 pass (ResNet-50 at batch 1: 188 against 179 ms; CIFAR ResNet-20's 64-channel stage,
+   * Winograd, 3.0-4.7 ms more per conv against a 3.0 ms pass), but less in the rows kernels' store than
+   * the pass (CIFAR's 16- and 32-channel stages at batch 250: 3-6 ms more per conv against 5.5-11 ms
+   * passes, and the next block's conv reads the block's output still warm). Hardware adapters get true:
+   * the saved memory traffic should win there; not measured yet.
    */
-  convEpilogueFusion: boolean;
+  convEpilogueFusion: boolean | 'rows';
   /**
    * Backward to the input through the ReLU before a conv: the largest dx, in bytes, whose transposed
    * conv's store applies the ReLU's backward (loading the ReLU's output, and a residual shortcut's
@@ -203,7 +208,7 @@ export class Engine {
     this.dumpShaders = options.dumpShaders ?? false;
     this.onWait = options.onWait;
     this.winograd = options.winograd ?? true;
-    this.convEpilogueFusion = options.convEpilogueFusion ?? !adapter.isSoftware;
+    this.convEpilogueFusion = options.convEpilogueFusion ?? (adapter.isSoftware ? 'rows' : true);
     this.convBackwardEpilogueMaxBytes = options.convBackwardEpilogueMaxBytes ?? (adapter.isSoftware ? 256 * 1024 : Infinity);
     this.pool = new BufferPool(device);
     this.uniformBuffer = device.createBuffer({

@@ -129,12 +129,13 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     // never exists, so that value must be neither kept, nor read by anything else, nor saved for backward;
     // their other inputs (a residual) must exist already.
     const chain: GraphNode[] = [];
+    const inShapes = node.inputs.map((v) => tensorOf(node, v).shape);
     for (;;) {
       const next = nodes[i + 1 + chain.length];
       const last = chain.length ? chain[chain.length - 1] : node;
       if (
         !next ||
-        !record.absorbs?.(node, chain, next, e) ||
+        !record.absorbs?.(node, chain, next, e, inShapes) ||
         next.inputs[0] !== last.output ||
         next.inputs.slice(1).includes(last.output) ||
         !next.inputs.slice(1).every((v) => values.has(v)) ||

@@ -19,6 +19,7 @@ import {
   type Epilogue,
   type GemmConv,
   type GemmVariant,
+  type TileConfig,
   type WeightView,
 } from './conv2d-gemm.js';
 import { addRelu, binary } from './elementwise.js';
@@ -219,6 +220,30 @@ function forwardConv(g: Conv2dGeometry): GemmConv {
   };
 }
 
+/** The way conv2dForward computes a conv: Winograd, patch columns + one GEMM, an implicit GEMM, or the direct kernel. */
+type ForwardPath =
+  { kind: 'winograd'; wino: WinogradConv } | { kind: 'columns' } | { kind: 'gemm'; job: Job; tile: TileConfig } | { kind: 'direct' };
+
+function forwardPath(e: Engine, g: Conv2dGeometry, opts: Conv2dOptions, variant: Conv2dVariant): ForwardPath {
+  if (variant === 'direct') return { kind: 'direct' };
+  const wino = winogradForward(e, g, opts, variant);
+  if (wino) return { kind: 'winograd', wino };
+  const job = { conv: forwardConv(g), view: forwardView(g) };
+  if (forwardColumnsSuit(e, g, variant, job.conv)) return { kind: 'columns' };
+  return gemmSuits(variant, [job]) ? { kind: 'gemm', job, tile: tileConfig(variant, job.conv) } : { kind: 'direct' };
+}
+
+/**
+ * The kernel conv2dForward runs for these shapes and options: 'winograd', 'columns' (patch columns and
+ * the flat GEMM), 'direct', or the implicit GEMM's entry point (e.g. 'mid_s1_rows'). The graph asks it
+ * where an epilogue's cost depends on the kernel (Engine.convEpilogueFusion 'rows').
+ */
+export function conv2dForwardKernel(e: Engine, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): string {
+  const g = resolveConv2d('conv2d', xShape, wShape, opts);
+  const path = forwardPath(e, g, opts, variantFor(e, 'conv2d', opts));
+  return path.kind === 'gemm' ? path.tile.entry : path.kind;
+}
+
 /** Whether the GEMM kernels suit every job; depthwise and other thin groups go to the direct kernels. */
 function gemmSuits(variant: GemmVariant, jobs: { conv: GemmConv }[]): boolean {
   return jobs.every(({ conv }) => !gemmWasteful(conv.Ci, conv.Co, tileConfig(variant, conv).TN));
@@ -250,21 +275,21 @@ export const conv2dForward = scoped(function conv2dForward(
   const relu = (opts.activation ?? 'none') === 'relu';
   const epi: Epilogue = { bias, scale: opts.affine?.scale, shift: opts.affine?.shift, residual: opts.residual, relu };
   const variant = variantFor(e, kernel, opts);
-  const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
+  const path = forwardPath(e, g, opts, variant);
   const y = e.empty([g.N, g.O, g.Ho, g.Wo], 'f32', 'conv2d.y');
-  const wino = variant === 'direct' ? null : winogradForward(e, g, opts, variant);
-  if (wino) {
-    winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, wino, y, epi);
+  if (path.kind === 'winograd') {
+    winogradConv3x3(e, kernel, variant as GemmVariant, x, w, 0, path.wino, y, epi);
     return y;
   }
   const rest = needsWholeEpilogue(epi);
-  if (forwardColumnsSuit(e, g, variant, jobs[0].conv)) return forwardThroughColumns(e, x, w, g, y, epi);
-  if (variant !== 'direct' && gemmSuits(variant, jobs)) {
-    if (!rest || fusesWholeEpilogue(tileConfig(variant, jobs[0].conv))) {
-      runGemms(e, kernel, variant, x, w, jobs, y, epi);
+  if (path.kind === 'columns') return forwardThroughColumns(e, x, w, g, y, epi);
+  if (path.kind === 'gemm') {
+    const gv = variant as GemmVariant;
+    if (!rest || fusesWholeEpilogue(path.tile)) {
+      runGemms(e, kernel, gv, x, w, [path.job], y, epi);
       return y;
     }
-    runGemms(e, kernel, variant, x, w, jobs, y, { bias });
+    runGemms(e, kernel, gv, x, w, [path.job], y, { bias });
     return unfusedEpilogue(e, y, epi);
   }
   e.dispatch({

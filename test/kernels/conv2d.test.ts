@@ -4,12 +4,15 @@ import {
   conv2dBackwardWeight,
   conv2dFlops,
   conv2dForward,
+  conv2dForwardKernel,
   conv2dOutputShape,
   conv2dUsesWinograd,
   selectConv2dVariant,
+  type Conv2dOptions,
   type Conv2dVariant,
 } from '../../src/kernels/conv2d.js';
 import { winogradTileFor } from '../../src/kernels/winograd.js';
+import { formatShape } from '../../src/gpu/errors.js';
 import type { Tensor } from '../../src/gpu/tensor.js';
 import { testEngine } from '../util/gpu.js';
 import { conv2dCases } from './conv2d.cases.js';
@@ -69,6 +72,34 @@ describe('conv2d shapes and selection', () => {
     expect(() =>
       conv2dForward(engine, engine.zeros([1, 4, 8, 8]), engine.zeros([4, 4, 3, 3]), null, { stride: 2, winograd: true }),
     ).toThrow(/winograd: true needs a stride-1/);
+  });
+
+  it('names the kernel conv2dForward runs (the graph fuses a residual add by it), as conv2dForward dispatches it', async () => {
+    if (!engine.capabilities.subgroupKernels) return expect(selectConv2dVariant(engine)).not.toBe('subgroup');
+    const sg = { padding: 1, variant: 'subgroup' } as const;
+    // [x, w, options, the name, the start of a kernel it dispatches]
+    const cases: [number[], number[], Conv2dOptions, string, string][] = [
+      [[2, 16, 32, 32], [16, 16, 3, 3], sg, 'mid_s1_rows', 'conv2d_gemm_sg.mid_s1_rows'],
+      [[2, 32, 16, 16], [32, 32, 3, 3], sg, 'wide_s1_rows', 'conv2d_gemm_sg.wide_s1_rows'],
+      [[2, 16, 32, 32], [32, 16, 3, 3], { ...sg, stride: 2 }, 'wide_s2_rows', 'conv2d_gemm_sg.wide_s2_rows'],
+      [[2, 64, 8, 8], [64, 64, 3, 3], sg, 'winograd', 'winograd.transform_input'],
+      [[1, 64, 8, 8], [64, 64, 3, 3], sg, 'wide_s1_rows', 'conv2d_gemm_sg.wide_s1_rows'], // too few tiles for Winograd
+      [[1, 3, 64, 64], [64, 3, 7, 7], { stride: 2, padding: 3, variant: 'subgroup' }, 'columns', 'conv2d.im2col_quads'],
+      [[1, 32, 8, 8], [32, 1, 3, 3], { ...sg, groups: 32 }, 'direct', 'conv2d.forward'],
+      [[1, 16, 32, 32], [16, 16, 3, 3], { padding: 1, variant: 'direct' }, 'direct', 'conv2d.forward'],
+    ];
+    for (const [xShape, wShape, opts, name, dispatched] of cases) {
+      const what = `${formatShape(wShape)} on ${formatShape(xShape)} ${JSON.stringify(opts)}`;
+      expect(conv2dForwardKernel(engine, xShape, wShape, opts), what).toBe(name);
+      const x = engine.zeros(xShape);
+      const w = engine.zeros(wShape);
+      const kernels = await dispatchedKernels(() => conv2dForward(engine, x, w, null, opts));
+      expect(
+        kernels.some((k) => k.startsWith(dispatched)),
+        `${what} dispatched ${kernels.join(', ')}`,
+      ).toBe(true);
+      engine.releaseAll(x, w);
+    }
   });
 
   it('runs strided convs, and 1x1 convs on planes that are not whole vec4s, through patch columns in pixel quads and a flat GEMM on the subgroup kernels', async () => {

@@ -18,9 +18,11 @@ export function buildCifarResNet(b: GraphBuilder, depth: number, numClasses: num
     for (let i = 0; i < n; i++) {
       const name = `layer${stage + 1}.${i}`;
       const stride = i === 0 && stage > 0 ? 2 : 1;
+      // The shortcut first, as torchvision builds its downsample: the add's second input then exists when
+      // conv2 runs, so the add can run in conv2's epilogue (Engine.convEpilogueFusion).
+      const shortcut: ValueId = stride !== 1 || inC !== width ? b.shortcutA(`${name}.shortcut`, x, width) : b.alias(`${name}.shortcut`, x);
       let y = b.relu(`${name}.relu`, b.batchNorm(`${name}.bn1`, b.conv(`${name}.conv1`, x, inC, width, 3, { stride, padding: 1 }), width));
       y = b.batchNorm(`${name}.bn2`, b.conv(`${name}.conv2`, y, width, width, 3, { padding: 1 }), width);
-      const shortcut: ValueId = stride !== 1 || inC !== width ? b.shortcutA(`${name}.shortcut`, x, width) : b.alias(`${name}.shortcut`, x);
       x = b.alias(name, b.relu(`${name}.relu`, b.add(`${name}.add`, y, shortcut)));
       inC = width;
     }

@@ -1,4 +1,10 @@
-import { conv2dBackwardInput, conv2dForward, releaseConv2dWeightCache, type Conv2dOptions } from '../../kernels/conv2d.js';
+import {
+  conv2dBackwardInput,
+  conv2dForward,
+  conv2dForwardKernel,
+  releaseConv2dWeightCache,
+  type Conv2dOptions,
+} from '../../kernels/conv2d.js';
 import type { Engine } from '../../gpu/engine.js';
 import { KernelInputError } from '../../gpu/errors.js';
 import type { Tensor } from '../../gpu/tensor.js';
@@ -43,11 +49,11 @@ export const conv: OpRecord<ConvNode> = {
   // conv -> [batch-norm] -> [residual add] -> [ReLU], in that order (the epilogue's order), each at most
   // once; the batch-norm is folded into the weights, so it costs nothing; the add only where the engine
   // says it pays (Engine.convEpilogueFusion).
-  absorbs: (_node, chain, next, e) => {
-    const order = e.convEpilogueFusion ? ['affine', 'add', 'relu'] : ['affine', 'relu'];
-    const last = chain.length ? order.indexOf(chain[chain.length - 1].op) : -1;
-    const at = order.indexOf(next.op);
-    return at > last;
+  absorbs: (node, chain, next, e, [xShape]) => {
+    const last = chain.length ? EPILOGUE_ORDER.indexOf(chain[chain.length - 1].op) : -1;
+    const at = EPILOGUE_ORDER.indexOf(next.op);
+    if (at <= last) return false;
+    return next.op !== 'add' || residualInEpilogue(e, node, xShape);
   },
   flops(node, _in, out) {
     const [, cinPerGroup, kh, kw] = node.weight.shape;
@@ -61,6 +67,13 @@ export const conv: OpRecord<ConvNode> = {
     if (node.weight.value) releaseConv2dWeightCache(e, node.weight.value);
   },
 };
+
+const EPILOGUE_ORDER = ['affine', 'add', 'relu'];
+
+function residualInEpilogue(e: Engine, node: ConvNode, xShape: readonly number[]): boolean {
+  const policy = e.convEpilogueFusion;
+  return policy === 'rows' ? conv2dForwardKernel(e, xShape, node.weight.shape, node.opts).endsWith('_rows') : policy;
+}
 
 /** The conv's weight and bias with the batch-norm `bn` after it folded in (cached per tensor). */
 function folded(e: Engine, node: ConvNode, bn: GraphNode): FoldedConv2d {

@@ -114,9 +114,10 @@ export interface OpRecord<N extends GraphNode> {
   readonly rules: Readonly<Record<ReluRule, string>>;
   /**
    * Whether `next`, which reads only this node's output (directly or after `chain`), can run in this
-   * op's epilogue. The executor also requires that the chained values are neither kept nor saved.
+   * op's epilogue; `inShapes`: the shapes of this node's inputs in this pass. The executor also requires
+   * that the chained values are neither kept nor saved.
    */
-  absorbs?(node: N, chain: readonly GraphNode[], next: GraphNode, e: Engine): boolean;
+  absorbs?(node: N, chain: readonly GraphNode[], next: GraphNode, e: Engine, inShapes: readonly (readonly number[])[]): boolean;
   /**
    * Whether this node's backward can include that of `next`, which reads only this node's output (a
    * conv takes its batch-norm's into the folded weights). The executor also requires that no gradient is
