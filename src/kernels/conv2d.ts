@@ -239,8 +239,10 @@ function forwardPath(e: Engine, g: Conv2dGeometry, opts: Conv2dOptions, variant:
  * where an epilogue's cost depends on the kernel (Engine.convEpilogueFusion 'rows').
  */
 export function conv2dForwardKernel(e: Engine, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): string {
-  const g = resolveConv2d('conv2d', xShape, wShape, opts);
-  const path = forwardPath(e, g, opts, variantFor(e, 'conv2d', opts));
+  // conv2dForward's own name, so that bad shapes or options fail with the message it would give
+  const kernel = 'conv2d.forward';
+  const g = resolveConv2d(kernel, xShape, wShape, opts);
+  const path = forwardPath(e, g, opts, variantFor(e, kernel, opts));
   return path.kind === 'gemm' ? path.tile.entry : path.kind;
 }
 
