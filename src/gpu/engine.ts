@@ -180,8 +180,8 @@ export class Engine {
    * conv2d_gemm_sg.wgsl; `conv2dForwardKernel` says which). Software adapters get 'rows': on lavapipe the
    * residual's loads cost more in the store of a GEMM tile or of Winograd's output transform than a
    * separate vec4 pass (ResNet-50 at batch 1: 188 against 179 ms; CIFAR ResNet-20's 64-channel stage,
-   * Winograd, 3.0-4.7 ms more per conv against a 3.0 ms pass), but less in the rows kernels' store than
-   * the pass (CIFAR's 16- and 32-channel stages at batch 250: 3-6 ms more per conv against 5.5-11 ms
+   * Winograd, 2.8-4.7 ms more per conv against a 3.0 ms pass), but less in the rows kernels' store than
+   * the pass (CIFAR's 16- and 32-channel stages at batch 250: 0.5-6 ms more per conv against 5.4-11 ms
    * passes, and the next block's conv reads the block's output still warm). Hardware adapters get true:
    * the saved memory traffic should win there; not measured yet.
    */
