@@ -181,7 +181,7 @@ export class Engine {
    * residual's loads cost more in the store of a GEMM tile or of Winograd's output transform than a
    * separate vec4 pass (ResNet-50 at batch 1: 188 against 179 ms; CIFAR ResNet-20's 64-channel stage,
    * Winograd, 2.8-4.7 ms more per conv against a 3.0 ms pass), but less in the rows kernels' store than
-   * the pass (CIFAR's 16- and 32-channel stages at batch 250: 0.5-6 ms more per conv against 5.4-11 ms
+   * the pass (CIFAR's 16- and 32-channel stages at batch 250: 0-6 ms more per conv against 5.4-11 ms
    * passes, and the next block's conv reads the block's output still warm). Hardware adapters get true:
    * the saved memory traffic should win there; not measured yet.
    */
