@@ -496,7 +496,7 @@ export function conv2dUsesWinograd(
   const g = resolveConv2d('conv2d', xShape, wShape, opts);
   if (opts.variant === 'direct') return false;
   const variant = variantFor(e, 'conv2d', opts);
-  if (!backward) return winogradForward(e, g, opts, variant) !== null;
+  if (!backward) return forwardPath(e, g, opts, variant).kind === 'winograd';
   const plan = backwardPlan(e, g, opts, variant);
   return plan.wino !== null || plan.spreadWino !== null;
 }

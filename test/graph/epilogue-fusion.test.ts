@@ -1,11 +1,11 @@
 /**
  * The executor folds a conv's batch-norm into the conv's weights (graph/ops/conv.ts, kernels/conv2d-fold.ts)
  * in the forward pass and in backward to the input, and runs the residual add and ReLU in the conv's
- * epilogue where the graph allows (`absorbs`) and the engine asks for it (`convEpilogueFusion`: on software
- * adapters only on the rows kernels, where it measured faster; the ReLU is fused either way). On a CIFAR ResNet-20 no
- * batch-norm or ReLU pass is left once the folded weights are cached, and the logits and the input
- * gradient equal those of the unfused graph (keeping every activation forbids fusion in the forward
- * pass; asking for the gradient at every layer forbids folding in the backward one).
+ * epilogue where the graph allows (`absorbs`) and the engine asks for it (`convEpilogueFusion`: on
+ * software adapters only on the rows kernels, where it measured faster; the ReLU is fused either way).
+ * On a CIFAR ResNet-20 no batch-norm or ReLU pass is left once the folded weights are cached, and the
+ * logits and the input gradient equal those of the unfused graph (keeping every activation forbids
+ * fusion in the forward pass; asking for the gradient at every layer forbids folding in the backward one).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededModel } from '../../src/graph/model.js';
