@@ -154,12 +154,16 @@ export function tileConfig(variant: GemmVariant, c: GemmConv): TileConfig {
     }
     const shape =
       c.KH === 1 && c.KW === 1 ? (c.XH === 1 && c.XW % 4 === 0 && c.SW === 1 && c.colOrigin === 0 ? 'flat_v4' : '1x1') : s1 ? 's1' : 'any';
-    // 9..16 channels: 8 pixels x 16 channels per lane rather than a half-empty 4 x 32 tile.
-    if (c.Co <= 16) {
-      const entry = shape === 's1' && alignedRows(c) ? 'mid_s1_rows' : `mid_${shape}`;
+    const rows = shape === 's1' && alignedRows(c);
+    // 9..16 channels: 8 pixels x 16 channels per lane rather than a half-empty 4 x 32 tile. The 3-tap
+    // rows run on this tile up to 64 channels too (one channel tile per 16): mid_s1_rows ran 1.05-1.15x
+    // faster than wide_s1_rows on 32 channels at batch 1-250 and 1.0-1.25x on 64 (GPU time, medians
+    // of 15 interleaved pairs, December 2026), while at 96-128 wide_s1_rows was up to 1.25x ahead.
+    if (c.Co <= 16 || (rows && c.Co <= 64)) {
+      const entry = rows ? 'mid_s1_rows' : `mid_${shape}`;
       return { variant, TM: 8, TN: 16, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
     }
-    const entry = shape === 's1' && alignedRows(c) ? 'wide_s1_rows' : alignedStride2Rows(c) ? 'wide_s2_rows' : `wide_${shape}`;
+    const entry = rows ? 'wide_s1_rows' : alignedStride2Rows(c) ? 'wide_s2_rows' : `wide_${shape}`;
     return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 8, kernel: sgKernel, entry };
   }
   return { variant, TM: 4, TN: 32, tilesPerWorkgroup: 16, kernel: gemmKernel, entry: variant === 'shared' ? 'shared_tiled' : 'tiled' };

@@ -538,14 +538,19 @@ function winogradBackward(e: Engine, g: Conv2dGeometry, opts: Conv2dOptions, var
 
 /**
  * Where the subgroup kernels' direct rows entries (`*_s1_rows`: padding 1 on rows of whole vec4s) beat
- * Winograd: up to 32 channels in and out, whose transforms weigh most against a product this small.
+ * Winograd: up to 32 channels in and out, whose transforms weigh most against a product this small, and
+ * up to 64 on fewer than 128 F(4x4) tiles, where Winograd's three passes cost more than they save.
  * CIFAR ResNet-20's 32-channel 3x3 at batch 250, interleaved: forward 14.4 against 17.8-19.0 ms, backward
- * to the input 13.4 against 17.5; at 48 and 64 channels Winograd stays ahead (48 on 16x16 maps: 15.1
- * against 11.7 ms; 64 on 8x8 at batch 250: 13.1 against 10.3-10.6; ResNet-50's 56x56 at batch 1: 3.27
- * against 2.16).
+ * to the input 13.4 against 17.5. 64 channels (GPU time, medians of 13 interleaved pairs, December 2026):
+ * 8x8 maps at batch 2-16 (8-64 tiles) 0.31-1.25 against 0.73-1.58 ms, 16x16 at batch 1-4 0.47-1.46 against
+ * 1.08-1.70, 32x32 at batch 1 1.28 against 1.59; even at 128 tiles (batch 32 on 8x8: 2.53 against 2.56),
+ * Winograd ahead from 256 (4.81 against 5.55) and on ResNet-50's 56x56 at batch 1 (196 tiles).
  */
 function directRowsWin(c: Omit<WinogradConv, 'm'>, variant: Conv2dVariant): boolean {
-  return variant === 'subgroup' && c.pad === 1 && c.W % 4 === 0 && Math.max(c.CI, c.CO) <= 32;
+  if (variant !== 'subgroup' || c.pad !== 1 || c.W % 4 !== 0) return false;
+  const channels = Math.max(c.CI, c.CO);
+  const tiles4 = c.N * Math.ceil(c.Ho / 4) * Math.ceil(c.Wo / 4);
+  return channels <= 32 || (channels <= 64 && tiles4 < 128);
 }
 
 /**
@@ -591,10 +596,26 @@ export function prepareConv2dWeight(e: Engine, w: Tensor, opts: Conv2dOptions & 
   const variant = variantFor(e, kernel, opts);
   if (variant === 'direct') return;
   const [, Cg, KH, KW] = w.shape;
-  // The packings do not depend on the input size; any input the kernel fits gives all of them.
+  // The packings depend on the input size only through whether its rows are whole vec4s (the rows
+  // entries take the 16-channel tile up to 64 channels, other entries the 32-channel one): an input the
+  // kernel fits of each kind gives all of them.
   const [SH, SW] = resolvePair(kernel, 'stride', opts.stride, 1, 1);
   const [DH, DW] = resolvePair(kernel, 'dilation', opts.dilation, 1, 1);
-  const g = resolveConv2d(kernel, [1, Cg * (opts.groups ?? 1), DH * KH + 4 * SH, DW * KW + 4 * SW], w.shape, opts);
+  const H = DH * KH + 4 * SH;
+  const W = DW * KW + 4 * SW;
+  for (const width of new Set([W, 8 * Math.ceil(W / 8)])) {
+    prepareForInput(e, kernel, variant, w, resolveConv2d(kernel, [1, Cg * (opts.groups ?? 1), H, width], w.shape, opts), opts);
+  }
+}
+
+function prepareForInput(
+  e: Engine,
+  kernel: string,
+  variant: GemmVariant,
+  w: Tensor,
+  g: Conv2dGeometry,
+  opts: Conv2dOptions & { backwardInput?: boolean },
+): void {
   const jobs = [{ conv: forwardConv(g), view: forwardView(g) }];
   if (opts.backwardInput) {
     jobs.push(...(useColumns(g) || stridedColumnsMayApply(g, variant) ? [columnsJob(g)] : []), ...backwardPhases(g).jobs);

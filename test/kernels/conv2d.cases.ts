@@ -140,10 +140,11 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { padding: [2, 1], dilation: [2, 1] },
     epilogue: true,
   },
-  // ... and the same on the 4-pixel x 32-channel tile (wide_s1_rows): shuffled edges (width 8), loaded
-  // ones (width 20: rows of 5 tiles), a partial channel tile, groups, a 5-tap dilated kernel along H.
+  // ... with more than one channel tile (mid_s1_rows up to 64 output channels): shuffled edges (width
+  // 8), loaded ones (width 20: rows of 5 tiles), a partial channel tile, groups, a 5-tap dilated kernel
+  // along H.
   {
-    name: 'wide rows: 3x3 pad 1, C=5 O=40, 6x8, batch 3, epilogue, relu',
+    name: 'mid rows, channel tiles: 3x3 pad 1, C=5 O=40, 6x8, batch 3, epilogue, relu',
     x: [3, 5, 6, 8],
     O: 40,
     k: [3, 3],
@@ -151,12 +152,43 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
     epilogue: true,
   },
-  { name: 'wide rows: 3x3 pad 1, C=9 O=33, 7x20 (rows straddle workgroups)', x: [2, 9, 7, 20], O: 33, k: [3, 3], opts: { padding: 1 } },
-  { name: 'wide rows: 3x3 pad 1, groups 2 (6 -> 20 each), 4x12', x: [1, 12, 4, 12], O: 40, k: [3, 3], opts: { padding: 1, groups: 2 } },
   {
-    name: 'wide rows: 5x3 pad [2,1] dilation [2,1], C=7 O=36, 9x16',
+    name: 'mid rows, channel tiles: 3x3 pad 1, C=9 O=33, 7x20 (rows straddle workgroups)',
+    x: [2, 9, 7, 20],
+    O: 33,
+    k: [3, 3],
+    opts: { padding: 1 },
+  },
+  {
+    name: 'mid rows, channel tiles: 3x3 pad 1, groups 2 (6 -> 20 each), 4x12',
+    x: [1, 12, 4, 12],
+    O: 40,
+    k: [3, 3],
+    opts: { padding: 1, groups: 2 },
+  },
+  {
+    name: 'mid rows, channel tiles: 5x3 pad [2,1] dilation [2,1], C=7 O=36, 9x16',
     x: [1, 7, 9, 16],
     O: 36,
+    k: [5, 3],
+    opts: { padding: [2, 1], dilation: [2, 1] },
+  },
+  // ... and past 64 output channels on the 4-pixel x 32-channel tile (wide_s1_rows), the same geometries.
+  {
+    name: 'wide rows: 3x3 pad 1, C=5 O=72, 6x8, batch 3, epilogue, relu',
+    x: [3, 5, 6, 8],
+    O: 72,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
+  { name: 'wide rows: 3x3 pad 1, C=9 O=65, 7x20 (rows straddle workgroups)', x: [2, 9, 7, 20], O: 65, k: [3, 3], opts: { padding: 1 } },
+  { name: 'wide rows: 3x3 pad 1, groups 2 (6 -> 66 each), 4x12', x: [1, 12, 4, 12], O: 132, k: [3, 3], opts: { padding: 1, groups: 2 } },
+  {
+    name: 'wide rows: 5x3 pad [2,1] dilation [2,1], C=7 O=68, 9x16',
+    x: [1, 7, 9, 16],
+    O: 68,
     k: [5, 3],
     opts: { padding: [2, 1], dilation: [2, 1] },
   },

@@ -53,9 +53,16 @@ describe('conv2d shapes and selection', () => {
       [250, 32, 16, 16],
       [32, 32, 3, 3],
     ];
+    // 64 channels: the rows entry below 128 F(4x4) tiles (CIFAR's last stage up to batch 31), Winograd from there
+    const cifar64 = (batch: number): [number[], number[]] => [
+      [batch, 64, 8, 8],
+      [64, 64, 3, 3],
+    ];
     for (const variant of ['subgroup', 'register'] as const) {
       for (const backward of [false, true]) {
         expect(conv2dUsesWinograd(engine, ...cifar32, { ...opts, variant }, backward)).toBe(variant !== 'subgroup');
+        expect(conv2dUsesWinograd(engine, ...cifar64(8), { ...opts, variant }, backward)).toBe(variant !== 'subgroup');
+        expect(conv2dUsesWinograd(engine, ...cifar64(32), { ...opts, variant }, backward)).toBe(true);
       }
     }
     expect(conv2dUsesWinograd(engine, [250, 64, 8, 8], [64, 64, 3, 3], { ...opts, variant: 'subgroup' })).toBe(true);
@@ -80,10 +87,11 @@ describe('conv2d shapes and selection', () => {
     // [x, w, options, the name, the start of a kernel it dispatches]
     const cases: [number[], number[], Conv2dOptions, string, string][] = [
       [[2, 16, 32, 32], [16, 16, 3, 3], sg, 'mid_s1_rows', 'conv2d_gemm_sg.mid_s1_rows'],
-      [[2, 32, 16, 16], [32, 32, 3, 3], sg, 'wide_s1_rows', 'conv2d_gemm_sg.wide_s1_rows'],
+      [[2, 32, 16, 16], [32, 32, 3, 3], sg, 'mid_s1_rows', 'conv2d_gemm_sg.mid_s1_rows'], // two channel tiles
+      [[1, 96, 8, 8], [96, 96, 3, 3], sg, 'wide_s1_rows', 'conv2d_gemm_sg.wide_s1_rows'], // too few tiles for Winograd
       [[2, 16, 32, 32], [32, 16, 3, 3], { ...sg, stride: 2 }, 'wide_s2_rows', 'conv2d_gemm_sg.wide_s2_rows'],
-      [[2, 64, 8, 8], [64, 64, 3, 3], sg, 'winograd', 'winograd.transform_input'],
-      [[1, 64, 8, 8], [64, 64, 3, 3], sg, 'wide_s1_rows', 'conv2d_gemm_sg.wide_s1_rows'], // too few tiles for Winograd
+      [[8, 64, 16, 16], [64, 64, 3, 3], sg, 'winograd', 'winograd.transform_input'],
+      [[2, 64, 8, 8], [64, 64, 3, 3], sg, 'mid_s1_rows', 'conv2d_gemm_sg.mid_s1_rows'], // 8 tiles: rows beat Winograd
       [[1, 3, 64, 64], [64, 3, 7, 7], { stride: 2, padding: 3, variant: 'subgroup' }, 'columns', 'conv2d.im2col_quads'],
       [[1, 32, 8, 8], [32, 1, 3, 3], { ...sg, groups: 32 }, 'direct', 'conv2d.forward'],
       [[1, 16, 32, 32], [16, 16, 3, 3], { padding: 1, variant: 'direct' }, 'direct', 'conv2d.forward'],
