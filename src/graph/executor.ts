@@ -129,7 +129,8 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     // never exists, so that value must be neither kept, nor read by anything else, nor saved for backward;
     // their other inputs (a residual) must exist already.
     const chain: GraphNode[] = [];
-    const inShapes = node.inputs.map((v) => tensorOf(node, v).shape);
+    const inputs = node.inputs.map((v) => tensorOf(node, v));
+    const inShapes = inputs.map((t) => t.shape);
     for (;;) {
       const next = nodes[i + 1 + chain.length];
       const last = chain.length ? chain[chain.length - 1] : node;
@@ -148,12 +149,7 @@ export function runForward(e: Engine, graph: Graph, x: Tensor, opts: ForwardOpti
     }
     const fused: FusedNode[] = chain.map((n) => ({ node: n, others: n.inputs.slice(1).map((v) => tensorOf(n, v)) }));
     e.markLayer(node.name, 'forward');
-    const { y, saved: state } = record.forward(
-      e,
-      node,
-      node.inputs.map((v) => tensorOf(node, v)),
-      fused,
-    );
+    const { y, saved: state } = record.forward(e, node, inputs, fused);
     if (state) saved.set(i, state);
     for (const n of [node, ...chain]) shapes.set(n.output, y.shape);
     values.set((chain.length ? chain[chain.length - 1] : node).output, y);
