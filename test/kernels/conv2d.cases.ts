@@ -26,6 +26,39 @@ export interface ConvSpec {
   epilogue?: boolean;
 }
 
+/**
+ * Rows-kernel geometries for a channel count `O` of each: shuffled edges (width 8), loaded ones (width 20:
+ * rows of 5 tiles), a partial channel tile, groups, a 5-tap dilated kernel along H.
+ */
+function rowsTileCases(label: string, [o1, o2, o3, o4]: [number, number, number, number]): ConvSpec[] {
+  return [
+    {
+      name: `${label}: 3x3 pad 1, C=5 O=${o1}, 6x8, batch 3, epilogue, relu`,
+      x: [3, 5, 6, 8],
+      O: o1,
+      k: [3, 3],
+      opts: { padding: 1, activation: 'relu' },
+      bias: true,
+      epilogue: true,
+    },
+    { name: `${label}: 3x3 pad 1, C=9 O=${o2}, 7x20 (rows straddle workgroups)`, x: [2, 9, 7, 20], O: o2, k: [3, 3], opts: { padding: 1 } },
+    {
+      name: `${label}: 3x3 pad 1, groups 2 (6 -> ${o3 / 2} each), 4x12`,
+      x: [1, 12, 4, 12],
+      O: o3,
+      k: [3, 3],
+      opts: { padding: 1, groups: 2 },
+    },
+    {
+      name: `${label}: 5x3 pad [2,1] dilation [2,1], C=7 O=${o4}, 9x16`,
+      x: [1, 7, 9, 16],
+      O: o4,
+      k: [5, 3],
+      opts: { padding: [2, 1], dilation: [2, 1] },
+    },
+  ];
+}
+
 // Odd sizes; C and K not multiples of 4; O not a multiple of any tile (32, 4); 1x1 .. 7x7; stride 2
 // and 3; padding, including more than the kernel reach; dilation 2; groups 2 and depthwise; batch 3;
 // grids past one workgroup and past one 32-channel tile.
@@ -140,58 +173,10 @@ export const CONV_SPECS: ConvSpec[] = [
     opts: { padding: [2, 1], dilation: [2, 1] },
     epilogue: true,
   },
-  // ... with more than one channel tile (mid_s1_rows up to 64 output channels): shuffled edges (width
-  // 8), loaded ones (width 20: rows of 5 tiles), a partial channel tile, groups, a 5-tap dilated kernel
-  // along H.
-  {
-    name: 'mid rows, channel tiles: 3x3 pad 1, C=5 O=40, 6x8, batch 3, epilogue, relu',
-    x: [3, 5, 6, 8],
-    O: 40,
-    k: [3, 3],
-    opts: { padding: 1, activation: 'relu' },
-    bias: true,
-    epilogue: true,
-  },
-  {
-    name: 'mid rows, channel tiles: 3x3 pad 1, C=9 O=33, 7x20 (rows straddle workgroups)',
-    x: [2, 9, 7, 20],
-    O: 33,
-    k: [3, 3],
-    opts: { padding: 1 },
-  },
-  {
-    name: 'mid rows, channel tiles: 3x3 pad 1, groups 2 (6 -> 20 each), 4x12',
-    x: [1, 12, 4, 12],
-    O: 40,
-    k: [3, 3],
-    opts: { padding: 1, groups: 2 },
-  },
-  {
-    name: 'mid rows, channel tiles: 5x3 pad [2,1] dilation [2,1], C=7 O=36, 9x16',
-    x: [1, 7, 9, 16],
-    O: 36,
-    k: [5, 3],
-    opts: { padding: [2, 1], dilation: [2, 1] },
-  },
-  // ... and past 64 output channels on the 4-pixel x 32-channel tile (wide_s1_rows), the same geometries.
-  {
-    name: 'wide rows: 3x3 pad 1, C=5 O=72, 6x8, batch 3, epilogue, relu',
-    x: [3, 5, 6, 8],
-    O: 72,
-    k: [3, 3],
-    opts: { padding: 1, activation: 'relu' },
-    bias: true,
-    epilogue: true,
-  },
-  { name: 'wide rows: 3x3 pad 1, C=9 O=65, 7x20 (rows straddle workgroups)', x: [2, 9, 7, 20], O: 65, k: [3, 3], opts: { padding: 1 } },
-  { name: 'wide rows: 3x3 pad 1, groups 2 (6 -> 66 each), 4x12', x: [1, 12, 4, 12], O: 132, k: [3, 3], opts: { padding: 1, groups: 2 } },
-  {
-    name: 'wide rows: 5x3 pad [2,1] dilation [2,1], C=7 O=68, 9x16',
-    x: [1, 7, 9, 16],
-    O: 68,
-    k: [5, 3],
-    opts: { padding: [2, 1], dilation: [2, 1] },
-  },
+  // ... with more than one channel tile (mid_s1_rows up to 64 output channels), and past 64 output
+  // channels on the 4-pixel x 32-channel tile (wide_s1_rows): the same geometries on each.
+  ...rowsTileCases('mid rows, channel tiles', [40, 33, 40, 36]),
+  ...rowsTileCases('wide rows', [72, 65, 132, 68]),
   // Stride 2 along W on input rows of whole pairs of vec4s, at most 32 input channels (wide_s2_rows, in
   // place of patch columns): shuffled edges (width 16), loaded ones (width 24: rows of 3 tiles), stride
   // 1 along H with a dilation, the epilogue.
