@@ -79,15 +79,32 @@ struct Tile {
   w0: u32,      // wt vec4 index of the tile's first k-step
 }
 
-// Workgroups: x (folded into z past 65535) walks 8-tile groups, y = g * NT + nt.
+// BAND > 0: workgroups run a band of BAND 8-tile groups for every channel tile of the band before the
+// next band (lavapipe runs workgroups in order of their linear index, x fastest), so the band's inputs
+// are still cached when the next channel tile reads them, instead of being streamed once per channel
+// tile. The host sets it for the flat GEMMs with 4 channel tiles or more (src/kernels/conv2d-gemm.ts).
+override BAND: u32 = 0;
+
+// Workgroups: x (folded into z past 65535) walks 8-tile groups, y = g * NT + nt; BAND reorders them.
 fn tile_of(wid: vec3u, nwg: vec3u, lane: u32, TM: u32, TN: u32) -> Tile {
   var t: Tile;
-  let t0 = (wid.x + wid.z * nwg.x) * 8u + lane;
+  var px = wid.x + wid.z * nwg.x;
+  var gy = wid.y;
+  if (BAND > 0u) {
+    let B = max(BAND, 1u);  // never 0: Tint rejects a division by a zero constant even where unused
+    let lin = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+    let band = lin / (B * nwg.y);
+    let groups = min(B, nwg.x * nwg.z - band * B);  // the last band may be short
+    let inb = lin - band * B * nwg.y;
+    px = band * B + inb % groups;
+    gy = inb / groups;
+  }
+  let t0 = px * 8u + lane;
   t.valid = t0 < params.tiles;
   let ti = min(t0, params.tiles - 1u);
   let owt = ti % params.WT; let rest = ti / params.WT;
   t.oh = rest % params.Ho; t.n = rest / params.Ho;
-  t.g = wid.y / params.NT; t.nt = wid.y % params.NT;
+  t.g = gy / params.NT; t.nt = gy % params.NT;
   t.oc = t.nt * TN;
   t.ow0 = owt * TM;
   t.plane = (t.n * params.XC + t.g * params.Ci) * params.XH * params.XW;

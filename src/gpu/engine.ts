@@ -20,6 +20,12 @@ export interface EngineOptions {
   winograd?: boolean;
   /** Run a conv's residual add in its epilogue: true everywhere, 'rows' only on the direct rows kernels, false nowhere (default: true on hardware adapters, 'rows' on software ones); see `Engine.convEpilogueFusion`. */
   convEpilogueFusion?: boolean | 'rows';
+  /**
+   * Fill every tensor `empty` hands out with NaN (default false): a testing aid, so that a kernel which
+   * leaves part of its output unwritten fails its checks instead of passing on a reused buffer that
+   * still holds an earlier, correct result. Costs one buffer copy per allocation.
+   */
+  poisonEmpty?: boolean;
   /** Largest dx, in bytes, whose conv store applies backward's ReLU (default: any on hardware adapters, 256 KiB on software ones); see `Engine.convBackwardEpilogueMaxBytes`. */
   convBackwardEpilogueMaxBytes?: number;
 }
@@ -154,6 +160,9 @@ export class Engine {
   private readonly lostWaiters = new Set<(info: GPUDeviceLostInfo) => void>();
   private readonly scopes = new ScopeStack((t) => this.release(t));
   private allocationsUntilFault: number | null = null;
+  private readonly poisonEmpty: boolean;
+  /** NaN-filled copy sources for `poisonEmpty` (the largest last; the earlier ones until destroy). */
+  private readonly nanSources: GPUBuffer[] = [];
   private destroyed = false;
   private readonly counters = { dispatches: 0, submits: 0, bindGroups: 0 };
   /**
@@ -206,6 +215,7 @@ export class Engine {
     this.limits = device.limits;
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.dumpShaders = options.dumpShaders ?? false;
+    this.poisonEmpty = options.poisonEmpty ?? false;
     this.onWait = options.onWait;
     this.winograd = options.winograd ?? true;
     this.convEpilogueFusion = options.convEpilogueFusion ?? (adapter.isSoftware ? 'rows' : true);
@@ -231,8 +241,15 @@ export class Engine {
 
   // ---------------------------------------------------------------- tensors
 
-  /** An uninitialised tensor from the pool. */
+  /** An uninitialised tensor from the pool (filled with NaN under `poisonEmpty`). */
   empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    const t = this.allocate(shape, dtype, label);
+    if (this.poisonEmpty) this.fillNaN(t.buffer, alignTo4(t.byteLength));
+    return t;
+  }
+
+  /** A tensor from the pool, as its last user left it: for callers that overwrite all of it at once. */
+  private allocate(shape: readonly number[], dtype: DType, label: string): Tensor {
     this.assertUsable();
     const size = shapeSize(shape);
     if (!Number.isSafeInteger(size) || size <= 0 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -254,6 +271,20 @@ export class Engine {
     const t = new Tensor(this, { buffer, released: false, label }, [...shape], dtype);
     this.scopes.track(t);
     return t;
+  }
+
+  /** Copies NaN over the first `bytes` of `buffer`, in order with the commands encoded so far. */
+  private fillNaN(buffer: GPUBuffer, bytes: number): void {
+    let source = this.nanSources[this.nanSources.length - 1];
+    if (!source || source.size < bytes) {
+      // Older sources may still be read by encoded copies: they stay until destroy().
+      source = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true, label: 'poison NaN' });
+      new Float32Array(source.getMappedRange()).fill(NaN);
+      source.unmap();
+      this.nanSources.push(source);
+    }
+    this.endPass();
+    this.currentEncoder().copyBufferToBuffer(source, 0, buffer, 0, bytes);
   }
 
   /**
@@ -287,8 +318,9 @@ export class Engine {
     if (array.length !== shapeSize(shape)) {
       throw new KernelInputError(`${label}: ${array.length} values do not fill shape ${formatShape(shape)} (${shapeSize(shape)} elements)`);
     }
-    const t = this.empty(shape, dtype, label);
-    // A fresh pool buffer is never referenced by unsubmitted commands, so the write cannot race.
+    // A fresh pool buffer is never referenced by unsubmitted commands, so the write cannot race (and
+    // it is not poisoned: the write runs before any command encoded now).
+    const t = this.allocate(shape, dtype, label);
     this.device.queue.writeBuffer(t.buffer, 0, array.buffer, array.byteOffset, array.byteLength);
     return t;
   }
@@ -303,7 +335,7 @@ export class Engine {
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
-    const t = this.empty(shape, dtype, label);
+    const t = this.allocate(shape, dtype, label);
     this.endPass();
     this.currentEncoder().clearBuffer(t.buffer, 0, alignTo4(t.byteLength));
     return t;
@@ -731,6 +763,7 @@ export class Engine {
       this.endPass();
       this.encoder = null;
       this.pool.destroyAll();
+      for (const b of this.nanSources) b.destroy();
       this.uniformBuffer.destroy();
     } finally {
       this.device.destroy();

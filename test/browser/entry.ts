@@ -57,7 +57,8 @@ async function main(): Promise<void> {
 
   let engine: Engine;
   try {
-    engine = await acquireEngine();
+    // New tensors filled with NaN, as in Node's tests (test/util/gpu.ts): an unwritten output fails.
+    engine = await acquireEngine({ poisonEmpty: true });
   } catch (err) {
     window.__adapter = null;
     throw err;
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   await runCases(
     engine,
     cases,
-    () => acquireEngine(),
+    () => acquireEngine({ poisonEmpty: true }),
     ({ name, file, error, ms }) => {
       const result: CaseResult = { name, file, ok: error === null, message: error === null ? '' : errorText(error), ms: Math.round(ms) };
       results.push(result);

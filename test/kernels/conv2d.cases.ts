@@ -354,6 +354,24 @@ export const CONV_SPECS: ConvSpec[] = [
     epilogue: true,
   },
   { name: 'epilogue: 1x1 flat (8x8 plane), C=16 O=36', x: [2, 16, 8, 8], O: 36, k: [1, 1], opts: {}, epilogue: true },
+  // Flat GEMMs of 4 channel tiles or more run their workgroups in bands of 8 tile groups (BAND): one
+  // short band, bands of 8, 8 and 7 over two groups, and the epilogue.
+  {
+    name: 'banded flat GEMM: 1x1, C=20 O=130 (5 channel tiles), 6x10, batch 3 (one short band)',
+    x: [3, 20, 6, 10],
+    O: 130,
+    k: [1, 1],
+    opts: {},
+  },
+  {
+    name: 'banded flat GEMM: 1x1, groups 2 (12 -> 129 each), 12x12, batch 5 (bands of 8, 8, 7)',
+    x: [5, 24, 12, 12],
+    O: 258,
+    k: [1, 1],
+    opts: { groups: 2 },
+    bias: true,
+  },
+  { name: 'banded flat GEMM: 1x1 (8x8 plane), C=16 O=100, epilogue', x: [2, 16, 8, 8], O: 100, k: [1, 1], opts: {}, epilogue: true },
   {
     name: 'epilogue: 1x1 stride 2, C=8 O=12, relu',
     x: [1, 8, 9, 9],
