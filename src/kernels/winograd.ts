@@ -142,7 +142,8 @@ export function winogradConv3x3(
   const { TY, TX, tiles } = tileCounts(c);
   // v (P CI x T4) and m (P CO x T4) each within a binding; the register/shared GEMMs also pack v.
   const perTile = P * Math.max(Math.ceil(c.CI / 4) * 4, c.CO) * 4;
-  const chunk = Math.max(4, Math.floor(e.limits.maxStorageBufferBindingSize / perTile / 4) * 4);
+  const fits = Math.max(4, Math.floor(e.limits.maxStorageBufferBindingSize / perTile / 4) * 4);
+  const chunk = evenChunk(tiles, e.adapter.isSoftware ? Math.min(fits, SOFTWARE_MAX_CHUNK_TILES) : fits);
   const common = { ...ZERO_PARAMS, N: c.N, H: c.H, W: c.W, Ho: c.Ho, Wo: c.Wo, TY, TX, TN: tiles, pad: c.pad };
   const constants = { WG, ...epilogueConstants(epi) };
   for (let t0 = 0; t0 < tiles; t0 += chunk) {
@@ -177,6 +178,21 @@ export function winogradConv3x3(
     });
     e.release(m);
   }
+}
+
+/**
+ * Tiles per chunk on software adapters: the product GEMM reads each (position, channel) row of v, T4
+ * tiles long, as a plane, and on lavapipe a GEMM whose planes pass 4 KiB costs about 1.5x as much per
+ * multiply-add (docs/adapter.md). VGG-16's 64-channel 3x3 on 224x224 (3136 tiles) in chunks of 784
+ * tiles: its product GEMM 37.2 -> 29.2 ms, the conv 57.6 -> 49.5 ms at batch 1 (medians of 5 interleaved
+ * runs, December 2026); 512 and 256 tiles no better.
+ */
+const SOFTWARE_MAX_CHUNK_TILES = 1024;
+
+/** The chunk size, a multiple of 4 at most `limit`, that splits `tiles` into equal chunks. */
+function evenChunk(tiles: number, limit: number): number {
+  const chunks = Math.ceil(tiles / limit);
+  return Math.min(limit, Math.ceil(tiles / chunks / 4) * 4);
 }
 
 /** The P products as one grouped 1x1 conv: group xi multiplies (CO x CI) by (CI x T4). */

@@ -140,6 +140,18 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
     epilogue: true,
   },
+  // More than 1024 tiles: on software adapters Winograd runs in equal chunks of at most 1024 tiles
+  // (F(4x4): 2 of 570, F(2x2): 5 of 912), which straddle images; rows of whole vec4s and not.
+  {
+    name: 'winograd chunks: 3x3 pad 1, C=4 O=5, 76x80, batch 3, epilogue, relu',
+    x: [3, 4, 76, 80],
+    O: 5,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
+  { name: 'winograd chunks: 3x3 pad 1, C=4 O=5, 76x78, batch 3', x: [3, 4, 76, 78], O: 5, k: [3, 3], opts: { padding: 1 } },
   // 9..16 output channels: the 8-pixel x 16-channel tile.
   {
     name: 'mid tile: 3x3 pad 1, C=16 O=16, batch 2, relu',
