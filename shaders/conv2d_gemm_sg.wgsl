@@ -99,6 +99,12 @@ fn tile_of(wid: vec3u, nwg: vec3u, lane: u32, TM: u32, TN: u32) -> Tile {
     px = band * B + inb % groups;
     gy = inb / groups;
   }
+  return tile_at(px, gy, lane, TM, TN);
+}
+
+// The lane's tile in 8-tile group px of channel-tile row gy (g * NT + nt).
+fn tile_at(px: u32, gy: u32, lane: u32, TM: u32, TN: u32) -> Tile {
+  var t: Tile;
   let t0 = px * 8u + lane;
   t.valid = t0 < params.tiles;
   let ti = min(t0, params.tiles - 1u);
@@ -763,9 +769,22 @@ fn step_mid_pair(acc: ptr<function, array<vec4f, 32>>, w: Px10x2, w0: vec4f, w1:
   (*acc)[31] = tap2(tap2(tap2((*acc)[31], w.p7, b030, b031), w.p8, b130, b131), w.p9, b230, b231);
 }
 
+// REPS > 1: the workgroup runs REPS consecutive 8-tile groups in turn, loading the weights for the first
+// and reading them from `wc` (this invocation's stack) for the rest: a stack read is one vector move,
+// a storage load a loop over the lanes. The host sets it where the weights fit (KH * 2 * C4 * 3 vec4s
+// <= 144) and enough workgroups remain (src/kernels/conv2d-gemm.ts).
+override REPS: u32 = 1;
+
 @compute @workgroup_size(8)
 fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  let t = tile_of(wid, nwg, lane, 8u, 16u);
+  var wc: array<vec4f, 144>;
+  for (var rep = 0u; rep < REPS; rep++) {
+    let t = tile_at((wid.x + wid.z * nwg.x) * REPS + rep, wid.y, lane, 8u, 16u);
+    mid_s1_rows_tile(t, lane, rep, &wc);
+  }
+}
+
+fn mid_s1_rows_tile(t: Tile, lane: u32, rep: u32, wc: ptr<function, array<vec4f, 144>>) {
   var acc: array<vec4f, 32>;
   init_mid(&acc, t, lane);
   let C4 = params.C4; let KH = params.KH; let DH = i32(params.DH);
@@ -785,8 +804,16 @@ fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     // 4,100 instructions (28 KB) against 2,300 here, likely past what the CPU keeps decoded (docs/adapter.md).
     for (var cp = 0u; cp < 2u * C4; cp++) {
       let w = pair_window10(q, HW4, 2u * cp, row_ok, has_l, has_b, has_r);
-      let k = wi + 48u * (cp / 2u) + 8u * (cp % 2u);
-      step_mid_pair(&acc, w, wt[k], wt[k + 16u], wt[k + 32u]);
+      let n = 3u * (kh * 2u * C4 + cp);
+      var w0: vec4f; var w1: vec4f; var w2: vec4f;
+      if (rep == 0u) {
+        let k = wi + 48u * (cp / 2u) + 8u * (cp % 2u);
+        w0 = wt[k]; w1 = wt[k + 16u]; w2 = wt[k + 32u];
+        if (REPS > 1u) { (*wc)[n] = w0; (*wc)[n + 1u] = w1; (*wc)[n + 2u] = w2; }
+      } else {
+        w0 = (*wc)[n]; w1 = (*wc)[n + 1u]; w2 = (*wc)[n + 2u];
+      }
+      step_mid_pair(&acc, w, w0, w1, w2);
       q += 2u * HW4;
     }
     wi += 48u * C4;

@@ -140,6 +140,25 @@ export const CONV_SPECS: ConvSpec[] = [
     bias: true,
     epilogue: true,
   },
+  // Enough tile groups that a mid_s1_rows workgroup runs several (REPS), its weights cached after the
+  // first: 4 groups with a short last workgroup, and 8 with the epilogue.
+  {
+    name: 'rows, weights cached over 4 tile groups: 3x3 pad 1, C=8 O=64, 28x28, batch 5',
+    x: [5, 8, 28, 28],
+    O: 64,
+    k: [3, 3],
+    opts: { padding: 1 },
+    bias: true,
+  },
+  {
+    name: 'rows, weights cached over 8 tile groups: 3x3 pad 1, C=4 O=64, 32x32, batch 8, epilogue, relu',
+    x: [8, 4, 32, 32],
+    O: 64,
+    k: [3, 3],
+    opts: { padding: 1, activation: 'relu' },
+    bias: true,
+    epilogue: true,
+  },
   // More than 1024 tiles: on software adapters Winograd runs in equal chunks of at most 1024 tiles
   // (F(4x4): 2 of 570, F(2x2): 5 of 912), which straddle images; rows of whole vec4s and not.
   {
