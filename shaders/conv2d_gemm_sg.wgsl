@@ -772,19 +772,20 @@ fn step_mid_pair(acc: ptr<function, array<vec4f, 32>>, w: Px10x2, w0: vec4f, w1:
 // REPS > 1: the workgroup runs REPS consecutive 8-tile groups in turn, loading the weights for the first
 // and reading them from `wc` (this invocation's stack) for the rest: a stack read is one vector move,
 // a storage load a loop over the lanes. The host sets it where the weights fit (KH * 2 * C4 * 3 vec4s
-// <= 144) and enough workgroups remain (src/kernels/conv2d-gemm.ts).
+// <= MID_WEIGHT_CACHE, which it reads from here) and enough workgroups remain (src/kernels/conv2d-gemm.ts).
 override REPS: u32 = 1;
+const MID_WEIGHT_CACHE: u32 = 144u;
 
 @compute @workgroup_size(8)
 fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  var wc: array<vec4f, 144>;
+  var wc: array<vec4f, MID_WEIGHT_CACHE>;
   for (var rep = 0u; rep < REPS; rep++) {
     let t = tile_at((wid.x + wid.z * nwg.x) * REPS + rep, wid.y, lane, 8u, 16u);
     mid_s1_rows_tile(t, lane, rep, &wc);
   }
 }
 
-fn mid_s1_rows_tile(t: Tile, lane: u32, rep: u32, wc: ptr<function, array<vec4f, 144>>) {
+fn mid_s1_rows_tile(t: Tile, lane: u32, rep: u32, wc: ptr<function, array<vec4f, MID_WEIGHT_CACHE>>) {
   var acc: array<vec4f, 32>;
   init_mid(&acc, t, lane);
   let C4 = params.C4; let KH = params.KH; let DH = i32(params.DH);

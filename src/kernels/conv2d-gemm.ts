@@ -401,9 +401,6 @@ export function packWeight(e: Engine, kernel: string, w: Tensor, G: number, Ci: 
 const FLAT_BAND = 8;
 const FLAT_BAND_MIN_CHANNEL_TILES = 4;
 
-/** Weights a `mid_s1_rows` workgroup keeps for its later tile groups, in vec4s per lane (`wc` in the WGSL). */
-const MID_ROWS_WEIGHT_CACHE = 144;
-
 /**
  * Tile groups one workgroup runs in turn (REPS in conv2d_gemm_sg.wgsl): `mid_s1_rows` loads its weights
  * for the first and keeps them on the stack for the rest, where a load costs one vector move instead of
@@ -413,7 +410,11 @@ const MID_ROWS_WEIGHT_CACHE = 144;
  * 1.06x (medians of interleaved runs, December 2026).
  */
 function tileGroupsPerWorkgroup(cfg: TileConfig, c: GemmConv, workgroups: number): number {
-  if (cfg.entry !== 'mid_s1_rows' || c.KH * 2 * Math.ceil(c.Ci / 4) * 3 > MID_ROWS_WEIGHT_CACHE) return 1;
+  if (cfg.entry !== 'mid_s1_rows') return 1;
+  // vec4s of weights per lane a workgroup keeps for its later tile groups
+  const cache = sgKernel.reflection.constants.get('MID_WEIGHT_CACHE');
+  if (cache === undefined) throw new Error('conv2d: internal error: conv2d_gemm_sg.wgsl declares no MID_WEIGHT_CACHE');
+  if (c.KH * 2 * Math.ceil(c.Ci / 4) * 3 > cache) return 1;
   for (const reps of [16, 8, 4]) if (workgroups / reps >= 64) return reps;
   return 1;
 }
