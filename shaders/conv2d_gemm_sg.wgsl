@@ -85,9 +85,14 @@ struct Tile {
 // tile. The host sets it for the flat GEMMs with 4 channel tiles or more (src/kernels/conv2d-gemm.ts).
 override BAND: u32 = 0;
 
-// Workgroups: x (folded into z past 65535) walks 8-tile groups, y = g * NT + nt; BAND reorders them.
 fn tile_of(wid: vec3u, nwg: vec3u, lane: u32, TM: u32, TN: u32) -> Tile {
-  var t: Tile;
+  let g = group_of(wid, nwg);
+  return tile_at(g.x, g.y, lane, TM, TN);
+}
+
+// The workgroup's 8-tile group and channel-tile row (g * NT + nt). Workgroups: x (folded into z past
+// 65535) walks 8-tile groups, y = g * NT + nt; BAND reorders them.
+fn group_of(wid: vec3u, nwg: vec3u) -> vec2u {
   var px = wid.x + wid.z * nwg.x;
   var gy = wid.y;
   if (BAND > 0u) {
@@ -99,7 +104,7 @@ fn tile_of(wid: vec3u, nwg: vec3u, lane: u32, TM: u32, TN: u32) -> Tile {
     px = band * B + inb % groups;
     gy = inb / groups;
   }
-  return tile_at(px, gy, lane, TM, TN);
+  return vec2u(px, gy);
 }
 
 // The lane's tile in 8-tile group px of channel-tile row gy (g * NT + nt).
@@ -785,9 +790,9 @@ fn mid_s1_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     mid_s1_rows_tile(tile_of(wid, nwg, lane, 8u, 16u), lane, 0u, &wc);
     return;
   }
+  let g = group_of(wid, nwg);
   for (var rep = 0u; rep < REPS; rep++) {
-    let t = tile_at((wid.x + wid.z * nwg.x) * REPS + rep, wid.y, lane, 8u, 16u);
-    mid_s1_rows_tile(t, lane, rep, &wc);
+    mid_s1_rows_tile(tile_at(g.x * REPS + rep, g.y, lane, 8u, 16u), lane, rep, &wc);
   }
 }
 
