@@ -727,51 +727,32 @@ fn tap2(a: vec4f, p: vec2f, b0: vec4f, b1: vec4f) -> vec4f {
 // Two input channels (k, k + 1 of a k-step) x the three taps: w_t is the k-step's w_lo (k = 0, 1) or
 // w_hi (k = 2, 3) of tap t, so lane j + 4k' holds channel k + k' for output channels 4j..4j+3.
 // acc[4 i + j] takes the 6 terms of output pixel i (window pixels i, i + 1, i + 2) in one chain.
+// The updates go channel quad by channel quad, each quad's 6 broadcasts made just before its 8
+// accumulators: every broadcast value is spilled to the stack and reloaded per use, and fewer of them
+// live at once made RISE on the CIFAR ResNet-20 1.02-1.03x faster (the 16-channel layer 1.03-1.06x) than
+// making all 24 first; the sums are the same, term for term.
 fn step_mid_pair(acc: ptr<function, array<vec4f, 32>>, w: Px10x2, w0: vec4f, w1: vec4f, w2: vec4f) {
-  let b000 = subgroupBroadcast(w0, 0u); let b001 = subgroupBroadcast(w0, 4u);
-  let b010 = subgroupBroadcast(w0, 1u); let b011 = subgroupBroadcast(w0, 5u);
-  let b020 = subgroupBroadcast(w0, 2u); let b021 = subgroupBroadcast(w0, 6u);
-  let b030 = subgroupBroadcast(w0, 3u); let b031 = subgroupBroadcast(w0, 7u);
-  let b100 = subgroupBroadcast(w1, 0u); let b101 = subgroupBroadcast(w1, 4u);
-  let b110 = subgroupBroadcast(w1, 1u); let b111 = subgroupBroadcast(w1, 5u);
-  let b120 = subgroupBroadcast(w1, 2u); let b121 = subgroupBroadcast(w1, 6u);
-  let b130 = subgroupBroadcast(w1, 3u); let b131 = subgroupBroadcast(w1, 7u);
-  let b200 = subgroupBroadcast(w2, 0u); let b201 = subgroupBroadcast(w2, 4u);
-  let b210 = subgroupBroadcast(w2, 1u); let b211 = subgroupBroadcast(w2, 5u);
-  let b220 = subgroupBroadcast(w2, 2u); let b221 = subgroupBroadcast(w2, 6u);
-  let b230 = subgroupBroadcast(w2, 3u); let b231 = subgroupBroadcast(w2, 7u);
-  (*acc)[0] = tap2(tap2(tap2((*acc)[0], w.p0, b000, b001), w.p1, b100, b101), w.p2, b200, b201);
-  (*acc)[1] = tap2(tap2(tap2((*acc)[1], w.p0, b010, b011), w.p1, b110, b111), w.p2, b210, b211);
-  (*acc)[2] = tap2(tap2(tap2((*acc)[2], w.p0, b020, b021), w.p1, b120, b121), w.p2, b220, b221);
-  (*acc)[3] = tap2(tap2(tap2((*acc)[3], w.p0, b030, b031), w.p1, b130, b131), w.p2, b230, b231);
-  (*acc)[4] = tap2(tap2(tap2((*acc)[4], w.p1, b000, b001), w.p2, b100, b101), w.p3, b200, b201);
-  (*acc)[5] = tap2(tap2(tap2((*acc)[5], w.p1, b010, b011), w.p2, b110, b111), w.p3, b210, b211);
-  (*acc)[6] = tap2(tap2(tap2((*acc)[6], w.p1, b020, b021), w.p2, b120, b121), w.p3, b220, b221);
-  (*acc)[7] = tap2(tap2(tap2((*acc)[7], w.p1, b030, b031), w.p2, b130, b131), w.p3, b230, b231);
-  (*acc)[8] = tap2(tap2(tap2((*acc)[8], w.p2, b000, b001), w.p3, b100, b101), w.p4, b200, b201);
-  (*acc)[9] = tap2(tap2(tap2((*acc)[9], w.p2, b010, b011), w.p3, b110, b111), w.p4, b210, b211);
-  (*acc)[10] = tap2(tap2(tap2((*acc)[10], w.p2, b020, b021), w.p3, b120, b121), w.p4, b220, b221);
-  (*acc)[11] = tap2(tap2(tap2((*acc)[11], w.p2, b030, b031), w.p3, b130, b131), w.p4, b230, b231);
-  (*acc)[12] = tap2(tap2(tap2((*acc)[12], w.p3, b000, b001), w.p4, b100, b101), w.p5, b200, b201);
-  (*acc)[13] = tap2(tap2(tap2((*acc)[13], w.p3, b010, b011), w.p4, b110, b111), w.p5, b210, b211);
-  (*acc)[14] = tap2(tap2(tap2((*acc)[14], w.p3, b020, b021), w.p4, b120, b121), w.p5, b220, b221);
-  (*acc)[15] = tap2(tap2(tap2((*acc)[15], w.p3, b030, b031), w.p4, b130, b131), w.p5, b230, b231);
-  (*acc)[16] = tap2(tap2(tap2((*acc)[16], w.p4, b000, b001), w.p5, b100, b101), w.p6, b200, b201);
-  (*acc)[17] = tap2(tap2(tap2((*acc)[17], w.p4, b010, b011), w.p5, b110, b111), w.p6, b210, b211);
-  (*acc)[18] = tap2(tap2(tap2((*acc)[18], w.p4, b020, b021), w.p5, b120, b121), w.p6, b220, b221);
-  (*acc)[19] = tap2(tap2(tap2((*acc)[19], w.p4, b030, b031), w.p5, b130, b131), w.p6, b230, b231);
-  (*acc)[20] = tap2(tap2(tap2((*acc)[20], w.p5, b000, b001), w.p6, b100, b101), w.p7, b200, b201);
-  (*acc)[21] = tap2(tap2(tap2((*acc)[21], w.p5, b010, b011), w.p6, b110, b111), w.p7, b210, b211);
-  (*acc)[22] = tap2(tap2(tap2((*acc)[22], w.p5, b020, b021), w.p6, b120, b121), w.p7, b220, b221);
-  (*acc)[23] = tap2(tap2(tap2((*acc)[23], w.p5, b030, b031), w.p6, b130, b131), w.p7, b230, b231);
-  (*acc)[24] = tap2(tap2(tap2((*acc)[24], w.p6, b000, b001), w.p7, b100, b101), w.p8, b200, b201);
-  (*acc)[25] = tap2(tap2(tap2((*acc)[25], w.p6, b010, b011), w.p7, b110, b111), w.p8, b210, b211);
-  (*acc)[26] = tap2(tap2(tap2((*acc)[26], w.p6, b020, b021), w.p7, b120, b121), w.p8, b220, b221);
-  (*acc)[27] = tap2(tap2(tap2((*acc)[27], w.p6, b030, b031), w.p7, b130, b131), w.p8, b230, b231);
-  (*acc)[28] = tap2(tap2(tap2((*acc)[28], w.p7, b000, b001), w.p8, b100, b101), w.p9, b200, b201);
-  (*acc)[29] = tap2(tap2(tap2((*acc)[29], w.p7, b010, b011), w.p8, b110, b111), w.p9, b210, b211);
-  (*acc)[30] = tap2(tap2(tap2((*acc)[30], w.p7, b020, b021), w.p8, b120, b121), w.p9, b220, b221);
-  (*acc)[31] = tap2(tap2(tap2((*acc)[31], w.p7, b030, b031), w.p8, b130, b131), w.p9, b230, b231);
+  quad_mid_pair(acc, 0u, w, subgroupBroadcast(w0, 0u), subgroupBroadcast(w0, 4u), subgroupBroadcast(w1, 0u), subgroupBroadcast(w1, 4u),
+                subgroupBroadcast(w2, 0u), subgroupBroadcast(w2, 4u));
+  quad_mid_pair(acc, 1u, w, subgroupBroadcast(w0, 1u), subgroupBroadcast(w0, 5u), subgroupBroadcast(w1, 1u), subgroupBroadcast(w1, 5u),
+                subgroupBroadcast(w2, 1u), subgroupBroadcast(w2, 5u));
+  quad_mid_pair(acc, 2u, w, subgroupBroadcast(w0, 2u), subgroupBroadcast(w0, 6u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w1, 6u),
+                subgroupBroadcast(w2, 2u), subgroupBroadcast(w2, 6u));
+  quad_mid_pair(acc, 3u, w, subgroupBroadcast(w0, 3u), subgroupBroadcast(w0, 7u), subgroupBroadcast(w1, 3u), subgroupBroadcast(w1, 7u),
+                subgroupBroadcast(w2, 3u), subgroupBroadcast(w2, 7u));
+}
+
+// Channel quad j's 8 accumulators; b_tk: the quad's weights of tap t for channel k of the pair. Called
+// with a literal j, so every accumulator index is a constant once inlined.
+fn quad_mid_pair(acc: ptr<function, array<vec4f, 32>>, j: u32, w: Px10x2, b00: vec4f, b01: vec4f, b10: vec4f, b11: vec4f, b20: vec4f, b21: vec4f) {
+  (*acc)[j] = tap2(tap2(tap2((*acc)[j], w.p0, b00, b01), w.p1, b10, b11), w.p2, b20, b21);
+  (*acc)[4u + j] = tap2(tap2(tap2((*acc)[4u + j], w.p1, b00, b01), w.p2, b10, b11), w.p3, b20, b21);
+  (*acc)[8u + j] = tap2(tap2(tap2((*acc)[8u + j], w.p2, b00, b01), w.p3, b10, b11), w.p4, b20, b21);
+  (*acc)[12u + j] = tap2(tap2(tap2((*acc)[12u + j], w.p3, b00, b01), w.p4, b10, b11), w.p5, b20, b21);
+  (*acc)[16u + j] = tap2(tap2(tap2((*acc)[16u + j], w.p4, b00, b01), w.p5, b10, b11), w.p6, b20, b21);
+  (*acc)[20u + j] = tap2(tap2(tap2((*acc)[20u + j], w.p5, b00, b01), w.p6, b10, b11), w.p7, b20, b21);
+  (*acc)[24u + j] = tap2(tap2(tap2((*acc)[24u + j], w.p6, b00, b01), w.p7, b10, b11), w.p8, b20, b21);
+  (*acc)[28u + j] = tap2(tap2(tap2((*acc)[28u + j], w.p7, b00, b01), w.p8, b10, b11), w.p9, b20, b21);
 }
 
 // REPS > 1: the workgroup runs REPS consecutive 8-tile groups in turn, loading the weights for the first
