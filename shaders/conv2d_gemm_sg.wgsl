@@ -756,8 +756,9 @@ fn quad_mid_pair(acc: ptr<function, array<vec4f, 32>>, j: u32, w: Px10x2, b00: v
 }
 
 // REPS > 1: the workgroup runs REPS consecutive 8-tile groups in turn, loading the weights for the first
-// and reading them from `wc` (this invocation's stack) for the rest: a stack read is one vector move,
-// a storage load a loop over the lanes. The host sets it where the weights fit (KH * 2 * C4 * 3 vec4s
+// and reading them from `wc` (this invocation's stack) for the rest: cheaper than the storage load,
+// which bounds-checks every lane (at a computed index a stack read is no single vector move either:
+// 24 of them per step cost more than 24 broadcasts, docs/adapter.md). The host sets it where the weights fit (KH * 2 * C4 * 3 vec4s
 // <= MID_WEIGHT_CACHE, which it reads from here) and enough workgroups remain (src/kernels/conv2d-gemm.ts).
 override REPS: u32 = 1;
 const MID_WEIGHT_CACHE: u32 = 144u;

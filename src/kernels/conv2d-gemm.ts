@@ -403,8 +403,8 @@ const FLAT_BAND_MIN_CHANNEL_TILES = 4;
 
 /**
  * Tile groups one workgroup runs in turn (REPS in conv2d_gemm_sg.wgsl): `mid_s1_rows` loads its weights
- * for the first and keeps them on the stack for the rest, where a load costs one vector move instead of
- * a loop over the lanes. For convs whose weights fit the cache (3x3s with up to 32 input channels), as
+ * for the first and keeps them on the stack for the rest, where reading them costs less than the storage
+ * load, which bounds-checks every lane. For convs whose weights fit the cache (3x3s with up to 32 input channels), as
  * many groups as leave 64 workgroups or more: CIFAR's 16-channel 3x3 at batch 250 1.07x with 8 groups
  * and 1.10x with 16 (with 2, 0.98x: caching costs a store per weight), 16 -> 32 channels 1.10x, 32 -> 32
  * 1.06x (medians of interleaved runs, December 2026).
