@@ -727,32 +727,47 @@ fn tap2(a: vec4f, p: vec2f, b0: vec4f, b1: vec4f) -> vec4f {
 // Two input channels (k, k + 1 of a k-step) x the three taps: w_t is the k-step's w_lo (k = 0, 1) or
 // w_hi (k = 2, 3) of tap t, so lane j + 4k' holds channel k + k' for output channels 4j..4j+3.
 // acc[4 i + j] takes the 6 terms of output pixel i (window pixels i, i + 1, i + 2) in one chain.
-// The updates go channel quad by channel quad, each quad's 6 broadcasts made just before its 8
-// accumulators: every broadcast value is spilled to the stack and reloaded per use, and fewer of them
-// live at once made RISE on the CIFAR ResNet-20 1.02-1.03x faster (the 16-channel layer 1.03-1.06x) than
-// making all 24 first; the sums are the same, term for term.
+// The updates go one output channel at a time (16 per step), each channel's 6 broadcast floats made
+// just before its 8 accumulators: lavapipe keeps every lane's vec4 as four registers, so a quad's 6
+// broadcast vec4s were 24 registers beside the window's 20 and got spilled and reloaded per use, while
+// 6 floats fit beside the window. Against the quad-by-quad order (itself 1.02-1.03x faster on RISE than
+// making all 24 broadcasts first): CIFAR's 16-channel 3x3 alone at batch 250 1.03-1.10x faster, 32
+// channels 1.02-1.11x, RISE on the CIFAR ResNet-20 1.01-1.02x (its mid_s1_rows dispatches 1.01-1.02x),
+// the loop 150 fewer stack moves per step; the sums are the same, term for term.
 fn step_mid_pair(acc: ptr<function, array<vec4f, 32>>, w: Px10x2, w0: vec4f, w1: vec4f, w2: vec4f) {
-  quad_mid_pair(acc, 0u, w, subgroupBroadcast(w0, 0u), subgroupBroadcast(w0, 4u), subgroupBroadcast(w1, 0u), subgroupBroadcast(w1, 4u),
-                subgroupBroadcast(w2, 0u), subgroupBroadcast(w2, 4u));
-  quad_mid_pair(acc, 1u, w, subgroupBroadcast(w0, 1u), subgroupBroadcast(w0, 5u), subgroupBroadcast(w1, 1u), subgroupBroadcast(w1, 5u),
-                subgroupBroadcast(w2, 1u), subgroupBroadcast(w2, 5u));
-  quad_mid_pair(acc, 2u, w, subgroupBroadcast(w0, 2u), subgroupBroadcast(w0, 6u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w1, 6u),
-                subgroupBroadcast(w2, 2u), subgroupBroadcast(w2, 6u));
-  quad_mid_pair(acc, 3u, w, subgroupBroadcast(w0, 3u), subgroupBroadcast(w0, 7u), subgroupBroadcast(w1, 3u), subgroupBroadcast(w1, 7u),
-                subgroupBroadcast(w2, 3u), subgroupBroadcast(w2, 7u));
+  comp_mid_pair(acc, 0u, 0u, w, subgroupBroadcast(w0[0u], 0u), subgroupBroadcast(w0[0u], 4u), subgroupBroadcast(w1[0u], 0u), subgroupBroadcast(w1[0u], 4u), subgroupBroadcast(w2[0u], 0u), subgroupBroadcast(w2[0u], 4u));
+  comp_mid_pair(acc, 0u, 1u, w, subgroupBroadcast(w0[1u], 0u), subgroupBroadcast(w0[1u], 4u), subgroupBroadcast(w1[1u], 0u), subgroupBroadcast(w1[1u], 4u), subgroupBroadcast(w2[1u], 0u), subgroupBroadcast(w2[1u], 4u));
+  comp_mid_pair(acc, 0u, 2u, w, subgroupBroadcast(w0[2u], 0u), subgroupBroadcast(w0[2u], 4u), subgroupBroadcast(w1[2u], 0u), subgroupBroadcast(w1[2u], 4u), subgroupBroadcast(w2[2u], 0u), subgroupBroadcast(w2[2u], 4u));
+  comp_mid_pair(acc, 0u, 3u, w, subgroupBroadcast(w0[3u], 0u), subgroupBroadcast(w0[3u], 4u), subgroupBroadcast(w1[3u], 0u), subgroupBroadcast(w1[3u], 4u), subgroupBroadcast(w2[3u], 0u), subgroupBroadcast(w2[3u], 4u));
+  comp_mid_pair(acc, 1u, 0u, w, subgroupBroadcast(w0[0u], 1u), subgroupBroadcast(w0[0u], 5u), subgroupBroadcast(w1[0u], 1u), subgroupBroadcast(w1[0u], 5u), subgroupBroadcast(w2[0u], 1u), subgroupBroadcast(w2[0u], 5u));
+  comp_mid_pair(acc, 1u, 1u, w, subgroupBroadcast(w0[1u], 1u), subgroupBroadcast(w0[1u], 5u), subgroupBroadcast(w1[1u], 1u), subgroupBroadcast(w1[1u], 5u), subgroupBroadcast(w2[1u], 1u), subgroupBroadcast(w2[1u], 5u));
+  comp_mid_pair(acc, 1u, 2u, w, subgroupBroadcast(w0[2u], 1u), subgroupBroadcast(w0[2u], 5u), subgroupBroadcast(w1[2u], 1u), subgroupBroadcast(w1[2u], 5u), subgroupBroadcast(w2[2u], 1u), subgroupBroadcast(w2[2u], 5u));
+  comp_mid_pair(acc, 1u, 3u, w, subgroupBroadcast(w0[3u], 1u), subgroupBroadcast(w0[3u], 5u), subgroupBroadcast(w1[3u], 1u), subgroupBroadcast(w1[3u], 5u), subgroupBroadcast(w2[3u], 1u), subgroupBroadcast(w2[3u], 5u));
+  comp_mid_pair(acc, 2u, 0u, w, subgroupBroadcast(w0[0u], 2u), subgroupBroadcast(w0[0u], 6u), subgroupBroadcast(w1[0u], 2u), subgroupBroadcast(w1[0u], 6u), subgroupBroadcast(w2[0u], 2u), subgroupBroadcast(w2[0u], 6u));
+  comp_mid_pair(acc, 2u, 1u, w, subgroupBroadcast(w0[1u], 2u), subgroupBroadcast(w0[1u], 6u), subgroupBroadcast(w1[1u], 2u), subgroupBroadcast(w1[1u], 6u), subgroupBroadcast(w2[1u], 2u), subgroupBroadcast(w2[1u], 6u));
+  comp_mid_pair(acc, 2u, 2u, w, subgroupBroadcast(w0[2u], 2u), subgroupBroadcast(w0[2u], 6u), subgroupBroadcast(w1[2u], 2u), subgroupBroadcast(w1[2u], 6u), subgroupBroadcast(w2[2u], 2u), subgroupBroadcast(w2[2u], 6u));
+  comp_mid_pair(acc, 2u, 3u, w, subgroupBroadcast(w0[3u], 2u), subgroupBroadcast(w0[3u], 6u), subgroupBroadcast(w1[3u], 2u), subgroupBroadcast(w1[3u], 6u), subgroupBroadcast(w2[3u], 2u), subgroupBroadcast(w2[3u], 6u));
+  comp_mid_pair(acc, 3u, 0u, w, subgroupBroadcast(w0[0u], 3u), subgroupBroadcast(w0[0u], 7u), subgroupBroadcast(w1[0u], 3u), subgroupBroadcast(w1[0u], 7u), subgroupBroadcast(w2[0u], 3u), subgroupBroadcast(w2[0u], 7u));
+  comp_mid_pair(acc, 3u, 1u, w, subgroupBroadcast(w0[1u], 3u), subgroupBroadcast(w0[1u], 7u), subgroupBroadcast(w1[1u], 3u), subgroupBroadcast(w1[1u], 7u), subgroupBroadcast(w2[1u], 3u), subgroupBroadcast(w2[1u], 7u));
+  comp_mid_pair(acc, 3u, 2u, w, subgroupBroadcast(w0[2u], 3u), subgroupBroadcast(w0[2u], 7u), subgroupBroadcast(w1[2u], 3u), subgroupBroadcast(w1[2u], 7u), subgroupBroadcast(w2[2u], 3u), subgroupBroadcast(w2[2u], 7u));
+  comp_mid_pair(acc, 3u, 3u, w, subgroupBroadcast(w0[3u], 3u), subgroupBroadcast(w0[3u], 7u), subgroupBroadcast(w1[3u], 3u), subgroupBroadcast(w1[3u], 7u), subgroupBroadcast(w2[3u], 3u), subgroupBroadcast(w2[3u], 7u));
 }
 
-// Channel quad j's 8 accumulators; b_tk: the quad's weights of tap t for channel k of the pair. Called
-// with a literal j, so every accumulator index is a constant once inlined.
-fn quad_mid_pair(acc: ptr<function, array<vec4f, 32>>, j: u32, w: Px10x2, b00: vec4f, b01: vec4f, b10: vec4f, b11: vec4f, b20: vec4f, b21: vec4f) {
-  (*acc)[j] = tap2(tap2(tap2((*acc)[j], w.p0, b00, b01), w.p1, b10, b11), w.p2, b20, b21);
-  (*acc)[4u + j] = tap2(tap2(tap2((*acc)[4u + j], w.p1, b00, b01), w.p2, b10, b11), w.p3, b20, b21);
-  (*acc)[8u + j] = tap2(tap2(tap2((*acc)[8u + j], w.p2, b00, b01), w.p3, b10, b11), w.p4, b20, b21);
-  (*acc)[12u + j] = tap2(tap2(tap2((*acc)[12u + j], w.p3, b00, b01), w.p4, b10, b11), w.p5, b20, b21);
-  (*acc)[16u + j] = tap2(tap2(tap2((*acc)[16u + j], w.p4, b00, b01), w.p5, b10, b11), w.p6, b20, b21);
-  (*acc)[20u + j] = tap2(tap2(tap2((*acc)[20u + j], w.p5, b00, b01), w.p6, b10, b11), w.p7, b20, b21);
-  (*acc)[24u + j] = tap2(tap2(tap2((*acc)[24u + j], w.p6, b00, b01), w.p7, b10, b11), w.p8, b20, b21);
-  (*acc)[28u + j] = tap2(tap2(tap2((*acc)[28u + j], w.p7, b00, b01), w.p8, b10, b11), w.p9, b20, b21);
+// Output channel 4j + c of the tile's 8 accumulators; b_tk: its weight of tap t for channel k of the
+// pair. Called with literal j and c, so every accumulator index is a constant once inlined.
+fn comp_mid_pair(acc: ptr<function, array<vec4f, 32>>, j: u32, c: u32, w: Px10x2, b00: f32, b01: f32, b10: f32, b11: f32, b20: f32, b21: f32) {
+  (*acc)[j][c] = tap2s(tap2s(tap2s((*acc)[j][c], w.p0, b00, b01), w.p1, b10, b11), w.p2, b20, b21);
+  (*acc)[4u + j][c] = tap2s(tap2s(tap2s((*acc)[4u + j][c], w.p1, b00, b01), w.p2, b10, b11), w.p3, b20, b21);
+  (*acc)[8u + j][c] = tap2s(tap2s(tap2s((*acc)[8u + j][c], w.p2, b00, b01), w.p3, b10, b11), w.p4, b20, b21);
+  (*acc)[12u + j][c] = tap2s(tap2s(tap2s((*acc)[12u + j][c], w.p3, b00, b01), w.p4, b10, b11), w.p5, b20, b21);
+  (*acc)[16u + j][c] = tap2s(tap2s(tap2s((*acc)[16u + j][c], w.p4, b00, b01), w.p5, b10, b11), w.p6, b20, b21);
+  (*acc)[20u + j][c] = tap2s(tap2s(tap2s((*acc)[20u + j][c], w.p5, b00, b01), w.p6, b10, b11), w.p7, b20, b21);
+  (*acc)[24u + j][c] = tap2s(tap2s(tap2s((*acc)[24u + j][c], w.p6, b00, b01), w.p7, b10, b11), w.p8, b20, b21);
+  (*acc)[28u + j][c] = tap2s(tap2s(tap2s((*acc)[28u + j][c], w.p7, b00, b01), w.p8, b10, b11), w.p9, b20, b21);
+}
+
+fn tap2s(a: f32, p: vec2f, b0: f32, b1: f32) -> f32 {
+  return fma(p.y, b1, fma(p.x, b0, a));
 }
 
 // REPS > 1: the workgroup runs REPS consecutive 8-tile groups in turn, loading the weights for the first
