@@ -720,10 +720,6 @@ fn pair_window10(q: u32, HW4: u32, c0: u32, row_ok: bool, has_l: bool, has_b: bo
                 vec2f(r0.b.x, r1.b.x), vec2f(r0.b.y, r1.b.y), vec2f(r0.b.z, r1.b.z), vec2f(r0.b.w, r1.b.w), vec2f(r0.r, r1.r));
 }
 
-// a + p.x * b0 + p.y * b1: one tap of two input channels for 4 output channels.
-fn tap2(a: vec4f, p: vec2f, b0: vec4f, b1: vec4f) -> vec4f {
-  return fma(vec4f(p.y), b1, fma(vec4f(p.x), b0, a));
-}
 // Two input channels (k, k + 1 of a k-step) x the three taps: w_t is the k-step's w_lo (k = 0, 1) or
 // w_hi (k = 2, 3) of tap t, so lane j + 4k' holds channel k + k' for output channels 4j..4j+3.
 // acc[4 i + j] takes the 6 terms of output pixel i (window pixels i, i + 1, i + 2) in one chain.
@@ -766,6 +762,7 @@ fn comp_mid_pair(acc: ptr<function, array<vec4f, 32>>, j: u32, c: u32, w: Px10x2
   (*acc)[28u + j][c] = tap2s(tap2s(tap2s((*acc)[28u + j][c], w.p7, b00, b01), w.p8, b10, b11), w.p9, b20, b21);
 }
 
+// a + p.x * b0 + p.y * b1: one tap of two input channels for one output channel.
 fn tap2s(a: f32, p: vec2f, b0: f32, b1: f32) -> f32 {
   return fma(p.y, b1, fma(p.x, b0, a));
 }
