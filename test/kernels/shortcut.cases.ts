@@ -8,6 +8,8 @@ const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const CASES: { shape: number[]; outC: number }[] = [
   { shape: [2, 16, 32, 32], outC: 32 }, // CIFAR ResNet layer2 entry
   { shape: [3, 32, 16, 16], outC: 64 }, // layer3 entry
+  { shape: [2, 6, 5, 8], outC: 10 }, // vec4 rows with an odd height: 5x8 -> 3x4
+  { shape: [1, 2, 4, 16], outC: 2 }, // vec4 rows, no channel padding
   { shape: [2, 5, 7, 7], outC: 9 }, // odd spatial size: 7x7 -> 4x4
   { shape: [1, 3, 6, 5], outC: 3 }, // no channel padding, odd width
   { shape: [2, 4, 1, 9], outC: 8 }, // a single row
