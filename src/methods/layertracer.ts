@@ -127,15 +127,15 @@ export const layerTracer = scoped(async function layerTracer(
 
     for (let first = 0; first < n; first += G) {
       const g = Math.min(G, n - first);
-      const images = e.empty([1, g, c, h, w], 'f32', 'layertracer.images');
+      const images = e.empty([g, c, h, w], 'f32', 'layertracer.images');
       e.copy(x, first * c * plane, images, 0, g * c * plane);
       const groupSums = families.map(() => layers.map(() => e.zeros([g * Q, plane], 'f32', 'layertracer.sum')));
       let maskIndex = 0;
       await forEachMaskBatch(
         model,
         { ...settings, batchSize: masksPerPass },
-        [h, w],
-        async (masks, count) => {
+        images,
+        async ({ masks, masked }, count) => {
           const masksOf = families.map((seed, f) =>
             f === 0
               ? masks.reshape([count, plane])
@@ -149,7 +149,6 @@ export const layerTracer = scoped(async function layerTracer(
               e.release(summed);
             });
           }
-          const masked = binary(e, 'mul', masks.reshape([count, 1, 1, h, w]), images);
           const trace = model.forward(masked.reshape([count * g, c, h, w]), { keep: exits, forBackward: false });
           for (const [j, layer] of layers.entries()) {
             let z: Tensor;
@@ -172,7 +171,7 @@ export const layerTracer = scoped(async function layerTracer(
             e.releaseAll(all, selector ? picked : null);
           }
           trace.release();
-          e.releaseAll(masked, ...masksOf.slice(1));
+          e.releaseAll(...masksOf.slice(1));
         },
         (done) => opts.onProgress?.(first * settings.masks + done * g, n * settings.masks),
       );

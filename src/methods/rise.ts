@@ -2,9 +2,9 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
 import { classSelector } from '../graph/outputs.js';
-import { addInPlace, affine, binary } from '../kernels/elementwise.js';
+import { addInPlace, affine } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
-import { generateRiseMasks, validateRiseMaskSpec } from '../kernels/rise-masks.js';
+import { generateMaskedInputs, validateRiseMaskSpec, type MaskedBatch } from '../kernels/rise-masks.js';
 import { softmax } from '../kernels/softmax.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
 import { scoped } from '../gpu/scopes.js';
@@ -63,16 +63,15 @@ export const rise = scoped(async function rise(model: Model, x: Tensor, opts: Ri
     await forEachMaskBatch(
       model,
       settings,
-      [h, w],
-      async (masks, count) => {
-        const masked = binary(e, 'mul', masks, image);
-        const t = model.forward(masked, { forBackward: false });
+      image,
+      async ({ masks, masked }, count) => {
+        const t = model.forward(masked.reshape([count, c, h, w]), { forBackward: false });
         const probs = softmax(e, t.logits);
         t.release();
         const score = matmul(e, probs, selector); // (B, 1): probability of the target class
         const contribution = matmul(e, score, masks.reshape([count, h * w]), { transposeA: true }); // (1, H*W)
         addInPlace(e, sum, contribution);
-        e.releaseAll(masked, probs, score, contribution);
+        e.releaseAll(probs, score, contribution);
       },
       (done) => opts.onProgress?.(i * settings.masks + done, n * settings.masks),
     );
@@ -84,22 +83,23 @@ export const rise = scoped(async function rise(model: Model, x: Tensor, opts: Ri
 });
 
 /**
- * Generates the masks batch by batch and hands each to `body`, releasing it afterwards, so GPU memory
- * stays flat whatever N is. Waits for the GPU once per batch only when progress is reported.
+ * Generates the masks batch by batch with `images` (..., H, W) masked by each (masked: (count, ...,
+ * H, W)) and hands them to `body`, releasing both afterwards, so GPU memory stays flat whatever N is.
+ * Waits for the GPU once per batch only when progress is reported.
  */
 export const forEachMaskBatch = scoped(async function forEachMaskBatch(
   model: Model,
   settings: RiseSettings,
-  size: [number, number],
-  body: (masks: Tensor, count: number) => Promise<void>,
+  images: Tensor,
+  body: (batch: MaskedBatch, count: number) => Promise<void>,
   onProgress?: (done: number) => void,
 ): Promise<void> {
   const e = model.engine;
   for (let first = 0; first < settings.masks; first += settings.batchSize) {
     const count = Math.min(settings.batchSize, settings.masks - first);
-    const masks = generateRiseMasks(e, settings, first, count, size);
-    await body(masks, count);
-    e.release(masks);
+    const batch = generateMaskedInputs(e, settings, first, count, images);
+    await body(batch, count);
+    e.releaseAll(batch.masks, batch.masked);
     if (onProgress) {
       await e.finish();
       onProgress(first + count);
