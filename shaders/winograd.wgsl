@@ -49,6 +49,8 @@ struct Params {
 @group(0) @binding(12) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(13) var<storage, read> res4: array<vec4<f32>>;
 @group(0) @binding(14) var<storage, read> mask4: array<vec4<f32>>;
+// x as vec4s (transform_input4_rows)
+@group(0) @binding(15) var<storage, read> x4: array<vec4<f32>>;
 
 override WG: u32 = 64;
 override MODE: u32 = 0;
@@ -272,6 +274,47 @@ fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
         let ok = rowOk && iw >= 0 && iw < i32(params.W);
         d[6 * r + q] = select(0.0, x[plane + u32(select(0, ih * i32(params.W) + iw, ok))], ok);
       }
+    }
+  }
+  // columns of B^T d, then rows of (B^T d) B
+  var e: array<f32, 36>;
+  for (var q = 0u; q < 6u; q++) {
+    let col = bt6(d[q], d[6u + q], d[12u + q], d[18u + q], d[24u + q], d[30u + q]);
+    for (var r = 0u; r < 6u; r++) { e[6u * r + q] = col[r]; }
+  }
+  let stride = params.CI * params.T4;
+  var o = c * params.T4 + t;
+  for (var r = 0u; r < 6u; r++) {
+    let row = bt6(e[6u * r], e[6u * r + 1u], e[6u * r + 2u], e[6u * r + 3u], e[6u * r + 4u], e[6u * r + 5u]);
+    for (var q = 0u; q < 6u; q++) { v[o] = row[q]; o += stride; }
+  }
+}
+
+// transform_input4 at padding 1 on planes whose width is whole vec4s: each patch row is pixels
+// 4 tx - 1 .. 4 tx + 4, one aligned vec4 and a pixel either side, 3 loads where transform_input4 makes 6.
+@compute @workgroup_size(WG)
+fn transform_input4_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.total) { return; }
+  let t = i % params.T4;
+  let c = i / params.T4;
+  var d: array<f32, 36>;
+  if (t < params.T && params.t0 + t < params.TN) {
+    let tile = tile_coords(t);
+    let n = tile.x; let ty = tile.y; let tx = tile.z;
+    let H = i32(params.H);
+    let h0 = i32(4u * ty) - 1;
+    let has_l = tx > 0u;
+    let has_r = 4u * tx + 4u < params.W;
+    let plane = (n * params.CI + c) * params.H * params.W;
+    for (var r = 0; r < 6; r++) {
+      let ih = h0 + r;
+      let ok = ih >= 0 && ih < H;
+      let a = plane + u32(select(0, ih, ok)) * params.W + 4u * tx;
+      let mid = select(vec4f(0.0), x4[a / 4u], ok);
+      d[6 * r] = select(0.0, x[select(a, a - 1u, has_l)], ok && has_l);
+      d[6 * r + 1] = mid.x; d[6 * r + 2] = mid.y; d[6 * r + 3] = mid.z; d[6 * r + 4] = mid.w;
+      d[6 * r + 5] = select(0.0, x[select(a, a + 4u, has_r)], ok && has_r);
     }
   }
   // columns of B^T d, then rows of (B^T d) B

@@ -151,10 +151,11 @@ export function winogradConv3x3(
     const T4 = Math.ceil(T / 4) * 4;
     const v = e.empty([1, P * c.CI, 1, T4], 'f32', `${op}.winograd_input`);
     const inTotal = c.CI * T4;
+    const inputRows = c.m === 4 && c.pad === 1 && c.W % 4 === 0;
     e.dispatch({
       kernel,
-      entry: `transform_input${suffix}`,
-      bindings: { x, v },
+      entry: inputRows ? 'transform_input4_rows' : `transform_input${suffix}`,
+      bindings: inputRows ? { x, x4: x, v } : { x, v },
       params: { ...common, CI: c.CI, T, T4, t0, total: inTotal },
       workgroups: grid1d(inTotal, WG),
       constants: { WG },
