@@ -30,6 +30,7 @@ struct Params {
 @group(0) @binding(10) var<storage, read> relu_y: array<f32>;    // col2im with INPUT_RELU: the ReLU output x is
 @group(0) @binding(11) var<storage, read> plus: array<f32>;      // col2im with INPUT_PLUS: a gradient dx also gets
 @group(0) @binding(12) var<storage, read_write> quads: array<vec4<f32>>; // im2col_quads' output (N, HWp/4, C*KH*KW) vec4s
+@group(0) @binding(13) var<storage, read> x4: array<vec4<f32>>;  // x as vec4s (im2col_quads_rows)
 
 override WG: u32 = 256;
 override HAS_BIAS: u32 = 0;
@@ -147,6 +148,58 @@ fn im2col_quads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
       }
     }
     plane += params.H * params.W;
+  }
+}
+
+// im2col_quads where Wo and W are whole vec4s: a quad's 4 pixels share an output row, and what they read
+// of one input row, columns 4 * ow0 * SW - PW onwards, is RQ_NV aligned vec4s (each wholly inside the
+// row or wholly padding), from which the quad's KW vec4s are picked. The column geometry is specialised
+// (override constants), so the picks are at constant positions: 2-4 vec4 loads per kernel row where
+// im2col_quads gathers 4 * KW floats.
+override RQ_KW: u32 = 1;
+override RQ_SW: u32 = 1;
+override RQ_DW: u32 = 1;
+// (-PW) mod 4: the offset of a quad's first column in its vec4 (4 * ow0 * SW is a multiple of 4).
+override RQ_R: u32 = 0;
+// Aligned vec4s per kernel row: (RQ_R + 3 SW + (KW - 1) DW) / 4 + 1, at most RQ_MAX_NV.
+override RQ_NV: u32 = 1;
+const RQ_MAX_NV: u32 = 8u;
+
+fn span_at(s: ptr<function, array<vec4f, RQ_MAX_NV>>, o: u32) -> f32 {
+  return (*s)[o / 4u][o % 4u];
+}
+
+@compute @workgroup_size(WG)
+fn im2col_quads_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = flat_index(gid, nwg);
+  if (idx >= params.total) { return; }
+  let Q4 = params.HWp / 4u;
+  let quad = idx % Q4; let n = idx / Q4;
+  let oh = (4u * quad) / params.Wo; let ow0 = (4u * quad) % params.Wo;
+  let ih0 = i32(oh * params.SH) - i32(params.PH);
+  // the vec4-aligned column before the quad's first: a multiple of 4
+  let base = i32(ow0 * RQ_SW) - i32(params.PW) - i32(RQ_R);
+  let H = i32(params.H); let W = i32(params.W);
+  let W4 = params.W / 4u;
+  var out = idx * params.C * params.KH * RQ_KW;
+  var plane4 = n * params.C * params.H * W4;
+  var span: array<vec4f, RQ_MAX_NV>;
+  for (var c = 0u; c < params.C; c++) {
+    for (var p = 0u; p < params.KH; p++) {
+      let ih = ih0 + i32(p * params.DH);
+      let row4 = plane4 + u32(select(0, ih, ih >= 0 && ih < H)) * W4;
+      for (var v = 0u; v < RQ_NV; v++) {
+        let iw = base + 4 * i32(v);
+        let ok = ih >= 0 && ih < H && iw >= 0 && iw < W;
+        span[v] = select(vec4f(0.0), x4[row4 + u32(select(0, iw, ok)) / 4u], ok);
+      }
+      for (var q = 0u; q < RQ_KW; q++) {
+        let o = RQ_R + q * RQ_DW;
+        quads[out] = vec4f(span_at(&span, o), span_at(&span, o + RQ_SW), span_at(&span, o + 2u * RQ_SW), span_at(&span, o + 3u * RQ_SW));
+        out++;
+      }
+    }
+    plane4 += params.H * W4;
   }
 }
 

@@ -334,6 +334,26 @@ export const CONV_SPECS: ConvSpec[] = [
     k: [3, 2],
     opts: { stride: [2, 1], padding: [1, 0], dilation: [1, 2] },
   },
+  // Output and input rows of whole vec4s: im2col_quads_rows loads each kernel row's span as aligned vec4s
+  // (some wholly padding) and picks the quad's columns at offsets its specialised geometry fixes.
+  { name: 'columns, vec4 rows: 1x1 stride 2, C=20 O=24, 9x16, batch 2', x: [2, 20, 9, 16], O: 24, k: [1, 1], opts: { stride: 2 } },
+  {
+    name: 'columns, vec4 rows: 3x3 stride 2 pad 2 dilation 2, C=5 O=18, 10x16, batch 2',
+    x: [2, 5, 10, 16],
+    O: 18,
+    k: [3, 3],
+    opts: { stride: 2, padding: 2, dilation: 2 },
+    bias: true,
+  },
+  { name: 'columns, vec4 rows: 5x5 stride 2 pad 2, C=4 O=20, 7x16', x: [1, 4, 7, 16], O: 20, k: [5, 5], opts: { stride: 2, padding: 2 } },
+  {
+    name: 'columns, vec4 rows: 8x8 stride 4 pad 2, C=3 O=17, 12x32, epilogue, relu',
+    x: [1, 3, 12, 32],
+    O: 17,
+    k: [8, 8],
+    opts: { stride: 4, padding: 2, activation: 'relu' },
+    epilogue: true,
+  },
   // Columns whose planes are not whole vec4s (1x1 convs on 7x7 and 5x5 maps; the strided 3x3 above with
   // a 7x7 output): padded planes, a flat GEMM, unpadded after; the residual added after unpadding.
   { name: 'columns, padded planes: 1x1 on 7x7, C=20 O=40, batch 2', x: [2, 20, 7, 7], O: 40, k: [1, 1], opts: {}, bias: true },

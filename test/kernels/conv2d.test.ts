@@ -121,11 +121,13 @@ describe('conv2d shapes and selection', () => {
       engine.releaseAll(x, w);
       return kernels;
     };
+    // Output and input rows of whole vec4s: the columns from aligned vec4s of the input rows.
     expect(await entries([1, 3, 32, 32], [24, 3, 7, 7], 2)).toEqual([
-      'conv2d.im2col_quads',
+      'conv2d.im2col_quads_rows',
       'conv2d_pack.pack_weight',
       'conv2d_gemm_sg.wide_flat_v4',
     ]);
+    expect(await entries([1, 3, 30, 30], [24, 3, 7, 7], 2)).toContain('conv2d.im2col_quads'); // 15 wide out: gathered
     // 7x7 output pixels: planes padded to 52 for the flat GEMM, unpadded after; so for a 1x1 conv on 7x7.
     const padded = ['conv2d.im2col_quads', 'conv2d_pack.pack_weight', 'conv2d_gemm_sg.wide_flat_v4', 'conv2d.unpad_planes'];
     expect(await entries([1, 8, 14, 14], [24, 8, 3, 3], 2)).toEqual(padded);
