@@ -187,10 +187,11 @@ fn im2col_quads_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
   for (var c = 0u; c < params.C; c++) {
     for (var p = 0u; p < params.KH; p++) {
       let ih = ih0 + i32(p * params.DH);
-      let row4 = plane4 + u32(select(0, ih, ih >= 0 && ih < H)) * W4;
+      let row_ok = ih >= 0 && ih < H;
+      let row4 = plane4 + u32(select(0, ih, row_ok)) * W4;
       for (var v = 0u; v < RQ_NV; v++) {
         let iw = base + 4 * i32(v);
-        let ok = ih >= 0 && ih < H && iw >= 0 && iw < W;
+        let ok = row_ok && iw >= 0 && iw < W;
         span[v] = select(vec4f(0.0), x4[row4 + u32(select(0, iw, ok)) / 4u], ok);
       }
       for (var q = 0u; q < RQ_KW; q++) {

@@ -252,6 +252,22 @@ fn transform_weights4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   }
 }
 
+// v = B^T d B of channel c's 6x6 patch d for chunk tile t (F(4x4)), stored at its 36 positions: columns
+// of B^T d, then rows of (B^T d) B.
+fn store_input4(d: ptr<function, array<f32, 36>>, c: u32, t: u32) {
+  var e: array<f32, 36>;
+  for (var q = 0u; q < 6u; q++) {
+    let col = bt6((*d)[q], (*d)[6u + q], (*d)[12u + q], (*d)[18u + q], (*d)[24u + q], (*d)[30u + q]);
+    for (var r = 0u; r < 6u; r++) { e[6u * r + q] = col[r]; }
+  }
+  let stride = params.CI * params.T4;
+  var o = c * params.T4 + t;
+  for (var r = 0u; r < 6u; r++) {
+    let row = bt6(e[6u * r], e[6u * r + 1u], e[6u * r + 2u], e[6u * r + 3u], e[6u * r + 4u], e[6u * r + 5u]);
+    for (var q = 0u; q < 6u; q++) { v[o] = row[q]; o += stride; }
+  }
+}
+
 // One invocation per (channel, tile): v = B^T d B over the 6x6 patch.
 @compute @workgroup_size(WG)
 fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -276,18 +292,7 @@ fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
       }
     }
   }
-  // columns of B^T d, then rows of (B^T d) B
-  var e: array<f32, 36>;
-  for (var q = 0u; q < 6u; q++) {
-    let col = bt6(d[q], d[6u + q], d[12u + q], d[18u + q], d[24u + q], d[30u + q]);
-    for (var r = 0u; r < 6u; r++) { e[6u * r + q] = col[r]; }
-  }
-  let stride = params.CI * params.T4;
-  var o = c * params.T4 + t;
-  for (var r = 0u; r < 6u; r++) {
-    let row = bt6(e[6u * r], e[6u * r + 1u], e[6u * r + 2u], e[6u * r + 3u], e[6u * r + 4u], e[6u * r + 5u]);
-    for (var q = 0u; q < 6u; q++) { v[o] = row[q]; o += stride; }
-  }
+  store_input4(&d, c, t);
 }
 
 // transform_input4 at padding 1 on planes whose width is whole vec4s: each patch row is pixels
@@ -317,18 +322,7 @@ fn transform_input4_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num
       d[6 * r + 5] = select(0.0, x[select(a, a + 4u, has_r)], ok && has_r);
     }
   }
-  // columns of B^T d, then rows of (B^T d) B
-  var e: array<f32, 36>;
-  for (var q = 0u; q < 6u; q++) {
-    let col = bt6(d[q], d[6u + q], d[12u + q], d[18u + q], d[24u + q], d[30u + q]);
-    for (var r = 0u; r < 6u; r++) { e[6u * r + q] = col[r]; }
-  }
-  let stride = params.CI * params.T4;
-  var o = c * params.T4 + t;
-  for (var r = 0u; r < 6u; r++) {
-    let row = bt6(e[6u * r], e[6u * r + 1u], e[6u * r + 2u], e[6u * r + 3u], e[6u * r + 4u], e[6u * r + 5u]);
-    for (var q = 0u; q < 6u; q++) { v[o] = row[q]; o += stride; }
-  }
+  store_input4(&d, c, t);
 }
 
 // Columns of A^T m for output channel co of chunk tile t: s[q] = rows 0..3 of A^T applied to column q.

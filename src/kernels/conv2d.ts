@@ -365,18 +365,19 @@ function columnsForward(g: Conv2dGeometry, w: Tensor): { job: Job; w: Tensor } {
 }
 
 /**
- * Aligned vec4s a quad reads of one input row in `im2col_quads_rows`, or null where that entry does not
+ * What a quad reads of one input row in `im2col_quads_rows` (the offset of its first column in its vec4,
+ * and how many aligned vec4s), or null where that entry does not
  * apply: output and input rows must be whole vec4s (a quad then lies in one output row, and a vec4 of
  * the input row wholly inside it or wholly padding), and the span at most RQ_MAX_NV vec4s. The pass is
  * then bound by its stores: ResNet-50's stem 1.8 -> 1.4-1.5 ms at batch 1 and 15 -> 13-14 ms at batch 8,
  * all its forward pass's column passes 10.2 -> 7.6 ms at batch 1 and 47.4 -> 45.3 at batch 8 (GPU time,
  * medians of 7, December 2026).
  */
-function rowSpanVec4s(g: Conv2dGeometry): number | null {
+function rowSpan(g: Conv2dGeometry): { offset: number; vec4s: number } | null {
   if (g.Wo % 4 !== 0 || g.W % 4 !== 0) return null;
   const offset = (4 - (g.PW % 4)) % 4;
-  const spans = Math.floor((offset + 3 * g.SW + (g.KW - 1) * g.DW) / 4) + 1;
-  return spans <= RQ_MAX_NV ? spans : null;
+  const vec4s = Math.floor((offset + 3 * g.SW + (g.KW - 1) * g.DW) / 4) + 1;
+  return vec4s <= RQ_MAX_NV ? { offset, vec4s } : null;
 }
 
 /** conv2d.wgsl's RQ_MAX_NV: the most vec4s `im2col_quads_rows` holds per input row. */
@@ -400,8 +401,8 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Conv2dGeometr
   // The columns are the GEMM's input as columnsForward lays it out: one grid image per pixel quad.
   const { N, XC, XH, XW } = gemm.job.conv;
   const cols = e.empty([N, XC, XH, XW], 'f32', `${kernel}.columns`);
-  const spans = rowSpanVec4s(g);
-  if (spans === null) dispatchRows(e, kernel, 'im2col_quads', { x, quads: cols }, g, N);
+  const span = rowSpan(g);
+  if (span === null) dispatchRows(e, kernel, 'im2col_quads', { x, quads: cols }, g, N);
   else {
     e.dispatch({
       kernel: directKernel,
@@ -409,7 +410,7 @@ function forwardThroughColumns(e: Engine, x: Tensor, w: Tensor, g: Conv2dGeometr
       bindings: { x4: x, quads: cols },
       params: directParams(g, N),
       workgroups: grid1d(N, ROW_WG),
-      constants: { WG: ROW_WG, RQ_KW: g.KW, RQ_SW: g.SW, RQ_DW: g.DW, RQ_R: (4 - (g.PW % 4)) % 4, RQ_NV: spans },
+      constants: { WG: ROW_WG, RQ_KW: g.KW, RQ_SW: g.SW, RQ_DW: g.DW, RQ_R: span.offset, RQ_NV: span.vec4s },
       op: kernel,
     });
   }

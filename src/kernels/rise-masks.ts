@@ -80,8 +80,9 @@ export function generateMaskedInputs(e: Engine, spec: RiseMaskSpec, first: numbe
   if (!vec4Rows(width)) {
     const masks = generateRiseMasks(e, spec, first, count, [height, width]);
     const leading = shape.slice(0, -2).map(() => 1);
+    // (count, 1.., H, W) x (1, ..., H, W) broadcasts to (count, ..., H, W)
     const masked = binary(e, 'mul', masks.reshape([count, ...leading, height, width]), images.reshape([1, ...shape]));
-    return { masks, masked: masked.reshape([count, ...shape]) };
+    return { masks, masked };
   }
   const planes = images.size / (height * width);
   const masks = e.empty([count, 1, height, width], 'f32', 'rise.masks');
