@@ -366,9 +366,9 @@ function columnsForward(g: Conv2dGeometry, w: Tensor): { job: Job; w: Tensor } {
 
 /**
  * What a quad reads of one input row in `im2col_quads_rows` (the offset of its first column in its vec4,
- * and how many aligned vec4s), or null where that entry does not
- * apply: output and input rows must be whole vec4s (a quad then lies in one output row, and a vec4 of
- * the input row wholly inside it or wholly padding), and the span at most RQ_MAX_NV vec4s. The pass is
+ * and how many aligned vec4s), or null where that entry does not apply: output and input rows must be
+ * whole vec4s (a quad then lies in one output row, and a vec4 of the input row wholly inside it or
+ * wholly padding), and the span at most RQ_MAX_NV vec4s. The pass is
  * then bound by its stores: ResNet-50's stem 1.8 -> 1.4-1.5 ms at batch 1 and 15 -> 13-14 ms at batch 8,
  * all its forward pass's column passes 10.2 -> 7.6 ms at batch 1 and 47.4 -> 45.3 at batch 8 (GPU time,
  * medians of 7, December 2026).
