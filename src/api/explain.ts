@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { imagesPerPassFor } from '../graph/pass-size.js';
 import type { ColormapName } from '../image/colormap.js';
 import { assertRgbImage, type RgbImage } from '../image/image.js';
 import { gradientToImage, overlayHeatmap } from '../image/overlay.js';
@@ -68,8 +69,8 @@ const DEFAULT_METHOD = 'grad-cam';
 const DEFAULT_TOP_K = 5;
 
 /**
- * Explains a model's decision on one image (or several, as one batch): runs the method, the top-k
- * predictions and renders the overlay.
+ * Explains a model's decision on one image (or several, in as few batches as the adapter allows):
+ * runs the method, the top-k predictions and renders the overlay.
  *
  * ```ts
  * const result = await explain(model, image, { method: 'grad-cam', target: 'top1' });
@@ -87,14 +88,14 @@ export async function explain(
   const plan = explainPlan(model, options);
   const topK = checkTopK(model, options.topK);
   const prepared = images.map((img, i) => prepare(model, img, images.length > 1 ? `image ${i}` : 'image'));
-  const results = await withInputBatch(model, prepared, async (x) => {
+  const results = await withInputBatch(model, prepared, async (x, batch) => {
     const predictions = await topPredictions(model, x, topK);
     const { method: _m, layer: _l, target: _t, topK: _k, colormap: _c, alpha: _a, overlaySize: _s, ...methodOptions } = options;
     const attribution = await plan.method.run(model, x, { ...methodOptions, target: plan.target, layer: plan.layer });
     try {
       const maps = await attribution.maps.readF32();
       const [, c, h, w] = attribution.maps.shape;
-      return prepared.map((p, i): Explanation => {
+      return batch.map((p, i): Explanation => {
         const map = maps.slice(i * c * h * w, (i + 1) * c * h * w);
         const target = attribution.targets[i];
         return {
@@ -197,13 +198,28 @@ function uploadPrepared(model: Model, prepared: readonly ModelInput[]): Tensor {
 }
 
 /** Uploads the prepared images as one batch for `use`, and releases it afterwards. */
-async function withInputBatch<T>(model: Model, prepared: readonly ModelInput[], use: (x: Tensor) => Promise<T>): Promise<T> {
-  const x = uploadPrepared(model, prepared);
-  try {
-    return await use(x);
-  } finally {
-    model.engine.release(x);
+/**
+ * Runs `use` on the prepared pictures as batches of as many as one pass can take on this adapter
+ * (graph/pass-size.ts; all of them where they fit) and joins its per-image results in order.
+ */
+async function withInputBatch<T>(
+  model: Model,
+  prepared: readonly ModelInput[],
+  use: (x: Tensor, batch: readonly ModelInput[]) => Promise<T[]>,
+): Promise<T[]> {
+  const [h, w] = model.info.inputSize;
+  const perPass = imagesPerPassFor(model, [3, h, w], prepared.length);
+  const results: T[] = [];
+  for (let first = 0; first < prepared.length; first += perPass) {
+    const batch = prepared.slice(first, first + perPass);
+    const x = uploadPrepared(model, batch);
+    try {
+      results.push(...(await use(x, batch)));
+    } finally {
+      model.engine.release(x);
+    }
   }
+  return results;
 }
 
 /** Options of {@link renderExplanation}: how to draw an explanation again without recomputing it. */

@@ -26,9 +26,19 @@ export const DATA = {
 
 export const FORCE = { type: 'flag', help: 'overwrite existing output files (never done otherwise)' } as const satisfies OptionSpec;
 
-/** Images per forward pass: past 1024 a batch only fails later on the GPU's buffer limits. */
+/**
+ * Images per forward pass, at most: the run takes fewer where that many would not fit the adapter's
+ * bindings (graph/pass-size.ts); past 1024 a batch could not fit anywhere.
+ */
 export function batchOption(fallback: number, help = 'images per forward pass') {
-  return { type: 'int', arg: 'N', min: 1, max: 1024, default: fallback, help } as const satisfies OptionSpec;
+  return {
+    type: 'int',
+    arg: 'N',
+    min: 1,
+    max: 1024,
+    default: fallback,
+    help: `${help}, at most (fewer where they would not fit the GPU)`,
+  } as const satisfies OptionSpec;
 }
 
 export function outDir(command: string, help = 'output folder') {

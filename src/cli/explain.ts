@@ -4,6 +4,7 @@ import { acquireEngine } from '../gpu/acquire.js';
 import type { Engine } from '../gpu/engine.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { imagesPerPassFor } from '../graph/pass-size.js';
 import { readImageFile } from '../image/decode-node.js';
 import { writePng } from '../image/encode-node.js';
 import { gradientToImage, overlayHeatmap, overlayHeatmapOnOriginal, pictureOnOriginal } from '../image/overlay.js';
@@ -219,16 +220,36 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     );
     if (overlaySize === 'original') originals.push(original);
   }
-  const batch = new Float32Array(prepared.length * 3 * h * w);
-  prepared.forEach((p, i) => batch.set(p.chw, i * 3 * h * w));
-  const x = engine.upload(batch, [prepared.length, 3, h, w], 'images');
+  const plane = 3 * h * w;
+  const batch = new Float32Array(prepared.length * plane);
+  prepared.forEach((p, i) => batch.set(p.chw, i * plane));
+  // The images share passes as far as the adapter's bindings allow (graph/pass-size.ts): VGG-16 at
+  // 224 x 224 takes 10 a pass on a 128 MiB binding limit, so 30 photos run as three groups.
+  const perPass = imagesPerPassFor(model, [3, h, w], prepared.length);
+  const groups = Array.from({ length: Math.ceil(prepared.length / perPass) }, (_, k) => ({
+    first: k * perPass,
+    count: Math.min(perPass, prepared.length - k * perPass),
+  }));
+  const eachGroup = async <T>(work: (x: Tensor, group: { first: number; count: number }) => Promise<T[]>): Promise<T[]> => {
+    const all: T[] = [];
+    for (const group of groups) {
+      const x = engine.upload(batch.subarray(group.first * plane, (group.first + group.count) * plane), [group.count, 3, h, w], 'images');
+      try {
+        all.push(...(await work(x, group)));
+      } finally {
+        engine.release(x);
+      }
+    }
+    return all;
+  };
 
-  const predictions = await topPredictions(model, x, job.topK ?? 5);
+  const predictions = await eachGroup((x) => topPredictions(model, x, job.topK ?? 5));
   assertFiniteResult(
     predictions.flatMap((p) => p.map((q) => q.prob)),
     'the class probabilities',
   );
-  const exits = job.means ? describeExits(await e2cmExits(model, x, job.means), job.means) : [];
+  const means = job.means;
+  const exits = means ? await eachGroup(async (x) => describeExits(await e2cmExits(model, x, means), means)) : [];
   predictions.forEach((preds, i) => {
     console.log(`${show(job.images[i])}:`);
     for (const p of preds) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${p.label}`);
@@ -246,7 +267,11 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   const riseMasks = methods.some((m) => m.name === 'rise')
     ? await resolveRiseMasks(model, job.riseMasks ?? { seconds: EXPLAIN_RISE_SECONDS })
     : undefined;
-  const json: ExplainJson['images'] = job.json ? await imageRecords(model, x, job.images, predictions, show) : [];
+  const json: ExplainJson['images'] = job.json
+    ? await eachGroup((x, { first, count }) =>
+        imageRecords(model, x, job.images.slice(first, first + count), predictions.slice(first, first + count), show),
+      )
+    : [];
   exits.forEach((exit, i) => {
     if (json[i]) json[i].exit = exit;
   });
@@ -260,63 +285,70 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     for (const [t, target] of job.targets.entries()) {
       const step = k * job.targets.length + t;
       progress.update(step, method.name);
-      const t0 = performance.now();
-      const attribution = await method.run(model, x, {
-        ...job.methodOptions,
-        masks: riseMasks,
-        target,
-        layer: method.usesLayer ? layer : undefined,
-        onProgress: (done, total) =>
-          progress.update(step, `${method.name} ${done}/${total}`, reportsTrueProgress(method.name) ? done / total : 0),
-      });
-      const maps = await attribution.maps.readF32();
-      seconds.set(method, (seconds.get(method) ?? 0) + (performance.now() - t0) / 1000);
-      assertFiniteResult(maps, `the ${method.name} maps`);
-      const [, c, mh, mw] = attribution.maps.shape;
-      for (let i = 0; i < stems.length; i++) {
-        const map = maps.slice(i * c * mh * mw, (i + 1) * c * mh * mw);
-        const picture = renderMap(attribution.kind, map, c, mh, mw, {
-          input: prepared[i].image,
-          original: overlaySize === 'original' ? { image: originals[i], region: prepared[i].region } : undefined,
-          colormap: job.colormap,
-          alpha,
+      await eachGroup(async (x, { first, count }) => {
+        const t0 = performance.now();
+        const attribution = await method.run(model, x, {
+          ...job.methodOptions,
+          masks: riseMasks,
+          target,
+          layer: method.usesLayer ? layer : undefined,
+          onProgress: (done, total) =>
+            progress.update(
+              step,
+              `${method.name} ${done}/${total}${groups.length > 1 ? ` (images ${first + 1}-${first + count})` : ''}`,
+              reportsTrueProgress(method.name) ? (first + (done / total) * count) / stems.length : 0,
+            ),
         });
-        const out = outputs.find((o) => o.image === stems[i] && o.method === method && o.target === t)!;
-        await writePng(join(job.outDir, out.png), picture);
-        await writeSafetensorsFile(
-          join(job.outDir, out.raw),
-          { map: { dtype: 'F32', shape: [c, mh, mw], data: map } },
-          {
+        const maps = await attribution.maps.readF32();
+        seconds.set(method, (seconds.get(method) ?? 0) + (performance.now() - t0) / 1000);
+        assertFiniteResult(maps, `the ${method.name} maps`);
+        const [, c, mh, mw] = attribution.maps.shape;
+        for (let j = 0; j < count; j++) {
+          const i = first + j;
+          const map = maps.slice(j * c * mh * mw, (j + 1) * c * mh * mw);
+          const picture = renderMap(attribution.kind, map, c, mh, mw, {
+            input: prepared[i].image,
+            original: overlaySize === 'original' ? { image: originals[i], region: prepared[i].region } : undefined,
+            colormap: job.colormap,
+            alpha,
+          });
+          const out = outputs.find((o) => o.image === stems[i] && o.method === method && o.target === t)!;
+          await writePng(join(job.outDir, out.png), picture);
+          await writeSafetensorsFile(
+            join(job.outDir, out.raw),
+            { map: { dtype: 'F32', shape: [c, mh, mw], data: map } },
+            {
+              method: method.name,
+              kind: attribution.kind,
+              target: String(attribution.targets[j]),
+              layer: attribution.layer ?? '',
+              image: show(job.images[i]),
+              model: model.info.architecture,
+              ...(method.name === 'rise' ? { masks: String(riseMasks) } : {}),
+            },
+          );
+          const targetName = model.info.classes[attribution.targets[j]] ?? String(attribution.targets[j]);
+          rows[i].cells.push({
+            method: cellKey(method, t, job.targets.length),
+            png: out.png,
+            target: method.name === 'guided-backprop' || !attribution.layer ? targetName : `${targetName} @ ${attribution.layer}`,
+          });
+          json[i]?.maps.push({
             method: method.name,
             kind: attribution.kind,
-            target: String(attribution.targets[i]),
-            layer: attribution.layer ?? '',
-            image: show(job.images[i]),
-            model: model.info.architecture,
-            ...(method.name === 'rise' ? { masks: String(riseMasks) } : {}),
-          },
-        );
-        const targetName = model.info.classes[attribution.targets[i]] ?? String(attribution.targets[i]);
-        rows[i].cells.push({
-          method: cellKey(method, t, job.targets.length),
-          png: out.png,
-          target: method.name === 'guided-backprop' || !attribution.layer ? targetName : `${targetName} @ ${attribution.layer}`,
-        });
-        json[i]?.maps.push({
-          method: method.name,
-          kind: attribution.kind,
-          target: attribution.targets[i],
-          targetLabel: targetName,
-          ...(attribution.layer === undefined ? {} : { layer: attribution.layer }),
-          png: out.png,
-          raw: out.raw,
-        });
-      }
-      engine.release(attribution.maps);
+            target: attribution.targets[j],
+            targetLabel: targetName,
+            ...(attribution.layer === undefined ? {} : { layer: attribution.layer }),
+            png: out.png,
+            raw: out.raw,
+          });
+        }
+        engine.release(attribution.maps);
+        return [];
+      });
     }
   }
   progress.done();
-  engine.release(x);
   // One column per method and class; a method's time is over all its classes.
   const reportMethods: ReportMethod[] = methods.flatMap((m) =>
     job.targets.map((target, t) => ({

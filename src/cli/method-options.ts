@@ -54,7 +54,13 @@ export const METHOD_OPTIONS = {
     help: 'guided-backprop and deconvnet: explain one unit of LAYER instead of a class\n(channel C at row Y, column X; omitted parts: the strongest activation)',
     parse: (text: string): NeuronTarget => parseNeuron(text),
   },
-  'score-cam-batch': { type: 'int', arg: 'N', min: 1, max: 1024, help: 'Score-CAM: masked images per forward pass [64]' },
+  'score-cam-batch': {
+    type: 'int',
+    arg: 'N',
+    min: 1,
+    max: 1024,
+    help: 'Score-CAM: masked images per forward pass, at most (fewer where they would not fit the GPU) [64]',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 type MethodOptionValues = OptionValues<typeof METHOD_OPTIONS>;

@@ -2,6 +2,7 @@ import type { LabelledBatches } from '../data/labelled-batches.js';
 import type { Engine } from '../gpu/engine.js';
 import { KernelInputError } from '../gpu/errors.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPassFor } from '../graph/pass-size.js';
 import { exitFeature, type FeatureMode } from './features.js';
 import { classDistances, releaseMeans, uploadMeans, type GpuMeans } from './distances.js';
 import { scoped } from '../gpu/scopes.js';
@@ -113,7 +114,7 @@ export const computeClassMeans = scoped(async function computeClassMeans(
   const exits = opts.exits ?? model.exitLayers;
   for (const l of exits) model.assertLayer(l);
   const mode = opts.mode ?? 'gap';
-  const batchSize = opts.batchSize ?? 50;
+  const batchSize = batchSizeOption('class means', opts.batchSize, 50);
   const K = model.numClasses;
   const sums = new Map<string, Float64Array>();
   const dims = new Map<string, number>();
@@ -205,8 +206,9 @@ async function forEachBatch(
   onProgress: (done: number) => void,
 ): Promise<void> {
   const e = model.engine;
-  for (let start = 0; start < data.count; start += batchSize) {
-    const count = Math.min(batchSize, data.count - start);
+  const perPass = imagesPerPassFor(model, data.shape, batchSize);
+  for (let start = 0; start < data.count; start += perPass) {
+    const count = Math.min(perPass, data.count - start);
     const { data: host, labels } = data.batch(start, count);
     onLabels(labels);
     const x = e.upload(host, [count, ...data.shape], 'class-means.batch');
@@ -233,8 +235,9 @@ async function forEachBatchDistances(
   onProgress: (done: number) => void,
 ): Promise<void> {
   const e = model.engine;
-  for (let start = 0; start < data.count; start += batchSize) {
-    const count = Math.min(batchSize, data.count - start);
+  const perPass = imagesPerPassFor(model, data.shape, batchSize);
+  for (let start = 0; start < data.count; start += perPass) {
+    const count = Math.min(perPass, data.count - start);
     const { data: host, labels } = data.batch(start, count);
     const x = e.upload(host, [count, ...data.shape], 'class-means.batch');
     const trace = model.forward(x, { keep: exits, forBackward: false });

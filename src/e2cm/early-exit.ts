@@ -1,5 +1,6 @@
 import { cumulativeFlops } from '../graph/flops.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPassFor } from '../graph/pass-size.js';
 import type { LabelledBatches } from '../data/labelled-batches.js';
 import { assertMeansFitModel, type ClassMeans } from './class-means.js';
 import { softmaxOfNegative, topConfidence } from './calibration.js';
@@ -57,9 +58,10 @@ export const observeExits = scoped(async function observeExits(
     layerCost: [],
     exitCost: [],
   };
+  const perPass = imagesPerPassFor(model, data.shape, batchSizeOption('early exits', batchSize, 50));
   try {
-    for (let start = 0; start < data.count; start += batchSize) {
-      const count = Math.min(batchSize, data.count - start);
+    for (let start = 0; start < data.count; start += perPass) {
+      const count = Math.min(perPass, data.count - start);
       const { data: host, labels } = data.batch(start, count);
       const x = e.upload(host, [count, ...data.shape], 'early-exit.batch');
       const trace = model.forward(x, { keep: means.exits, forBackward: false });

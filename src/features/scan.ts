@@ -1,5 +1,6 @@
 import type { Trace } from '../graph/executor.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPassFor } from '../graph/pass-size.js';
 import { FeatureInputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 import { scoped } from '../gpu/scopes.js';
@@ -46,7 +47,7 @@ export const scanSource = scoped(async function scanSource(
     if (!Number.isInteger(i) || i < 0 || i >= source.count)
       throw new FeatureInputError(`image index ${i} is out of range: ${source.description} has images 0..${source.count - 1}`);
   }
-  const batchSize = Math.max(1, opts.batchSize ?? 50);
+  const batchSize = imagesPerPassFor(model, [3, source.height, source.width], batchSizeOption('features', opts.batchSize, 50));
   for (let start = 0; start < all.length; start += batchSize) {
     const indices = all.slice(start, start + batchSize);
     const x = e.upload(await loadBatch(model, source, indices), [indices.length, 3, source.height, source.width], 'features.images');

@@ -28,6 +28,12 @@ export interface EngineOptions {
   poisonEmpty?: boolean;
   /** Largest dx, in bytes, whose conv store applies backward's ReLU (default: any on hardware adapters, 256 KiB on software ones); see `Engine.convBackwardEpilogueMaxBytes`. */
   convBackwardEpilogueMaxBytes?: number;
+  /**
+   * A binding limit below the adapter's (bytes; default: the adapter's): every kernel then splits,
+   * chunks or falls back as it would on an adapter with that limit, and the batched methods run fewer
+   * images per pass. Tests use it to reach those paths with small models; see `Engine.maxBindingBytes`.
+   */
+  maxBindingBytes?: number;
 }
 
 /** The adapter an engine runs on, as the platform describes it; `isSoftware` is true for lavapipe, SwiftShader and the like. */
@@ -203,6 +209,13 @@ export class Engine {
    * hold (kernels/conv2d.ts, `reluInStore`, has the measurements).
    */
   convBackwardEpilogueMaxBytes: number;
+  /**
+   * The largest tensor, in bytes, one kernel binding may hold: the adapter's maxStorageBufferBindingSize
+   * (and maxBufferSize), or `EngineOptions.maxBindingBytes` where that is lower. Kernels that split large
+   * operands or pick a path by size, and the methods that choose how many images share a pass
+   * (graph/pass-size.ts), read it here rather than from `limits`.
+   */
+  readonly maxBindingBytes: number;
   private layer = { name: '', phase: '' };
 
   constructor(
@@ -213,6 +226,13 @@ export class Engine {
     private readonly keepAlive: unknown = null,
   ) {
     this.limits = device.limits;
+    this.maxBindingBytes = Math.min(
+      device.limits.maxStorageBufferBindingSize,
+      device.limits.maxBufferSize,
+      options.maxBindingBytes ?? Infinity,
+    );
+    if (!(this.maxBindingBytes >= 16))
+      throw new KernelInputError(`maxBindingBytes must be at least 16 bytes, got ${options.maxBindingBytes}`);
     this.maxDispatches = options.maxDispatchesPerSubmit ?? 64;
     this.dumpShaders = options.dumpShaders ?? false;
     this.poisonEmpty = options.poisonEmpty ?? false;
@@ -237,6 +257,14 @@ export class Engine {
       for (const fail of this.lostWaiters) fail(info);
       this.lostWaiters.clear();
     });
+  }
+
+  /** The binding limit in words for error messages: which limit it is and its size. */
+  bindingLimitName(): string {
+    const adapter = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    return this.maxBindingBytes < adapter
+      ? `this engine's maxBindingBytes ${formatBytes(this.maxBindingBytes)} (the adapter binds ${formatBytes(adapter)})`
+      : `this adapter's maxStorageBufferBindingSize ${formatBytes(this.maxBindingBytes)}`;
   }
 
   // ---------------------------------------------------------------- tensors
@@ -401,9 +429,9 @@ export class Engine {
         const expected = bindings.filter((d) => d.kind !== 'uniform').map((d) => d.name);
         throw new KernelInputError(`${label}: missing binding "${b.name}"; this entry point binds ${expected.join(', ')}`);
       }
-      if (t.byteLength > this.limits.maxStorageBufferBindingSize) {
+      if (t.byteLength > this.maxBindingBytes) {
         throw new GpuLimitError(
-          `${label}: binding "${b.name}" is ${formatBytes(t.byteLength)} (${formatShape(t.shape)}), over this adapter's maxStorageBufferBindingSize ${formatBytes(this.limits.maxStorageBufferBindingSize)}; split the tensor across bindings`,
+          `${label}: binding "${b.name}" is ${formatBytes(t.byteLength)} (${formatShape(t.shape)}), over ${this.bindingLimitName()}; split the tensor across bindings`,
         );
       }
       const size = alignTo4(t.byteLength);

@@ -253,9 +253,9 @@ export function packInput(e: Engine, kernel: string, x: Tensor, convs: GemmConv[
 
 function checkBinding(e: Engine, kernel: string, what: string, shape: number[], from: readonly number[]): void {
   const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-  if (bytes > e.limits.maxStorageBufferBindingSize) {
+  if (bytes > e.maxBindingBytes) {
     throw new GpuLimitError(
-      `${kernel}: the ${what} ${formatShape(shape)} for input ${formatShape(from)} needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over this adapter's maxStorageBufferBindingSize ${(e.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB; use a smaller batch`,
+      `${kernel}: the ${what} ${formatShape(shape)} for input ${formatShape(from)} needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over ${e.bindingLimitName()}; use a smaller batch`,
     );
   }
 }

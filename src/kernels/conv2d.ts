@@ -246,6 +246,33 @@ export function conv2dForwardKernel(e: Engine, xShape: readonly number[], wShape
   return path.kind === 'gemm' ? path.tile.entry : path.kind;
 }
 
+/**
+ * Elements per image of the largest buffer conv2dForward or conv2dBackwardInput makes for these shapes
+ * beside x, y and their gradients that must fit one binding whole: for backward through a stride-2 3x3
+ * that the transposed rows do not serve, dy spread over the input's grid (`spreadOverInput`: the path
+ * once patch columns no longer fit); on the register and shared GEMMs, which read a padded copy with
+ * each group's channels rounded up to 4 (`packInput`), that copy of x forward and of dy backward (padded
+ * by up to the kernel's reach). The subgroup GEMMs read x and dy in place; patch columns and Winograd's
+ * transforms check their own size and fall back or chunk. graph/pass-size.ts sizes batches with it, so
+ * it errs large where a path depends on the batch.
+ */
+export function conv2dScratchPerImage(e: Engine, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions = {}): number {
+  const kernel = 'conv2d.forward';
+  const g = resolveConv2d(kernel, [1, ...xShape.slice(1)], wShape, opts);
+  const variant = variantFor(e, kernel, opts);
+  if (variant === 'direct') return 0;
+  const spread = spreadWinogradApplies(g) && !transposedRowsJobs(g, variant) ? g.O * g.H * g.W : 0;
+  if (variant === 'subgroup') return spread;
+  const packedX =
+    forwardPath(e, g, opts, variant).kind === 'direct' ? 0 : g.G * 4 * Math.ceil(g.Cg / 4) * (g.H + 2 * g.PH) * (g.W + 2 * g.PW);
+  const reachH = g.DH * (g.KH - 1);
+  const reachW = g.DW * (g.KW - 1);
+  const packedDy = gemmSuits(variant, backwardPhases(g).jobs)
+    ? g.G * 4 * Math.ceil(g.Og / 4) * (g.Ho + 2 * reachH) * (g.Wo + 2 * reachW)
+    : 0;
+  return Math.max(spread, packedX, packedDy);
+}
+
 /** Whether the GEMM kernels suit every job; depthwise and other thin groups go to the direct kernels. */
 function gemmSuits(variant: GemmVariant, jobs: { conv: GemmConv }[]): boolean {
   return jobs.every(({ conv }) => !gemmWasteful(conv.Ci, conv.Co, tileConfig(variant, conv).TN));
@@ -324,7 +351,7 @@ export const conv2dForward = scoped(function conv2dForward(
  * 61-64 -> 51-52 ms, the 2048 -> 512 1x1 on 7x7 the same at batch 1 and 24.3-24.6 -> 22.3-23.1 ms at 8.
  */
 function forwardColumnsSuit(e: Engine, g: Conv2dGeometry, variant: Conv2dVariant, conv: GemmConv): boolean {
-  const limit = e.limits.maxStorageBufferBindingSize;
+  const limit = e.maxBindingBytes;
   const needed = (g.SH > 1 || g.SW > 1 || (g.Ho * g.Wo) % 4 !== 0) && !stride2RowsSuit(g, conv);
   return columnsMayApply(g, variant) && needed && paddedColumnBytes(g) <= limit && g.N * g.O * paddedPlane(g) * 4 <= limit;
 }
@@ -690,7 +717,7 @@ function backwardPaddedSuits(e: Engine, g: Conv2dGeometry, variant: Conv2dVarian
     g.SH === 1 &&
     g.SW === 1 &&
     HWp !== g.H * g.W &&
-    g.N * Math.max(g.C, g.O) * HWp * 4 <= e.limits.maxStorageBufferBindingSize
+    g.N * Math.max(g.C, g.O) * HWp * 4 <= e.maxBindingBytes
   );
 }
 
@@ -756,7 +783,7 @@ function stridedColumnsSuit(e: Engine, g: Conv2dGeometry, variant: Conv2dVariant
 
 /** Whether backward's columns fit one binding and the GEMM kernels suit the columns job. */
 function columnsFit(e: Engine, g: Conv2dGeometry, variant: GemmVariant): boolean {
-  return columnBytes(g) <= e.limits.maxStorageBufferBindingSize && gemmSuits(variant, [columnsJob(g)]);
+  return columnBytes(g) <= e.maxBindingBytes && gemmSuits(variant, [columnsJob(g)]);
 }
 
 /** Whether `stridedColumnsSuit` may hold at some input size (prepareConv2dWeight packs for it then). */

@@ -278,9 +278,9 @@ export interface LinearWeight {
 }
 
 /**
- * `maxChunkBytes` defaults to the adapter's binding limit; tests pass a small value to exercise the
- * split. Row blocks start at multiples of 8 rows where possible, so the vectorised kernels can read
- * the matching column block of dy in the backward pass.
+ * `maxChunkBytes` defaults to the engine's binding limit (`Engine.maxBindingBytes`); tests pass a small
+ * value to exercise the split. Row blocks start at multiples of 8 rows where possible, so the vectorised
+ * kernels can read the matching column block of dy in the backward pass.
  */
 export function uploadLinearWeight(
   e: Engine,
@@ -288,7 +288,7 @@ export function uploadLinearWeight(
   rows: number,
   cols: number,
   label = 'linear.weight',
-  maxChunkBytes = Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize),
+  maxChunkBytes = e.maxBindingBytes,
 ): LinearWeight {
   const op = 'uploadLinearWeight';
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {

@@ -142,7 +142,7 @@ export function winogradConv3x3(
   const { TY, TX, tiles } = tileCounts(c);
   // v (P CI x T4) and m (P CO x T4) each within a binding; the register/shared GEMMs also pack v.
   const perTile = P * Math.max(Math.ceil(c.CI / 4) * 4, c.CO) * 4;
-  const fits = Math.max(4, Math.floor(e.limits.maxStorageBufferBindingSize / perTile / 4) * 4);
+  const fits = Math.max(4, Math.floor(e.maxBindingBytes / perTile / 4) * 4);
   const chunk = evenChunk(tiles, e.adapter.isSoftware ? Math.min(fits, SOFTWARE_MAX_CHUNK_TILES) : fits);
   const common = { ...ZERO_PARAMS, N: c.N, H: c.H, W: c.W, Ho: c.Ho, Wo: c.Wo, TY, TX, TN: tiles, pad: c.pad };
   const constants = { WG, ...epilogueConstants(epi) };

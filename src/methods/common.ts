@@ -3,6 +3,7 @@ import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Trace } from '../graph/executor.js';
 import type { Model } from '../graph/model.js';
+import { assertImagesFit } from '../graph/pass-size.js';
 import { argmaxRow } from '../graph/outputs.js';
 import { binary, unary } from '../kernels/elementwise.js';
 import { minmaxNormalize, reduce } from '../kernels/reduce.js';
@@ -45,6 +46,7 @@ export function assertImageBatch(model: Model, x: Tensor): void {
       `${model.info.architecture} takes ${h}x${w} images (its classifier has a fixed input size), got ${x.shape[2]}x${x.shape[3]}`,
     );
   }
+  assertImagesFit(model, x);
 }
 
 /** Resolves the target of each image; 'top1' reads the logits of a trace that has already run. */

@@ -1,6 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPass } from '../graph/pass-size.js';
 import { binary } from '../kernels/elementwise.js';
 import { blur } from '../metrics/insertion-deletion.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
@@ -22,6 +23,10 @@ export interface IntegratedGradientsOptions extends MethodOptions {
   baseline?: IntegratedGradientsBaseline;
   /** Quadrature rule (default 'riemann_right'). */
   rule?: QuadratureRule;
+  /**
+   * Path points per forward + backward pass (default 16), at most: fewer where that many would not
+   * fit the adapter's binding limit (graph/pass-size.ts).
+   */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -39,9 +44,11 @@ export const integratedGradients = scoped(async function integratedGradients(
   assertImageBatch(model, x);
   const steps = opts.steps ?? 50;
   const { alphas, weights } = quadrature(opts.rule ?? 'riemann_right', steps);
+  const batchSize = batchSizeOption('integrated-gradients', opts.batchSize, 16);
   const e = model.engine;
   const trace = model.forward(x, { forBackward: false });
   const targets = await resolveTargets(model, trace, opts.target);
+  const perPass = imagesPerPass(e, trace, batchSize);
   trace.release();
   const host = await x.readF32();
   const plane = x.size / x.shape[0];
@@ -52,7 +59,7 @@ export const integratedGradients = scoped(async function integratedGradients(
     x.shape,
     targets,
     steps,
-    opts.batchSize ?? 16,
+    perPass,
     (image, first, count) => {
       const out = new Float32Array(count * plane);
       for (let s = 0; s < count; s++) {

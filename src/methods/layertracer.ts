@@ -2,6 +2,7 @@ import type { Engine } from '../gpu/engine.js';
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { imagesPerPass } from '../graph/pass-size.js';
 import { addInPlace, affine, binary, clamp, unary } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
 import { reduce } from '../kernels/reduce.js';
@@ -44,7 +45,11 @@ export interface LayerTracerOptions extends RiseOptions {
   score?: MaskScore;
   /** Exit thresholds for the exit marker: one for every exit or one per exit (default: the calibrated ones in the means). */
   thresholds?: number | readonly number[];
-  /** Images that share each forward pass (default: as many as leave at least 16 masks per pass). */
+  /**
+   * Images that share each forward pass (default: as many as leave at least 16 masks per pass); with
+   * `batchSize` (RISE's option: masked images per pass), an upper bound, lowered to what fits the
+   * adapter's binding limit (graph/pass-size.ts).
+   */
   imagesPerPass?: number;
   /** Also build the decoy-mask baseline maps (`result.baseline`), for `layerEvidence`. */
   baseline?: boolean;
@@ -99,9 +104,8 @@ export const layerTracer = scoped(async function layerTracer(
   const K = model.numClasses;
   const [n, c, h, w] = x.shape;
   const plane = h * w;
-  const G = opts.imagesPerPass ?? Math.max(1, Math.min(n, Math.floor(settings.batchSize / 16)));
-  if (!Number.isInteger(G) || G < 1) throw new KernelInputError(`layertracer imagesPerPass must be a positive integer, got ${G}`);
-  const masksPerPass = Math.max(1, Math.floor(settings.batchSize / G));
+  if (opts.imagesPerPass !== undefined && (!Number.isInteger(opts.imagesPerPass) || opts.imagesPerPass < 1))
+    throw new KernelInputError(`layertracer imagesPerPass must be a positive integer, got ${opts.imagesPerPass}`);
   const temperatures = exits.map((l) => means.temperatures.get(l)!);
   const gpu: GpuMeans[] = exits.map((l) => uploadMeans(e, means.means.get(l)!, means.scales.get(l)!, K, means.dims.get(l)!, l));
   const layers = [...exits, 'output'];
@@ -112,7 +116,11 @@ export const layerTracer = scoped(async function layerTracer(
     const logits = await clean.logits.readF32();
     const targets = targetsFromLogits(model, logits, n, opts.target);
     const { confidence, prediction, exitLayer } = await decideExits(model, clean, means, gpu, thresholds);
+    // Masked images per pass: mask-major, G images under each of masksPerPass masks.
+    const batch = imagesPerPass(e, clean, settings.batchSize);
     clean.release();
+    const G = Math.min(opts.imagesPerPass ?? Math.max(1, Math.min(n, Math.floor(batch / 16))), batch);
+    const masksPerPass = Math.max(1, Math.floor(batch / G));
 
     const mapClasses = classesToMap(K, targets, logits);
     const Q = mapClasses.length;

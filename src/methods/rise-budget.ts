@@ -5,12 +5,13 @@
  * either slow or wasteful somewhere, a budget is neither.
  */
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPass } from '../graph/pass-size.js';
 
 /** Options of {@link riseMasksForBudget}. */
 export interface RiseBudgetOptions {
   /** Seconds of RISE per image. */
   seconds: number;
-  /** Masked images per forward pass, as RISE will run them (default 64). */
+  /** Masked images per forward pass, as RISE will run them (default 64; fewer where they would not fit, as in RISE). */
   batchSize?: number;
   /** Bounds on the answer (default 100 and 4000: fewer masks give mostly noise, more add little). */
   min?: number;
@@ -31,15 +32,21 @@ export interface RiseBudget {
  * probe forward pass (a few batches at most), rounded down to a multiple and clamped to [min, max].
  */
 export async function riseMasksForBudget(model: Model, opts: RiseBudgetOptions): Promise<RiseBudget> {
-  const { seconds, batchSize = 64, min = 100, max = 4000, multiple = 50 } = opts;
+  const { seconds, min = 100, max = 4000, multiple = 50 } = opts;
+  const batchSize = batchSizeOption('rise budget', opts.batchSize, 64);
   if (!(seconds > 0)) throw new RangeError(`RISE time budget must be positive seconds, got ${seconds}`);
   const [h, w] = model.info.inputSize;
+  let batch = batchSize;
   const timeBatch = async (n: number): Promise<number> => {
     const x = model.engine.zeros([n, 3, h, w], 'f32', 'rise-budget.probe');
     try {
       const t0 = performance.now();
-      await model.logits(x);
-      return (performance.now() - t0) / 1000;
+      const trace = model.forward(x, { forBackward: false });
+      await trace.logits.readF32();
+      const took = (performance.now() - t0) / 1000;
+      batch = imagesPerPass(model.engine, trace, batchSize);
+      trace.release();
+      return took;
     } finally {
       model.engine.release(x);
     }
@@ -49,7 +56,7 @@ export async function riseMasksForBudget(model: Model, opts: RiseBudgetOptions):
   await timeBatch(1);
   const single = await timeBatch(1);
   let rate = 1 / Math.max(single, 1e-6);
-  if (single * batchSize < 2) rate = batchSize / Math.max(await timeBatch(batchSize), 1e-6);
+  if (single * batch < 2) rate = batch / Math.max(await timeBatch(batch), 1e-6);
   const fit = Math.floor((rate * seconds) / multiple) * multiple;
   return { masks: Math.min(max, Math.max(min, fit)), masksPerSecond: rate };
 }

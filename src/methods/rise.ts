@@ -1,6 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPass } from '../graph/pass-size.js';
 import { classSelector } from '../graph/outputs.js';
 import { addInPlace, affine } from '../kernels/elementwise.js';
 import { matmul } from '../kernels/matmul.js';
@@ -18,7 +19,10 @@ export interface RiseOptions extends MethodOptions {
   /** Keep probability p (default 0.5). */
   p?: number;
   seed?: number;
-  /** Masked images per forward pass (default 64). Memory is flat in N: masks stream batch by batch. */
+  /**
+   * Masked images per forward pass (default 64), at most: fewer where that many would not fit the
+   * adapter's binding limit (graph/pass-size.ts). Memory is flat in N: masks stream batch by batch.
+   */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -32,11 +36,15 @@ export interface RiseSettings {
 }
 
 export function riseSettings(opts: RiseOptions): RiseSettings {
-  const settings = { masks: opts.masks ?? 4000, s: opts.s ?? 7, p: opts.p ?? 0.5, seed: opts.seed ?? 0, batchSize: opts.batchSize ?? 64 };
+  const settings = {
+    masks: opts.masks ?? 4000,
+    s: opts.s ?? 7,
+    p: opts.p ?? 0.5,
+    seed: opts.seed ?? 0,
+    batchSize: batchSizeOption('rise', opts.batchSize, 64),
+  };
   if (!Number.isInteger(settings.masks) || settings.masks < 1)
     throw new KernelInputError(`rise: masks must be a positive integer, got ${settings.masks}`);
-  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1)
-    throw new KernelInputError(`rise: batchSize must be a positive integer, got ${settings.batchSize}`);
   validateRiseMaskSpec(settings);
   return settings;
 }
@@ -52,6 +60,7 @@ export const rise = scoped(async function rise(model: Model, x: Tensor, opts: Ri
   const settings = riseSettings(opts);
   const trace = model.forward(x, { forBackward: false });
   const targets = await resolveTargets(model, trace, opts.target);
+  const perPass = { ...settings, batchSize: imagesPerPass(e, trace, settings.batchSize) };
   trace.release();
   const [n, c, h, w] = x.shape;
   const maps = e.empty([n, 1, h, w], 'f32', 'rise.maps');
@@ -62,7 +71,7 @@ export const rise = scoped(async function rise(model: Model, x: Tensor, opts: Ri
     const sum = e.zeros([1, h * w], 'f32', 'rise.sum');
     await forEachMaskBatch(
       model,
-      settings,
+      perPass,
       image,
       async ({ masks, masked }, count) => {
         const t = model.forward(masked.reshape([count, c, h, w]), { forBackward: false });

@@ -16,11 +16,15 @@ import {
   type MethodOptions,
 } from './common.js';
 import { classSelector } from '../graph/outputs.js';
+import { batchSizeOption, imagesPerPass } from '../graph/pass-size.js';
 import { scoped } from '../gpu/scopes.js';
 
 /** Options of {@link scoreCam}. */
 export interface ScoreCamOptions extends MethodOptions {
-  /** Masked images per forward pass (default 64). */
+  /**
+   * Masked images per forward pass (default 64), at most: fewer where that many would not fit the
+   * adapter's binding limit (graph/pass-size.ts).
+   */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -45,16 +49,16 @@ export const scoreCam = scoped(async function scoreCam(model: Model, x: Tensor, 
   assertImageBatch(model, x);
   const e = model.engine;
   const layer = opts.layer ?? model.defaultCamLayer;
-  const batchSize = opts.batchSize ?? 64;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new KernelInputError(`score-cam: batch size must be a positive integer, got ${batchSize}`);
+  const batchSize = batchSizeOption('score-cam', opts.batchSize, 64);
   model.assertLayer(layer);
   const trace = model.forward(x, { keep: [layer], forBackward: false });
   let A: Tensor;
   let targets: number[];
+  let perPass: number;
   try {
     targets = await resolveTargets(model, trace, opts.target);
     A = e.clone(trace.activation(layer), 'score-cam.A');
+    perPass = imagesPerPass(e, trace, batchSize);
   } finally {
     trace.release();
   }
@@ -70,8 +74,8 @@ export const scoreCam = scoped(async function scoreCam(model: Model, x: Tensor, 
     const image = e.empty([1, c, H, W], 'f32', 'score-cam.image');
     e.copy(x, i * c * H * W, image, 0, c * H * W);
     const selector = classSelector(model, targets[i]);
-    for (let k0 = 0; k0 < K; k0 += batchSize) {
-      const count = Math.min(batchSize, K - k0);
+    for (let k0 = 0; k0 < K; k0 += perPass) {
+      const count = Math.min(perPass, K - k0);
       const channels = e.empty([1, count, h, w], 'f32', 'score-cam.channels');
       e.copy(A, (i * K + k0) * h * w, channels, 0, count * h * w);
       const up = bilinearResize(e, channels, [H, W], { alignCorners: true });

@@ -1,6 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPass } from '../graph/pass-size.js';
 import { affine } from '../kernels/elementwise.js';
 import { fillNormal } from '../util/random.js';
 import { assertImageBatch, resolveTargets, type Attribution, type MethodOptions } from './common.js';
@@ -21,6 +22,10 @@ export interface SmoothGradOptions extends MethodOptions {
    */
   sigmaScale?: 'relative' | 'absolute';
   seed?: number;
+  /**
+   * Perturbed copies per forward + backward pass (default 16), at most: fewer where that many would not
+   * fit the adapter's binding limit (graph/pass-size.ts).
+   */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -46,9 +51,11 @@ export const smoothGrad = scoped(async function smoothGrad(model: Model, x: Tens
     throw new KernelInputError(`smoothgrad sigma scale must be relative or absolute, got ${scale}`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new KernelInputError(`smoothgrad seed must be an integer in [0, 2^32), got ${seed}`);
+  const batchSize = batchSizeOption('smoothgrad', opts.batchSize, 16);
   const e = model.engine;
   const trace = model.forward(x, { forBackward: false });
   const targets = await resolveTargets(model, trace, opts.target);
+  const perPass = imagesPerPass(e, trace, batchSize);
   trace.release();
   const host = await x.readF32();
   const plane = x.size / x.shape[0];
@@ -58,7 +65,7 @@ export const smoothGrad = scoped(async function smoothGrad(model: Model, x: Tens
     x.shape,
     targets,
     samples,
-    opts.batchSize ?? 16,
+    perPass,
     (image, first, count) => {
       const src = host.subarray(image * plane, (image + 1) * plane);
       const sd = scale === 'absolute' ? sigma : sigma * valueRange(src);

@@ -1,6 +1,7 @@
 import { KernelInputError } from '../gpu/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPass } from '../graph/pass-size.js';
 import { argmaxRow, classSelector } from '../graph/outputs.js';
 import { conv2dForward } from '../kernels/conv2d.js';
 import { matmul } from '../kernels/matmul.js';
@@ -12,7 +13,7 @@ import { scoped } from '../gpu/scopes.js';
 export interface CausalMetricOptions {
   /** Pixels changed per step (default ceil(H*W / 224), i.e. 224 per step at 224x224). */
   pixelsPerStep?: number;
-  /** Step images per forward pass (default 32). */
+  /** Step images per forward pass (default 32; fewer where they would not fit the binding limit: graph/pass-size.ts). */
   batchSize?: number;
   /** Gaussian blur of the insertion substrate (default sigma 5, 11x11). */
   blurSigma?: number;
@@ -89,11 +90,14 @@ export const causalMetrics = scoped(async function causalMetrics(
   const plane = h * w;
   if (saliency.length !== plane) throw new KernelInputError(`saliency has ${saliency.length} values for a ${h}x${w} image`);
   const step = opts.pixelsPerStep ?? Math.ceil(plane / 224);
-  const batchSize = opts.batchSize ?? 32;
+  const batchSize = batchSizeOption('insertion/deletion', opts.batchSize, 32);
   const steps = Math.ceil(plane / step);
   const thresholds = Array.from({ length: steps + 1 }, (_, k) => Math.min(plane, k * step));
 
-  const logits = await model.logits(image);
+  const clean = model.forward(image, { forBackward: false });
+  const logits = await clean.logits.readF32();
+  const perPass = imagesPerPass(e, clean, batchSize);
+  clean.release();
   const target = argmaxRow(logits, 0, model.numClasses);
   const rank = e.upload(saliencyRanks(saliency), [plane], 'rank');
   const zeros = e.zeros(image.shape, 'f32', 'zeros');
@@ -101,8 +105,8 @@ export const causalMetrics = scoped(async function causalMetrics(
   const selector = classSelector(model, target);
   const curve = async (revealed: Tensor, base: Tensor) => {
     const scores: number[] = [];
-    for (let first = 0; first < thresholds.length; first += batchSize) {
-      const chunk = thresholds.slice(first, first + batchSize);
+    for (let first = 0; first < thresholds.length; first += perPass) {
+      const chunk = thresholds.slice(first, first + perPass);
       const t = e.upload(Uint32Array.from(chunk), [chunk.length], 'thresholds');
       const batch = revealByRank(e, rank, t, revealed, base);
       const trace = model.forward(batch, { forBackward: false });

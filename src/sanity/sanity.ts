@@ -7,6 +7,7 @@
  */
 import type { LabelledBatches } from '../data/labelled-batches.js';
 import type { Model } from '../graph/model.js';
+import { batchSizeOption, imagesPerPassFor } from '../graph/pass-size.js';
 import { bootstrapMean, type Interval } from '../metrics/statistics.js';
 import type { Attribution } from '../methods/common.js';
 import { argmaxRow } from '../graph/outputs.js';
@@ -87,7 +88,7 @@ export async function modelRandomisationTest(
   const granularity = opts.granularity ?? 'block';
   const seed = opts.seed ?? 0;
   const target = opts.target ?? 'label';
-  const batchSize = opts.batchSize ?? 16;
+  const batchSize = imagesPerPassFor(model, data.shape, batchSizeOption('sanity', opts.batchSize, 16));
   const layers = randomisableLayers(model, granularity);
   const e = model.engine;
   const steps: SanityStep[] = layers.map((l, k) => ({

@@ -25,6 +25,8 @@ import {
   type Model,
   type RgbImage,
 } from '../../src/node.js';
+import { acquireEngine } from '../../src/gpu/acquire.js';
+import { largestBindingPerImageFor } from '../../src/graph/pass-size.js';
 import { stretchToUnit } from '../../src/util/stretch.js';
 
 const sample = (i: number): { image: RgbImage; label: number } => {
@@ -117,6 +119,25 @@ describe('high-level API (Node)', () => {
       { topK: 1 },
     );
     expect(predictions.map((p) => p[0].index)).toEqual(samples.map((s) => s.label));
+  });
+
+  it('runs more pictures than one pass can take in several batches, with the results of one', async () => {
+    using model = await loadModel('default-resnet');
+    // An engine whose bindings hold one picture's largest tensor and a half: one picture a pass.
+    const narrow = await acquireEngine({ maxBindingBytes: Math.floor(1.5 * largestBindingPerImageFor(model, [3, 64, 64])) });
+    try {
+      using grouped = await loadModel('default-resnet', { engine: narrow });
+      const samples = [4, 5, 6].map(sample);
+      const images = samples.map((s) => s.image);
+      expect((await predict(grouped, images, { topK: 1 })).map((p) => p[0].index)).toEqual(samples.map((s) => s.label));
+      const [inGroups, inOne] = [await explain(grouped, images), await explain(model, images)];
+      for (const [i, e] of inGroups.entries()) {
+        const worst = worstDifference(e.map, inOne[i].map);
+        expect(worst, `picture ${i}: one a pass and three differ by ${worst}`).toBeLessThan(1e-5);
+      }
+    } finally {
+      narrow.destroy();
+    }
   });
 
   it('refuses bad input with a message that says what to do, before any GPU work', async () => {

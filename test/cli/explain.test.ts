@@ -20,11 +20,15 @@ import { classMeansFromFile } from '../../src/e2cm/means-file.js';
 import { e2cmExits } from '../../src/e2cm/exit-decisions.js';
 import { readSafetensorsFile } from '../../src/io/safetensors-node.js';
 import { inputBatch } from '../../src/api/explain.js';
+import { acquireEngine } from '../../src/gpu/acquire.js';
+import { largestBindingPerImageFor } from '../../src/graph/pass-size.js';
+import { expectClose } from '../util/compare.js';
 import { testEngine } from '../util/gpu.js';
 
 const WEIGHTS = fileURLToPath(new URL('../../weights/default-resnet.safetensors', import.meta.url));
 const PICTURE = fileURLToPath(new URL('../references/resize/zoneplate.png', import.meta.url)); // 128x96
 const STAR = fileURLToPath(new URL('../../examples/star.png', import.meta.url)); // a generated test image
+const HEART = fileURLToPath(new URL('../../examples/heart.png', import.meta.url));
 const MEANS = fileURLToPath(new URL('../../weights/default-resnet.means.safetensors', import.meta.url));
 const VGG_MEANS = fileURLToPath(new URL('../../weights/default-vgg.means.safetensors', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'layertracer-explain-'));
@@ -160,6 +164,48 @@ describe('explain', () => {
       ]),
     ).rejects.toThrow(/class means/);
     expect(existsSync(join(dir, 'refused-means'))).toBe(false);
+  });
+
+  it('runs more images than one pass can take in groups, with the maps one pass gives', async () => {
+    // An engine whose bindings hold one image's largest tensor and a half: one image a pass.
+    const bytes = largestBindingPerImageFor(model, [3, 64, 64]);
+    const narrow = await acquireEngine({ maxBindingBytes: Math.floor(1.5 * bytes) });
+    const grouped = await loadModelFile(narrow, WEIGHTS);
+    const images = [PICTURE, STAR, HEART];
+    const job = {
+      images,
+      methods: ['grad-cam', 'saliency'].map(findMethod),
+      targets: ['top1' as const],
+      colormap: 'jet' as const,
+      json: true,
+    };
+    try {
+      await explain(engine, model, { ...job, outDir: join(dir, 'one-pass') });
+      await explain(narrow, grouped, { ...job, outDir: join(dir, 'grouped') });
+    } finally {
+      grouped.release();
+      narrow.destroy();
+    }
+    const json = async (run: string) => JSON.parse(await readFile(join(dir, run, 'explain.json'), 'utf8'));
+    const [onePass, inGroups] = [await json('one-pass'), await json('grouped')];
+    type Top = { index: number; prob: number }[];
+    const tops = (doc: { images: { top: Top }[] }) => doc.images.map((i) => i.top);
+    expect(tops(inGroups).map((t) => t.map((p) => p.index))).toEqual(tops(onePass).map((t) => t.map((p) => p.index)));
+    expectClose(
+      tops(inGroups).flatMap((t) => t.map((p) => p.prob)),
+      tops(onePass).flatMap((t) => t.map((p) => p.prob)),
+      { atol: 1e-5, what: 'top-5 probabilities' },
+    );
+    for (const stem of ['zoneplate', 'star', 'heart']) {
+      for (const m of ['grad-cam', 'saliency']) {
+        const map = async (run: string) => (await readSafetensorsFile(join(dir, run, `${stem}.${m}.safetensors`))).getF32('map');
+        expectClose(await map('grouped'), await map('one-pass'), {
+          atol: 1e-5,
+          rtol: 1e-4,
+          what: `${stem} ${m}, one image a pass vs three`,
+        });
+      }
+    }
   });
 
   it('leaves nothing but its outputs', async () => {

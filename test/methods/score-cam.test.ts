@@ -90,7 +90,7 @@ describe('Score-CAM', () => {
     const model = twoChannelRegionModel(engine);
     const x = engine.upload(regionImages(1, 90), [1, 3, size, size], 'x');
     await expect(scoreCam(model, x, { layer: 'classifier' })).rejects.toThrow(/spatial/);
-    await expect(scoreCam(model, x, { layer: 'features.1', batchSize: 0 })).rejects.toThrow(/batch size/);
+    await expect(scoreCam(model, x, { layer: 'features.1', batchSize: 0 })).rejects.toThrow(/batchSize must be a positive integer, got 0/);
     engine.release(x);
     model.release();
   });

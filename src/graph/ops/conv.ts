@@ -2,6 +2,7 @@ import {
   conv2dBackwardInput,
   conv2dForward,
   conv2dForwardKernel,
+  conv2dScratchPerImage,
   releaseConv2dWeightCache,
   type Conv2dOptions,
 } from '../../kernels/conv2d.js';
@@ -59,6 +60,7 @@ export const conv: OpRecord<ConvNode> = {
     const [, cinPerGroup, kh, kw] = node.weight.shape;
     return 2 * perImage(out) * cinPerGroup * kh * kw;
   },
+  scratchPerImage: (e, node, [x]) => conv2dScratchPerImage(e, x, node.weight.shape, node.opts),
   // PyTorch's conv stride defaults to 1, not to the kernel size as in pooling.
   field: (node, [size]) =>
     slidingWindow(size, [node.weight.shape[2], node.weight.shape[3]], { ...node.opts, stride: node.opts.stride ?? 1 }),

@@ -132,6 +132,12 @@ export interface OpRecord<N extends GraphNode> {
   absorbsInputBackward?(node: N, producer: GraphNode): boolean;
   /** FLOPs per image from the input and output shapes the forward pass saw. */
   flops(node: N, inShapes: readonly (readonly number[])[], outShape: readonly number[]): number;
+  /**
+   * Elements per image of the largest buffer the op's kernels make beside its inputs, output and their
+   * gradients that must fit one binding (a conv's padded input copy on some kernel variants); none by
+   * default. graph/pass-size.ts sizes batches from it.
+   */
+  scratchPerImage?(e: Engine, node: N, inShapes: readonly (readonly number[])[], outShape: readonly number[]): number;
   /** Receptive-field rule for input spatial sizes `inSizes` (1 x 1 for vectors). */
   field(node: N, inSizes: readonly Pair[]): FieldRule;
   /** GPU tensors the node owns (parameters), for release. */
