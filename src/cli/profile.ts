@@ -5,6 +5,7 @@ import { chromeTrace, profileMarkdown, summariseProfile } from '../gpu/profile-r
 import type { Tensor } from '../gpu/tensor.js';
 import { KNOWN_ARCHITECTURES } from '../graph/architectures/registry.js';
 import { seededModel, type Model } from '../graph/model.js';
+import { assertImagesFit } from '../graph/pass-size.js';
 import { readImageFile } from '../image/decode-node.js';
 import { preprocessForModel } from '../image/preprocess.js';
 import { measureFmaCeiling } from '../kernels/fma-ceiling.js';
@@ -91,6 +92,8 @@ is submitted alone and timed by its completion (--mode fence).`,
         ? await loadModelFile(engine, values.weights, { allowNonFinite: values['allow-non-finite'] })
         : seededModel(engine, values.arch!, (n, s) => seededValues(n, s, 0), values.arch!.startsWith('cifar') ? 10 : 1000);
       const x = await inputBatch(engine, model, values.image, values['input-size'] ?? model.info.inputSize, values.batch);
+      // A batch past the adapter's bindings is refused here, naming how many images fit, not half-way.
+      assertImagesFit(model, x);
       const job = profileJob(engine, model, x, method?.name ?? (values['forward-only'] ? 'forward' : 'forward+backward'));
       const warmups = await warmUp(engine, job.run, values.warmup);
       const p = await engine.profile(job.run, values.mode ? { mode: values.mode } : {});

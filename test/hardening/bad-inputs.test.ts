@@ -39,7 +39,19 @@ describe('the bad-input table', () => {
   it('has at least 150 rows over every command', () => {
     expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(150);
     const commands = new Set(BAD_INPUTS.map((r) => r.args.split(' ')[0]));
-    for (const c of ['demo', 'explain', 'evaluate', 'class-means', 'early-exit', 'filters', 'patches', 'neighbours', 'embed', 'trace'])
+    for (const c of [
+      'demo',
+      'explain',
+      'evaluate',
+      'class-means',
+      'early-exit',
+      'filters',
+      'patches',
+      'neighbours',
+      'embed',
+      'trace',
+      'profile',
+    ])
       expect(commands).toContain(c);
   });
 

@@ -21,6 +21,7 @@ const NEIGHBOURS = 'neighbours --weights {VGG} --data {SET_SAFETENSORS} --querie
 const EMBED = 'embed --weights {VGG} --data {SET_SAFETENSORS} --limit 6 --method pca --out {OUT}';
 const TRACE = 'trace --weights {VGG} --means {MEANS} --image {GOOD_PNG} --masks 8 --batch 8 --out {OUT}';
 const DEMO = 'demo --images 1 --rise-masks 4 --trace-masks 4 --out {OUT}';
+const PROFILE = 'profile --arch cifar_resnet20 --forward-only --no-ceiling --warmup 0 --out {OUT}';
 
 /** Rows that swap one value of a base command line (or add an option) and expect a refusal. */
 const variants = (base: string, rows: [string, 1 | 2, string][]): BadInput[] =>
@@ -320,5 +321,13 @@ export const BAD_INPUTS: BadInput[] = [
     ['--out {DIR}/a/b', 2, 'does not exist'],
     ['--bogus', 2, 'unknown option --bogus'],
     ['--force', 2, 'unknown option --force'],
+  ]),
+  ...variants(PROFILE, [
+    // 224 x 224 makes the 16-channel activations 3.06 MiB an image: 41 fit one 128 MiB binding.
+    ['--input-size 224x224 --batch 64', 1, '64 images of 3x224x224 in one pass'],
+    ['--batch 0', 2, 'out of range'],
+    ['--arch nonet', 2, '--arch must be one of'],
+    ['--image {GOOD_PNG} --batch 2', 2, '--image sets the batch'],
+    ['-arch', 2, 'one of --weights FILE or --arch NAME'],
   ]),
 ];
