@@ -73,6 +73,8 @@ export function targetsFromLogits(model: Model, logits: Float32Array | null, n: 
     return Array.from({ length: n }, (_, i) => argmaxRow(logits, i, classes));
   }
   if (typeof target === 'number') return Array(n).fill(check(target));
+  if (!Array.isArray(target))
+    throw new KernelInputError(`target must be 'top1', a class index or one class index per image, got ${JSON.stringify(target)}`);
   if (target.length !== n) throw new KernelInputError(`${target.length} targets given for a batch of ${n} images`);
   return target.map(check);
 }

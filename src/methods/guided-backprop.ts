@@ -66,6 +66,7 @@ export const neuronGradient = scoped(async function neuronGradient(
   rule: ReluRule,
 ): Promise<{ grad: Tensor; units: Unit[] }> {
   assertImageBatch(model, x);
+  assertNeuron(neuron);
   const e = model.engine;
   const trace = model.forward(x, { keep: [neuron.layer] });
   try {
@@ -92,6 +93,19 @@ export const neuronGradient = scoped(async function neuronGradient(
     trace.release();
   }
 });
+
+/** A neuron given from JavaScript may be anything: a layer name and whole, non-negative indices only. */
+function assertNeuron(neuron: NeuronTarget): void {
+  const ok =
+    typeof neuron === 'object' &&
+    neuron !== null &&
+    typeof neuron.layer === 'string' &&
+    [neuron.channel, neuron.row, neuron.col].every((v) => v === undefined || (Number.isInteger(v) && v >= 0));
+  if (!ok)
+    throw new KernelInputError(
+      `neuron must be { layer, channel?, row?, col? }: a layer name and integer indices >= 0, got ${JSON.stringify(neuron)}`,
+    );
+}
 
 async function chooseUnits(model: Model, A: Tensor, neuron: NeuronTarget): Promise<Unit[]> {
   const [n, c, h, w] = A.shape;

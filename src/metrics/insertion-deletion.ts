@@ -90,6 +90,14 @@ export const causalMetrics = scoped(async function causalMetrics(
   const plane = h * w;
   if (saliency.length !== plane) throw new KernelInputError(`saliency has ${saliency.length} values for a ${h}x${w} image`);
   const step = opts.pixelsPerStep ?? Math.ceil(plane / 224);
+  if (!Number.isInteger(step) || step < 1)
+    throw new KernelInputError(`insertion/deletion: pixelsPerStep must be a positive integer, got ${step}`);
+  const blurSize = opts.blurSize ?? 11;
+  const blurSigma = opts.blurSigma ?? 5;
+  if (!Number.isInteger(blurSize) || blurSize < 1 || blurSize % 2 === 0)
+    throw new KernelInputError(`insertion/deletion: blurSize must be an odd positive integer, got ${blurSize}`);
+  if (!(blurSigma > 0 && Number.isFinite(blurSigma)))
+    throw new KernelInputError(`insertion/deletion: blurSigma must be a finite number > 0, got ${blurSigma}`);
   const batchSize = batchSizeOption('insertion/deletion', opts.batchSize, 32);
   const steps = Math.ceil(plane / step);
   const thresholds = Array.from({ length: steps + 1 }, (_, k) => Math.min(plane, k * step));
@@ -101,7 +109,7 @@ export const causalMetrics = scoped(async function causalMetrics(
   const target = argmaxRow(logits, 0, model.numClasses);
   const rank = e.upload(saliencyRanks(saliency), [plane], 'rank');
   const zeros = e.zeros(image.shape, 'f32', 'zeros');
-  const blurred = blur(model, image, opts.blurSize ?? 11, opts.blurSigma ?? 5);
+  const blurred = blur(model, image, blurSize, blurSigma);
   const selector = classSelector(model, target);
   const curve = async (revealed: Tensor, base: Tensor) => {
     const scores: number[] = [];

@@ -176,6 +176,20 @@ describe('attribution methods match PyTorch references (resnet20, first 4 CIFAR 
     expect(a.targets, 'guidedBackprop({neuron}) reports the chosen channels').toEqual(units.map((u) => u.channel));
   });
 
+  it('refuses neurons and targets of the wrong kind from JavaScript, saying what they must be', async () => {
+    // A fractional channel used to pass the range check and seed a unit it does not name.
+    const dispatches = engine.stats.dispatches;
+    for (const neuron of [{ layer: 'layer2.0', channel: 0.5 }, 3, { channel: 1 }, { layer: 'layer2.0', row: -1 }])
+      await expect(guidedBackprop(model, x, { neuron: neuron as never })).rejects.toThrow(
+        /neuron must be \{ layer, channel\?, row\?, col\? \}/,
+      );
+    expect(engine.stats.dispatches, 'no pass ran for a bad neuron').toBe(dispatches);
+    for (const target of ['3', null, { class: 3 }])
+      await expect(gradCam(model, x, { target: target as never })).rejects.toThrow(
+        /target must be 'top1', a class index or one class index per image/,
+      );
+  });
+
   it('cam_raw and grad_cam_raw at layer3 (before ReLU and normalisation)', async () => {
     const c = await camRaw(model, x);
     expect(c.cam.shape, 'cam raw shape').toEqual(ref.info('cam_raw').shape);

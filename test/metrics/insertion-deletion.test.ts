@@ -80,4 +80,23 @@ describe('insertion and deletion', () => {
     engine.release(x);
     model.release();
   });
+
+  it('refuse steps, blurs and batches they cannot use before any pass', async () => {
+    const size = REGION_SIZE;
+    const model = regionModel(engine);
+    const x = engine.upload(randomArray(3 * size * size, 13, 0.2, 1), [1, 3, size, size], 'x');
+    const saliency = randomArray(size * size, 14, 0, 1);
+    const dispatches = engine.stats.dispatches;
+    const refused: [object, RegExp][] = [
+      [{ pixelsPerStep: 0 }, /pixelsPerStep must be a positive integer, got 0/],
+      [{ pixelsPerStep: 2.5 }, /pixelsPerStep must be a positive integer, got 2.5/],
+      [{ blurSize: 4 }, /blurSize must be an odd positive integer, got 4/],
+      [{ blurSigma: 0 }, /blurSigma must be a finite number > 0, got 0/],
+      [{ batchSize: 0 }, /batchSize must be a positive integer, got 0/],
+    ];
+    for (const [opts, message] of refused) await expect(causalMetrics(model, x, saliency, opts)).rejects.toThrow(message);
+    expect(engine.stats.dispatches).toBe(dispatches);
+    engine.release(x);
+    model.release();
+  });
 });
