@@ -112,7 +112,7 @@ describe('images per pass', () => {
 });
 
 describe('batched methods at their default batch sizes under a small binding limit', () => {
-  it('refuse a batch size that is not a positive integer before any pass (0 used to loop forever)', async () => {
+  it('refuse a batch size that is not a positive integer before any pass', async () => {
     const x = input(narrow, 1);
     const m = models.narrow;
     const refused = /batchSize must be a positive integer, got (0|1.5|NaN)/;
