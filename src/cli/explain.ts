@@ -226,20 +226,16 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
   // The images share passes as far as the adapter's bindings allow (graph/pass-size.ts): VGG-16 at
   // 224 x 224 takes 10 a pass on a 128 MiB binding limit, so 30 photos run as three groups.
   const perPass = imagesPerPassFor(model, [3, h, w], prepared.length);
-  const groups = Array.from({ length: Math.ceil(prepared.length / perPass) }, (_, k) => ({
-    first: k * perPass,
-    count: Math.min(perPass, prepared.length - k * perPass),
-  }));
+  // Uploaded once, as the whole batch was before; every method runs on the same tensors.
+  const groups = Array.from({ length: Math.ceil(prepared.length / perPass) }, (_, k) => {
+    const first = k * perPass;
+    const count = Math.min(perPass, prepared.length - first);
+    const x = engine.upload(batch.subarray(first * plane, (first + count) * plane), [count, 3, h, w], 'images');
+    return { first, count, x };
+  });
   const eachGroup = async <T>(work: (x: Tensor, group: { first: number; count: number }) => Promise<T[]>): Promise<T[]> => {
     const all: T[] = [];
-    for (const group of groups) {
-      const x = engine.upload(batch.subarray(group.first * plane, (group.first + group.count) * plane), [group.count, 3, h, w], 'images');
-      try {
-        all.push(...(await work(x, group)));
-      } finally {
-        engine.release(x);
-      }
-    }
+    for (const group of groups) all.push(...(await work(group.x, group)));
     return all;
   };
 
@@ -349,6 +345,7 @@ export async function explain(engine: Engine, model: Model, job: ExplainJob): Pr
     }
   }
   progress.done();
+  for (const { x } of groups) engine.release(x);
   // One column per method and class; a method's time is over all its classes.
   const reportMethods: ReportMethod[] = methods.flatMap((m) =>
     job.targets.map((target, t) => ({
