@@ -70,6 +70,12 @@ fn tile_coords(t: u32) -> vec3u {
   return vec3u(tt / (params.TX * params.TY), (tt / params.TX) % params.TY, tt % params.TX);
 }
 
+// Whether slot t of the chunk's T4 (padded to a multiple of 4) holds a real tile; the input transforms
+// write zeros for the others, so the GEMM's padding rows add nothing.
+fn real_tile(t: u32) -> bool {
+  return t < params.T && params.t0 + t < params.TN;
+}
+
 // One invocation per (out, in) filter: u = G g G^T.
 @compute @workgroup_size(WG)
 fn transform_weights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -115,7 +121,7 @@ fn transform_input(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   let t = i % params.T4;
   let c = i / params.T4;
   var d: array<f32, 16>;
-  if (t < params.T && params.t0 + t < params.TN) {
+  if (real_tile(t)) {
     let tile = tile_coords(t);
     let n = tile.x; let ty = tile.y; let tx = tile.z;
     let h0 = i32(2u * ty) - i32(params.pad);
@@ -276,7 +282,7 @@ fn transform_input4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let t = i % params.T4;
   let c = i / params.T4;
   var d: array<f32, 36>;
-  if (t < params.T && params.t0 + t < params.TN) {
+  if (real_tile(t)) {
     let tile = tile_coords(t);
     let n = tile.x; let ty = tile.y; let tx = tile.z;
     let h0 = i32(4u * ty) - i32(params.pad);
@@ -304,7 +310,7 @@ fn transform_input4_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num
   let t = i % params.T4;
   let c = i / params.T4;
   var d: array<f32, 36>;
-  if (t < params.T && params.t0 + t < params.TN) {
+  if (real_tile(t)) {
     let tile = tile_coords(t);
     let n = tile.x; let ty = tile.y; let tx = tile.z;
     let H = i32(params.H);
