@@ -197,7 +197,6 @@ function uploadPrepared(model: Model, prepared: readonly ModelInput[]): Tensor {
   return model.engine.upload(batch, [prepared.length, 3, h, w], 'images');
 }
 
-/** Uploads the prepared images as one batch for `use`, and releases it afterwards. */
 /**
  * Runs `use` on the prepared pictures as batches of as many as one pass can take on this adapter
  * (graph/pass-size.ts; all of them where they fit) and joins its per-image results in order.
